@@ -1,0 +1,77 @@
+//! What the console needs from the back end. `server` implements it and provides an
+//! `Arc<dyn ConsoleBackend>` through Leptos context, so `app` never depends on `server`.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tower_sessions::Session;
+
+use crate::dto::{ApiKeyDto, CreatedApiKeyDto, MemberDto, OrgDto, OrgRole, UserDto};
+use crate::error::AppError;
+
+pub type Backend = Arc<dyn ConsoleBackend>;
+
+#[async_trait]
+pub trait ConsoleBackend: Send + Sync + 'static {
+    async fn current_user(&self, session: &Session) -> Result<Option<UserDto>, AppError>;
+    async fn signup(
+        &self,
+        session: &Session,
+        email: String,
+        password: String,
+        handle: String,
+    ) -> Result<UserDto, AppError>;
+    async fn login(
+        &self,
+        session: &Session,
+        email: String,
+        password: String,
+    ) -> Result<UserDto, AppError>;
+    async fn logout(&self, session: &Session) -> Result<(), AppError>;
+    async fn change_handle(&self, session: &Session, handle: String) -> Result<UserDto, AppError>;
+    async fn change_password(
+        &self,
+        session: &Session,
+        current_password: String,
+        new_password: String,
+    ) -> Result<(), AppError>;
+
+    async fn list_api_keys(&self, session: &Session) -> Result<Vec<ApiKeyDto>, AppError>;
+    async fn create_api_key(
+        &self,
+        session: &Session,
+        name: String,
+    ) -> Result<CreatedApiKeyDto, AppError>;
+    async fn revoke_api_key(&self, session: &Session, id: String) -> Result<(), AppError>;
+
+    async fn list_orgs(&self, session: &Session) -> Result<Vec<OrgDto>, AppError>;
+    async fn create_org(
+        &self,
+        session: &Session,
+        name: String,
+        handle: String,
+    ) -> Result<OrgDto, AppError>;
+    async fn list_members(&self, session: &Session, org: String)
+        -> Result<Vec<MemberDto>, AppError>;
+    async fn add_member(
+        &self,
+        session: &Session,
+        org: String,
+        email: String,
+        role: OrgRole,
+    ) -> Result<MemberDto, AppError>;
+    async fn set_member_role(
+        &self,
+        session: &Session,
+        org: String,
+        user_id: String,
+        role: OrgRole,
+    ) -> Result<(), AppError>;
+    async fn remove_member(
+        &self,
+        session: &Session,
+        org: String,
+        user_id: String,
+    ) -> Result<(), AppError>;
+    async fn leave_org(&self, session: &Session, org: String) -> Result<(), AppError>;
+}

@@ -1,0 +1,37 @@
+//! Small pieces every form uses to show what the server said.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+
+/// The server's message for one field, rendered under its input.
+#[component]
+pub fn FieldError<T, S>(result: S, field: &'static str) -> impl IntoView
+where
+    T: Send + Sync + 'static,
+    S: Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+{
+    move || {
+        result
+            .get()
+            .and_then(|r| r.err())
+            .and_then(|e| e.for_field(field))
+            .map(|msg| view! { <p class="field-error" data-field=field>{msg}</p> })
+    }
+}
+
+/// The server's message when it is not about a single field.
+#[component]
+pub fn FormError<T, S>(result: S) -> impl IntoView
+where
+    T: Send + Sync + 'static,
+    S: Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+{
+    move || {
+        result
+            .get()
+            .and_then(|r| r.err())
+            .filter(|e| e.field.is_none())
+            .map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })
+    }
+}

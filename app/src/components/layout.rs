@@ -1,0 +1,50 @@
+//! The signed-in frame: sidebar navigation, who is signed in, and the page outlet.
+
+use leptos::prelude::*;
+use leptos_router::components::{Outlet, A};
+
+use crate::api::Logout;
+use crate::UserContext;
+
+#[component]
+pub fn Shell() -> impl IntoView {
+    let ctx = expect_context::<UserContext>();
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <div class="layout">
+            <aside class="sidebar">
+                <a class="brand" href="/">"LangMart"</a>
+                <nav class="nav">
+                    <A href="/connections">"Connections"</A>
+                    <A href="/collections">"Model Collections"</A>
+                    <A href="/logs">"Request Logs"</A>
+                    <A href="/settings">"Settings"</A>
+                </nav>
+                <div class="whoami">
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            match ctx.user.await {
+                                Ok(Some(user)) => {
+                                    view! {
+                                        <span class="handle" data-testid="current-handle">
+                                            {format!("@{}", user.handle)}
+                                        </span>
+                                        <span class="email">{user.email}</span>
+                                    }
+                                        .into_any()
+                                }
+                                _ => view! { <A href="/login">"Log in"</A> }.into_any(),
+                            }
+                        })}
+                    </Transition>
+                    <ActionForm action=logout>
+                        <button type="submit" class="link">"Log out"</button>
+                    </ActionForm>
+                </div>
+            </aside>
+            <main class="content">
+                <Outlet/>
+            </main>
+        </div>
+    }
+}

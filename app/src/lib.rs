@@ -1,0 +1,93 @@
+//! The LangMart console: pages, components, the DTOs they share with the server and the
+//! server-function declarations. Built for the server (`ssr`) and the browser (`hydrate`).
+
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod backend;
+mod components;
+pub mod dto;
+pub mod error;
+mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{ParentRoute, Route, Router, Routes},
+    path,
+};
+
+use components::layout::Shell;
+use pages::{
+    auth::{LoginPage, SignupPage},
+    empty::{CollectionsPage, ConnectionsPage, LogsPage},
+    settings::{AccountTab, ApiKeysTab, OrganizationsTab, SettingsPage},
+};
+
+/// The HTML document around the app; rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The signed-in user, shared by every page and refreshed when the account changes.
+#[derive(Clone, Copy)]
+pub struct UserContext {
+    pub user: Resource<Result<Option<dto::UserDto>, error::AppError>>,
+    pub version: RwSignal<u32>,
+}
+
+impl UserContext {
+    pub fn refresh(&self) {
+        self.version.update(|v| *v += 1);
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let version = RwSignal::new(0u32);
+    let user = Resource::new(move || version.get(), |_| api::current_user());
+    provide_context(UserContext { user, version });
+
+    // Marks the page as interactive; end-to-end tests wait for it instead of sleeping.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/langmart.css"/>
+        <Title text="LangMart"/>
+        <Router>
+            <Routes fallback=|| view! { <pages::empty::NotFound/> }>
+                <Route path=path!("/login") view=LoginPage/>
+                <Route path=path!("/signup") view=SignupPage/>
+                <ParentRoute path=path!("") view=Shell>
+                    <Route path=path!("") view=ConnectionsPage/>
+                    <Route path=path!("connections") view=ConnectionsPage/>
+                    <Route path=path!("collections") view=CollectionsPage/>
+                    <Route path=path!("logs") view=LogsPage/>
+                    <ParentRoute path=path!("settings") view=SettingsPage>
+                        <Route path=path!("") view=AccountTab/>
+                        <Route path=path!("keys") view=ApiKeysTab/>
+                        <Route path=path!("organizations") view=OrganizationsTab/>
+                    </ParentRoute>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

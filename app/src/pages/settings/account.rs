@@ -1,0 +1,102 @@
+use leptos::prelude::*;
+
+use crate::api::{ChangeHandle, ChangePassword};
+use crate::components::feedback::{FieldError, FormError};
+use crate::UserContext;
+
+#[component]
+pub fn AccountTab() -> impl IntoView {
+    let ctx = expect_context::<UserContext>();
+    let change_handle = ServerAction::<ChangeHandle>::new();
+    let change_password = ServerAction::<ChangePassword>::new();
+    let handle_result = change_handle.value();
+    let password_result = change_password.value();
+
+    // A new handle shows everywhere (sidebar included) once it is saved.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = handle_result.get() {
+            ctx.refresh();
+        }
+    });
+
+    view! {
+        <section class="card">
+            <h2>"Account"</h2>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    ctx.user
+                        .await
+                        .ok()
+                        .flatten()
+                        .map(|user| {
+                            view! {
+                                <dl class="facts">
+                                    <dt>"Email"</dt>
+                                    <dd data-testid="account-email">{user.email}</dd>
+                                    <dt>"Handle"</dt>
+                                    <dd data-testid="account-handle">{user.handle}</dd>
+                                    <dt>"Role"</dt>
+                                    <dd>{if user.is_admin { "Platform admin" } else { "Member" }}</dd>
+                                </dl>
+                            }
+                        })
+                })}
+            </Transition>
+        </section>
+        <section class="card">
+            <h2>"Change handle"</h2>
+            <p class="muted">
+                "Your handle names your connections in model strings (handle/provider/model)."
+            </p>
+            <ActionForm action=change_handle>
+                <label>
+                    "New handle"
+                    <input type="text" name="handle" required minlength="3" maxlength="39"/>
+                </label>
+                <FieldError result=handle_result field="handle"/>
+                <FormError result=handle_result/>
+                <button type="submit" disabled=move || change_handle.pending().get()>
+                    "Save handle"
+                </button>
+                {move || {
+                    matches!(handle_result.get(), Some(Ok(_)))
+                        .then(|| view! { <span class="ok">"Saved."</span> })
+                }}
+            </ActionForm>
+        </section>
+        <section class="card">
+            <h2>"Change password"</h2>
+            <ActionForm action=change_password>
+                <label>
+                    "Current password"
+                    <input
+                        type="password"
+                        name="current_password"
+                        autocomplete="current-password"
+                        required
+                    />
+                </label>
+                <FieldError result=password_result field="current_password"/>
+                <label>
+                    "New password"
+                    <input
+                        type="password"
+                        name="new_password"
+                        autocomplete="new-password"
+                        required
+                        minlength="10"
+                    />
+                </label>
+                <FieldError result=password_result field="password"/>
+                <FormError result=password_result/>
+                <button type="submit" disabled=move || change_password.pending().get()>
+                    "Change password"
+                </button>
+                {move || {
+                    matches!(password_result.get(), Some(Ok(_)))
+                        .then(|| view! { <span class="ok">"Password changed."</span> })
+                }}
+            </ActionForm>
+        </section>
+    }
+}

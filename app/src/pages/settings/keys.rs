@@ -1,0 +1,138 @@
+use leptos::prelude::*;
+
+use super::short_time;
+use crate::api::{list_api_keys, CreateApiKey, RevokeApiKey};
+use crate::components::feedback::{FieldError, FormError};
+use crate::dto::CreatedApiKeyDto;
+
+#[component]
+pub fn ApiKeysTab() -> impl IntoView {
+    let create = ServerAction::<CreateApiKey>::new();
+    let revoke = ServerAction::<RevokeApiKey>::new();
+    let created = create.value();
+    let keys = Resource::new(
+        move || (create.version().get(), revoke.version().get()),
+        |_| list_api_keys(),
+    );
+
+    view! {
+        <section class="card">
+            <h2>"Create an API key"</h2>
+            <p class="muted">
+                "Applications send it as "<code>"Authorization: Bearer sk-langmart-…"</code>
+                ". It is shown once; LangMart keeps only a digest."
+            </p>
+            <ActionForm action=create>
+                <div class="row">
+                    <label>
+                        "Name" <input type="text" name="name" required placeholder="e.g. production"/>
+                    </label>
+                    <button type="submit" class="primary" disabled=move || create.pending().get()>
+                        "Create key"
+                    </button>
+                </div>
+                <FieldError result=created field="name"/>
+                <FormError result=created/>
+            </ActionForm>
+            {move || created.get().and_then(|r| r.ok()).map(|created| view! { <NewKey created/> })}
+        </section>
+        <section class="card">
+            <h2>"Your keys"</h2>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match keys.await {
+                        Err(e) => view! { <p class="form-error">{e.message}</p> }.into_any(),
+                        Ok(list) if list.is_empty() => {
+                            view! { <p class="muted">"No keys yet."</p> }.into_any()
+                        }
+                        Ok(list) => {
+                            view! {
+                                <table class="table" data-testid="api-keys">
+                                    <thead>
+                                        <tr>
+                                            <th>"Name"</th>
+                                            <th>"Key"</th>
+                                            <th>"Created"</th>
+                                            <th>"Last used"</th>
+                                            <th>"Status"</th>
+                                            <th></th>
+                                        </tr>
+                                    </thead>
+                                    <tbody>
+                                        {list
+                                            .into_iter()
+                                            .map(|key| {
+                                                let id = key.id.clone();
+                                                let revoked = key.revoked_at.is_some();
+                                                view! {
+                                                    <tr>
+                                                        <td>{key.name}</td>
+                                                        <td><code>{key.prefix}"…"</code></td>
+                                                        <td>{short_time(&key.created_at)}</td>
+                                                        <td>
+                                                            {key
+                                                                .last_used_at
+                                                                .map(|t| short_time(&t))
+                                                                .unwrap_or_else(|| "never".into())}
+                                                        </td>
+                                                        <td>
+                                                            {if revoked {
+                                                                view! { <span class="chip grey">"revoked"</span> }
+                                                            } else {
+                                                                view! { <span class="chip green">"active"</span> }
+                                                            }}
+                                                        </td>
+                                                        <td>
+                                                            <button
+                                                                class="danger small"
+                                                                disabled=revoked
+                                                                on:click=move |_| {
+                                                                    revoke.dispatch(RevokeApiKey { id: id.clone() });
+                                                                }
+                                                            >
+                                                                "Revoke"
+                                                            </button>
+                                                        </td>
+                                                    </tr>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </tbody>
+                                </table>
+                            }
+                                .into_any()
+                        }
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// The one time a key is visible, with a copy button.
+#[component]
+fn NewKey(created: CreatedApiKeyDto) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let key = created.key.clone();
+    view! {
+        <div class="new-key" role="status">
+            <p>
+                <strong>"Copy your new key now."</strong>
+                " It will not be shown again."
+            </p>
+            <div class="row">
+                <code class="secret" data-testid="new-api-key">{created.key}</code>
+                <button
+                    type="button"
+                    on:click=move |_| {
+                        let clipboard = window().navigator().clipboard();
+                        let _ = clipboard.write_text(&key);
+                        copied.set(true);
+                    }
+                >
+                    {move || if copied.get() { "Copied" } else { "Copy" }}
+                </button>
+            </div>
+        </div>
+    }
+}

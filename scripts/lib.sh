@@ -1,0 +1,86 @@
+# Shared steps of the run and test scripts. Each `ensure_*` installs a missing tool from
+# the package registries (crates.io, npm, Debian) and does nothing when it is present.
+# shellcheck shell=bash
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="$ROOT/.tools"
+BINARYEN_VERSION="132.0.0"
+
+log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+
+ensure_wasm_target() {
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    log "installing the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+}
+
+# wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock exactly.
+ensure_wasm_bindgen() {
+  local want
+  want="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock")"
+  if ! command -v wasm-bindgen >/dev/null || [ "$(wasm-bindgen --version | awk '{print $2}')" != "$want" ]; then
+    log "installing wasm-bindgen-cli $want (a few minutes, once)"
+    cargo install wasm-bindgen-cli --version "=$want"
+  fi
+}
+
+# wasm-opt from npm's binaryen (Debian's older binaryen produces bundles that never hydrate).
+ensure_binaryen() {
+  if [ ! -x "$TOOLS/node_modules/.bin/wasm-opt" ]; then
+    log "installing binaryen $BINARYEN_VERSION (wasm-opt) from npm into .tools/"
+    mkdir -p "$TOOLS"
+    npm install --prefix "$TOOLS" --no-save --no-audit --no-fund "binaryen@$BINARYEN_VERSION" >/dev/null
+  fi
+  export PATH="$TOOLS/node_modules/.bin:$PATH"
+}
+
+ensure_chromium() {
+  if [ ! -x /usr/bin/chromium ]; then
+    log "installing Chromium from Debian"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+}
+
+ensure_end2end_deps() {
+  if [ ! -d "$ROOT/end2end/node_modules/@playwright/test" ]; then
+    log "installing end-to-end test packages (npm ci)"
+    (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund >/dev/null)
+  fi
+}
+
+# Builds the browser bundle and the site directory the server serves:
+#   $CARGO_TARGET_DIR/site/{pkg/langmart.js, pkg/langmart_bg.wasm, pkg/langmart.css, favicon.svg}
+# This is what cargo-leptos does, without installing cargo-leptos.
+build_site() {
+  local mode="$1" target_dir="${CARGO_TARGET_DIR:-$ROOT/target}"
+  local site="$target_dir/site" wasm
+  log "building the console bundle ($mode)"
+  if [ "$mode" = release ]; then
+    cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release
+    wasm="$target_dir/wasm32-unknown-unknown/wasm-release/frontend.wasm"
+  else
+    cargo build -p frontend --lib --target wasm32-unknown-unknown
+    wasm="$target_dir/wasm32-unknown-unknown/debug/frontend.wasm"
+  fi
+  rm -rf "$site" && mkdir -p "$site/pkg"
+  wasm-bindgen --target web --no-typescript --out-name langmart --out-dir "$site/pkg" "$wasm"
+  if [ "$mode" = release ]; then
+    wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+      --enable-mutable-globals --enable-reference-types --enable-multivalue \
+      -o "$site/pkg/langmart_bg.wasm" "$site/pkg/langmart_bg.wasm"
+  fi
+  cp "$ROOT/style/main.css" "$site/pkg/langmart.css"
+  cp -r "$ROOT/public/." "$site/"
+}
+
+# Starts PostgreSQL when it is installed but stopped; returns non-zero if it is unavailable.
+ensure_postgres() {
+  if pg_isready -q -h 127.0.0.1 2>/dev/null; then return 0; fi
+  if [ -d /etc/postgresql ]; then
+    log "starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start || true
+    for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 && return 0; sleep 1; done
+  fi
+  return 1
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs every test: formatting and lints, unit and integration tests on SQLite and on
+# PostgreSQL, and the end-to-end browser tests. Installs missing tools on first use.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+# Build output kept between runs (and fresh clones) on this machine; any directory works.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/langmart-target}"
+started=$(date +%s)
+
+ensure_wasm_target
+ensure_wasm_bindgen
+ensure_chromium
+ensure_end2end_deps
+
+log "format and lints"
+cargo fmt --all -- --check
+cargo clippy -p server --all-targets -- -D warnings
+cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+build_site debug
+
+log "unit and integration tests (SQLite)"
+cargo test -p server
+
+if ensure_postgres; then
+  log "integration tests (PostgreSQL)"
+  LANGMART_TEST_DATABASE=postgres cargo test -p server --test '*'
+else
+  if [ "${CI:-}" = true ]; then
+    echo "PostgreSQL is not available on 127.0.0.1:5432; CI requires it" >&2
+    exit 1
+  fi
+  log "PostgreSQL is not available on 127.0.0.1:5432: skipping its integration run"
+fi
+
+log "end-to-end tests (Chromium)"
+bash "$ROOT/end2end/run.sh" "$CARGO_TARGET_DIR/debug/langmart"
+
+log "all tests passed in $(( $(date +%s) - started ))s"

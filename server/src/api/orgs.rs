@@ -1,0 +1,103 @@
+//! `/api/organizations`: the caller's organizations and their members.
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    Json,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{ApiJson, Caller};
+use crate::error::ApiError;
+use crate::state::AppState;
+use app::dto::{MemberDto, OrgDto, OrgRole};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrg {
+    name: String,
+    handle: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddMember {
+    email: String,
+    #[serde(default = "member_role")]
+    role: OrgRole,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetRole {
+    role: OrgRole,
+}
+
+fn member_role() -> OrgRole {
+    OrgRole::Member
+}
+
+pub async fn list(State(state): State<AppState>, Caller(caller): Caller) -> Result<Json<Value>, ApiError> {
+    let orgs: Vec<OrgDto> = state.orgs.list(&caller.user_id).await?;
+    Ok(Json(json!({ "organizations": orgs })))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(body): ApiJson<CreateOrg>,
+) -> Result<(StatusCode, Json<OrgDto>), ApiError> {
+    let org = state.orgs.create(&caller.user_id, &body.name, &body.handle).await?;
+    Ok((StatusCode::CREATED, Json(org)))
+}
+
+pub async fn members(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(handle): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let members: Vec<MemberDto> = state.orgs.members(&caller.user_id, &handle).await?;
+    Ok(Json(json!({ "members": members })))
+}
+
+pub async fn add_member(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(handle): Path<String>,
+    ApiJson(body): ApiJson<AddMember>,
+) -> Result<(StatusCode, Json<MemberDto>), ApiError> {
+    let member = state
+        .orgs
+        .add_member(&caller.user_id, &handle, &body.email, body.role)
+        .await?;
+    Ok((StatusCode::CREATED, Json(member)))
+}
+
+pub async fn set_role(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((handle, user_id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<SetRole>,
+) -> Result<Json<Value>, ApiError> {
+    state.orgs.set_role(&caller.user_id, &handle, &user_id, body.role).await?;
+    Ok(Json(json!({ "success": true })))
+}
+
+pub async fn remove_member(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((handle, user_id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    state.orgs.remove_member(&caller.user_id, &handle, &user_id).await?;
+    Ok(Json(json!({ "success": true })))
+}
+
+pub async fn leave(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(handle): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    state.orgs.leave(&caller.user_id, &handle).await?;
+    Ok(Json(json!({ "success": true })))
+}

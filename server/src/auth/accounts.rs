@@ -1,0 +1,270 @@
+//! Accounts: sign-up, log-in with lock-out after repeated failures, handle and password
+//! changes. The first account of an installation becomes platform admin.
+
+use axum::http::StatusCode;
+
+use super::{normalize_handle, passwords, ApiKeys, AuthError};
+use crate::clock::now_ms;
+use crate::db::{self, handles::OwnerKind, users::SqlUser, Db, StoreError};
+use crate::error::{ApiError, Coded};
+use crate::ids::new_id;
+
+/// Failed logins allowed before an account is locked.
+pub const FREE_LOGIN_ATTEMPTS: i64 = 5;
+/// First lock-out; doubles with each further failure, up to [`MAX_LOCK_MS`].
+const BASE_LOCK_MS: i64 = 30_000;
+const MAX_LOCK_MS: i64 = 15 * 60_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("Enter a valid email address")]
+    InvalidEmail,
+    #[error("Password must be at least {} characters", passwords::MIN_PASSWORD_CHARS)]
+    WeakPassword,
+    #[error("Password must be at most {} characters", passwords::MAX_PASSWORD_CHARS)]
+    PasswordTooLong,
+    #[error("An account with this email already exists")]
+    EmailTaken,
+    #[error("No user with email {0}")]
+    UserNotFound(String),
+    #[error("Current password is wrong")]
+    WrongPassword,
+}
+
+impl Coded for AccountError {
+    fn code(&self) -> &'static str {
+        match self {
+            AccountError::InvalidEmail => "INVALID_EMAIL",
+            AccountError::WeakPassword | AccountError::PasswordTooLong => "WEAK_PASSWORD",
+            AccountError::EmailTaken => "EMAIL_TAKEN",
+            AccountError::UserNotFound(_) => "USER_NOT_FOUND",
+            AccountError::WrongPassword => "AUTH_INVALID_CREDENTIALS",
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            AccountError::EmailTaken => StatusCode::CONFLICT,
+            AccountError::UserNotFound(_) => StatusCode::NOT_FOUND,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn field(&self) -> Option<&'static str> {
+        match self {
+            AccountError::InvalidEmail | AccountError::EmailTaken | AccountError::UserNotFound(_) => {
+                Some("email")
+            }
+            AccountError::WeakPassword | AccountError::PasswordTooLong => Some("password"),
+            AccountError::WrongPassword => Some("current_password"),
+        }
+    }
+}
+
+pub struct NewAccount {
+    pub email: String,
+    pub password: String,
+    pub handle: String,
+    /// Make the account a platform admin even when it is not the first one.
+    pub admin: bool,
+}
+
+pub fn normalize_email(input: &str) -> Result<String, AccountError> {
+    let email = input.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+        && matches!(email.split_once('@'), Some((local, domain))
+            if !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
+                && !domain.ends_with('.') && !domain.contains('@'));
+    if valid {
+        Ok(email)
+    } else {
+        Err(AccountError::InvalidEmail)
+    }
+}
+
+pub fn check_password(password: &str) -> Result<(), AccountError> {
+    let chars = password.chars().count();
+    if chars < passwords::MIN_PASSWORD_CHARS {
+        Err(AccountError::WeakPassword)
+    } else if chars > passwords::MAX_PASSWORD_CHARS {
+        Err(AccountError::PasswordTooLong)
+    } else {
+        Ok(())
+    }
+}
+
+/// How long an account stays locked after `failures` consecutive failed logins.
+fn lock_duration_ms(failures: i64) -> Option<i64> {
+    let over = failures - FREE_LOGIN_ATTEMPTS;
+    (over >= 0).then(|| {
+        let shift = u32::try_from(over.min(10)).unwrap_or(10);
+        (BASE_LOCK_MS << shift).min(MAX_LOCK_MS)
+    })
+}
+
+#[derive(Clone)]
+pub struct Accounts {
+    db: Db,
+    keys: ApiKeys,
+}
+
+impl Accounts {
+    pub fn new(db: Db, keys: ApiKeys) -> Self {
+        Self { db, keys }
+    }
+
+    pub async fn create(&self, new: NewAccount) -> Result<SqlUser, ApiError> {
+        let email = normalize_email(&new.email)?;
+        let handle = normalize_handle(&new.handle)?;
+        check_password(&new.password)?;
+        let password_hash = passwords::hash(new.password).await?;
+        let now = now_ms();
+        let mut user = SqlUser {
+            id: new_id("user"),
+            email,
+            handle,
+            password_hash,
+            is_admin: new.admin,
+            failed_logins: 0,
+            locked_until: None,
+            created_at: now,
+            updated_at: now,
+        };
+
+        let mut tx = self.db.pool.begin().await.map_err(StoreError::from)?;
+        user.is_admin |= db::users::count(&mut tx).await.map_err(StoreError::from)? == 0;
+        db::handles::claim(&mut tx, &user.handle, OwnerKind::User, &user.id).await?;
+        match db::users::insert(&mut tx, &user).await {
+            Ok(()) => {}
+            Err(e) if db::is_unique_violation(&e) => return Err(AccountError::EmailTaken.into()),
+            Err(e) => return Err(StoreError::from(e).into()),
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        tracing::info!(user_id = %user.id, admin = user.is_admin, "account created");
+        Ok(user)
+    }
+
+    pub async fn login(&self, email: &str, password: String) -> Result<SqlUser, ApiError> {
+        let email = email.trim().to_lowercase();
+        let Some(user) = db::users::find_by_email(&self.db.pool, &email)
+            .await
+            .map_err(StoreError::from)?
+        else {
+            passwords::verify_dummy(password).await;
+            return Err(AuthError::InvalidCredentials.into());
+        };
+
+        let now = now_ms();
+        if let Some(until) = user.locked_until.filter(|until| *until > now) {
+            return Err(locked(until - now));
+        }
+        if passwords::verify(user.password_hash.clone(), password).await {
+            if user.failed_logins > 0 {
+                db::users::clear_failed_logins(&self.db.pool, &user.id)
+                    .await
+                    .map_err(StoreError::from)?;
+            }
+            return Ok(user);
+        }
+
+        let failures = db::users::record_failed_login(&self.db.pool, &user.id)
+            .await
+            .map_err(StoreError::from)?;
+        if let Some(lock_ms) = lock_duration_ms(failures) {
+            db::users::lock_until(&self.db.pool, &user.id, now + lock_ms)
+                .await
+                .map_err(StoreError::from)?;
+            tracing::warn!(user_id = %user.id, failures, "account locked after failed logins");
+            return Err(locked(lock_ms));
+        }
+        Err(AuthError::InvalidCredentials.into())
+    }
+
+    pub async fn find(&self, user_id: &str) -> Result<Option<SqlUser>, ApiError> {
+        Ok(db::users::find_by_id(&self.db.pool, user_id)
+            .await
+            .map_err(StoreError::from)?)
+    }
+
+    pub async fn find_by_email(&self, email: &str) -> Result<SqlUser, ApiError> {
+        let email = email.trim().to_lowercase();
+        db::users::find_by_email(&self.db.pool, &email)
+            .await
+            .map_err(StoreError::from)?
+            .ok_or_else(|| AccountError::UserNotFound(email).into())
+    }
+
+    pub async fn change_handle(&self, user_id: &str, handle: &str) -> Result<SqlUser, ApiError> {
+        let handle = normalize_handle(handle)?;
+        let user = self.find(user_id).await?.ok_or(AuthError::NotSignedIn)?;
+        if user.handle == handle {
+            return Ok(user);
+        }
+        let now = now_ms();
+        let mut tx = self.db.pool.begin().await.map_err(StoreError::from)?;
+        db::handles::claim(&mut tx, &handle, OwnerKind::User, user_id).await?;
+        db::handles::release(&mut tx, &user.handle)
+            .await
+            .map_err(StoreError::from)?;
+        db::users::set_handle(&mut tx, user_id, &handle, now)
+            .await
+            .map_err(StoreError::from)?;
+        tx.commit().await.map_err(StoreError::from)?;
+        // Cached key owners carry the handle.
+        self.keys.forget_all();
+        Ok(SqlUser { handle, updated_at: now, ..user })
+    }
+
+    pub async fn change_password(
+        &self,
+        user_id: &str,
+        current: String,
+        new_password: String,
+    ) -> Result<(), ApiError> {
+        check_password(&new_password)?;
+        let user = self.find(user_id).await?.ok_or(AuthError::NotSignedIn)?;
+        if !passwords::verify(user.password_hash.clone(), current).await {
+            return Err(AccountError::WrongPassword.into());
+        }
+        let hash = passwords::hash(new_password).await?;
+        db::users::set_password(&self.db.pool, user_id, &hash, now_ms())
+            .await
+            .map_err(StoreError::from)?;
+        Ok(())
+    }
+}
+
+fn locked(remaining_ms: i64) -> ApiError {
+    let secs = u64::try_from((remaining_ms + 999) / 1000).unwrap_or(1).max(1);
+    AuthError::AccountLocked { retry_after_secs: secs }.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_lowercased_and_checked() {
+        assert_eq!(normalize_email(" Ada@Example.COM ").unwrap(), "ada@example.com");
+        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a b@example.com", "ada@.com"] {
+            assert!(normalize_email(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn passwords_need_ten_characters() {
+        assert!(check_password("123456789").is_err());
+        assert!(check_password("1234567890").is_ok());
+        // counted in characters, not bytes
+        assert!(check_password("ééééééééé").is_err());
+    }
+
+    #[test]
+    fn lock_out_starts_after_free_attempts_and_is_capped() {
+        assert_eq!(lock_duration_ms(4), None);
+        assert_eq!(lock_duration_ms(5), Some(30_000));
+        assert_eq!(lock_duration_ms(6), Some(60_000));
+        assert_eq!(lock_duration_ms(50), Some(MAX_LOCK_MS));
+    }
+}

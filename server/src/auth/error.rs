@@ -1,0 +1,50 @@
+use axum::http::StatusCode;
+
+use crate::error::Coded;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("Invalid API key")]
+    InvalidApiKey,
+    #[error("Missing API key: send the header Authorization: Bearer sk-langmart-…")]
+    MissingApiKey,
+    #[error("Invalid Authorization header: the \"Bearer \" prefix is missing (expected Authorization: Bearer sk-langmart-…)")]
+    MissingBearerPrefix,
+    #[error("Wrong email or password")]
+    InvalidCredentials,
+    #[error("Too many failed logins; try again in {retry_after_secs} seconds")]
+    AccountLocked { retry_after_secs: u64 },
+    #[error("Sign in to continue")]
+    NotSignedIn,
+    #[error("Only platform administrators may do this")]
+    AdminOnly,
+}
+
+impl Coded for AuthError {
+    fn code(&self) -> &'static str {
+        match self {
+            AuthError::InvalidApiKey | AuthError::MissingApiKey | AuthError::MissingBearerPrefix => {
+                "GATEWAY1_AUTH_001"
+            }
+            AuthError::InvalidCredentials => "AUTH_INVALID_CREDENTIALS",
+            AuthError::AccountLocked { .. } => "AUTH_ACCOUNT_LOCKED",
+            AuthError::NotSignedIn => "AUTH_REQUIRED",
+            AuthError::AdminOnly => "ACCESS_DENIED",
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            AuthError::AccountLocked { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AuthError::AdminOnly => StatusCode::FORBIDDEN,
+            _ => StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            AuthError::AccountLocked { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! People and their credentials: accounts and passwords, the handle namespace, LangMart
+//! API keys, and console sessions.
+
+mod accounts;
+mod error;
+mod handles;
+mod keys;
+mod passwords;
+
+pub use accounts::{AccountError, Accounts, NewAccount};
+pub use error::AuthError;
+pub use handles::{normalize_handle, HandleError, RESERVED_HANDLES};
+pub use keys::{digest as digest_key, ApiKeys, Principal, KEY_PREFIX};

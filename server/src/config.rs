@@ -1,0 +1,109 @@
+//! Runtime settings, from flags and their `LANGMART_*` environment equivalents.
+
+use std::{fmt, net::SocketAddr, path::PathBuf};
+
+/// Default request body limit: larger bodies get 413 `PAYLOAD_TOO_LARGE`.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct Settings {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; `None` means the SQLite file in `data_dir`.
+    pub database_url: Option<String>,
+    /// Where the built console lives (`pkg/`, CSS, `public/`); found next to the binary when unset.
+    pub site_root: Option<PathBuf>,
+    /// Marks the session cookie `Secure`; set when LangMart is served over https.
+    pub secure_cookies: bool,
+    /// Base64 of 32 bytes; when unset, `<data_dir>/master.key` is used (and created).
+    pub master_key: Option<String>,
+    pub max_body_bytes: usize,
+}
+
+impl Settings {
+    pub fn new(data_dir: PathBuf) -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            data_dir,
+            database_url: None,
+            site_root: None,
+            secure_cookies: false,
+            master_key: None,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("langmart.db").display()
+            )
+        })
+    }
+
+    /// The console's static files: the flag, else `<exe dir>/../site` (where the build script
+    /// puts it), else `target/site` under the working directory.
+    pub fn resolved_site_root(&self) -> PathBuf {
+        if let Some(root) = &self.site_root {
+            return root.clone();
+        }
+        let beside_binary = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().and_then(|dir| dir.parent()).map(|p| p.join("site")));
+        match beside_binary {
+            Some(dir) if dir.join("pkg").is_dir() => dir,
+            _ => PathBuf::from("target/site"),
+        }
+    }
+}
+
+/// Hides the password in a database URL so settings can be logged.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("addr", &self.addr)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &redact_url(&self.database_url()))
+            .field("site_root", &self.site_root)
+            .field("secure_cookies", &self.secure_cookies)
+            .field("master_key", &self.master_key.as_ref().map(|_| "***"))
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_password_but_keeps_user_and_host() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/langmart"),
+            "postgres://app:***@db:5432/langmart"
+        );
+        assert_eq!(redact_url("sqlite://./data/x.db"), "sqlite://./data/x.db");
+    }
+
+    #[test]
+    fn debug_never_shows_the_master_key() {
+        let mut s = Settings::new(PathBuf::from("/tmp/x"));
+        s.master_key = Some("c2VjcmV0LWtleS1tYXRlcmlhbA==".into());
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("c2VjcmV0"));
+    }
+}

@@ -1,0 +1,132 @@
+//! Rows of `users`. `SqlUser` holds the password hash, so it is neither `Serialize` nor
+//! `Debug`; the UI sees [`app::dto::UserDto`].
+
+use sqlx::{Any, AnyPool, FromRow, Transaction};
+
+use crate::clock::rfc3339;
+use app::dto::UserDto;
+
+#[derive(FromRow, Clone)]
+pub struct SqlUser {
+    pub id: String,
+    pub email: String,
+    pub handle: String,
+    pub password_hash: String,
+    pub is_admin: bool,
+    pub failed_logins: i64,
+    pub locked_until: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl SqlUser {
+    pub fn into_dto(self) -> UserDto {
+        UserDto {
+            id: self.id,
+            email: self.email,
+            handle: self.handle,
+            is_admin: self.is_admin,
+            created_at: rfc3339(self.created_at),
+        }
+    }
+}
+
+/// The columns of `SqlUser`, as a literal so queries stay compile-time constants.
+macro_rules! user_columns {
+    () => {
+        "id, email, handle, password_hash, is_admin, failed_logins, locked_until, created_at, updated_at"
+    };
+}
+
+pub async fn insert(tx: &mut Transaction<'_, Any>, user: &SqlUser) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO users (id, email, handle, password_hash, is_admin, failed_logins, locked_until, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&user.id)
+    .bind(&user.email)
+    .bind(&user.handle)
+    .bind(&user.password_hash)
+    .bind(user.is_admin)
+    .bind(user.failed_logins)
+    .bind(user.locked_until)
+    .bind(user.created_at)
+    .bind(user.updated_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn count(tx: &mut Transaction<'_, Any>) -> Result<i64, sqlx::Error> {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(n)
+}
+
+pub async fn find_by_email(pool: &AnyPool, email: &str) -> Result<Option<SqlUser>, sqlx::Error> {
+    sqlx::query_as::<_, SqlUser>(concat!("SELECT ", user_columns!(), " FROM users WHERE email = $1"))
+        .bind(email)
+        .fetch_optional(pool)
+        .await
+}
+
+pub async fn find_by_id(pool: &AnyPool, id: &str) -> Result<Option<SqlUser>, sqlx::Error> {
+    sqlx::query_as::<_, SqlUser>(concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+pub async fn set_handle(
+    tx: &mut Transaction<'_, Any>,
+    id: &str,
+    handle: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET handle = $1, updated_at = $2 WHERE id = $3")
+        .bind(handle)
+        .bind(now)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_password(pool: &AnyPool, id: &str, hash: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+        .bind(hash)
+        .bind(now)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Counts one more failed login and returns the new count.
+pub async fn record_failed_login(pool: &AnyPool, id: &str) -> Result<i64, sqlx::Error> {
+    let (n,): (i64,) = sqlx::query_as(
+        "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins",
+    )
+    .bind(id)
+    .fetch_one(pool)
+    .await?;
+    Ok(n)
+}
+
+pub async fn lock_until(pool: &AnyPool, id: &str, until: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET locked_until = $1 WHERE id = $2")
+        .bind(until)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn clear_failed_logins(pool: &AnyPool, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,217 @@
+//! The one API error. Each domain has its own `thiserror` enum; all of them implement
+//! [`Coded`] and convert into [`ApiError`], which renders the single JSON envelope
+//! `{"error":{"code","message","type","status"}}` used by every surface.
+
+use axum::{
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde_json::json;
+
+use crate::auth::{AccountError, AuthError, HandleError};
+use crate::db::StoreError;
+use crate::orgs::OrgError;
+
+/// What every domain error knows about itself.
+pub trait Coded {
+    /// Stable, documented code (README table).
+    fn code(&self) -> &'static str;
+    fn status(&self) -> StatusCode;
+    /// The form field the error is about, if any.
+    fn field(&self) -> Option<&'static str> {
+        None
+    }
+    /// Seconds the client should wait before retrying (sets `Retry-After`).
+    fn retry_after(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// Problems with the HTTP request itself, found before any business rule runs.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error("Malformed JSON: {0}")]
+    InvalidJson(String),
+    #[error("Invalid request body: {0}")]
+    InvalidBody(String),
+    #[error("{message}")]
+    InvalidField { field: &'static str, message: String },
+    #[error("Request body is too large")]
+    TooLarge,
+    #[error("Expected a JSON body with Content-Type: application/json")]
+    UnsupportedMediaType,
+    #[error("No route for {0}")]
+    RouteNotFound(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+}
+
+impl Coded for RequestError {
+    fn code(&self) -> &'static str {
+        match self {
+            RequestError::InvalidJson(_) => "INVALID_JSON",
+            RequestError::InvalidBody(_) => "INVALID_BODY",
+            RequestError::InvalidField { .. } => "INVALID_FIELD",
+            RequestError::TooLarge => "PAYLOAD_TOO_LARGE",
+            RequestError::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            RequestError::RouteNotFound(_) => "ROUTE_NOT_FOUND",
+            RequestError::NotFound(_) => "NOT_FOUND",
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            RequestError::InvalidJson(_)
+            | RequestError::InvalidBody(_)
+            | RequestError::InvalidField { .. } => StatusCode::BAD_REQUEST,
+            RequestError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            RequestError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            RequestError::RouteNotFound(_) | RequestError::NotFound(_) => StatusCode::NOT_FOUND,
+        }
+    }
+
+    fn field(&self) -> Option<&'static str> {
+        match self {
+            RequestError::InvalidField { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Account(#[from] AccountError),
+    #[error(transparent)]
+    Handle(#[from] HandleError),
+    #[error(transparent)]
+    Org(#[from] OrgError),
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ApiError {
+    fn inner(&self) -> &dyn Coded {
+        match self {
+            ApiError::Auth(e) => e,
+            ApiError::Account(e) => e,
+            ApiError::Handle(e) => e,
+            ApiError::Org(e) => e,
+            ApiError::Request(e) => e,
+            ApiError::Store(e) => e,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.inner().code()
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.inner().status()
+    }
+
+    pub fn field(&self) -> Option<&'static str> {
+        self.inner().field()
+    }
+
+    /// The `type` of the envelope, the family OpenAI-style clients switch on.
+    pub fn error_type(&self) -> &'static str {
+        error_type_for(self.status())
+    }
+
+    /// What the caller is told. Internal failures are described in the log, not the body.
+    pub fn public_message(&self) -> String {
+        match self {
+            ApiError::Store(StoreError::Unavailable(_)) => {
+                "Gateway temporarily unavailable".to_owned()
+            }
+            ApiError::Store(_) => "Internal error".to_owned(),
+            other => other.to_string(),
+        }
+    }
+
+    pub fn body(&self) -> serde_json::Value {
+        json!({
+            "error": {
+                "code": self.code(),
+                "message": self.public_message(),
+                "type": self.error_type(),
+                "status": self.status().as_u16(),
+            }
+        })
+    }
+}
+
+pub fn error_type_for(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 | 404 | 405 | 409 | 413 | 415 | 422 => match status.as_u16() {
+            404 => "not_found_error",
+            409 => "conflict_error",
+            _ => "invalid_request_error",
+        },
+        401 => "authentication_error",
+        403 => "permission_error",
+        429 => "rate_limit_error",
+        503 => "service_unavailable",
+        504 => "gateway_timeout",
+        _ => "api_error",
+    }
+}
+
+/// Carried on a 5xx response so the logging middleware can record the cause once.
+#[derive(Clone, Debug)]
+pub struct ErrorCause(pub String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut response = (status, Json(self.body())).into_response();
+        if let Some(secs) = self.inner().retry_after() {
+            if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        if status.is_server_error() {
+            response.extensions_mut().insert(ErrorCause(format!("{self:?}")));
+        }
+        response
+    }
+}
+
+impl From<ApiError> for app::error::AppError {
+    fn from(err: ApiError) -> Self {
+        if err.status().is_server_error() {
+            tracing::error!(code = err.code(), cause = ?err, "console request failed");
+        }
+        let mut out = app::error::AppError::new(err.code(), err.public_message(), err.status().as_u16());
+        out.field = err.field().map(str::to_owned);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_has_code_message_type_and_status() {
+        let err = ApiError::from(AuthError::InvalidApiKey);
+        let body = err.body();
+        assert_eq!(body["error"]["code"], "GATEWAY1_AUTH_001");
+        assert_eq!(body["error"]["message"], "Invalid API key");
+        assert_eq!(body["error"]["type"], "authentication_error");
+        assert_eq!(body["error"]["status"], 401);
+    }
+
+    #[test]
+    fn internal_errors_do_not_leak_details() {
+        let err = ApiError::from(StoreError::Internal("disk full at /secret/path".into()));
+        assert_eq!(err.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(err.body()["error"]["message"], "Internal error");
+    }
+}

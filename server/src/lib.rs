@@ -1,0 +1,149 @@
+//! LangMart's back end: configuration, storage, accounts and keys, the HTTP surfaces
+//! (console, management API, OpenAI-compatible API) and the server that ties them.
+
+pub mod api;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod health;
+pub mod ids;
+pub mod openai;
+pub mod orgs;
+pub mod sessions;
+pub mod state;
+pub mod vault;
+pub mod web;
+
+use std::future::Future;
+
+use axum::{
+    extract::{DefaultBodyLimit, MatchedPath, Request},
+    http::{header::CONTENT_LENGTH, HeaderName},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+    Router,
+};
+use tokio::net::TcpListener;
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
+
+use config::Settings;
+use db::{ConnectError, Db};
+use error::{ApiError, ErrorCause, RequestError};
+use sessions::SessionBackend;
+use state::AppState;
+use vault::{Vault, VaultError};
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("could not create the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Database(#[from] ConnectError),
+    #[error(transparent)]
+    MasterKey(#[from] VaultError),
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Opens storage and the master key: what every command (serve, user, key) needs.
+pub async fn open_state(settings: Settings) -> Result<AppState, StartupError> {
+    std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartupError::DataDir {
+        path: settings.data_dir.display().to_string(),
+        source,
+    })?;
+    let db = Db::open(&settings.database_url()).await?;
+    let vault = Vault::load(settings.master_key.as_deref(), &settings.data_dir)?;
+    Ok(AppState::new(settings, db, vault))
+}
+
+/// The whole HTTP application for `state`.
+pub async fn build_router(state: AppState) -> Result<Router, StartupError> {
+    let sessions = SessionBackend::open(&state.settings.database_url(), state.db.backend).await?;
+    sessions.spawn_cleanup();
+    let session_layer = SessionManagerLayer::new(sessions)
+        .with_name("langmart_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.settings.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(14)));
+    let max_body = state.settings.max_body_bytes;
+
+    let services = Router::new()
+        .route("/health", get(health::health))
+        .merge(api::router())
+        .merge(openai::router())
+        .with_state(state.clone());
+
+    Ok(Router::new()
+        .merge(services)
+        .merge(web::router(state))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn(move |req, next| reject_large_bodies(max_body, req, next)))
+        .layer(session_layer)
+        .layer(middleware::from_fn(log_server_errors))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let route = req
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map(|p| p.as_str().to_owned())
+                    .unwrap_or_default();
+                let request_id = req
+                    .headers()
+                    .get(&REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                tracing::info_span!("http", method = %req.method(), route, request_id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid)))
+}
+
+/// Answers 413 from the declared length, before a handler reads anything.
+async fn reject_large_bodies(limit: usize, req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return ApiError::from(RequestError::TooLarge).into_response();
+    }
+    next.run(req).await
+}
+
+/// Logs the cause of every 5xx once, here, rather than where the error was built.
+async fn log_server_errors(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    if let Some(ErrorCause(cause)) = response.extensions().get::<ErrorCause>() {
+        tracing::error!(status = response.status().as_u16(), %cause, "request failed");
+    }
+    response
+}
+
+/// Serves LangMart on `listener` until `shutdown` resolves, then drains in-flight requests.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartupError> {
+    let router = build_router(state).await?;
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(StartupError::Serve)
+}

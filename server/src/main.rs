@@ -1,0 +1,199 @@
+//! The `langmart` command: serve the gateway, or manage users and keys from a shell.
+
+use std::{io::Write, net::SocketAddr, path::PathBuf, process::ExitCode};
+
+use clap::{Args, Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use server::{auth::NewAccount, config::Settings, error::ApiError, StartupError};
+
+#[derive(Parser)]
+#[command(name = "langmart", version, about = "LangMart: a self-hosted LLM gateway with a web console")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the console and the APIs.
+    Serve(ServeArgs),
+    /// Create the database (if needed) and apply migrations, then exit.
+    Migrate(StoreArgs),
+    /// Manage user accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage LangMart API keys.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+}
+
+#[derive(Args, Clone)]
+struct StoreArgs {
+    /// Directory for the SQLite database and the master key.
+    #[arg(long, env = "LANGMART_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; defaults to `<data-dir>/langmart.db`.
+    #[arg(long, env = "LANGMART_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[arg(long, env = "LANGMART_ADDR", default_value = "127.0.0.1:3000")]
+    addr: SocketAddr,
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Directory of the built console (`pkg/`, CSS); found beside the binary when unset.
+    #[arg(long, env = "LANGMART_SITE_ROOT")]
+    site_root: Option<PathBuf>,
+    /// Mark the session cookie Secure (set this when served over https).
+    #[arg(long, env = "LANGMART_SECURE_COOKIES")]
+    secure_cookies: bool,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "LANGMART_MAX_BODY_BYTES", default_value_t = server::config::DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: usize,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account (the first account is always a platform admin).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long)]
+        handle: String,
+        /// Make the account a platform admin.
+        #[arg(long)]
+        admin: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Create an API key for a user and print it (alone) on stdout.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    #[error("{}", .0.public_message())]
+    Api(#[from] ApiError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn settings_for(store: &StoreArgs) -> Settings {
+    let mut settings = Settings::new(store.data_dir.clone());
+    settings.database_url = store.database_url.clone();
+    settings.master_key = std::env::var("LANGMART_MASTER_KEY").ok().filter(|k| !k.is_empty());
+    settings
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("LANGMART_LOG")
+                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Serve(args) => {
+            let mut settings = settings_for(&args.store);
+            settings.addr = args.addr;
+            settings.site_root = args.site_root;
+            settings.secure_cookies = args.secure_cookies;
+            settings.max_body_bytes = args.max_body_bytes;
+            tracing::info!(?settings, "starting LangMart");
+            let state = server::open_state(settings).await?;
+            let listener = tokio::net::TcpListener::bind(args.addr).await?;
+            tracing::info!(addr = %listener.local_addr()?, "listening; console at http://{}", listener.local_addr()?);
+            server::serve(state, listener, shutdown_signal()).await?;
+            tracing::info!("stopped");
+        }
+        Command::Migrate(store) => {
+            server::open_state(settings_for(&store)).await?;
+            tracing::info!("database is migrated");
+        }
+        Command::User { command: UserCommand::Create { email, password, handle, admin, store } } => {
+            let state = server::open_state(settings_for(&store)).await?;
+            let user = state
+                .accounts
+                .create(NewAccount { email, password, handle, admin })
+                .await?;
+            eprintln!(
+                "created user {} ({}, @{}){}",
+                user.id,
+                user.email,
+                user.handle,
+                if user.is_admin { ", platform admin" } else { "" }
+            );
+        }
+        Command::Key { command: KeyCommand::Create { email, name, store } } => {
+            let state = server::open_state(settings_for(&store)).await?;
+            let user = state.accounts.find_by_email(&email).await?;
+            let created = state.keys.create(&user.id, &name).await?;
+            writeln!(std::io::stdout(), "{}", created.key)?;
+        }
+    }
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

@@ -1,0 +1,161 @@
+//! The console's backend: session handling around the same services the REST API uses.
+
+use async_trait::async_trait;
+use tower_sessions::Session;
+
+use crate::auth::{AuthError, NewAccount};
+use crate::error::ApiError;
+use crate::sessions::USER_ID_KEY;
+use crate::state::AppState;
+use app::backend::ConsoleBackend;
+use app::dto::{ApiKeyDto, CreatedApiKeyDto, MemberDto, OrgDto, OrgRole, UserDto};
+use app::error::AppError;
+
+pub struct ConsoleService {
+    state: AppState,
+}
+
+impl ConsoleService {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+
+    async fn user_id(&self, session: &Session) -> Result<String, AppError> {
+        session
+            .get::<String>(USER_ID_KEY)
+            .await
+            .map_err(session_error)?
+            .ok_or_else(|| ApiError::from(AuthError::NotSignedIn).into())
+    }
+
+    /// Starts a fresh session for `user_id` (a new id defeats session fixation).
+    async fn sign_in(&self, session: &Session, user_id: &str) -> Result<(), AppError> {
+        session.cycle_id().await.map_err(session_error)?;
+        session
+            .insert(USER_ID_KEY, user_id)
+            .await
+            .map_err(session_error)
+    }
+}
+
+fn session_error(err: tower_sessions::session::Error) -> AppError {
+    tracing::error!(error = %err, "session store failed");
+    AppError::new("INTERNAL_ERROR", "Session could not be read or saved", 500)
+}
+
+#[async_trait]
+impl ConsoleBackend for ConsoleService {
+    async fn current_user(&self, session: &Session) -> Result<Option<UserDto>, AppError> {
+        let Some(id) = session.get::<String>(USER_ID_KEY).await.map_err(session_error)? else {
+            return Ok(None);
+        };
+        Ok(self.state.accounts.find(&id).await?.map(|u| u.into_dto()))
+    }
+
+    async fn signup(
+        &self,
+        session: &Session,
+        email: String,
+        password: String,
+        handle: String,
+    ) -> Result<UserDto, AppError> {
+        let user = self
+            .state
+            .accounts
+            .create(NewAccount { email, password, handle, admin: false })
+            .await?;
+        self.sign_in(session, &user.id).await?;
+        Ok(user.into_dto())
+    }
+
+    async fn login(&self, session: &Session, email: String, password: String) -> Result<UserDto, AppError> {
+        let user = self.state.accounts.login(&email, password).await?;
+        self.sign_in(session, &user.id).await?;
+        Ok(user.into_dto())
+    }
+
+    async fn logout(&self, session: &Session) -> Result<(), AppError> {
+        session.flush().await.map_err(session_error)
+    }
+
+    async fn change_handle(&self, session: &Session, handle: String) -> Result<UserDto, AppError> {
+        let id = self.user_id(session).await?;
+        Ok(self.state.accounts.change_handle(&id, &handle).await?.into_dto())
+    }
+
+    async fn change_password(
+        &self,
+        session: &Session,
+        current_password: String,
+        new_password: String,
+    ) -> Result<(), AppError> {
+        let id = self.user_id(session).await?;
+        Ok(self
+            .state
+            .accounts
+            .change_password(&id, current_password, new_password)
+            .await?)
+    }
+
+    async fn list_api_keys(&self, session: &Session) -> Result<Vec<ApiKeyDto>, AppError> {
+        let id = self.user_id(session).await?;
+        Ok(self.state.keys.list(&id).await?)
+    }
+
+    async fn create_api_key(&self, session: &Session, name: String) -> Result<CreatedApiKeyDto, AppError> {
+        let id = self.user_id(session).await?;
+        Ok(self.state.keys.create(&id, &name).await?)
+    }
+
+    async fn revoke_api_key(&self, session: &Session, key_id: String) -> Result<(), AppError> {
+        let id = self.user_id(session).await?;
+        Ok(self.state.keys.revoke(&id, &key_id).await?)
+    }
+
+    async fn list_orgs(&self, session: &Session) -> Result<Vec<OrgDto>, AppError> {
+        let id = self.user_id(session).await?;
+        Ok(self.state.orgs.list(&id).await?)
+    }
+
+    async fn create_org(&self, session: &Session, name: String, handle: String) -> Result<OrgDto, AppError> {
+        let id = self.user_id(session).await?;
+        Ok(self.state.orgs.create(&id, &name, &handle).await?)
+    }
+
+    async fn list_members(&self, session: &Session, org: String) -> Result<Vec<MemberDto>, AppError> {
+        let id = self.user_id(session).await?;
+        Ok(self.state.orgs.members(&id, &org).await?)
+    }
+
+    async fn add_member(
+        &self,
+        session: &Session,
+        org: String,
+        email: String,
+        role: OrgRole,
+    ) -> Result<MemberDto, AppError> {
+        let id = self.user_id(session).await?;
+        Ok(self.state.orgs.add_member(&id, &org, &email, role).await?)
+    }
+
+    async fn set_member_role(
+        &self,
+        session: &Session,
+        org: String,
+        user_id: String,
+        role: OrgRole,
+    ) -> Result<(), AppError> {
+        let id = self.user_id(session).await?;
+        Ok(self.state.orgs.set_role(&id, &org, &user_id, role).await?)
+    }
+
+    async fn remove_member(&self, session: &Session, org: String, user_id: String) -> Result<(), AppError> {
+        let id = self.user_id(session).await?;
+        Ok(self.state.orgs.remove_member(&id, &org, &user_id).await?)
+    }
+
+    async fn leave_org(&self, session: &Session, org: String) -> Result<(), AppError> {
+        let id = self.user_id(session).await?;
+        Ok(self.state.orgs.leave(&id, &org).await?)
+    }
+}

@@ -1,0 +1,91 @@
+//! The console: Leptos server-side rendering, server functions, static site files, and a
+//! guard that sends signed-out visitors to the log-in page before anything renders.
+
+mod backend;
+
+use std::sync::Arc;
+
+use axum::{
+    extract::Request,
+    http::Method,
+    middleware::{self, Next},
+    response::{IntoResponse, Redirect, Response},
+    Router,
+};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_sessions::Session;
+
+use crate::sessions::USER_ID_KEY;
+use crate::state::AppState;
+use app::{backend::Backend, shell, App};
+
+pub fn router(state: AppState) -> Router {
+    let site_root = state.settings.resolved_site_root();
+    if !site_root.join("pkg").is_dir() {
+        tracing::warn!(site_root = %site_root.display(), "console assets not found; pages will not hydrate (build the site first)");
+    }
+    let options = LeptosOptions::builder()
+        .output_name("langmart")
+        .site_root(site_root.to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(state.settings.addr)
+        .build();
+    let backend: Backend = Arc::new(backend::ConsoleService::new(state));
+    let routes = generate_route_list(App);
+    Router::new()
+        .leptos_routes_with_context(
+            &options,
+            routes,
+            move || provide_context(backend.clone()),
+            {
+                let options = options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler(shell))
+        .layer(middleware::from_fn(guard))
+        .with_state(options)
+}
+
+/// Pages that need a signed-in user; everything else (log-in, sign-up, assets, server
+/// functions, which check for themselves) passes.
+fn needs_user(path: &str) -> bool {
+    path == "/"
+        || ["/connections", "/collections", "/logs", "/settings"]
+            .iter()
+            .any(|p| path == *p || path.starts_with(&format!("{p}/")))
+}
+
+async fn guard(session: Session, req: Request, next: Next) -> Response {
+    if req.method() != Method::GET {
+        return next.run(req).await;
+    }
+    let path = req.uri().path();
+    let signed_in = matches!(session.get::<String>(USER_ID_KEY).await, Ok(Some(_)));
+    if path == "/" {
+        return Redirect::to(if signed_in { "/connections" } else { "/login" }).into_response();
+    }
+    if !signed_in && needs_user(path) {
+        return Redirect::to("/login").into_response();
+    }
+    if signed_in && (path == "/login" || path == "/signup") {
+        return Redirect::to("/connections").into_response();
+    }
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::needs_user;
+
+    #[test]
+    fn console_pages_need_a_user_and_the_rest_does_not() {
+        for p in ["/", "/connections", "/settings", "/settings/keys", "/logs"] {
+            assert!(needs_user(p), "{p}");
+        }
+        for p in ["/login", "/signup", "/pkg/langmart.js", "/favicon.svg", "/api/fn/login", "/settingsx"] {
+            assert!(!needs_user(p), "{p}");
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! `spawn_app()`: the real server on 127.0.0.1:0 with a fresh database, for one test.
+//!
+//! SQLite (a temporary file) by default. With `LANGMART_TEST_DATABASE=postgres` each app
+//! gets its own database on `LANGMART_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`), dropped when the app is dropped; when
+//! that server is unreachable the test says so and is skipped.
+
+#![allow(dead_code)]
+
+use std::{path::PathBuf, sync::Arc};
+
+use reqwest::{header, Client, Response, StatusCode};
+use serde_json::Value;
+use server::{config::Settings, state::AppState};
+use sqlx::{Connection, Executor, PgConnection};
+use tokio::sync::oneshot;
+
+pub struct TestApp {
+    pub base: String,
+    pub state: AppState,
+    pub data_dir: PathBuf,
+    /// A browser-like client: keeps cookies, never follows redirects.
+    pub browser: Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    _dir: Arc<tempfile::TempDir>,
+    pg: Option<Arc<PgDatabase>>,
+}
+
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        // Drop runs outside async; a short-lived runtime on its own thread drops the database.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            if let Ok(rt) = rt {
+                rt.block_on(async move {
+                    if let Ok(mut conn) = PgConnection::connect(&admin_url).await {
+                        let _ = conn
+                            .execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str())
+                            .await;
+                    }
+                });
+            }
+        })
+        .join();
+    }
+}
+
+fn wants_postgres() -> bool {
+    std::env::var("LANGMART_TEST_DATABASE").is_ok_and(|v| v == "postgres")
+}
+
+async fn create_pg_database() -> Option<(String, PgDatabase)> {
+    let admin_url = std::env::var("LANGMART_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let mut conn = match PgConnection::connect(&admin_url).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("SKIPPED: PostgreSQL requested but unreachable at {admin_url}: {e}");
+            return None;
+        }
+    };
+    let name = format!("langmart_test_{}", server::ids::random_base62(12).to_lowercase());
+    conn.execute(format!("CREATE DATABASE \"{name}\"").as_str())
+        .await
+        .expect("create test database");
+    let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin_url);
+    Some((format!("{base}/{name}"), PgDatabase { admin_url, name }))
+}
+
+/// Starts LangMart; `None` only when PostgreSQL was requested and is not there.
+pub async fn spawn_app() -> Option<TestApp> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = Settings::new(dir.path().to_path_buf());
+    settings.site_root = Some(dir.path().join("site"));
+    let pg = if wants_postgres() {
+        let (url, pg) = create_pg_database().await?;
+        settings.database_url = Some(url);
+        Some(pg)
+    } else {
+        None
+    };
+    let path = dir.path().to_path_buf();
+    Some(start(settings, Arc::new(dir), pg.map(Arc::new), path, None).await)
+}
+
+async fn start(
+    mut settings: Settings,
+    dir: Arc<tempfile::TempDir>,
+    pg: Option<Arc<PgDatabase>>,
+    data_dir: PathBuf,
+    browser: Option<Client>,
+) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    settings.addr = addr;
+    let state = server::open_state(settings).await.expect("open state");
+    let (tx, rx) = oneshot::channel::<()>();
+    let serve_state = state.clone();
+    let server = tokio::spawn(async move {
+        server::serve(serve_state, listener, async {
+            let _ = rx.await;
+        })
+        .await
+        .expect("server");
+    });
+    let browser = browser.unwrap_or_else(|| {
+        Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+    });
+    TestApp {
+        base: format!("http://{addr}"),
+        data_dir,
+        state,
+        browser,
+        shutdown: Some(tx),
+        server: Some(server),
+        _dir: dir,
+        pg,
+    }
+}
+
+impl TestApp {
+    /// A second server on the same database and data directory, sharing this app's
+    /// browser (and so its cookies), as a replica behind a load balancer would.
+    pub async fn replica(&self) -> Option<TestApp> {
+        let settings = (*self.state.settings).clone();
+        Some(
+            start(
+                settings,
+                self._dir.clone(),
+                self.pg.clone(),
+                self.data_dir.clone(),
+                Some(self.browser.clone()),
+            )
+            .await,
+        )
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Stops the server and waits for it to finish in-flight requests.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(handle) = self.server.take() {
+            let _ = handle.await;
+        }
+    }
+
+    /// Calls a console server function the way the browser does (form-encoded POST).
+    pub async fn call_fn(&self, name: &str, form: &[(&str, &str)]) -> Response {
+        self.browser
+            .post(self.url(&format!("/api/fn/{name}")))
+            .header(header::ACCEPT, "application/json")
+            .form(form)
+            .send()
+            .await
+            .expect("server fn request")
+    }
+
+    /// Signs up through the console (the browser client keeps the session cookie).
+    pub async fn signup(&self, email: &str, handle: &str) -> Value {
+        let res = self
+            .call_fn("signup", &[("email", email), ("password", "correct horse battery"), ("handle", handle)])
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "signup failed");
+        res.json().await.expect("user json")
+    }
+
+    /// Creates an account and a key through the service layer; returns (user id, key).
+    pub async fn user_with_key(&self, email: &str, handle: &str) -> (String, String) {
+        let user = self
+            .state
+            .accounts
+            .create(server::auth::NewAccount {
+                email: email.into(),
+                password: "correct horse battery".into(),
+                handle: handle.into(),
+                admin: false,
+            })
+            .await
+            .expect("create user");
+        let key = self.state.keys.create(&user.id, "test").await.expect("create key");
+        (user.id, key.key)
+    }
+
+    pub fn api(&self, method: reqwest::Method, path: &str, key: &str) -> reqwest::RequestBuilder {
+        Client::new()
+            .request(method, self.url(path))
+            .header(header::AUTHORIZATION, format!("Bearer {key}"))
+    }
+}
+
+/// Reads an error envelope and checks its shape; returns the code.
+pub async fn error_code(res: Response, status: StatusCode) -> String {
+    assert_eq!(res.status(), status);
+    let body: Value = res.json().await.expect("error body is JSON");
+    let err = &body["error"];
+    assert!(err["message"].as_str().is_some_and(|m| !m.is_empty()), "message in {body}");
+    assert!(err["type"].as_str().is_some(), "type in {body}");
+    assert_eq!(err["status"].as_u64(), Some(u64::from(status.as_u16())));
+    err["code"].as_str().expect("code").to_owned()
+}

@@ -1,0 +1,112 @@
+//! The HTTP edge: health, the error envelope for bad requests, unknown routes, limits.
+
+mod common;
+
+use common::{error_code, spawn_app};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn health_reports_the_database() {
+    let Some(app) = spawn_app().await else { return };
+    let res = reqwest::get(app.url("/health")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({"status": "ok", "database": "ok"}));
+
+    app.state.db.pool.close().await;
+    let res = reqwest::get(app.url("/health")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({"status": "error", "database": "error"}));
+}
+
+#[tokio::test]
+async fn bad_bodies_get_4xx_codes_and_store_nothing() {
+    let Some(app) = spawn_app().await else { return };
+    let (_, key) = app.user_with_key("ada@example.com", "ada").await;
+    let post = |body: &'static str, content_type: &'static str| {
+        app.api(Method::POST, "/api/organizations", &key)
+            .header("content-type", content_type)
+            .body(body)
+    };
+
+    let malformed = post("{\"name\": ", "application/json").send().await.unwrap();
+    assert_eq!(error_code(malformed, StatusCode::BAD_REQUEST).await, "INVALID_JSON");
+
+    let unknown_field = post(r#"{"name":"A","handle":"acme","color":"red"}"#, "application/json")
+        .send()
+        .await
+        .unwrap();
+    let body: Value = unknown_field.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "INVALID_BODY");
+    assert!(body["error"]["message"].as_str().unwrap().contains("color"), "{body}");
+
+    let wrong_type = post(r#"{"name":1,"handle":"acme"}"#, "application/json").send().await.unwrap();
+    assert_eq!(error_code(wrong_type, StatusCode::BAD_REQUEST).await, "INVALID_BODY");
+
+    let not_json = post(r#"{"name":"A","handle":"acme"}"#, "text/plain").send().await.unwrap();
+    assert_eq!(error_code(not_json, StatusCode::UNSUPPORTED_MEDIA_TYPE).await, "UNSUPPORTED_MEDIA_TYPE");
+
+    let huge = format!(r#"{{"name":"{}","handle":"acme"}}"#, "x".repeat(5 * 1024 * 1024));
+    let too_large = app
+        .api(Method::POST, "/api/organizations", &key)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(too_large, StatusCode::PAYLOAD_TOO_LARGE).await, "PAYLOAD_TOO_LARGE");
+
+    let orgs: Value = app.api(Method::GET, "/api/organizations", &key).send().await.unwrap().json().await.unwrap();
+    assert_eq!(orgs["organizations"], json!([]), "no bad request may create anything");
+}
+
+#[tokio::test]
+async fn unknown_api_routes_are_json_404s() {
+    let Some(app) = spawn_app().await else { return };
+    for path in ["/api/nope", "/v1/nope"] {
+        let res = reqwest::get(app.url(path)).await.unwrap();
+        assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "ROUTE_NOT_FOUND");
+    }
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id() {
+    let Some(app) = spawn_app().await else { return };
+    let res = reqwest::get(app.url("/health")).await.unwrap();
+    let id = res.headers()["x-request-id"].to_str().unwrap();
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    let echoed = reqwest::Client::new()
+        .get(app.url("/health"))
+        .header("x-request-id", "trace-me-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(echoed.headers()["x-request-id"], "trace-me-123");
+}
+
+#[tokio::test]
+async fn console_pages_render_on_the_server() {
+    let Some(app) = spawn_app().await else { return };
+    let login = app.browser.get(app.url("/login")).send().await.unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+    let html = login.text().await.unwrap();
+    assert!(html.contains("Log in to LangMart"));
+    assert!(html.contains("/pkg/langmart.js"), "hydration script is linked");
+
+    app.signup("ada@example.com", "ada").await;
+    let root = app.browser.get(app.url("/")).send().await.unwrap();
+    assert_eq!(root.headers()["location"], "/connections");
+    let keys = app.browser.get(app.url("/settings/keys")).send().await.unwrap();
+    assert_eq!(keys.status(), StatusCode::OK);
+    let html = keys.text().await.unwrap();
+    assert!(html.contains("Create an API key"));
+    assert!(html.contains("@ada"), "the signed-in handle is rendered");
+}
+
+#[tokio::test]
+async fn graceful_shutdown_stops_the_server() {
+    let Some(app) = spawn_app().await else { return };
+    let url = app.url("/health");
+    app.stop().await;
+    assert!(reqwest::get(url).await.is_err());
+}
