@@ -1,5 +1,6 @@
 //! Server functions of the console, mounted under `/api/fn/`. Each body only finds the
-//! backend and the session and hands over to the service layer.
+//! backend and the session and hands over to the service layer. The server sets the HTTP
+//! status of a failed call from the returned `AppError`.
 
 use leptos::prelude::*;
 
@@ -13,7 +14,7 @@ mod ssr {
     use leptos::prelude::*;
     use tower_sessions::Session;
 
-    /// The backend and this request's session; also makes the HTTP status follow the error.
+    /// The backend and this request's session.
     pub async fn context() -> Result<(Backend, Session), AppError> {
         let backend = use_context::<Backend>()
             .ok_or_else(|| AppError::new("INTERNAL_ERROR", "console backend missing", 500))?;
@@ -23,30 +24,18 @@ mod ssr {
         Ok((backend, session))
     }
 
-    /// Sets the response status from the error so scripts see a 4xx, not a 200 or 500.
-    pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-        if let Err(err) = &result {
-            if let (Some(opts), Ok(status)) = (
-                use_context::<leptos_axum::ResponseOptions>(),
-                http::StatusCode::from_u16(err.status),
-            ) {
-                opts.set_status(status);
-            }
-        }
-        result
-    }
 }
 
 #[server(prefix = "/api/fn", endpoint = "current_user")]
 pub async fn current_user() -> Result<Option<UserDto>, AppError> {
     let (backend, session) = ssr::context().await?;
-    ssr::respond(backend.current_user(&session).await)
+    backend.current_user(&session).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "signup")]
 pub async fn signup(email: String, password: String, handle: String) -> Result<UserDto, AppError> {
     let (backend, session) = ssr::context().await?;
-    let user = ssr::respond(backend.signup(&session, email, password, handle).await)?;
+    let user = backend.signup(&session, email, password, handle).await?;
     leptos_axum::redirect("/");
     Ok(user)
 }
@@ -54,7 +43,7 @@ pub async fn signup(email: String, password: String, handle: String) -> Result<U
 #[server(prefix = "/api/fn", endpoint = "login")]
 pub async fn login(email: String, password: String) -> Result<UserDto, AppError> {
     let (backend, session) = ssr::context().await?;
-    let user = ssr::respond(backend.login(&session, email, password).await)?;
+    let user = backend.login(&session, email, password).await?;
     leptos_axum::redirect("/");
     Ok(user)
 }
@@ -62,7 +51,7 @@ pub async fn login(email: String, password: String) -> Result<UserDto, AppError>
 #[server(prefix = "/api/fn", endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
     let (backend, session) = ssr::context().await?;
-    ssr::respond(backend.logout(&session).await)?;
+    backend.logout(&session).await?;
     leptos_axum::redirect("/login");
     Ok(())
 }
@@ -70,7 +59,7 @@ pub async fn logout() -> Result<(), AppError> {
 #[server(prefix = "/api/fn", endpoint = "change_handle")]
 pub async fn change_handle(handle: String) -> Result<UserDto, AppError> {
     let (backend, session) = ssr::context().await?;
-    ssr::respond(backend.change_handle(&session, handle).await)
+    backend.change_handle(&session, handle).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "change_password")]
@@ -79,69 +68,67 @@ pub async fn change_password(
     new_password: String,
 ) -> Result<(), AppError> {
     let (backend, session) = ssr::context().await?;
-    ssr::respond(
-        backend
-            .change_password(&session, current_password, new_password)
-            .await,
-    )
+    backend
+        .change_password(&session, current_password, new_password)
+        .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "list_api_keys")]
 pub async fn list_api_keys() -> Result<Vec<ApiKeyDto>, AppError> {
     let (backend, session) = ssr::context().await?;
-    ssr::respond(backend.list_api_keys(&session).await)
+    backend.list_api_keys(&session).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "create_api_key")]
 pub async fn create_api_key(name: String) -> Result<CreatedApiKeyDto, AppError> {
     let (backend, session) = ssr::context().await?;
-    ssr::respond(backend.create_api_key(&session, name).await)
+    backend.create_api_key(&session, name).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "revoke_api_key")]
 pub async fn revoke_api_key(id: String) -> Result<(), AppError> {
     let (backend, session) = ssr::context().await?;
-    ssr::respond(backend.revoke_api_key(&session, id).await)
+    backend.revoke_api_key(&session, id).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "list_orgs")]
 pub async fn list_orgs() -> Result<Vec<OrgDto>, AppError> {
     let (backend, session) = ssr::context().await?;
-    ssr::respond(backend.list_orgs(&session).await)
+    backend.list_orgs(&session).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "create_org")]
 pub async fn create_org(name: String, handle: String) -> Result<OrgDto, AppError> {
     let (backend, session) = ssr::context().await?;
-    ssr::respond(backend.create_org(&session, name, handle).await)
+    backend.create_org(&session, name, handle).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "list_members")]
 pub async fn list_members(org: String) -> Result<Vec<MemberDto>, AppError> {
     let (backend, session) = ssr::context().await?;
-    ssr::respond(backend.list_members(&session, org).await)
+    backend.list_members(&session, org).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "add_member")]
 pub async fn add_member(org: String, email: String, role: OrgRole) -> Result<MemberDto, AppError> {
     let (backend, session) = ssr::context().await?;
-    ssr::respond(backend.add_member(&session, org, email, role).await)
+    backend.add_member(&session, org, email, role).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "set_member_role")]
 pub async fn set_member_role(org: String, user_id: String, role: OrgRole) -> Result<(), AppError> {
     let (backend, session) = ssr::context().await?;
-    ssr::respond(backend.set_member_role(&session, org, user_id, role).await)
+    backend.set_member_role(&session, org, user_id, role).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "remove_member")]
 pub async fn remove_member(org: String, user_id: String) -> Result<(), AppError> {
     let (backend, session) = ssr::context().await?;
-    ssr::respond(backend.remove_member(&session, org, user_id).await)
+    backend.remove_member(&session, org, user_id).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "leave_org")]
 pub async fn leave_org(org: String) -> Result<(), AppError> {
     let (backend, session) = ssr::context().await?;
-    ssr::respond(backend.leave_org(&session, org).await)
+    backend.leave_org(&session, org).await
 }

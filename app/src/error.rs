@@ -15,6 +15,8 @@ pub struct AppError {
     pub status: u16,
     /// The form field the error is about, when there is one (`email`, `handle`, …).
     pub field: Option<String>,
+    /// Seconds to wait before retrying, when the server says so.
+    pub retry_after: Option<u64>,
 }
 
 impl AppError {
@@ -24,6 +26,7 @@ impl AppError {
             message: message.into(),
             status,
             field: None,
+            retry_after: None,
         }
     }
 

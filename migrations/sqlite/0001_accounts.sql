@@ -5,7 +5,7 @@ CREATE TABLE users (
     email         TEXT NOT NULL UNIQUE,
     handle        TEXT NOT NULL UNIQUE,
     password_hash TEXT NOT NULL,
-    is_admin      BOOLEAN NOT NULL DEFAULT FALSE,
+    is_admin      BIGINT NOT NULL DEFAULT 0, -- 0 or 1: the Any driver has no SQLite boolean
     failed_logins BIGINT NOT NULL DEFAULT 0,
     locked_until  BIGINT,
     created_at    BIGINT NOT NULL,

@@ -190,6 +190,7 @@ impl From<ApiError> for app::error::AppError {
         }
         let mut out = app::error::AppError::new(err.code(), err.public_message(), err.status().as_u16());
         out.field = err.field().map(str::to_owned);
+        out.retry_after = err.inner().retry_after();
         out
     }
 }

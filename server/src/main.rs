@@ -156,7 +156,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 user.id,
                 user.email,
                 user.handle,
-                if user.is_admin { ", platform admin" } else { "" }
+                if user.is_admin.0 { ", platform admin" } else { "" }
             );
         }
         Command::Key { command: KeyCommand::Create { email, name, store } } => {

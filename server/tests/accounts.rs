@@ -24,7 +24,7 @@ async fn first_account_is_admin_and_later_ones_are_not() {
         handle: "bob".into(),
         admin: false,
     });
-    assert!(!other.await.unwrap().is_admin);
+    assert!(!other.await.unwrap().is_admin.0);
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 
 use super::{normalize_handle, passwords, ApiKeys, AuthError};
 use crate::clock::now_ms;
-use crate::db::{self, handles::OwnerKind, users::SqlUser, Db, StoreError};
+use crate::db::{self, handles::OwnerKind, users::SqlUser, Db, Flag, StoreError};
 use crate::error::{ApiError, Coded};
 use crate::ids::new_id;
 
@@ -125,7 +125,7 @@ impl Accounts {
             email,
             handle,
             password_hash,
-            is_admin: new.admin,
+            is_admin: Flag(new.admin),
             failed_logins: 0,
             locked_until: None,
             created_at: now,
@@ -133,7 +133,7 @@ impl Accounts {
         };
 
         let mut tx = self.db.pool.begin().await.map_err(StoreError::from)?;
-        user.is_admin |= db::users::count(&mut tx).await.map_err(StoreError::from)? == 0;
+        user.is_admin.0 |= db::users::count(&mut tx).await.map_err(StoreError::from)? == 0;
         db::handles::claim(&mut tx, &user.handle, OwnerKind::User, &user.id).await?;
         match db::users::insert(&mut tx, &user).await {
             Ok(()) => {}
@@ -141,7 +141,7 @@ impl Accounts {
             Err(e) => return Err(StoreError::from(e).into()),
         }
         tx.commit().await.map_err(StoreError::from)?;
-        tracing::info!(user_id = %user.id, admin = user.is_admin, "account created");
+        tracing::info!(user_id = %user.id, admin = user.is_admin.0, "account created");
         Ok(user)
     }
 

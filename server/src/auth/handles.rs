@@ -54,6 +54,9 @@ impl Coded for HandleError {
 /// Trims and checks a handle; returns it in its stored form.
 pub fn normalize_handle(input: &str) -> Result<String, HandleError> {
     let handle = input.trim();
+    if RESERVED_HANDLES.contains(&handle) {
+        return Err(HandleError::Reserved(handle.to_owned()));
+    }
     if handle.len() < MIN_HANDLE_LEN || handle.len() > MAX_HANDLE_LEN {
         return Err(HandleError::Length);
     }
@@ -62,9 +65,6 @@ pub fn normalize_handle(input: &str) -> Result<String, HandleError> {
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if !allowed || handle.starts_with('-') || handle.ends_with('-') {
         return Err(HandleError::Characters);
-    }
-    if RESERVED_HANDLES.contains(&handle) {
-        return Err(HandleError::Reserved(handle.to_owned()));
     }
     Ok(handle.to_owned())
 }

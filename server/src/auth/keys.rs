@@ -129,7 +129,7 @@ impl ApiKeys {
                         user_id: o.user_id,
                         email: o.email,
                         handle: o.handle,
-                        is_admin: o.is_admin,
+                        is_admin: o.is_admin.0,
                         last_touch_ms: AtomicI64::new(0),
                     })
                 }))
@@ -169,7 +169,10 @@ impl ApiKeys {
 }
 
 fn bearer_token(header: Option<&str>) -> Result<&str, AuthError> {
-    let value = header.map(str::trim).filter(|v| !v.is_empty()).ok_or(AuthError::MissingApiKey)?;
+    let value = header
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && !v.eq_ignore_ascii_case("bearer"))
+        .ok_or(AuthError::MissingApiKey)?;
     match value.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
             let token = token.trim();

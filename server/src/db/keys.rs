@@ -2,6 +2,7 @@
 
 use sqlx::{AnyPool, FromRow};
 
+use super::Flag;
 use crate::clock::rfc3339;
 use app::dto::ApiKeyDto;
 
@@ -37,7 +38,8 @@ pub struct SqlKeyOwner {
     pub user_id: String,
     pub email: String,
     pub handle: String,
-    pub is_admin: bool,
+    #[sqlx(try_from = "i64")]
+    pub is_admin: Flag,
 }
 
 pub async fn insert(pool: &AnyPool, key: &SqlApiKey) -> Result<(), sqlx::Error> {

@@ -68,6 +68,23 @@ impl Coded for StoreError {
     }
 }
 
+/// A boolean column. Stored as a 0/1 BIGINT on every backend, because sqlx's Any driver
+/// cannot decode SQLite's BOOLEAN; read with `#[sqlx(try_from = "i64")]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Flag(pub bool);
+
+impl From<i64> for Flag {
+    fn from(value: i64) -> Self {
+        Flag(value != 0)
+    }
+}
+
+impl From<Flag> for i64 {
+    fn from(flag: Flag) -> Self {
+        i64::from(flag.0)
+    }
+}
+
 /// True when a write failed only because a UNIQUE constraint already holds the value.
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())

@@ -3,6 +3,7 @@
 
 use sqlx::{Any, AnyPool, FromRow, Transaction};
 
+use super::Flag;
 use crate::clock::rfc3339;
 use app::dto::UserDto;
 
@@ -12,7 +13,8 @@ pub struct SqlUser {
     pub email: String,
     pub handle: String,
     pub password_hash: String,
-    pub is_admin: bool,
+    #[sqlx(try_from = "i64")]
+    pub is_admin: Flag,
     pub failed_logins: i64,
     pub locked_until: Option<i64>,
     pub created_at: i64,
@@ -25,7 +27,7 @@ impl SqlUser {
             id: self.id,
             email: self.email,
             handle: self.handle,
-            is_admin: self.is_admin,
+            is_admin: self.is_admin.0,
             created_at: rfc3339(self.created_at),
         }
     }
@@ -47,7 +49,7 @@ pub async fn insert(tx: &mut Transaction<'_, Any>, user: &SqlUser) -> Result<(),
     .bind(&user.email)
     .bind(&user.handle)
     .bind(&user.password_hash)
-    .bind(user.is_admin)
+    .bind(i64::from(user.is_admin))
     .bind(user.failed_logins)
     .bind(user.locked_until)
     .bind(user.created_at)

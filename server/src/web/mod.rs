@@ -6,8 +6,9 @@ mod backend;
 use std::sync::Arc;
 
 use axum::{
+    body::Body,
     extract::Request,
-    http::Method,
+    http::{header::RETRY_AFTER, HeaderValue, Method, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Redirect, Response},
     Router,
@@ -18,7 +19,11 @@ use tower_sessions::Session;
 
 use crate::sessions::USER_ID_KEY;
 use crate::state::AppState;
-use app::{backend::Backend, shell, App};
+use app::{backend::Backend, error::AppError, shell, App};
+
+const SERVER_FN_PREFIX: &str = "/api/fn/";
+/// Error bodies of server functions are small; anything larger is not one of ours.
+const MAX_ERROR_BODY: usize = 64 * 1024;
 
 pub fn router(state: AppState) -> Router {
     let site_root = state.settings.resolved_site_root();
@@ -44,6 +49,7 @@ pub fn router(state: AppState) -> Router {
             },
         )
         .fallback(leptos_axum::file_and_error_handler(shell))
+        .layer(middleware::from_fn(server_fn_status))
         .layer(middleware::from_fn(guard))
         .with_state(options)
 }
@@ -73,6 +79,31 @@ async fn guard(session: Session, req: Request, next: Next) -> Response {
         return Redirect::to("/connections").into_response();
     }
     next.run(req).await
+}
+
+/// A failed server function answers 500 whatever went wrong; give it the status (and
+/// `Retry-After`) of the `AppError` it carries, so a bad form is a 4xx like on the REST API.
+async fn server_fn_status(req: Request, next: Next) -> Response {
+    let is_server_fn = req.uri().path().starts_with(SERVER_FN_PREFIX);
+    let response = next.run(req).await;
+    if !is_server_fn || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_ERROR_BODY).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "server function failed").into_response();
+    };
+    if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
+        if let Ok(status) = StatusCode::from_u16(err.status) {
+            if status.is_client_error() || status.is_server_error() {
+                parts.status = status;
+            }
+        }
+        if let Some(secs) = err.retry_after {
+            parts.headers.insert(RETRY_AFTER, HeaderValue::from(secs));
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 #[cfg(test)]

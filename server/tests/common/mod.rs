@@ -77,6 +77,10 @@ async fn create_pg_database() -> Option<(String, PgDatabase)> {
 
 /// Starts LangMart; `None` only when PostgreSQL was requested and is not there.
 pub async fn spawn_app() -> Option<TestApp> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info,sqlx=warn"))
+        .with_test_writer()
+        .try_init();
     let dir = tempfile::tempdir().expect("temp dir");
     let mut settings = Settings::new(dir.path().to_path_buf());
     settings.site_root = Some(dir.path().join("site"));
