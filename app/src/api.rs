@@ -1,6 +1,8 @@
 //! Server functions of the console, mounted under `/api/fn/`. Each body only finds the
 //! backend and the session and hands over to the service layer. The server sets the HTTP
-//! status of a failed call from the returned `AppError`.
+//! status of a failed call from the returned `AppError`. Signing in or out navigates on
+//! the client (see `UserContext::after_sign_in`); without JavaScript the form post lands
+//! back on its page and the server's page guard sends the visitor on.
 
 use leptos::prelude::*;
 
@@ -35,25 +37,19 @@ pub async fn current_user() -> Result<Option<UserDto>, AppError> {
 #[server(prefix = "/api/fn", endpoint = "signup")]
 pub async fn signup(email: String, password: String, handle: String) -> Result<UserDto, AppError> {
     let (backend, session) = ssr::context().await?;
-    let user = backend.signup(&session, email, password, handle).await?;
-    leptos_axum::redirect("/");
-    Ok(user)
+    backend.signup(&session, email, password, handle).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "login")]
 pub async fn login(email: String, password: String) -> Result<UserDto, AppError> {
     let (backend, session) = ssr::context().await?;
-    let user = backend.login(&session, email, password).await?;
-    leptos_axum::redirect("/");
-    Ok(user)
+    backend.login(&session, email, password).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
     let (backend, session) = ssr::context().await?;
-    backend.logout(&session).await?;
-    leptos_axum::redirect("/login");
-    Ok(())
+    backend.logout(&session).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "change_handle")]

@@ -53,6 +53,21 @@ impl UserContext {
     pub fn refresh(&self) {
         self.version.update(|v| *v += 1);
     }
+
+    /// After a successful sign-in, sign-up or sign-out: refetch the user and go to `path`.
+    pub fn follow<T: Send + Sync + 'static>(
+        self,
+        result: impl Get<Value = Option<Result<T, error::AppError>>> + Send + Sync + 'static,
+        path: &'static str,
+    ) {
+        let navigate = leptos_router::hooks::use_navigate();
+        Effect::new(move |_| {
+            if let Some(Ok(_)) = result.get() {
+                self.refresh();
+                navigate(path, Default::default());
+            }
+        });
+    }
 }
 
 #[component]

@@ -10,6 +10,7 @@ use crate::UserContext;
 pub fn Shell() -> impl IntoView {
     let ctx = expect_context::<UserContext>();
     let logout = ServerAction::<Logout>::new();
+    ctx.follow(logout.value(), "/login");
     view! {
         <div class="layout">
             <aside class="sidebar">

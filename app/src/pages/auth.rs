@@ -1,15 +1,17 @@
 //! Sign up and log in. Both are plain forms posting to server functions, so they also work
-//! before the page has hydrated; the server redirects into the console on success.
+//! before the page has hydrated (the server's page guard then sends a signed-in visitor on).
 
 use leptos::prelude::*;
 
 use crate::api::{Login, Signup};
 use crate::components::feedback::{FieldError, FormError};
+use crate::UserContext;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
     let result = login.value();
+    expect_context::<UserContext>().follow(result, "/connections");
     view! {
         <div class="auth-page">
             <div class="auth-card">
@@ -42,6 +44,7 @@ pub fn LoginPage() -> impl IntoView {
 pub fn SignupPage() -> impl IntoView {
     let signup = ServerAction::<Signup>::new();
     let result = signup.value();
+    expect_context::<UserContext>().follow(result, "/connections");
     view! {
         <div class="auth-page">
             <div class="auth-card">
