@@ -25,7 +25,6 @@ mod ssr {
             .map_err(|e| AppError::new("INTERNAL_ERROR", e.to_string(), 500))?;
         Ok((backend, session))
     }
-
 }
 
 #[server(prefix = "/api/fn", endpoint = "current_user")]

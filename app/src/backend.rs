@@ -51,8 +51,11 @@ pub trait ConsoleBackend: Send + Sync + 'static {
         name: String,
         handle: String,
     ) -> Result<OrgDto, AppError>;
-    async fn list_members(&self, session: &Session, org: String)
-        -> Result<Vec<MemberDto>, AppError>;
+    async fn list_members(
+        &self,
+        session: &Session,
+        org: String,
+    ) -> Result<Vec<MemberDto>, AppError>;
     async fn add_member(
         &self,
         session: &Session,

@@ -1,11 +1,11 @@
 //! The error every server function returns: the same code/message/status as the REST
 //! envelope, plus the form field it belongs to so the console can show it in place.
 
-use serde::{Deserialize, Serialize};
 use leptos::server_fn::{
     codec::JsonEncoding,
     error::{FromServerFnError, ServerFnErrorErr},
 };
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{message}")]

@@ -48,9 +48,11 @@ impl Settings {
         if let Some(root) = &self.site_root {
             return root.clone();
         }
-        let beside_binary = std::env::current_exe()
-            .ok()
-            .and_then(|exe| exe.parent().and_then(|dir| dir.parent()).map(|p| p.join("site")));
+        let beside_binary = std::env::current_exe().ok().and_then(|exe| {
+            exe.parent()
+                .and_then(|dir| dir.parent())
+                .map(|p| p.join("site"))
+        });
         match beside_binary {
             Some(dir) if dir.join("pkg").is_dir() => dir,
             _ => PathBuf::from("target/site"),

@@ -36,7 +36,10 @@ pub enum RequestError {
     #[error("Invalid request body: {0}")]
     InvalidBody(String),
     #[error("{message}")]
-    InvalidField { field: &'static str, message: String },
+    InvalidField {
+        field: &'static str,
+        message: String,
+    },
     #[error("Request body is too large")]
     TooLarge,
     #[error("Expected a JSON body with Content-Type: application/json")]
@@ -177,7 +180,9 @@ impl IntoResponse for ApiError {
             }
         }
         if status.is_server_error() {
-            response.extensions_mut().insert(ErrorCause(format!("{self:?}")));
+            response
+                .extensions_mut()
+                .insert(ErrorCause(format!("{self:?}")));
         }
         response
     }
@@ -188,7 +193,8 @@ impl From<ApiError> for app::error::AppError {
         if err.status().is_server_error() {
             tracing::error!(code = err.code(), cause = ?err, "console request failed");
         }
-        let mut out = app::error::AppError::new(err.code(), err.public_message(), err.status().as_u16());
+        let mut out =
+            app::error::AppError::new(err.code(), err.public_message(), err.status().as_u16());
         out.field = err.field().map(str::to_owned);
         out.retry_after = err.inner().retry_after();
         out

@@ -90,25 +90,25 @@ pub async fn build_router(state: AppState) -> Result<Router, StartupError> {
         .merge(services)
         .merge(web::router(state))
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(middleware::from_fn(move |req, next| reject_large_bodies(max_body, req, next)))
+        .layer(middleware::from_fn(move |req, next| {
+            reject_large_bodies(max_body, req, next)
+        }))
         .layer(session_layer)
         .layer(middleware::from_fn(log_server_errors))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                let route = req
-                    .extensions()
-                    .get::<MatchedPath>()
-                    .map(|p| p.as_str().to_owned())
-                    .unwrap_or_default();
-                let request_id = req
-                    .headers()
-                    .get(&REQUEST_ID)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_owned();
-                tracing::info_span!("http", method = %req.method(), route, request_id)
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let route = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_default();
+            let request_id = req
+                .headers()
+                .get(&REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            tracing::info_span!("http", method = %req.method(), route, request_id)
+        }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid)))
 }

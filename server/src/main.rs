@@ -8,7 +8,11 @@ use tracing_subscriber::EnvFilter;
 use server::{auth::NewAccount, config::Settings, error::ApiError, StartupError};
 
 #[derive(Parser)]
-#[command(name = "langmart", version, about = "LangMart: a self-hosted LLM gateway with a web console")]
+#[command(
+    name = "langmart",
+    version,
+    about = "LangMart: a self-hosted LLM gateway with a web console"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -103,7 +107,9 @@ enum CliError {
 fn settings_for(store: &StoreArgs) -> Settings {
     let mut settings = Settings::new(store.data_dir.clone());
     settings.database_url = store.database_url.clone();
-    settings.master_key = std::env::var("LANGMART_MASTER_KEY").ok().filter(|k| !k.is_empty());
+    settings.master_key = std::env::var("LANGMART_MASTER_KEY")
+        .ok()
+        .filter(|k| !k.is_empty());
     settings
 }
 
@@ -145,21 +151,41 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             server::open_state(settings_for(&store)).await?;
             tracing::info!("database is migrated");
         }
-        Command::User { command: UserCommand::Create { email, password, handle, admin, store } } => {
+        Command::User {
+            command:
+                UserCommand::Create {
+                    email,
+                    password,
+                    handle,
+                    admin,
+                    store,
+                },
+        } => {
             let state = server::open_state(settings_for(&store)).await?;
             let user = state
                 .accounts
-                .create(NewAccount { email, password, handle, admin })
+                .create(NewAccount {
+                    email,
+                    password,
+                    handle,
+                    admin,
+                })
                 .await?;
             eprintln!(
                 "created user {} ({}, @{}){}",
                 user.id,
                 user.email,
                 user.handle,
-                if user.is_admin.0 { ", platform admin" } else { "" }
+                if user.is_admin.0 {
+                    ", platform admin"
+                } else {
+                    ""
+                }
             );
         }
-        Command::Key { command: KeyCommand::Create { email, name, store } } => {
+        Command::Key {
+            command: KeyCommand::Create { email, name, store },
+        } => {
             let state = server::open_state(settings_for(&store)).await?;
             let user = state.accounts.find_by_email(&email).await?;
             let created = state.keys.create(&user.id, &name).await?;

@@ -68,7 +68,12 @@ impl Orgs {
         Self { db, accounts }
     }
 
-    pub async fn create(&self, user_id: &str, name: &str, handle: &str) -> Result<OrgDto, ApiError> {
+    pub async fn create(
+        &self,
+        user_id: &str,
+        name: &str,
+        handle: &str,
+    ) -> Result<OrgDto, ApiError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(OrgError::InvalidName.into());
@@ -85,7 +90,9 @@ impl Orgs {
         };
         let mut tx = self.db.pool.begin().await.map_err(StoreError::from)?;
         db::handles::claim(&mut tx, &org.handle, OwnerKind::Organization, &org.id).await?;
-        db::orgs::insert(&mut tx, &org).await.map_err(StoreError::from)?;
+        db::orgs::insert(&mut tx, &org)
+            .await
+            .map_err(StoreError::from)?;
         db::orgs::add_member(&mut *tx, &org.id, user_id, OrgRole::Admin, now)
             .await
             .map_err(StoreError::from)?;
@@ -172,7 +179,10 @@ impl Orgs {
             .ok_or_else(|| OrgError::NotMember(user_id.to_owned()))?;
         if member.role() == OrgRole::Admin
             && role != OrgRole::Admin
-            && db::orgs::count_admins(&mut tx, &org.id).await.map_err(StoreError::from)? <= 1
+            && db::orgs::count_admins(&mut tx, &org.id)
+                .await
+                .map_err(StoreError::from)?
+                <= 1
         {
             return Err(OrgError::LastAdmin.into());
         }
@@ -184,7 +194,12 @@ impl Orgs {
     }
 
     /// Removes a member (admins only), or the actor themself when `user_id` is the actor.
-    pub async fn remove_member(&self, actor_id: &str, handle: &str, user_id: &str) -> Result<(), ApiError> {
+    pub async fn remove_member(
+        &self,
+        actor_id: &str,
+        handle: &str,
+        user_id: &str,
+    ) -> Result<(), ApiError> {
         let org = if actor_id == user_id {
             self.as_member(actor_id, handle).await?
         } else {
@@ -196,7 +211,10 @@ impl Orgs {
             .map_err(StoreError::from)?
             .ok_or_else(|| OrgError::NotMember(user_id.to_owned()))?;
         if member.role() == OrgRole::Admin
-            && db::orgs::count_admins(&mut tx, &org.id).await.map_err(StoreError::from)? <= 1
+            && db::orgs::count_admins(&mut tx, &org.id)
+                .await
+                .map_err(StoreError::from)?
+                <= 1
         {
             return Err(OrgError::LastAdmin.into());
         }

@@ -53,7 +53,9 @@ impl Vault {
     }
 
     pub fn from_base64(encoded: &str) -> Result<Self, VaultError> {
-        let bytes = B64.decode(encoded.trim()).map_err(|_| VaultError::BadMasterKey)?;
+        let bytes = B64
+            .decode(encoded.trim())
+            .map_err(|_| VaultError::BadMasterKey)?;
         Self::from_key_bytes(&bytes)
     }
 
@@ -88,7 +90,13 @@ impl Vault {
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         let ciphertext = self
             .cipher
-            .encrypt(&nonce, Payload { msg: plaintext, aad: associated.as_bytes() })
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plaintext,
+                    aad: associated.as_bytes(),
+                },
+            )
             .map_err(|_| VaultError::Corrupt)?;
         Ok(Sealed {
             key_id: self.key_id.clone(),
@@ -107,7 +115,10 @@ impl Vault {
         self.cipher
             .decrypt(
                 Nonce::from_slice(&sealed.nonce),
-                Payload { msg: &sealed.ciphertext, aad: associated.as_bytes() },
+                Payload {
+                    msg: &sealed.ciphertext,
+                    aad: associated.as_bytes(),
+                },
             )
             .map_err(|_| VaultError::Corrupt)
     }
@@ -127,7 +138,10 @@ fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 
 #[cfg(not(unix))]
 fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(path)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
     file.write_all(contents)
 }
 
@@ -149,19 +163,31 @@ mod tests {
     fn associated_data_binds_the_owner() {
         let vault = Vault::from_key_bytes(&[7u8; 32]).unwrap();
         let sealed = vault.seal(b"secret", "conn-1").unwrap();
-        assert!(matches!(vault.open(&sealed, "conn-2"), Err(VaultError::Corrupt)));
+        assert!(matches!(
+            vault.open(&sealed, "conn-2"),
+            Err(VaultError::Corrupt)
+        ));
     }
 
     #[test]
     fn another_key_cannot_open() {
-        let sealed = Vault::from_key_bytes(&[1u8; 32]).unwrap().seal(b"secret", "c").unwrap();
+        let sealed = Vault::from_key_bytes(&[1u8; 32])
+            .unwrap()
+            .seal(b"secret", "c")
+            .unwrap();
         let other = Vault::from_key_bytes(&[2u8; 32]).unwrap();
-        assert!(matches!(other.open(&sealed, "c"), Err(VaultError::UnknownKey(_))));
+        assert!(matches!(
+            other.open(&sealed, "c"),
+            Err(VaultError::UnknownKey(_))
+        ));
     }
 
     #[test]
     fn rejects_short_keys() {
-        assert!(matches!(Vault::from_base64("c2hvcnQ="), Err(VaultError::BadMasterKey)));
+        assert!(matches!(
+            Vault::from_base64("c2hvcnQ="),
+            Err(VaultError::BadMasterKey)
+        ));
     }
 
     #[test]
@@ -173,7 +199,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join(MASTER_KEY_FILE)).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.path().join(MASTER_KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }

@@ -2,14 +2,9 @@
 
 mod common;
 
-use common::spawn_app;
+use common::{fn_error, spawn_app};
 use reqwest::StatusCode;
 use serde_json::Value;
-
-async fn fn_error(res: reqwest::Response, status: StatusCode) -> Value {
-    assert_eq!(res.status(), status);
-    res.json().await.expect("error json")
-}
 
 #[tokio::test]
 async fn first_account_is_admin_and_later_ones_are_not() {
@@ -31,7 +26,14 @@ async fn first_account_is_admin_and_later_ones_are_not() {
 async fn signup_starts_a_session_and_logout_ends_it() {
     let Some(app) = spawn_app().await else { return };
     let res = app
-        .call_fn("signup", &[("email", "Ada@Example.com"), ("password", "correct horse battery"), ("handle", "ada")])
+        .call_fn(
+            "signup",
+            &[
+                ("email", "Ada@Example.com"),
+                ("password", "correct horse battery"),
+                ("handle", "ada"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     let cookie = res
@@ -43,10 +45,16 @@ async fn signup_starts_a_session_and_logout_ends_it() {
         .expect("session cookie");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
-    assert!(!cookie.contains("Secure"), "plain http must not set Secure: {cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http must not set Secure: {cookie}"
+    );
 
     let me: Value = app.call_fn("current_user", &[]).await.json().await.unwrap();
-    assert_eq!(me["email"], "ada@example.com", "emails are stored lowercased");
+    assert_eq!(
+        me["email"], "ada@example.com",
+        "emails are stored lowercased"
+    );
 
     let out = app.call_fn("logout", &[]).await;
     assert_eq!(out.status(), StatusCode::OK);
@@ -65,21 +73,81 @@ async fn signup_rejects_bad_input_with_field_errors() {
     app.signup("ada@example.com", "ada").await;
 
     let cases: &[(&str, &str, &str, StatusCode, &str, &str)] = &[
-        ("x@example.com", "correct horse battery", "A!", StatusCode::BAD_REQUEST, "INVALID_HANDLE", "handle"),
-        ("x@example.com", "correct horse battery", "ab", StatusCode::BAD_REQUEST, "INVALID_HANDLE", "handle"),
-        ("x@example.com", "correct horse battery", "openai", StatusCode::BAD_REQUEST, "RESERVED_HANDLE", "handle"),
-        ("x@example.com", "correct horse battery", "collection", StatusCode::BAD_REQUEST, "RESERVED_HANDLE", "handle"),
-        ("x@example.com", "correct horse battery", "ada", StatusCode::CONFLICT, "HANDLE_TAKEN", "handle"),
-        ("x@example.com", "short", "xavier", StatusCode::BAD_REQUEST, "WEAK_PASSWORD", "password"),
-        ("not-an-email", "correct horse battery", "xavier", StatusCode::BAD_REQUEST, "INVALID_EMAIL", "email"),
-        ("ADA@example.com", "correct horse battery", "xavier", StatusCode::CONFLICT, "EMAIL_TAKEN", "email"),
+        (
+            "x@example.com",
+            "correct horse battery",
+            "A!",
+            StatusCode::BAD_REQUEST,
+            "INVALID_HANDLE",
+            "handle",
+        ),
+        (
+            "x@example.com",
+            "correct horse battery",
+            "ab",
+            StatusCode::BAD_REQUEST,
+            "INVALID_HANDLE",
+            "handle",
+        ),
+        (
+            "x@example.com",
+            "correct horse battery",
+            "openai",
+            StatusCode::BAD_REQUEST,
+            "RESERVED_HANDLE",
+            "handle",
+        ),
+        (
+            "x@example.com",
+            "correct horse battery",
+            "collection",
+            StatusCode::BAD_REQUEST,
+            "RESERVED_HANDLE",
+            "handle",
+        ),
+        (
+            "x@example.com",
+            "correct horse battery",
+            "ada",
+            StatusCode::CONFLICT,
+            "HANDLE_TAKEN",
+            "handle",
+        ),
+        (
+            "x@example.com",
+            "short",
+            "xavier",
+            StatusCode::BAD_REQUEST,
+            "WEAK_PASSWORD",
+            "password",
+        ),
+        (
+            "not-an-email",
+            "correct horse battery",
+            "xavier",
+            StatusCode::BAD_REQUEST,
+            "INVALID_EMAIL",
+            "email",
+        ),
+        (
+            "ADA@example.com",
+            "correct horse battery",
+            "xavier",
+            StatusCode::CONFLICT,
+            "EMAIL_TAKEN",
+            "email",
+        ),
     ];
     let fresh = reqwest::Client::new();
     for (email, password, handle, status, code, field) in cases {
         let res = fresh
             .post(app.url("/api/fn/signup"))
             .header("accept", "application/json")
-            .form(&[("email", *email), ("password", *password), ("handle", *handle)])
+            .form(&[
+                ("email", *email),
+                ("password", *password),
+                ("handle", *handle),
+            ])
             .send()
             .await
             .unwrap();
@@ -104,31 +172,85 @@ async fn login_checks_the_password_and_locks_after_repeated_failures() {
     app.signup("ada@example.com", "ada").await;
     app.call_fn("logout", &[]).await;
 
-    let ok = app.call_fn("login", &[("email", "ada@example.com"), ("password", "correct horse battery")]).await;
+    let ok = app
+        .call_fn(
+            "login",
+            &[
+                ("email", "ada@example.com"),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
     assert_eq!(ok.status(), StatusCode::OK);
     assert_eq!(ok.json::<Value>().await.unwrap()["handle"], "ada");
 
-    let unknown = app.call_fn("login", &[("email", "nobody@example.com"), ("password", "whatever12345")]).await;
-    assert_eq!(fn_error(unknown, StatusCode::UNAUTHORIZED).await["code"], "AUTH_INVALID_CREDENTIALS");
+    let unknown = app
+        .call_fn(
+            "login",
+            &[
+                ("email", "nobody@example.com"),
+                ("password", "whatever12345"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        fn_error(unknown, StatusCode::UNAUTHORIZED).await["code"],
+        "AUTH_INVALID_CREDENTIALS"
+    );
 
     for _ in 0..4 {
-        let bad = app.call_fn("login", &[("email", "ada@example.com"), ("password", "wrong password!")]).await;
-        assert_eq!(fn_error(bad, StatusCode::UNAUTHORIZED).await["code"], "AUTH_INVALID_CREDENTIALS");
+        let bad = app
+            .call_fn(
+                "login",
+                &[
+                    ("email", "ada@example.com"),
+                    ("password", "wrong password!"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            fn_error(bad, StatusCode::UNAUTHORIZED).await["code"],
+            "AUTH_INVALID_CREDENTIALS"
+        );
     }
-    let fifth = app.call_fn("login", &[("email", "ada@example.com"), ("password", "wrong password!")]).await;
+    let fifth = app
+        .call_fn(
+            "login",
+            &[
+                ("email", "ada@example.com"),
+                ("password", "wrong password!"),
+            ],
+        )
+        .await;
     assert_eq!(fifth.headers()["retry-after"], "30");
-    assert_eq!(fn_error(fifth, StatusCode::TOO_MANY_REQUESTS).await["code"], "AUTH_ACCOUNT_LOCKED");
+    assert_eq!(
+        fn_error(fifth, StatusCode::TOO_MANY_REQUESTS).await["code"],
+        "AUTH_ACCOUNT_LOCKED"
+    );
 
     // Even the right password waits out the lock.
-    let locked = app.call_fn("login", &[("email", "ada@example.com"), ("password", "correct horse battery")]).await;
-    assert_eq!(fn_error(locked, StatusCode::TOO_MANY_REQUESTS).await["code"], "AUTH_ACCOUNT_LOCKED");
+    let locked = app
+        .call_fn(
+            "login",
+            &[
+                ("email", "ada@example.com"),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        fn_error(locked, StatusCode::TOO_MANY_REQUESTS).await["code"],
+        "AUTH_ACCOUNT_LOCKED"
+    );
 }
 
 #[tokio::test]
 async fn changing_a_handle_frees_the_old_one() {
     let Some(app) = spawn_app().await else { return };
     app.signup("ada@example.com", "ada").await;
-    let res = app.call_fn("change_handle", &[("handle", "lovelace")]).await;
+    let res = app
+        .call_fn("change_handle", &[("handle", "lovelace")])
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.json::<Value>().await.unwrap()["handle"], "lovelace");
 
@@ -144,7 +266,10 @@ async fn changing_a_handle_frees_the_old_one() {
     assert_eq!(who["user"]["handle"], "ada");
 
     let taken = app.call_fn("change_handle", &[("handle", "ada")]).await;
-    assert_eq!(fn_error(taken, StatusCode::CONFLICT).await["code"], "HANDLE_TAKEN");
+    assert_eq!(
+        fn_error(taken, StatusCode::CONFLICT).await["code"],
+        "HANDLE_TAKEN"
+    );
 }
 
 #[tokio::test]
@@ -152,17 +277,37 @@ async fn changing_the_password_needs_the_current_one() {
     let Some(app) = spawn_app().await else { return };
     app.signup("ada@example.com", "ada").await;
     let wrong = app
-        .call_fn("change_password", &[("current_password", "nope nope nope"), ("new_password", "a brand new password")])
+        .call_fn(
+            "change_password",
+            &[
+                ("current_password", "nope nope nope"),
+                ("new_password", "a brand new password"),
+            ],
+        )
         .await;
     let err = fn_error(wrong, StatusCode::BAD_REQUEST).await;
     assert_eq!(err["field"], "current_password");
 
     let ok = app
-        .call_fn("change_password", &[("current_password", "correct horse battery"), ("new_password", "a brand new password")])
+        .call_fn(
+            "change_password",
+            &[
+                ("current_password", "correct horse battery"),
+                ("new_password", "a brand new password"),
+            ],
+        )
         .await;
     assert_eq!(ok.status(), StatusCode::OK);
     app.call_fn("logout", &[]).await;
-    let login = app.call_fn("login", &[("email", "ada@example.com"), ("password", "a brand new password")]).await;
+    let login = app
+        .call_fn(
+            "login",
+            &[
+                ("email", "ada@example.com"),
+                ("password", "a brand new password"),
+            ],
+        )
+        .await;
     assert_eq!(login.status(), StatusCode::OK);
 }
 
@@ -170,14 +315,24 @@ async fn changing_the_password_needs_the_current_one() {
 async fn console_calls_without_a_session_are_refused() {
     let Some(app) = spawn_app().await else { return };
     let res = app.call_fn("list_api_keys", &[]).await;
-    assert_eq!(fn_error(res, StatusCode::UNAUTHORIZED).await["code"], "AUTH_REQUIRED");
+    assert_eq!(
+        fn_error(res, StatusCode::UNAUTHORIZED).await["code"],
+        "AUTH_REQUIRED"
+    );
 }
 
 #[tokio::test]
 async fn sessions_live_in_the_database_so_another_replica_serves_them() {
     let Some(app) = spawn_app().await else { return };
     app.signup("ada@example.com", "ada").await;
-    let Some(replica) = app.replica().await else { return };
-    let me: Value = replica.call_fn("current_user", &[]).await.json().await.unwrap();
+    let Some(replica) = app.replica().await else {
+        return;
+    };
+    let me: Value = replica
+        .call_fn("current_user", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["handle"], "ada");
 }

@@ -4,6 +4,10 @@ mod common;
 
 use std::process::{Command, Output};
 
+#[expect(
+    clippy::expect_used,
+    reason = "a binary that cannot start must fail the test"
+)]
 fn langmart(data_dir: &std::path::Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_langmart"))
         .args(args)
@@ -24,29 +28,108 @@ async fn user_and_key_commands_create_a_working_key() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
 
-    let ok = langmart(data, &["user", "create", "--email", "ada@example.com", "--password", "correct horse battery", "--handle", "ada", "--admin"]);
+    let ok = langmart(
+        data,
+        &[
+            "user",
+            "create",
+            "--email",
+            "ada@example.com",
+            "--password",
+            "correct horse battery",
+            "--handle",
+            "ada",
+            "--admin",
+        ],
+    );
     assert!(ok.status.success(), "{}", stderr(&ok));
     assert!(stderr(&ok).contains("platform admin"));
-    assert!(data.join("langmart.db").exists(), "SQLite file created in the data dir");
-    assert!(data.join("master.key").exists(), "master key created on first start");
+    assert!(
+        data.join("langmart.db").exists(),
+        "SQLite file created in the data dir"
+    );
+    assert!(
+        data.join("master.key").exists(),
+        "master key created on first start"
+    );
 
-    let dup = langmart(data, &["user", "create", "--email", "ada@example.com", "--password", "correct horse battery", "--handle", "ada2"]);
+    let dup = langmart(
+        data,
+        &[
+            "user",
+            "create",
+            "--email",
+            "ada@example.com",
+            "--password",
+            "correct horse battery",
+            "--handle",
+            "ada2",
+        ],
+    );
     assert!(!dup.status.success());
     assert!(stderr(&dup).contains("already exists"), "{}", stderr(&dup));
 
-    let taken = langmart(data, &["user", "create", "--email", "b@example.com", "--password", "correct horse battery", "--handle", "ada"]);
+    let taken = langmart(
+        data,
+        &[
+            "user",
+            "create",
+            "--email",
+            "b@example.com",
+            "--password",
+            "correct horse battery",
+            "--handle",
+            "ada",
+        ],
+    );
     assert!(!taken.status.success());
-    assert!(stderr(&taken).contains("already taken"), "{}", stderr(&taken));
+    assert!(
+        stderr(&taken).contains("already taken"),
+        "{}",
+        stderr(&taken)
+    );
 
-    let weak = langmart(data, &["user", "create", "--email", "c@example.com", "--password", "short", "--handle", "cee"]);
+    let weak = langmart(
+        data,
+        &[
+            "user",
+            "create",
+            "--email",
+            "c@example.com",
+            "--password",
+            "short",
+            "--handle",
+            "cee",
+        ],
+    );
     assert!(!weak.status.success());
     assert!(stderr(&weak).contains("at least 10"), "{}", stderr(&weak));
 
-    let unknown = langmart(data, &["key", "create", "--email", "nobody@example.com", "--name", "x"]);
+    let unknown = langmart(
+        data,
+        &[
+            "key",
+            "create",
+            "--email",
+            "nobody@example.com",
+            "--name",
+            "x",
+        ],
+    );
     assert!(!unknown.status.success());
     assert!(stderr(&unknown).contains("No user"), "{}", stderr(&unknown));
 
-    let key = langmart(data, &["key", "create", "--email", "ada@example.com", "--name", "cli"]);
+    let key = langmart(
+        data,
+        &[
+            "key",
+            "create",
+            "--email",
+            "ada@example.com",
+            "--name",
+            "cli",
+        ],
+    );
     assert!(key.status.success(), "{}", stderr(&key));
     let stdout = String::from_utf8(key.stdout).unwrap();
     let lines: Vec<&str> = stdout.lines().collect();
@@ -58,7 +141,11 @@ async fn user_and_key_commands_create_a_working_key() {
     let mut settings = server::config::Settings::new(data.to_path_buf());
     settings.site_root = Some(data.join("site"));
     let state = server::open_state(settings).await.unwrap();
-    let principal = state.keys.authenticate(Some(&format!("Bearer {key}"))).await.unwrap();
+    let principal = state
+        .keys
+        .authenticate(Some(&format!("Bearer {key}")))
+        .await
+        .unwrap();
     assert_eq!(principal.handle, "ada");
     assert!(principal.is_admin);
 }

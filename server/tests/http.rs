@@ -11,12 +11,18 @@ async fn health_reports_the_database() {
     let Some(app) = spawn_app().await else { return };
     let res = reqwest::get(app.url("/health")).await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(res.json::<Value>().await.unwrap(), json!({"status": "ok", "database": "ok"}));
+    assert_eq!(
+        res.json::<Value>().await.unwrap(),
+        json!({"status": "ok", "database": "ok"})
+    );
 
     app.state.db.pool.close().await;
     let res = reqwest::get(app.url("/health")).await.unwrap();
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(res.json::<Value>().await.unwrap(), json!({"status": "error", "database": "error"}));
+    assert_eq!(
+        res.json::<Value>().await.unwrap(),
+        json!({"status": "error", "database": "error"})
+    );
 }
 
 #[tokio::test]
@@ -29,24 +35,51 @@ async fn bad_bodies_get_4xx_codes_and_store_nothing() {
             .body(body)
     };
 
-    let malformed = post("{\"name\": ", "application/json").send().await.unwrap();
-    assert_eq!(error_code(malformed, StatusCode::BAD_REQUEST).await, "INVALID_JSON");
-
-    let unknown_field = post(r#"{"name":"A","handle":"acme","color":"red"}"#, "application/json")
+    let malformed = post("{\"name\": ", "application/json")
         .send()
         .await
         .unwrap();
+    assert_eq!(
+        error_code(malformed, StatusCode::BAD_REQUEST).await,
+        "INVALID_JSON"
+    );
+
+    let unknown_field = post(
+        r#"{"name":"A","handle":"acme","color":"red"}"#,
+        "application/json",
+    )
+    .send()
+    .await
+    .unwrap();
     let body: Value = unknown_field.json().await.unwrap();
     assert_eq!(body["error"]["code"], "INVALID_BODY");
-    assert!(body["error"]["message"].as_str().unwrap().contains("color"), "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("color"),
+        "{body}"
+    );
 
-    let wrong_type = post(r#"{"name":1,"handle":"acme"}"#, "application/json").send().await.unwrap();
-    assert_eq!(error_code(wrong_type, StatusCode::BAD_REQUEST).await, "INVALID_BODY");
+    let wrong_type = post(r#"{"name":1,"handle":"acme"}"#, "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(wrong_type, StatusCode::BAD_REQUEST).await,
+        "INVALID_BODY"
+    );
 
-    let not_json = post(r#"{"name":"A","handle":"acme"}"#, "text/plain").send().await.unwrap();
-    assert_eq!(error_code(not_json, StatusCode::UNSUPPORTED_MEDIA_TYPE).await, "UNSUPPORTED_MEDIA_TYPE");
+    let not_json = post(r#"{"name":"A","handle":"acme"}"#, "text/plain")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(not_json, StatusCode::UNSUPPORTED_MEDIA_TYPE).await,
+        "UNSUPPORTED_MEDIA_TYPE"
+    );
 
-    let huge = format!(r#"{{"name":"{}","handle":"acme"}}"#, "x".repeat(5 * 1024 * 1024));
+    let huge = format!(
+        r#"{{"name":"{}","handle":"acme"}}"#,
+        "x".repeat(5 * 1024 * 1024)
+    );
     let too_large = app
         .api(Method::POST, "/api/organizations", &key)
         .header("content-type", "application/json")
@@ -54,10 +87,24 @@ async fn bad_bodies_get_4xx_codes_and_store_nothing() {
         .send()
         .await
         .unwrap();
-    assert_eq!(error_code(too_large, StatusCode::PAYLOAD_TOO_LARGE).await, "PAYLOAD_TOO_LARGE");
+    assert_eq!(
+        error_code(too_large, StatusCode::PAYLOAD_TOO_LARGE).await,
+        "PAYLOAD_TOO_LARGE"
+    );
 
-    let orgs: Value = app.api(Method::GET, "/api/organizations", &key).send().await.unwrap().json().await.unwrap();
-    assert_eq!(orgs["organizations"], json!([]), "no bad request may create anything");
+    let orgs: Value = app
+        .api(Method::GET, "/api/organizations", &key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        orgs["organizations"],
+        json!([]),
+        "no bad request may create anything"
+    );
 }
 
 #[tokio::test]
@@ -65,7 +112,10 @@ async fn unknown_api_routes_are_json_404s() {
     let Some(app) = spawn_app().await else { return };
     for path in ["/api/nope", "/v1/nope"] {
         let res = reqwest::get(app.url(path)).await.unwrap();
-        assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "ROUTE_NOT_FOUND");
+        assert_eq!(
+            error_code(res, StatusCode::NOT_FOUND).await,
+            "ROUTE_NOT_FOUND"
+        );
     }
 }
 
@@ -91,12 +141,20 @@ async fn console_pages_render_on_the_server() {
     assert_eq!(login.status(), StatusCode::OK);
     let html = login.text().await.unwrap();
     assert!(html.contains("Log in to LangMart"));
-    assert!(html.contains("/pkg/langmart.js"), "hydration script is linked");
+    assert!(
+        html.contains("/pkg/langmart.js"),
+        "hydration script is linked"
+    );
 
     app.signup("ada@example.com", "ada").await;
     let root = app.browser.get(app.url("/")).send().await.unwrap();
     assert_eq!(root.headers()["location"], "/connections");
-    let keys = app.browser.get(app.url("/settings/keys")).send().await.unwrap();
+    let keys = app
+        .browser
+        .get(app.url("/settings/keys"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(keys.status(), StatusCode::OK);
     let html = keys.text().await.unwrap();
     assert!(html.contains("Create an API key"));

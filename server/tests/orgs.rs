@@ -32,14 +32,20 @@ async fn organizations_members_and_roles() {
         .send()
         .await
         .unwrap();
-    assert_eq!(error_code(clash, StatusCode::CONFLICT).await, "HANDLE_TAKEN");
+    assert_eq!(
+        error_code(clash, StatusCode::CONFLICT).await,
+        "HANDLE_TAKEN"
+    );
     let reserved = app
         .api(Method::POST, "/api/organizations", &ada)
         .json(&json!({"name": "Auto", "handle": "auto"}))
         .send()
         .await
         .unwrap();
-    assert_eq!(error_code(reserved, StatusCode::BAD_REQUEST).await, "RESERVED_HANDLE");
+    assert_eq!(
+        error_code(reserved, StatusCode::BAD_REQUEST).await,
+        "RESERVED_HANDLE"
+    );
 
     // Add bob as a member.
     let added = app
@@ -56,17 +62,30 @@ async fn organizations_members_and_roles() {
         .send()
         .await
         .unwrap();
-    assert_eq!(error_code(again, StatusCode::CONFLICT).await, "ALREADY_MEMBER");
+    assert_eq!(
+        error_code(again, StatusCode::CONFLICT).await,
+        "ALREADY_MEMBER"
+    );
     let nobody = app
         .api(Method::POST, "/api/organizations/acme/members", &ada)
         .json(&json!({"email": "nobody@example.com"}))
         .send()
         .await
         .unwrap();
-    assert_eq!(error_code(nobody, StatusCode::NOT_FOUND).await, "USER_NOT_FOUND");
+    assert_eq!(
+        error_code(nobody, StatusCode::NOT_FOUND).await,
+        "USER_NOT_FOUND"
+    );
 
     // Bob sees the organization and its members but cannot manage them.
-    let bobs: Value = app.api(Method::GET, "/api/organizations", &bob).send().await.unwrap().json().await.unwrap();
+    let bobs: Value = app
+        .api(Method::GET, "/api/organizations", &bob)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(bobs["organizations"][0]["role"], "member");
     assert_eq!(bobs["organizations"][0]["member_count"], 2);
     let members: Value = app
@@ -84,44 +103,96 @@ async fn organizations_members_and_roles() {
         .send()
         .await
         .unwrap();
-    assert_eq!(error_code(denied, StatusCode::FORBIDDEN).await, "ACCESS_DENIED");
+    assert_eq!(
+        error_code(denied, StatusCode::FORBIDDEN).await,
+        "ACCESS_DENIED"
+    );
 
     // A non-member is told the organization does not exist.
-    let hidden = app.api(Method::GET, "/api/organizations/acme/members", &eve).send().await.unwrap();
-    assert_eq!(error_code(hidden, StatusCode::NOT_FOUND).await, "ORG_NOT_FOUND");
+    let hidden = app
+        .api(Method::GET, "/api/organizations/acme/members", &eve)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(hidden, StatusCode::NOT_FOUND).await,
+        "ORG_NOT_FOUND"
+    );
 
     // The last admin can neither leave nor step down...
-    let leave = app.api(Method::POST, "/api/organizations/acme/leave", &ada).send().await.unwrap();
-    assert_eq!(error_code(leave, StatusCode::CONFLICT).await, "ORG_LAST_ADMIN");
-    let ada_id = app.state.accounts.find_by_email("ada@example.com").await.unwrap().id;
+    let leave = app
+        .api(Method::POST, "/api/organizations/acme/leave", &ada)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(leave, StatusCode::CONFLICT).await,
+        "ORG_LAST_ADMIN"
+    );
+    let ada_id = app
+        .state
+        .accounts
+        .find_by_email("ada@example.com")
+        .await
+        .unwrap()
+        .id;
     let demote = app
-        .api(Method::PUT, &format!("/api/organizations/acme/members/{ada_id}"), &ada)
+        .api(
+            Method::PUT,
+            &format!("/api/organizations/acme/members/{ada_id}"),
+            &ada,
+        )
         .json(&json!({"role": "member"}))
         .send()
         .await
         .unwrap();
-    assert_eq!(error_code(demote, StatusCode::CONFLICT).await, "ORG_LAST_ADMIN");
+    assert_eq!(
+        error_code(demote, StatusCode::CONFLICT).await,
+        "ORG_LAST_ADMIN"
+    );
 
     // ...until another member is admin.
     let promote = app
-        .api(Method::PUT, &format!("/api/organizations/acme/members/{bob_id}"), &ada)
+        .api(
+            Method::PUT,
+            &format!("/api/organizations/acme/members/{bob_id}"),
+            &ada,
+        )
         .json(&json!({"role": "admin"}))
         .send()
         .await
         .unwrap();
     assert_eq!(promote.status(), StatusCode::OK);
-    let leave = app.api(Method::POST, "/api/organizations/acme/leave", &ada).send().await.unwrap();
+    let leave = app
+        .api(Method::POST, "/api/organizations/acme/leave", &ada)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(leave.status(), StatusCode::OK);
-    let adas: Value = app.api(Method::GET, "/api/organizations", &ada).send().await.unwrap().json().await.unwrap();
+    let adas: Value = app
+        .api(Method::GET, "/api/organizations", &ada)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(adas["organizations"], json!([]));
 
     // Bob, now the only admin, removes nobody by mistake: unknown members are 404.
     let unknown = app
-        .api(Method::DELETE, "/api/organizations/acme/members/user-nope", &bob)
+        .api(
+            Method::DELETE,
+            "/api/organizations/acme/members/user-nope",
+            &bob,
+        )
         .send()
         .await
         .unwrap();
-    assert_eq!(error_code(unknown, StatusCode::NOT_FOUND).await, "MEMBER_NOT_FOUND");
+    assert_eq!(
+        error_code(unknown, StatusCode::NOT_FOUND).await,
+        "MEMBER_NOT_FOUND"
+    );
 }
 
 #[tokio::test]
@@ -141,21 +212,39 @@ async fn admins_remove_members_and_roles_are_validated() {
         .unwrap();
 
     let bad_role = app
-        .api(Method::PUT, &format!("/api/organizations/acme/members/{bob_id}"), &ada)
+        .api(
+            Method::PUT,
+            &format!("/api/organizations/acme/members/{bob_id}"),
+            &ada,
+        )
         .json(&json!({"role": "owner"}))
         .send()
         .await
         .unwrap();
-    assert_eq!(error_code(bad_role, StatusCode::BAD_REQUEST).await, "INVALID_BODY");
+    assert_eq!(
+        error_code(bad_role, StatusCode::BAD_REQUEST).await,
+        "INVALID_BODY"
+    );
 
     let removed = app
-        .api(Method::DELETE, &format!("/api/organizations/acme/members/{bob_id}"), &ada)
+        .api(
+            Method::DELETE,
+            &format!("/api/organizations/acme/members/{bob_id}"),
+            &ada,
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(removed.status(), StatusCode::OK);
-    let gone = app.api(Method::GET, "/api/organizations/acme/members", &bob).send().await.unwrap();
-    assert_eq!(error_code(gone, StatusCode::NOT_FOUND).await, "ORG_NOT_FOUND");
+    let gone = app
+        .api(Method::GET, "/api/organizations/acme/members", &bob)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(gone, StatusCode::NOT_FOUND).await,
+        "ORG_NOT_FOUND"
+    );
 }
 
 #[tokio::test]
@@ -163,17 +252,33 @@ async fn console_manages_organizations() {
     let Some(app) = spawn_app().await else { return };
     app.signup("ada@example.com", "ada").await;
     app.user_with_key("bob@example.com", "bob").await;
-    let org = app.call_fn("create_org", &[("name", "Acme"), ("handle", "acme")]).await;
+    let org = app
+        .call_fn("create_org", &[("name", "Acme"), ("handle", "acme")])
+        .await;
     assert_eq!(org.status(), StatusCode::OK);
-    let bad = app.call_fn("create_org", &[("name", ""), ("handle", "acme2")]).await;
+    let bad = app
+        .call_fn("create_org", &[("name", ""), ("handle", "acme2")])
+        .await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     assert_eq!(bad.json::<Value>().await.unwrap()["field"], "name");
 
     let member = app
-        .call_fn("add_member", &[("org", "acme"), ("email", "bob@example.com"), ("role", "admin")])
+        .call_fn(
+            "add_member",
+            &[
+                ("org", "acme"),
+                ("email", "bob@example.com"),
+                ("role", "admin"),
+            ],
+        )
         .await;
     assert_eq!(member.status(), StatusCode::OK);
-    let members: Value = app.call_fn("list_members", &[("org", "acme")]).await.json().await.unwrap();
+    let members: Value = app
+        .call_fn("list_members", &[("org", "acme")])
+        .await
+        .json()
+        .await
+        .unwrap();
     let roles: Vec<(&str, &str)> = members
         .as_array()
         .unwrap()
@@ -181,7 +286,10 @@ async fn console_manages_organizations() {
         .map(|m| (m["handle"].as_str().unwrap(), m["role"].as_str().unwrap()))
         .collect();
     assert_eq!(roles, vec![("ada", "admin"), ("bob", "admin")]);
-    assert_eq!(app.call_fn("leave_org", &[("org", "acme")]).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.call_fn("leave_org", &[("org", "acme")]).await.status(),
+        StatusCode::OK
+    );
     let orgs: Value = app.call_fn("list_orgs", &[]).await.json().await.unwrap();
     assert_eq!(orgs, json!([]));
 }

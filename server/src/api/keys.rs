@@ -19,7 +19,10 @@ pub struct CreateKey {
     name: String,
 }
 
-pub async fn list(State(state): State<AppState>, Caller(caller): Caller) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Json<Value>, ApiError> {
     let keys: Vec<ApiKeyDto> = state.keys.list(&caller.user_id).await?;
     Ok(Json(json!({ "keys": keys })))
 }
@@ -39,5 +42,7 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     state.keys.revoke(&caller.user_id, &id).await?;
-    Ok(Json(json!({ "success": true, "message": "API key revoked" })))
+    Ok(Json(
+        json!({ "success": true, "message": "API key revoked" }),
+    ))
 }

@@ -38,7 +38,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/{*rest}", any(not_found))
 }
 
-async fn me(State(state): State<AppState>, Caller(caller): Caller) -> Result<Json<UserDto>, ApiError> {
+async fn me(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Json<UserDto>, ApiError> {
     let user = state
         .accounts
         .find(&caller.user_id)

@@ -38,7 +38,10 @@ fn member_role() -> OrgRole {
     OrgRole::Member
 }
 
-pub async fn list(State(state): State<AppState>, Caller(caller): Caller) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Json<Value>, ApiError> {
     let orgs: Vec<OrgDto> = state.orgs.list(&caller.user_id).await?;
     Ok(Json(json!({ "organizations": orgs })))
 }
@@ -48,7 +51,10 @@ pub async fn create(
     Caller(caller): Caller,
     ApiJson(body): ApiJson<CreateOrg>,
 ) -> Result<(StatusCode, Json<OrgDto>), ApiError> {
-    let org = state.orgs.create(&caller.user_id, &body.name, &body.handle).await?;
+    let org = state
+        .orgs
+        .create(&caller.user_id, &body.name, &body.handle)
+        .await?;
     Ok((StatusCode::CREATED, Json(org)))
 }
 
@@ -80,7 +86,10 @@ pub async fn set_role(
     Path((handle, user_id)): Path<(String, String)>,
     ApiJson(body): ApiJson<SetRole>,
 ) -> Result<Json<Value>, ApiError> {
-    state.orgs.set_role(&caller.user_id, &handle, &user_id, body.role).await?;
+    state
+        .orgs
+        .set_role(&caller.user_id, &handle, &user_id, body.role)
+        .await?;
     Ok(Json(json!({ "success": true })))
 }
 
@@ -89,7 +98,10 @@ pub async fn remove_member(
     Caller(caller): Caller,
     Path((handle, user_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    state.orgs.remove_member(&caller.user_id, &handle, &user_id).await?;
+    state
+        .orgs
+        .remove_member(&caller.user_id, &handle, &user_id)
+        .await?;
     Ok(Json(json!({ "success": true })))
 }
 

@@ -19,9 +19,15 @@ const MAX_LOCK_MS: i64 = 15 * 60_000;
 pub enum AccountError {
     #[error("Enter a valid email address")]
     InvalidEmail,
-    #[error("Password must be at least {} characters", passwords::MIN_PASSWORD_CHARS)]
+    #[error(
+        "Password must be at least {} characters",
+        passwords::MIN_PASSWORD_CHARS
+    )]
     WeakPassword,
-    #[error("Password must be at most {} characters", passwords::MAX_PASSWORD_CHARS)]
+    #[error(
+        "Password must be at most {} characters",
+        passwords::MAX_PASSWORD_CHARS
+    )]
     PasswordTooLong,
     #[error("An account with this email already exists")]
     EmailTaken,
@@ -52,9 +58,9 @@ impl Coded for AccountError {
 
     fn field(&self) -> Option<&'static str> {
         match self {
-            AccountError::InvalidEmail | AccountError::EmailTaken | AccountError::UserNotFound(_) => {
-                Some("email")
-            }
+            AccountError::InvalidEmail
+            | AccountError::EmailTaken
+            | AccountError::UserNotFound(_) => Some("email"),
             AccountError::WeakPassword | AccountError::PasswordTooLong => Some("password"),
             AccountError::WrongPassword => Some("current_password"),
         }
@@ -213,7 +219,11 @@ impl Accounts {
         tx.commit().await.map_err(StoreError::from)?;
         // Cached key owners carry the handle.
         self.keys.forget_all();
-        Ok(SqlUser { handle, updated_at: now, ..user })
+        Ok(SqlUser {
+            handle,
+            updated_at: now,
+            ..user
+        })
     }
 
     pub async fn change_password(
@@ -236,8 +246,13 @@ impl Accounts {
 }
 
 fn locked(remaining_ms: i64) -> ApiError {
-    let secs = u64::try_from((remaining_ms + 999) / 1000).unwrap_or(1).max(1);
-    AuthError::AccountLocked { retry_after_secs: secs }.into()
+    let secs = u64::try_from((remaining_ms + 999) / 1000)
+        .unwrap_or(1)
+        .max(1);
+    AuthError::AccountLocked {
+        retry_after_secs: secs,
+    }
+    .into()
 }
 
 #[cfg(test)]
@@ -246,8 +261,19 @@ mod tests {
 
     #[test]
     fn emails_are_trimmed_lowercased_and_checked() {
-        assert_eq!(normalize_email(" Ada@Example.COM ").unwrap(), "ada@example.com");
-        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a b@example.com", "ada@.com"] {
+        assert_eq!(
+            normalize_email(" Ada@Example.COM ").unwrap(),
+            "ada@example.com"
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a b@example.com",
+            "ada@.com",
+        ] {
             assert!(normalize_email(bad).is_err(), "{bad} should be rejected");
         }
     }

@@ -23,9 +23,9 @@ pub enum AuthError {
 impl Coded for AuthError {
     fn code(&self) -> &'static str {
         match self {
-            AuthError::InvalidApiKey | AuthError::MissingApiKey | AuthError::MissingBearerPrefix => {
-                "GATEWAY1_AUTH_001"
-            }
+            AuthError::InvalidApiKey
+            | AuthError::MissingApiKey
+            | AuthError::MissingBearerPrefix => "GATEWAY1_AUTH_001",
             AuthError::InvalidCredentials => "AUTH_INVALID_CREDENTIALS",
             AuthError::AccountLocked { .. } => "AUTH_ACCOUNT_LOCKED",
             AuthError::NotSignedIn => "AUTH_REQUIRED",

@@ -9,10 +9,32 @@ use crate::error::Coded;
 /// Words a handle may not be: the seeded provider keys and the router's own keywords.
 pub const RESERVED_HANDLES: &[&str] = &[
     // router keywords and top-level paths
-    "collection", "auto", "api", "v1", "admin", "health", "login", "signup", "settings",
+    "collection",
+    "auto",
+    "api",
+    "v1",
+    "admin",
+    "health",
+    "login",
+    "signup",
+    "settings",
     // provider keys seeded in the catalogue
-    "openai", "anthropic", "google", "gemini", "bedrock", "azure-openai", "azure", "cohere",
-    "groq", "mistral", "deepseek", "openrouter", "together", "xai", "ollama", "custom",
+    "openai",
+    "anthropic",
+    "google",
+    "gemini",
+    "bedrock",
+    "azure-openai",
+    "azure",
+    "cohere",
+    "groq",
+    "mistral",
+    "deepseek",
+    "openrouter",
+    "together",
+    "xai",
+    "ollama",
+    "custom",
 ];
 
 pub const MIN_HANDLE_LEN: usize = 3;
@@ -93,8 +115,19 @@ mod tests {
 
     #[test]
     fn rejects_provider_keys_and_keywords() {
-        for word in ["openai", "collection", "auto", "api", "v1", "azure-openai", "custom"] {
-            assert_eq!(normalize_handle(word), Err(HandleError::Reserved(word.into())));
+        for word in [
+            "openai",
+            "collection",
+            "auto",
+            "api",
+            "v1",
+            "azure-openai",
+            "custom",
+        ] {
+            assert_eq!(
+                normalize_handle(word),
+                Err(HandleError::Reserved(word.into()))
+            );
         }
     }
 }

@@ -192,14 +192,23 @@ mod tests {
 
     #[test]
     fn bearer_prefix_is_required() {
-        assert_eq!(bearer_token(Some("Bearer sk-langmart-abc")).unwrap(), "sk-langmart-abc");
-        assert_eq!(bearer_token(Some("bearer  sk-langmart-abc ")).unwrap(), "sk-langmart-abc");
+        assert_eq!(
+            bearer_token(Some("Bearer sk-langmart-abc")).unwrap(),
+            "sk-langmart-abc"
+        );
+        assert_eq!(
+            bearer_token(Some("bearer  sk-langmart-abc ")).unwrap(),
+            "sk-langmart-abc"
+        );
         assert!(matches!(
             bearer_token(Some("sk-langmart-abc")),
             Err(AuthError::MissingBearerPrefix)
         ));
         assert!(matches!(bearer_token(None), Err(AuthError::MissingApiKey)));
-        assert!(matches!(bearer_token(Some("Bearer ")), Err(AuthError::MissingApiKey)));
+        assert!(matches!(
+            bearer_token(Some("Bearer ")),
+            Err(AuthError::MissingApiKey)
+        ));
     }
 
     #[test]

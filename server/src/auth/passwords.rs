@@ -49,7 +49,8 @@ fn verify_blocking(stored_hash: &str, password: &str) -> bool {
 pub async fn verify_dummy(password: String) {
     static DUMMY: OnceLock<String> = OnceLock::new();
     let _ = tokio::task::spawn_blocking(move || {
-        let hash = DUMMY.get_or_init(|| hash_blocking("langmart-dummy-password").unwrap_or_default());
+        let hash =
+            DUMMY.get_or_init(|| hash_blocking("langmart-dummy-password").unwrap_or_default());
         verify_blocking(hash, &password)
     })
     .await;

@@ -27,12 +27,13 @@ pub async fn claim(
     kind: OwnerKind,
     owner_id: &str,
 ) -> Result<(), ApiError> {
-    let result = sqlx::query("INSERT INTO handles (handle, owner_kind, owner_id) VALUES ($1, $2, $3)")
-        .bind(handle)
-        .bind(kind.as_str())
-        .bind(owner_id)
-        .execute(&mut **tx)
-        .await;
+    let result =
+        sqlx::query("INSERT INTO handles (handle, owner_kind, owner_id) VALUES ($1, $2, $3)")
+            .bind(handle)
+            .bind(kind.as_str())
+            .bind(owner_id)
+            .execute(&mut **tx)
+            .await;
     match result {
         Ok(_) => Ok(()),
         Err(e) if super::is_unique_violation(&e) => {

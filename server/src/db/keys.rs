@@ -85,7 +85,10 @@ pub async fn find_for_user(
     .await
 }
 
-pub async fn owner_of_active(pool: &AnyPool, digest: &str) -> Result<Option<SqlKeyOwner>, sqlx::Error> {
+pub async fn owner_of_active(
+    pool: &AnyPool,
+    digest: &str,
+) -> Result<Option<SqlKeyOwner>, sqlx::Error> {
     sqlx::query_as::<_, SqlKeyOwner>(
         "SELECT k.id AS key_id, u.id AS user_id, u.email, u.handle, u.is_admin \
          FROM api_keys k JOIN users u ON u.id = k.user_id \

@@ -90,17 +90,22 @@ pub async fn add_member<'e, E>(
 where
     E: sqlx::Executor<'e, Database = Any>,
 {
-    sqlx::query("INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(org_id)
-        .bind(user_id)
-        .bind(role.as_str())
-        .bind(now)
-        .execute(executor)
-        .await?;
+    sqlx::query(
+        "INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(org_id)
+    .bind(user_id)
+    .bind(role.as_str())
+    .bind(now)
+    .execute(executor)
+    .await?;
     Ok(())
 }
 
-pub async fn list_for_user(pool: &AnyPool, user_id: &str) -> Result<Vec<SqlOrgForMember>, sqlx::Error> {
+pub async fn list_for_user(
+    pool: &AnyPool,
+    user_id: &str,
+) -> Result<Vec<SqlOrgForMember>, sqlx::Error> {
     sqlx::query_as::<_, SqlOrgForMember>(
         "SELECT o.id, o.name, o.handle, m.role, \
                 (SELECT COUNT(*) FROM memberships c WHERE c.org_id = o.id) AS member_count, \

@@ -67,17 +67,25 @@ pub async fn count(tx: &mut Transaction<'_, Any>) -> Result<i64, sqlx::Error> {
 }
 
 pub async fn find_by_email(pool: &AnyPool, email: &str) -> Result<Option<SqlUser>, sqlx::Error> {
-    sqlx::query_as::<_, SqlUser>(concat!("SELECT ", user_columns!(), " FROM users WHERE email = $1"))
-        .bind(email)
-        .fetch_optional(pool)
-        .await
+    sqlx::query_as::<_, SqlUser>(concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM users WHERE email = $1"
+    ))
+    .bind(email)
+    .fetch_optional(pool)
+    .await
 }
 
 pub async fn find_by_id(pool: &AnyPool, id: &str) -> Result<Option<SqlUser>, sqlx::Error> {
-    sqlx::query_as::<_, SqlUser>(concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await
+    sqlx::query_as::<_, SqlUser>(concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM users WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
 }
 
 pub async fn set_handle(
@@ -95,7 +103,12 @@ pub async fn set_handle(
     Ok(())
 }
 
-pub async fn set_password(pool: &AnyPool, id: &str, hash: &str, now: i64) -> Result<(), sqlx::Error> {
+pub async fn set_password(
+    pool: &AnyPool,
+    id: &str,
+    hash: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
         .bind(hash)
         .bind(now)

@@ -1,6 +1,10 @@
 //! The OpenAI-compatible surface under `/v1`. For now: key validation.
 
-use axum::{extract::State, routing::{any, get}, Json, Router};
+use axum::{
+    extract::State,
+    routing::{any, get},
+    Json, Router,
+};
 use serde_json::{json, Value};
 
 use crate::api::{not_found, Caller};
@@ -14,7 +18,10 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `GET /v1/auth/validate`: whether the Bearer key is valid, and whose it is.
-async fn validate(State(_): State<AppState>, Caller(caller): Caller) -> Result<Json<Value>, ApiError> {
+async fn validate(
+    State(_): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({
         "valid": true,
         "user": { "id": caller.user_id, "email": caller.email, "handle": caller.handle },

@@ -46,7 +46,11 @@ fn session_error(err: tower_sessions::session::Error) -> AppError {
 #[async_trait]
 impl ConsoleBackend for ConsoleService {
     async fn current_user(&self, session: &Session) -> Result<Option<UserDto>, AppError> {
-        let Some(id) = session.get::<String>(USER_ID_KEY).await.map_err(session_error)? else {
+        let Some(id) = session
+            .get::<String>(USER_ID_KEY)
+            .await
+            .map_err(session_error)?
+        else {
             return Ok(None);
         };
         Ok(self.state.accounts.find(&id).await?.map(|u| u.into_dto()))
@@ -62,13 +66,23 @@ impl ConsoleBackend for ConsoleService {
         let user = self
             .state
             .accounts
-            .create(NewAccount { email, password, handle, admin: false })
+            .create(NewAccount {
+                email,
+                password,
+                handle,
+                admin: false,
+            })
             .await?;
         self.sign_in(session, &user.id).await?;
         Ok(user.into_dto())
     }
 
-    async fn login(&self, session: &Session, email: String, password: String) -> Result<UserDto, AppError> {
+    async fn login(
+        &self,
+        session: &Session,
+        email: String,
+        password: String,
+    ) -> Result<UserDto, AppError> {
         let user = self.state.accounts.login(&email, password).await?;
         self.sign_in(session, &user.id).await?;
         Ok(user.into_dto())
@@ -80,7 +94,12 @@ impl ConsoleBackend for ConsoleService {
 
     async fn change_handle(&self, session: &Session, handle: String) -> Result<UserDto, AppError> {
         let id = self.user_id(session).await?;
-        Ok(self.state.accounts.change_handle(&id, &handle).await?.into_dto())
+        Ok(self
+            .state
+            .accounts
+            .change_handle(&id, &handle)
+            .await?
+            .into_dto())
     }
 
     async fn change_password(
@@ -102,7 +121,11 @@ impl ConsoleBackend for ConsoleService {
         Ok(self.state.keys.list(&id).await?)
     }
 
-    async fn create_api_key(&self, session: &Session, name: String) -> Result<CreatedApiKeyDto, AppError> {
+    async fn create_api_key(
+        &self,
+        session: &Session,
+        name: String,
+    ) -> Result<CreatedApiKeyDto, AppError> {
         let id = self.user_id(session).await?;
         Ok(self.state.keys.create(&id, &name).await?)
     }
@@ -117,12 +140,21 @@ impl ConsoleBackend for ConsoleService {
         Ok(self.state.orgs.list(&id).await?)
     }
 
-    async fn create_org(&self, session: &Session, name: String, handle: String) -> Result<OrgDto, AppError> {
+    async fn create_org(
+        &self,
+        session: &Session,
+        name: String,
+        handle: String,
+    ) -> Result<OrgDto, AppError> {
         let id = self.user_id(session).await?;
         Ok(self.state.orgs.create(&id, &name, &handle).await?)
     }
 
-    async fn list_members(&self, session: &Session, org: String) -> Result<Vec<MemberDto>, AppError> {
+    async fn list_members(
+        &self,
+        session: &Session,
+        org: String,
+    ) -> Result<Vec<MemberDto>, AppError> {
         let id = self.user_id(session).await?;
         Ok(self.state.orgs.members(&id, &org).await?)
     }
@@ -149,7 +181,12 @@ impl ConsoleBackend for ConsoleService {
         Ok(self.state.orgs.set_role(&id, &org, &user_id, role).await?)
     }
 
-    async fn remove_member(&self, session: &Session, org: String, user_id: String) -> Result<(), AppError> {
+    async fn remove_member(
+        &self,
+        session: &Session,
+        org: String,
+        user_id: String,
+    ) -> Result<(), AppError> {
         let id = self.user_id(session).await?;
         Ok(self.state.orgs.remove_member(&id, &org, &user_id).await?)
     }

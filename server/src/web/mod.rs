@@ -115,7 +115,14 @@ mod tests {
         for p in ["/", "/connections", "/settings", "/settings/keys", "/logs"] {
             assert!(needs_user(p), "{p}");
         }
-        for p in ["/login", "/signup", "/pkg/langmart.js", "/favicon.svg", "/api/fn/login", "/settingsx"] {
+        for p in [
+            "/login",
+            "/signup",
+            "/pkg/langmart.js",
+            "/favicon.svg",
+            "/api/fn/login",
+            "/settingsx",
+        ] {
             assert!(!needs_user(p), "{p}");
         }
     }

@@ -5,7 +5,12 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`), dropped when the app is dropped; when
 //! that server is unreachable the test says so and is skipped.
 
+// Each test crate uses a different part of this harness.
 #![allow(dead_code)]
+#![expect(
+    clippy::expect_used,
+    reason = "test harness: a failed setup must fail the test"
+)]
 
 use std::{path::PathBuf, sync::Arc};
 
@@ -38,12 +43,16 @@ impl Drop for PgDatabase {
         let name = self.name.clone();
         // Drop runs outside async; a short-lived runtime on its own thread drops the database.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
             if let Ok(rt) = rt {
                 rt.block_on(async move {
                     if let Ok(mut conn) = PgConnection::connect(&admin_url).await {
                         let _ = conn
-                            .execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str())
+                            .execute(
+                                format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str(),
+                            )
                             .await;
                     }
                 });
@@ -67,11 +76,17 @@ async fn create_pg_database() -> Option<(String, PgDatabase)> {
             return None;
         }
     };
-    let name = format!("langmart_test_{}", server::ids::random_base62(12).to_lowercase());
+    let name = format!(
+        "langmart_test_{}",
+        server::ids::random_base62(12).to_lowercase()
+    );
     conn.execute(format!("CREATE DATABASE \"{name}\"").as_str())
         .await
         .expect("create test database");
-    let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin_url);
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(b, _)| b)
+        .unwrap_or(&admin_url);
     Some((format!("{base}/{name}"), PgDatabase { admin_url, name }))
 }
 
@@ -102,7 +117,9 @@ async fn start(
     data_dir: PathBuf,
     browser: Option<Client>,
 ) -> TestApp {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     settings.addr = addr;
     let state = server::open_state(settings).await.expect("open state");
@@ -179,7 +196,14 @@ impl TestApp {
     /// Signs up through the console (the browser client keeps the session cookie).
     pub async fn signup(&self, email: &str, handle: &str) -> Value {
         let res = self
-            .call_fn("signup", &[("email", email), ("password", "correct horse battery"), ("handle", handle)])
+            .call_fn(
+                "signup",
+                &[
+                    ("email", email),
+                    ("password", "correct horse battery"),
+                    ("handle", handle),
+                ],
+            )
             .await;
         assert_eq!(res.status(), StatusCode::OK, "signup failed");
         res.json().await.expect("user json")
@@ -198,7 +222,12 @@ impl TestApp {
             })
             .await
             .expect("create user");
-        let key = self.state.keys.create(&user.id, "test").await.expect("create key");
+        let key = self
+            .state
+            .keys
+            .create(&user.id, "test")
+            .await
+            .expect("create key");
         (user.id, key.key)
     }
 
@@ -214,8 +243,17 @@ pub async fn error_code(res: Response, status: StatusCode) -> String {
     assert_eq!(res.status(), status);
     let body: Value = res.json().await.expect("error body is JSON");
     let err = &body["error"];
-    assert!(err["message"].as_str().is_some_and(|m| !m.is_empty()), "message in {body}");
+    assert!(
+        err["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "message in {body}"
+    );
     assert!(err["type"].as_str().is_some(), "type in {body}");
     assert_eq!(err["status"].as_u64(), Some(u64::from(status.as_u16())));
     err["code"].as_str().expect("code").to_owned()
+}
+
+/// Reads a failed server function's `AppError` after checking the status.
+pub async fn fn_error(res: Response, status: StatusCode) -> Value {
+    assert_eq!(res.status(), status);
+    res.json().await.expect("error json")
 }

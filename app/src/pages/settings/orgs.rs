@@ -1,7 +1,9 @@
 use leptos::prelude::*;
 
 use super::short_time;
-use crate::api::{list_members, list_orgs, AddMember, CreateOrg, LeaveOrg, RemoveMember, SetMemberRole};
+use crate::api::{
+    list_members, list_orgs, AddMember, CreateOrg, LeaveOrg, RemoveMember, SetMemberRole,
+};
 use crate::components::feedback::{FieldError, FormError};
 use crate::dto::{OrgDto, OrgRole};
 
@@ -121,7 +123,13 @@ fn Members(
     let added = add.value();
     let org_handle = org.handle.clone();
     let members = Resource::new(
-        move || (add.version().get(), set_role.version().get(), remove.version().get()),
+        move || {
+            (
+                add.version().get(),
+                set_role.version().get(),
+                remove.version().get(),
+            )
+        },
         move |_| list_members(org_handle.clone()),
     );
     let is_admin = org.role == OrgRole::Admin;
