@@ -6,6 +6,8 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 # Build output kept between runs (and fresh clones) on this machine; any directory works.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/langmart-target}"
+# Each fresh clone would add its own incremental cache (tens of GB); CI gains nothing from it.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 started=$(date +%s)
 
 ensure_wasm_target
@@ -25,7 +27,7 @@ cargo test -p server
 
 if ensure_postgres; then
   log "integration tests (PostgreSQL)"
-  LANGMART_TEST_DATABASE=postgres cargo test -p server --test '*'
+  LANGMART_TEST_DATABASE=postgres cargo test -p server --test integration
 else
   if [ "${CI:-}" = true ]; then
     echo "PostgreSQL is not available on 127.0.0.1:5432; CI requires it" >&2

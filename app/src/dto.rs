@@ -74,3 +74,212 @@ pub struct CreatedApiKeyDto {
     pub api_key: ApiKeyDto,
     pub key: String,
 }
+
+/// One input a provider needs: a credential (masked, sealed) or a setting (plain).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldSpec {
+    pub name: String,
+    pub label: String,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub placeholder: Option<String>,
+    /// Used when the field is left empty.
+    #[serde(default)]
+    pub default: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderDto {
+    pub id: String,
+    pub key: String,
+    pub name: String,
+    pub api_family: String,
+    pub base_url: String,
+    /// Secrets: sealed at rest, never returned.
+    pub credential_fields: Vec<FieldSpec>,
+    /// Non-secret provider settings (Azure endpoint and api-version, Bedrock region, …).
+    pub config_fields: Vec<FieldSpec>,
+    pub supports_model_listing: bool,
+    pub free: bool,
+    pub enabled: bool,
+    pub gateway_type: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderRef {
+    pub id: String,
+    pub key: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateLimits {
+    /// Requests per minute; `None` is unlimited.
+    pub rpm: Option<i64>,
+    /// Tokens per minute; `None` is unlimited.
+    pub tpm: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnerDto {
+    /// `user`, `organization` or `platform`.
+    pub kind: String,
+    pub id: Option<String>,
+    pub handle: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionDto {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub provider: ProviderRef,
+    pub endpoint_url: String,
+    /// 2 = cloud, 3 = self-hosted.
+    pub gateway_type: i64,
+    /// `active`, `inactive`, `error` or `rate_limited`.
+    pub status: String,
+    /// `individual`, `organization` or `platform`.
+    pub scope: String,
+    pub owner: OwnerDto,
+    pub model_count: i64,
+    pub rate_limits: RateLimits,
+    pub prefer_score: i64,
+    pub allow_fallback: bool,
+    pub timeout_ms: i64,
+    pub max_retries: i64,
+    pub config: std::collections::BTreeMap<String, String>,
+    pub credential_mask: String,
+    pub last_health_check_at: Option<String>,
+    pub last_error: Option<String>,
+    /// When a `rate_limited` connection may be used again.
+    pub rate_limited_until: Option<String>,
+    /// Whether the caller may change it (owner, org admin, or platform admin).
+    pub can_edit: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelDto {
+    pub id: String,
+    pub display_name: String,
+    /// `discovered` or `manual`.
+    pub source: String,
+    pub enabled: bool,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestResultDto {
+    pub success: bool,
+    /// The connection's status after the test.
+    pub status: String,
+    pub latency_ms: i64,
+    pub model_count: Option<i64>,
+    pub error: Option<String>,
+    pub http_status: Option<i64>,
+    /// `manual`, `scheduled` or `draft`.
+    pub trigger: String,
+    pub tested_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditDto {
+    pub action: String,
+    pub actor: Option<String>,
+    pub detail: String,
+    pub created_at: String,
+}
+
+/// Everything the detail view shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionDetailDto {
+    pub connection: ConnectionDto,
+    pub models: Vec<ModelDto>,
+    pub tests: Vec<TestResultDto>,
+    pub audit: Vec<AuditDto>,
+}
+
+/// What the create form and `POST /api/connections` send.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewConnectionDto {
+    #[serde(default)]
+    pub provider: Option<String>,
+    #[serde(default)]
+    pub provider_id: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub api_key: Option<String>,
+    #[serde(default)]
+    pub credentials: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(default)]
+    pub endpoint_url: Option<String>,
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// Organization handle, for `scope: organization`.
+    #[serde(default)]
+    pub organization: Option<String>,
+    #[serde(default)]
+    pub config: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(default)]
+    pub rate_limit_rpm: Option<i64>,
+    #[serde(default)]
+    pub rate_limit_tpm: Option<i64>,
+    #[serde(default)]
+    pub prefer_score: Option<i64>,
+    #[serde(default)]
+    pub allow_fallback: Option<bool>,
+    #[serde(default)]
+    pub timeout_ms: Option<i64>,
+    #[serde(default)]
+    pub max_retries: Option<i64>,
+}
+
+/// `PUT /api/connections/{id}`: any subset. `rate_limit_*: null` clears a limit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionUpdateDto {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub endpoint_url: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default, with = "double_option")]
+    pub rate_limit_rpm: Option<Option<i64>>,
+    #[serde(default, with = "double_option")]
+    pub rate_limit_tpm: Option<Option<i64>>,
+    #[serde(default)]
+    pub prefer_score: Option<i64>,
+    #[serde(default)]
+    pub allow_fallback: Option<bool>,
+    #[serde(default)]
+    pub timeout_ms: Option<i64>,
+    #[serde(default)]
+    pub max_retries: Option<i64>,
+    #[serde(default)]
+    pub config: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// Tells "absent" (no change) from `null` (clear) in partial updates.
+mod double_option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<Option<i64>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            None => s.serialize_none(),
+            Some(inner) => inner.serialize(s),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+        Option::<i64>::deserialize(d).map(Some)
+    }
+}

@@ -18,6 +18,8 @@ pub struct Settings {
     /// Base64 of 32 bytes; when unset, `<data_dir>/master.key` is used (and created).
     pub master_key: Option<String>,
     pub max_body_bytes: usize,
+    /// How often each connection is tested in the background; zero turns it off.
+    pub health_check_interval: std::time::Duration,
 }
 
 impl Settings {
@@ -30,6 +32,7 @@ impl Settings {
             secure_cookies: false,
             master_key: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            health_check_interval: std::time::Duration::from_secs(600),
         }
     }
 
@@ -84,6 +87,7 @@ impl fmt::Debug for Settings {
             .field("secure_cookies", &self.secure_cookies)
             .field("master_key", &self.master_key.as_ref().map(|_| "***"))
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("health_check_interval", &self.health_check_interval)
             .finish()
     }
 }

@@ -9,9 +9,13 @@ use axum::{
 };
 use serde_json::json;
 
+use std::borrow::Cow;
+
 use crate::auth::{AccountError, AuthError, HandleError};
+use crate::catalog::CatalogError;
 use crate::db::StoreError;
 use crate::orgs::OrgError;
+use crate::providers::ProviderError;
 
 /// What every domain error knows about itself.
 pub trait Coded {
@@ -96,30 +100,94 @@ pub enum ApiError {
     Request(#[from] RequestError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+}
+
+/// A provider call that failed, named after the provider: `PROVIDER_OPENAI_401`, …
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct UpstreamError {
+    pub provider_key: String,
+    pub error: ProviderError,
+}
+
+impl UpstreamError {
+    fn code(&self) -> Cow<'static, str> {
+        let key = self.provider_key.to_uppercase().replace('-', "_");
+        match &self.error {
+            ProviderError::Http { status, .. } => Cow::Owned(format!("PROVIDER_{key}_{status}")),
+            ProviderError::Timeout(_) => Cow::Borrowed("GATEWAY_TIMEOUT_001"),
+            ProviderError::Unreachable(_) => Cow::Owned(format!("PROVIDER_{key}_UNREACHABLE")),
+            ProviderError::Decode(_) => Cow::Owned(format!("PROVIDER_{key}_BAD_RESPONSE")),
+            ProviderError::Config(_) => Cow::Borrowed("CONNECTION_MISCONFIGURED"),
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match &self.error {
+            ProviderError::Http { status, .. } if matches!(status, 400 | 401 | 403 | 404 | 429) => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY)
+            }
+            ProviderError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            ProviderError::Config(_) => StatusCode::BAD_REQUEST,
+            _ => StatusCode::BAD_GATEWAY,
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match &self.error {
+            ProviderError::Http {
+                status: 429,
+                retry_after_secs,
+                ..
+            } => Some(retry_after_secs.unwrap_or(60)),
+            _ => None,
+        }
+    }
 }
 
 impl ApiError {
-    fn inner(&self) -> &dyn Coded {
-        match self {
+    fn inner(&self) -> Option<&dyn Coded> {
+        Some(match self {
             ApiError::Auth(e) => e,
             ApiError::Account(e) => e,
             ApiError::Handle(e) => e,
             ApiError::Org(e) => e,
             ApiError::Request(e) => e,
             ApiError::Store(e) => e,
+            ApiError::Catalog(e) => e,
+            ApiError::Upstream(_) => return None,
+        })
+    }
+
+    pub fn code(&self) -> Cow<'static, str> {
+        match (self, self.inner()) {
+            (ApiError::Upstream(e), _) => e.code(),
+            (_, Some(inner)) => Cow::Borrowed(inner.code()),
+            (_, None) => Cow::Borrowed("INTERNAL_ERROR"),
         }
     }
 
-    pub fn code(&self) -> &'static str {
-        self.inner().code()
-    }
-
     pub fn status(&self) -> StatusCode {
-        self.inner().status()
+        match (self, self.inner()) {
+            (ApiError::Upstream(e), _) => e.status(),
+            (_, Some(inner)) => inner.status(),
+            (_, None) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
     }
 
     pub fn field(&self) -> Option<&'static str> {
-        self.inner().field()
+        self.inner().and_then(Coded::field)
+    }
+
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::Upstream(e) => e.retry_after(),
+            other => other.inner().and_then(Coded::retry_after),
+        }
     }
 
     /// The `type` of the envelope, the family OpenAI-style clients switch on.
@@ -133,7 +201,9 @@ impl ApiError {
             ApiError::Store(StoreError::Unavailable(_)) => {
                 "Gateway temporarily unavailable".to_owned()
             }
-            ApiError::Store(_) => "Internal error".to_owned(),
+            ApiError::Store(_) | ApiError::Catalog(CatalogError::Sealed(_)) => {
+                "Internal error".to_owned()
+            }
             other => other.to_string(),
         }
     }
@@ -174,7 +244,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let mut response = (status, Json(self.body())).into_response();
-        if let Some(secs) = self.inner().retry_after() {
+        if let Some(secs) = self.retry_after() {
             if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }
@@ -191,12 +261,12 @@ impl IntoResponse for ApiError {
 impl From<ApiError> for app::error::AppError {
     fn from(err: ApiError) -> Self {
         if err.status().is_server_error() {
-            tracing::error!(code = err.code(), cause = ?err, "console request failed");
+            tracing::error!(code = %err.code(), cause = ?err, "console request failed");
         }
         let mut out =
-            app::error::AppError::new(err.code(), err.public_message(), err.status().as_u16());
+            app::error::AppError::new(&err.code(), err.public_message(), err.status().as_u16());
         out.field = err.field().map(str::to_owned);
-        out.retry_after = err.inner().retry_after();
+        out.retry_after = err.retry_after();
         out
     }
 }

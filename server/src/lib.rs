@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -11,6 +12,7 @@ pub mod health;
 pub mod ids;
 pub mod openai;
 pub mod orgs;
+pub mod providers;
 pub mod sessions;
 pub mod state;
 pub mod vault;
@@ -55,6 +57,10 @@ pub enum StartupError {
     MasterKey(#[from] VaultError),
     #[error("server error: {0}")]
     Serve(std::io::Error),
+    #[error("could not seed the provider catalogue: {0}")]
+    Seed(String),
+    #[error("could not build the HTTP client: {0}")]
+    HttpClient(String),
 }
 
 /// Opens storage and the master key: what every command (serve, user, key) needs.
@@ -65,7 +71,16 @@ pub async fn open_state(settings: Settings) -> Result<AppState, StartupError> {
     })?;
     let db = Db::open(&settings.database_url()).await?;
     let vault = Vault::load(settings.master_key.as_deref(), &settings.data_dir)?;
-    Ok(AppState::new(settings, db, vault))
+    catalog::providers::seed(&db)
+        .await
+        .map_err(|e| StartupError::Seed(e.to_string()))?;
+    let http = reqwest::Client::builder()
+        .pool_idle_timeout(std::time::Duration::from_secs(90))
+        .tcp_keepalive(std::time::Duration::from_secs(60))
+        .user_agent(concat!("LangMart/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| StartupError::HttpClient(e.to_string()))?;
+    Ok(AppState::new(settings, db, vault, http))
 }
 
 /// The whole HTTP application for `state`.
@@ -141,6 +156,10 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartupError> {
+    catalog::health::spawn_scheduler(
+        state.connections.clone(),
+        state.settings.health_check_interval,
+    );
     let router = build_router(state).await?;
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::auth::{Accounts, ApiKeys};
+use crate::catalog::Connections;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::orgs::Orgs;
@@ -16,20 +17,27 @@ pub struct AppState {
     pub keys: ApiKeys,
     pub accounts: Accounts,
     pub orgs: Orgs,
+    pub connections: Connections,
+    /// One pooled client (rustls, keep-alive) for every provider call.
+    pub http: reqwest::Client,
 }
 
 impl AppState {
-    pub fn new(settings: Settings, db: Db, vault: Vault) -> Self {
+    pub fn new(settings: Settings, db: Db, vault: Vault, http: reqwest::Client) -> Self {
         let keys = ApiKeys::new(db.clone());
         let accounts = Accounts::new(db.clone(), keys.clone());
         let orgs = Orgs::new(db.clone(), accounts.clone());
+        let vault = Arc::new(vault);
+        let connections = Connections::new(db.clone(), vault.clone(), http.clone());
         Self {
             settings: Arc::new(settings),
             db,
-            vault: Arc::new(vault),
+            vault,
             keys,
             accounts,
             orgs,
+            connections,
+            http,
         }
     }
 }

@@ -5,10 +5,20 @@ use std::sync::Arc;
 use axum::{extract::FromRequestParts, http::header::AUTHORIZATION, http::request::Parts};
 
 use crate::auth::Principal;
+use crate::catalog::Actor;
 use crate::error::ApiError;
 use crate::state::AppState;
 
 pub struct Caller(pub Arc<Principal>);
+
+impl Caller {
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: self.0.user_id.clone(),
+            is_admin: self.0.is_admin,
+        }
+    }
+}
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;

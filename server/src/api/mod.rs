@@ -1,9 +1,11 @@
 //! The management REST API under `/api`, authenticated with a LangMart key.
 
 mod caller;
+mod connections;
 mod json;
 mod keys;
 mod orgs;
+mod providers;
 
 pub use caller::Caller;
 pub use json::ApiJson;
@@ -35,6 +37,37 @@ pub fn router() -> Router<AppState> {
             put(orgs::set_role).delete(orgs::remove_member),
         )
         .route("/api/organizations/{handle}/leave", post(orgs::leave))
+        .route(
+            "/api/providers",
+            get(providers::list).post(providers::create),
+        )
+        .route("/api/providers/{id}", put(providers::update))
+        .route(
+            "/api/connections",
+            get(connections::list).post(connections::create),
+        )
+        .route("/api/connections/test", post(connections::test_draft))
+        .route(
+            "/api/connections/{id}",
+            get(connections::get)
+                .put(connections::update)
+                .delete(connections::delete),
+        )
+        .route(
+            "/api/connections/{id}/update-key",
+            post(connections::update_key),
+        )
+        .route("/api/connections/{id}/test", post(connections::test))
+        .route("/api/connections/{id}/tests", get(connections::tests))
+        .route("/api/connections/{id}/audit", get(connections::audit))
+        .route(
+            "/api/connections/{id}/models",
+            get(connections::models).post(connections::add_model),
+        )
+        .route(
+            "/api/connections/{id}/discover",
+            post(connections::discover),
+        )
         .route("/api/{*rest}", any(not_found))
 }
 

@@ -2,9 +2,11 @@
 //! the URL scheme. Queries use `$1` placeholders and runtime `query_as`, so the same
 //! repository functions run on both; only the DDL differs (`migrations/<backend>/`).
 
+pub mod connections;
 pub mod handles;
 pub mod keys;
 pub mod orgs;
+pub mod providers;
 pub mod users;
 
 use std::time::Duration;

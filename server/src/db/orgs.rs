@@ -199,3 +199,18 @@ pub async fn remove_member(
         .await?;
     Ok(())
 }
+
+/// `user_id`'s role in the organization with id `org_id`, if they are a member.
+pub async fn role_of(
+    pool: &AnyPool,
+    org_id: &str,
+    user_id: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2")
+            .bind(org_id)
+            .bind(user_id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|(role,)| role))
+}

@@ -1,7 +1,5 @@
 //! The `langmart` binary's account commands, run as a person would from a shell.
 
-mod common;
-
 use std::process::{Command, Output};
 
 #[expect(

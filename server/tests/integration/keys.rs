@@ -1,8 +1,6 @@
 //! LangMart API keys: create → validate → revoke → 401, the header rules, storage as digest.
 
-mod common;
-
-use common::{error_code, spawn_app};
+use crate::common::{error_code, spawn_app};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 

@@ -1,8 +1,6 @@
 //! Organizations through the REST API: creation, roles, access, the last-admin rule.
 
-mod common;
-
-use common::{error_code, spawn_app};
+use crate::common::{error_code, spawn_app};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 

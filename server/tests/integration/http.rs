@@ -1,8 +1,6 @@
 //! The HTTP edge: health, the error envelope for bad requests, unknown routes, limits.
 
-mod common;
-
-use common::{error_code, spawn_app};
+use crate::common::{error_code, spawn_app};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 

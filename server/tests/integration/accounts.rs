@@ -1,8 +1,6 @@
 //! Sign-up, log-in, lock-out, handles and sessions, through the console's server functions.
 
-mod common;
-
-use common::{fn_error, spawn_app};
+use crate::common::{fn_error, spawn_app};
 use reqwest::StatusCode;
 use serde_json::Value;
 

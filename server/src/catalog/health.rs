@@ -1,0 +1,404 @@
+//! Connection tests and their consequences. A test is a real call to the provider (model
+//! listing, or the cheapest request where listing is unsupported). Status rules: success
+//! → `active` and models re-enabled; 401/403 → `error`; 429 → `rate_limited` until
+//! `Retry-After` passes; anything else (unreachable, timeout, 5xx) → `error`. `inactive`
+//! belongs to people: a test records its result but never enables or disables.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use app::dto::{ModelDto, NewConnectionDto, TestResultDto};
+use rand::Rng;
+
+use super::connections::Connections;
+use super::credentials::Credentials;
+use super::providers::Provider;
+use super::Actor;
+use crate::clock::{now_ms, rfc3339};
+use crate::db::{
+    self, connections::HealthUpdate, connections::SqlConnection, connections::SqlTest, Flag,
+    StoreError,
+};
+use crate::error::{ApiError, UpstreamError};
+use crate::ids::new_id;
+use crate::providers::{self, ApiFamily, DiscoveredModel, ProviderError, Upstream};
+
+/// Cool-down after a 429 without `Retry-After`.
+const DEFAULT_COOLDOWN_SECS: u64 = 60;
+/// Scheduled tests running at once, across all connections.
+const MAX_CONCURRENT_CHECKS: usize = 4;
+
+/// One lock per connection, so a connection is never tested twice at once.
+#[derive(Clone, Default)]
+pub struct TestLocks(Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>);
+
+impl TestLocks {
+    fn get(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.entry(id.to_owned()).or_default().clone()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    Manual,
+    Scheduled,
+}
+
+impl Trigger {
+    fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Manual => "manual",
+            Trigger::Scheduled => "scheduled",
+        }
+    }
+}
+
+pub fn test_dto(t: SqlTest) -> TestResultDto {
+    TestResultDto {
+        success: t.success.0,
+        status: t.status,
+        latency_ms: t.latency_ms,
+        model_count: t.model_count,
+        error: t.error,
+        http_status: t.http_status,
+        trigger: t.trigger_kind,
+        tested_at: rfc3339(t.created_at),
+    }
+}
+
+/// The status a connection moves to after a test.
+fn next_status(
+    current: &str,
+    outcome: &Result<Option<usize>, ProviderError>,
+    now: i64,
+) -> (String, Option<String>, Option<i64>) {
+    let (status, error, cooldown) = match outcome {
+        Ok(_) => ("active", None, None),
+        Err(ProviderError::Http {
+            status: 429,
+            message,
+            retry_after_secs,
+        }) => {
+            let secs = retry_after_secs.unwrap_or(DEFAULT_COOLDOWN_SECS);
+            let until = now + i64::try_from(secs).unwrap_or(i64::MAX / 2_000) * 1000;
+            ("rate_limited", Some(format!("429: {message}")), Some(until))
+        }
+        Err(e) => ("error", Some(e.to_string()), None),
+    };
+    let status = if current == "inactive" {
+        "inactive"
+    } else {
+        status
+    };
+    (status.to_owned(), error, cooldown)
+}
+
+impl Connections {
+    fn upstream<'a>(
+        &self,
+        family: ApiFamily,
+        endpoint: &str,
+        credentials: &'a Credentials,
+        config: &'a std::collections::BTreeMap<String, String>,
+        timeout_ms: i64,
+    ) -> Upstream<'a> {
+        Upstream {
+            family,
+            base_url: endpoint.trim_end_matches('/').to_owned(),
+            credentials: credentials.fields(),
+            config,
+            timeout: Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(30_000)),
+        }
+    }
+
+    /// The provider call a test makes: listing where supported, else the cheapest request.
+    async fn probe(
+        &self,
+        provider: &Provider,
+        upstream: &Upstream<'_>,
+        known_models: &[String],
+    ) -> Result<Option<usize>, ProviderError> {
+        if provider.supports_model_listing || provider.family != ApiFamily::OpenaiCompat {
+            return providers::list_models(&self.http, upstream)
+                .await
+                .map(|m| Some(m.len()));
+        }
+        let model = upstream
+            .config
+            .get("default_model")
+            .cloned()
+            .or_else(|| known_models.first().cloned())
+            .ok_or_else(|| ProviderError::Config("this provider cannot list models: add a model or set default_model to test with".into()))?;
+        providers::ping_chat(&self.http, upstream, &model)
+            .await
+            .map(|()| None)
+    }
+
+    /// Tests a stored connection, applies the status rules and records the result.
+    pub(super) async fn run_check(
+        &self,
+        row: &SqlConnection,
+        trigger: Trigger,
+    ) -> Result<TestResultDto, ApiError> {
+        let lock = self.locks.get(&row.id);
+        let _guard = lock.lock().await;
+        // Re-read: the row may have changed while this test waited for the lock.
+        let row = db::connections::find(&self.db.pool, &row.id)
+            .await
+            .map_err(StoreError::from)?
+            .ok_or_else(|| super::CatalogError::ConnectionNotFound(row.id.clone()))?;
+        let provider = self.provider_of(&row).await?;
+        let credentials = Credentials::open(&self.vault, &row)?;
+        let config = serde_json::from_str(&row.config).unwrap_or_default();
+        let upstream = self.upstream(
+            provider.family,
+            &row.endpoint_url,
+            &credentials,
+            &config,
+            row.timeout_ms,
+        );
+        let known: Vec<String> = db::connections::models(&self.db.pool, &row.id)
+            .await
+            .map_err(StoreError::from)?
+            .into_iter()
+            .map(|m| m.model_id)
+            .collect();
+
+        let started = Instant::now();
+        let outcome = self.probe(&provider, &upstream, &known).await;
+        let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        let now = now_ms();
+        let (status, last_error, cooldown_until) = next_status(&row.status, &outcome, now);
+
+        db::connections::record_health(
+            &self.db.pool,
+            &row.id,
+            &HealthUpdate {
+                status: &status,
+                last_error: last_error.as_deref(),
+                cooldown_until,
+                checked_at: now,
+            },
+        )
+        .await
+        .map_err(StoreError::from)?;
+        // Automatic recovery: a passing test re-enables the models a failure disabled.
+        db::connections::set_models_enabled(&self.db.pool, &row.id, outcome.is_ok())
+            .await
+            .map_err(StoreError::from)?;
+        if status != row.status {
+            tracing::info!(connection_id = %row.id, from = %row.status, to = %status, "connection status changed");
+        }
+
+        let test = SqlTest {
+            id: new_id("test"),
+            connection_id: row.id.clone(),
+            success: Flag(outcome.is_ok()),
+            status,
+            http_status: outcome
+                .as_ref()
+                .err()
+                .and_then(ProviderError::http_status)
+                .map(i64::from),
+            latency_ms,
+            model_count: outcome
+                .as_ref()
+                .ok()
+                .copied()
+                .flatten()
+                .map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
+            error: last_error,
+            trigger_kind: trigger.as_str().into(),
+            created_at: now,
+        };
+        db::connections::insert_test(&self.db.pool, &test)
+            .await
+            .map_err(StoreError::from)?;
+        Ok(test_dto(test))
+    }
+
+    /// `POST /api/connections/{id}/test`.
+    pub async fn test(&self, actor: &Actor, id: &str) -> Result<TestResultDto, ApiError> {
+        let access = self.load(actor, id, false).await?;
+        let result = self.run_check(&access.row, Trigger::Manual).await?;
+        let detail = match &result.error {
+            None => format!("test passed in {} ms", result.latency_ms),
+            Some(e) => format!("test failed: {e}"),
+        };
+        self.audit(Some(actor), "test", id, &detail).await?;
+        Ok(result)
+    }
+
+    /// Tests what a create form holds, before anything is saved.
+    pub async fn test_draft(
+        &self,
+        actor: &Actor,
+        req: &NewConnectionDto,
+    ) -> Result<TestResultDto, ApiError> {
+        let p = self.prepare(actor, req).await?;
+        let upstream = self.upstream(
+            p.provider.family,
+            &p.endpoint_url,
+            &p.credentials,
+            &p.config,
+            p.limits.timeout_ms,
+        );
+        let started = Instant::now();
+        let outcome = self.probe(&p.provider, &upstream, &[]).await;
+        let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        Ok(TestResultDto {
+            success: outcome.is_ok(),
+            status: if outcome.is_ok() {
+                "active".into()
+            } else {
+                "error".into()
+            },
+            latency_ms,
+            model_count: outcome
+                .as_ref()
+                .ok()
+                .copied()
+                .flatten()
+                .map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
+            http_status: outcome
+                .as_ref()
+                .err()
+                .and_then(ProviderError::http_status)
+                .map(i64::from),
+            error: outcome.err().map(|e| e.to_string()),
+            trigger: "draft".into(),
+            tested_at: rfc3339(now_ms()),
+        })
+    }
+
+    /// `POST /api/connections/{id}/discover`: stores the provider's model list.
+    pub async fn discover(&self, actor: &Actor, id: &str) -> Result<Vec<ModelDto>, ApiError> {
+        let access = self.load(actor, id, true).await?;
+        let row = access.row;
+        let provider = self.provider_of(&row).await?;
+        let credentials = Credentials::open(&self.vault, &row)?;
+        let config = serde_json::from_str(&row.config).unwrap_or_default();
+        let upstream = self.upstream(
+            provider.family,
+            &row.endpoint_url,
+            &credentials,
+            &config,
+            row.timeout_ms,
+        );
+        let found: Vec<DiscoveredModel> = providers::list_models(&self.http, &upstream)
+            .await
+            .map_err(|error| UpstreamError {
+                provider_key: provider.key.clone(),
+                error,
+            })?;
+        let pairs: Vec<(String, String)> =
+            found.into_iter().map(|m| (m.id, m.display_name)).collect();
+        db::connections::replace_discovered(&self.db.pool, id, &pairs, now_ms())
+            .await
+            .map_err(StoreError::from)?;
+        self.audit(
+            Some(actor),
+            "discover",
+            id,
+            &format!("discovered {} models", pairs.len()),
+        )
+        .await?;
+        self.models(actor, id).await
+    }
+}
+
+/// Tests every connection that is due, in the background, for the life of the process.
+pub fn spawn_scheduler(connections: Connections, interval: Duration) {
+    if interval.is_zero() {
+        tracing::info!("scheduled health checks are off");
+        return;
+    }
+    tokio::spawn(async move {
+        let limit = Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_CHECKS));
+        let tick = (interval / 10).clamp(Duration::from_secs(1), Duration::from_secs(60));
+        loop {
+            // Jitter keeps replicas and connections from checking in lock-step.
+            let jitter = rand::thread_rng().gen_range(0.0..0.2);
+            tokio::time::sleep(tick.mul_f64(1.0 + jitter)).await;
+            let rows = match db::connections::list_all(&connections.db.pool).await {
+                Ok(rows) => rows,
+                Err(e) => {
+                    tracing::warn!(error = %e, "health checks: could not list connections");
+                    continue;
+                }
+            };
+            let now = now_ms();
+            let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX);
+            for row in rows {
+                let due = row
+                    .last_health_check_at
+                    .is_none_or(|t| now - t >= interval_ms);
+                if row.status == "inactive" || !due {
+                    continue;
+                }
+                let Ok(permit) = limit.clone().acquire_owned().await else {
+                    return;
+                };
+                let connections = connections.clone();
+                tokio::spawn(async move {
+                    let lock = connections.locks.get(&row.id);
+                    // A test already running for this connection covers this round.
+                    if lock.try_lock().is_err() {
+                        return;
+                    }
+                    if let Err(e) = connections.run_check(&row, Trigger::Scheduled).await {
+                        tracing::warn!(connection_id = %row.id, error = %e, "scheduled health check failed to run");
+                    }
+                    drop(permit);
+                });
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn http(status: u16, retry: Option<u64>) -> Result<Option<usize>, ProviderError> {
+        Err(ProviderError::Http {
+            status,
+            message: "x".into(),
+            retry_after_secs: retry,
+        })
+    }
+
+    #[test]
+    fn status_rules() {
+        assert_eq!(next_status("error", &Ok(Some(3)), 0).0, "active");
+        assert_eq!(next_status("active", &http(401, None), 0).0, "error");
+        assert_eq!(next_status("active", &http(403, None), 0).0, "error");
+        assert_eq!(next_status("active", &http(500, None), 0).0, "error");
+        assert_eq!(
+            next_status(
+                "active",
+                &Err(ProviderError::Unreachable("refused".into())),
+                0
+            )
+            .0,
+            "error"
+        );
+        let (s, _, until) = next_status("active", &http(429, Some(7)), 1_000);
+        assert_eq!((s.as_str(), until), ("rate_limited", Some(8_000)));
+        let (_, _, until) = next_status("active", &http(429, None), 0);
+        assert_eq!(until, Some(60_000));
+    }
+
+    #[test]
+    fn tests_never_touch_inactive() {
+        assert_eq!(next_status("inactive", &Ok(None), 0).0, "inactive");
+        assert_eq!(next_status("inactive", &http(401, None), 0).0, "inactive");
+    }
+}

@@ -1,0 +1,236 @@
+//! One adapter per provider API family, behind one interface. An adapter knows its
+//! family's auth headers, URLs and wire JSON; nothing of that leaks out of its file.
+//! This release covers what connections need: checking credentials and listing models.
+
+mod anthropic;
+mod azure_openai;
+mod bedrock;
+mod cohere;
+mod gemini;
+mod openai_compat;
+
+use std::{collections::BTreeMap, time::Duration};
+
+pub use azure_openai::DEFAULT_API_VERSION as AZURE_DEFAULT_API_VERSION;
+pub use openai_compat::ping_chat;
+
+use reqwest::{RequestBuilder, Response, StatusCode};
+use serde::{Deserialize, Serialize};
+
+/// The API families LangMart speaks. Closed on purpose: a new family is new code, a new
+/// provider of an existing family is only a catalogue row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiFamily {
+    OpenaiCompat,
+    AzureOpenai,
+    Anthropic,
+    Gemini,
+    Bedrock,
+    Cohere,
+}
+
+impl ApiFamily {
+    pub const ALL: [ApiFamily; 6] = [
+        ApiFamily::OpenaiCompat,
+        ApiFamily::AzureOpenai,
+        ApiFamily::Anthropic,
+        ApiFamily::Gemini,
+        ApiFamily::Bedrock,
+        ApiFamily::Cohere,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiFamily::OpenaiCompat => "openai_compat",
+            ApiFamily::AzureOpenai => "azure_openai",
+            ApiFamily::Anthropic => "anthropic",
+            ApiFamily::Gemini => "gemini",
+            ApiFamily::Bedrock => "bedrock",
+            ApiFamily::Cohere => "cohere",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+}
+
+/// Everything an adapter needs to call one connection's provider. Credentials are plain
+/// text here, in memory only for the call; the type is neither `Serialize` nor `Debug`.
+pub struct Upstream<'a> {
+    pub family: ApiFamily,
+    /// The connection's endpoint (or the provider default), without a trailing slash.
+    pub base_url: String,
+    pub credentials: &'a BTreeMap<String, String>,
+    pub config: &'a BTreeMap<String, String>,
+    pub timeout: Duration,
+}
+
+impl Upstream<'_> {
+    fn credential(&self, name: &str) -> &str {
+        self.credentials
+            .get(name)
+            .map(String::as_str)
+            .unwrap_or_default()
+    }
+
+    fn setting(&self, name: &str) -> Option<&str> {
+        self.config
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoveredModel {
+    pub id: String,
+    pub display_name: String,
+}
+
+/// Why a provider call failed, in terms the health rules act on.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ProviderError {
+    #[error("provider unreachable: {0}")]
+    Unreachable(String),
+    #[error("provider did not answer within {0} ms")]
+    Timeout(u64),
+    #[error("provider answered {status}: {message}")]
+    Http {
+        status: u16,
+        message: String,
+        retry_after_secs: Option<u64>,
+    },
+    #[error("unexpected answer from provider: {0}")]
+    Decode(String),
+    #[error("connection is misconfigured: {0}")]
+    Config(String),
+}
+
+impl ProviderError {
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            ProviderError::Http { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// Lists the models the connection's credentials can use.
+pub async fn list_models(
+    client: &reqwest::Client,
+    upstream: &Upstream<'_>,
+) -> Result<Vec<DiscoveredModel>, ProviderError> {
+    let mut models = match upstream.family {
+        ApiFamily::OpenaiCompat => openai_compat::list_models(client, upstream).await?,
+        ApiFamily::AzureOpenai => azure_openai::list_models(client, upstream).await?,
+        ApiFamily::Anthropic => anthropic::list_models(client, upstream).await?,
+        ApiFamily::Gemini => gemini::list_models(client, upstream).await?,
+        ApiFamily::Bedrock => bedrock::list_models(client, upstream).await?,
+        ApiFamily::Cohere => cohere::list_models(client, upstream).await?,
+    };
+    models.sort_by(|a, b| a.id.cmp(&b.id));
+    models.dedup_by(|a, b| a.id == b.id);
+    Ok(models)
+}
+
+/// Sends a request and turns transport failures and non-2xx answers into `ProviderError`,
+/// with the provider's own error message where its body has one.
+async fn send(request: RequestBuilder, timeout: Duration) -> Result<Response, ProviderError> {
+    let response = request.timeout(timeout).send().await.map_err(|e| {
+        if e.is_timeout() {
+            ProviderError::Timeout(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX))
+        } else {
+            ProviderError::Unreachable(without_url(&e))
+        }
+    })?;
+    if response.status().is_success() {
+        return Ok(response);
+    }
+    let status = response.status();
+    let retry_after_secs = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let body = response.text().await.unwrap_or_default();
+    Err(ProviderError::Http {
+        status: status.as_u16(),
+        message: error_message(status, &body),
+        retry_after_secs,
+    })
+}
+
+/// reqwest's messages include the URL, which for some families carries a key.
+fn without_url(err: &reqwest::Error) -> String {
+    let mut message = err.to_string();
+    if let Some(url) = err.url() {
+        message = message.replace(url.as_str(), "<provider>");
+    }
+    if err.is_connect() {
+        format!("connection failed ({message})")
+    } else {
+        message
+    }
+}
+
+/// The provider's message from the error shapes the families use
+/// (`{"error":{"message"}}`, `{"error":"…"}`, `{"message"}`, `{"Message"}`).
+fn error_message(status: StatusCode, body: &str) -> String {
+    let parsed: Option<serde_json::Value> = serde_json::from_str(body).ok();
+    let found = parsed.as_ref().and_then(|v| {
+        v.pointer("/error/message")
+            .or_else(|| v.get("error").filter(|e| e.is_string()))
+            .or_else(|| v.get("message"))
+            .or_else(|| v.get("Message"))
+            .and_then(|m| m.as_str())
+            .map(str::to_owned)
+    });
+    let text = found.unwrap_or_else(|| body.chars().take(200).collect());
+    if text.trim().is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        text
+    }
+}
+
+async fn decode<T: serde::de::DeserializeOwned>(response: Response) -> Result<T, ProviderError> {
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| ProviderError::Unreachable(without_url(&e)))?;
+    serde_json::from_slice(&bytes).map_err(|e| ProviderError::Decode(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn families_round_trip_their_names() {
+        for f in ApiFamily::ALL {
+            assert_eq!(ApiFamily::parse(f.as_str()), Some(f));
+        }
+        assert_eq!(ApiFamily::parse("soap"), None);
+    }
+
+    #[test]
+    fn error_messages_come_from_each_shape() {
+        let s = StatusCode::UNAUTHORIZED;
+        assert_eq!(
+            error_message(s, r#"{"error":{"message":"Incorrect API key"}}"#),
+            "Incorrect API key"
+        );
+        assert_eq!(error_message(s, r#"{"error":"bad key"}"#), "bad key");
+        assert_eq!(
+            error_message(s, r#"{"message":"invalid api token"}"#),
+            "invalid api token"
+        );
+        assert_eq!(
+            error_message(s, r#"{"Message":"The security token is invalid"}"#),
+            "The security token is invalid"
+        );
+        assert_eq!(error_message(s, ""), "Unauthorized");
+    }
+}

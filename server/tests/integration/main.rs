@@ -1,0 +1,10 @@
+//! Integration tests: the real server on 127.0.0.1:0 (see `common::spawn_app`). One test
+//! binary for all of them keeps linking time and disk use down.
+
+mod common;
+
+mod accounts;
+mod cli;
+mod http;
+mod keys;
+mod orgs;
