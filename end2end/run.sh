@@ -8,9 +8,18 @@ data="$(mktemp -d)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 log="$data/server.log"
 
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+mock_port="$(free_port)"
+python3 "$here/mock_provider.py" "$mock_port" &
+mock_pid=$!
+
 "$bin" serve --addr "127.0.0.1:$port" --data-dir "$data" >"$log" 2>&1 &
 pid=$!
-cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data"; }
+cleanup() {
+  kill "$pid" "$mock_pid" 2>/dev/null || true
+  wait "$pid" "$mock_pid" 2>/dev/null || true
+  rm -rf "$data"
+}
 trap cleanup EXIT
 
 for _ in $(seq 1 200); do
@@ -20,7 +29,7 @@ for _ in $(seq 1 200); do
 done
 
 cd "$here"
-if ! BASE_URL="http://127.0.0.1:$port" npx playwright test; then
+if ! BASE_URL="http://127.0.0.1:$port" MOCK_PROVIDER_URL="http://127.0.0.1:$mock_port/v1" npx playwright test; then
   echo "--- server log ---" >&2
   tail -n 100 "$log" >&2
   exit 1

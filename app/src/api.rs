@@ -6,7 +6,14 @@
 
 use leptos::prelude::*;
 
-use crate::dto::{ApiKeyDto, CreatedApiKeyDto, MemberDto, OrgDto, OrgRole, UserDto};
+use std::collections::BTreeMap;
+
+use leptos::server_fn::codec::Json;
+
+use crate::dto::{
+    ApiKeyDto, ConnectionDetailDto, ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto,
+    MemberDto, ModelDto, NewConnectionDto, OrgDto, OrgRole, ProviderDto, TestResultDto, UserDto,
+};
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
@@ -126,4 +133,72 @@ pub async fn remove_member(org: String, user_id: String) -> Result<(), AppError>
 pub async fn leave_org(org: String) -> Result<(), AppError> {
     let (backend, session) = ssr::context().await?;
     backend.leave_org(&session, org).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "list_providers")]
+pub async fn list_providers() -> Result<Vec<ProviderDto>, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.list_providers(&session).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "list_connections")]
+pub async fn list_connections() -> Result<Vec<ConnectionDto>, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.list_connections(&session).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "connection_detail")]
+pub async fn connection_detail(id: String) -> Result<ConnectionDetailDto, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.connection_detail(&session, id).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "create_connection", input = Json)]
+pub async fn create_connection(req: NewConnectionDto) -> Result<ConnectionDto, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.create_connection(&session, req).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "test_draft_connection", input = Json)]
+pub async fn test_draft_connection(req: NewConnectionDto) -> Result<TestResultDto, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.test_draft_connection(&session, req).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "test_connection")]
+pub async fn test_connection(id: String) -> Result<TestResultDto, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.test_connection(&session, id).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "discover_models")]
+pub async fn discover_models(id: String) -> Result<Vec<ModelDto>, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.discover_models(&session, id).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "update_connection", input = Json)]
+pub async fn update_connection(
+    id: String,
+    change: ConnectionUpdateDto,
+) -> Result<ConnectionDto, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.update_connection(&session, id, change).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "update_connection_key", input = Json)]
+pub async fn update_connection_key(
+    id: String,
+    credentials: BTreeMap<String, String>,
+) -> Result<(), AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend
+        .update_connection_key(&session, id, credentials)
+        .await
+}
+
+#[server(prefix = "/api/fn", endpoint = "delete_connection")]
+pub async fn delete_connection(id: String) -> Result<i64, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.delete_connection(&session, id).await
 }

@@ -6,7 +6,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tower_sessions::Session;
 
-use crate::dto::{ApiKeyDto, CreatedApiKeyDto, MemberDto, OrgDto, OrgRole, UserDto};
+use std::collections::BTreeMap;
+
+use crate::dto::{
+    ApiKeyDto, ConnectionDetailDto, ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto,
+    MemberDto, ModelDto, NewConnectionDto, OrgDto, OrgRole, ProviderDto, TestResultDto, UserDto,
+};
 use crate::error::AppError;
 
 pub type Backend = Arc<dyn ConsoleBackend>;
@@ -77,4 +82,45 @@ pub trait ConsoleBackend: Send + Sync + 'static {
         user_id: String,
     ) -> Result<(), AppError>;
     async fn leave_org(&self, session: &Session, org: String) -> Result<(), AppError>;
+
+    async fn list_providers(&self, session: &Session) -> Result<Vec<ProviderDto>, AppError>;
+    async fn list_connections(&self, session: &Session) -> Result<Vec<ConnectionDto>, AppError>;
+    async fn connection_detail(
+        &self,
+        session: &Session,
+        id: String,
+    ) -> Result<ConnectionDetailDto, AppError>;
+    async fn create_connection(
+        &self,
+        session: &Session,
+        req: NewConnectionDto,
+    ) -> Result<ConnectionDto, AppError>;
+    async fn test_draft_connection(
+        &self,
+        session: &Session,
+        req: NewConnectionDto,
+    ) -> Result<TestResultDto, AppError>;
+    async fn test_connection(
+        &self,
+        session: &Session,
+        id: String,
+    ) -> Result<TestResultDto, AppError>;
+    async fn discover_models(
+        &self,
+        session: &Session,
+        id: String,
+    ) -> Result<Vec<ModelDto>, AppError>;
+    async fn update_connection(
+        &self,
+        session: &Session,
+        id: String,
+        change: ConnectionUpdateDto,
+    ) -> Result<ConnectionDto, AppError>;
+    async fn update_connection_key(
+        &self,
+        session: &Session,
+        id: String,
+        credentials: BTreeMap<String, String>,
+    ) -> Result<(), AppError>;
+    async fn delete_connection(&self, session: &Session, id: String) -> Result<i64, AppError>;
 }

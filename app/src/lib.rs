@@ -1,6 +1,9 @@
 //! The LangMart console: pages, components, the DTOs they share with the server and the
 //! server-function declarations. Built for the server (`ssr`) and the browser (`hydrate`).
 
+// Leptos view types nest deeply; the default limit is too low for the larger pages.
+#![recursion_limit = "256"]
+
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;
@@ -19,7 +22,8 @@ use leptos_router::{
 use components::layout::Shell;
 use pages::{
     auth::{LoginPage, SignupPage},
-    empty::{CollectionsPage, ConnectionsPage, LogsPage},
+    connections::{ConnectionDetailPage, ConnectionsPage},
+    empty::{CollectionsPage, LogsPage},
     settings::{AccountTab, ApiKeysTab, OrganizationsTab, SettingsPage},
 };
 
@@ -94,6 +98,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=Shell>
                     <Route path=path!("") view=ConnectionsPage/>
                     <Route path=path!("connections") view=ConnectionsPage/>
+                    <Route path=path!("connections/:id") view=ConnectionDetailPage/>
                     <Route path=path!("collections") view=CollectionsPage/>
                     <Route path=path!("logs") view=LogsPage/>
                     <ParentRoute path=path!("settings") view=SettingsPage>

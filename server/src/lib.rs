@@ -1,6 +1,9 @@
 //! LangMart's back end: configuration, storage, accounts and keys, the HTTP surfaces
 //! (console, management API, OpenAI-compatible API) and the server that ties them.
 
+// Leptos view types nest deeply; the default limit is too low for the larger pages.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod auth;
 pub mod catalog;

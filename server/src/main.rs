@@ -1,5 +1,8 @@
 //! The `langmart` command: serve the gateway, or manage users and keys from a shell.
 
+// Leptos view types nest deeply; the default limit is too low for the larger pages.
+#![recursion_limit = "256"]
+
 use std::{io::Write, net::SocketAddr, path::PathBuf, process::ExitCode};
 
 use clap::{Args, Parser, Subcommand};

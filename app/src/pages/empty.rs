@@ -17,17 +17,6 @@ fn EmptyState(title: &'static str, lead: &'static str, body: &'static str) -> im
 }
 
 #[component]
-pub fn ConnectionsPage() -> impl IntoView {
-    view! {
-        <EmptyState
-            title="Connections"
-            lead="Your provider credentials, stored once, encrypted, and used by every request you route."
-            body="No connections yet. Adding provider connections is not available in this build; meanwhile you can create LangMart API keys and organizations in Settings."
-        />
-    }
-}
-
-#[component]
 pub fn CollectionsPage() -> impl IntoView {
     view! {
         <EmptyState

@@ -1,3 +1,4 @@
 pub mod auth;
+pub mod connections;
 pub mod empty;
 pub mod settings;

@@ -124,11 +124,9 @@ impl Connections {
         provider: &Provider,
         upstream: &Upstream<'_>,
         known_models: &[String],
-    ) -> Result<Option<usize>, ProviderError> {
+    ) -> Result<Option<Vec<DiscoveredModel>>, ProviderError> {
         if provider.supports_model_listing || provider.family != ApiFamily::OpenaiCompat {
-            return providers::list_models(&self.http, upstream)
-                .await
-                .map(|m| Some(m.len()));
+            return providers::list_models(&self.http, upstream).await.map(Some);
         }
         let model = upstream
             .config
@@ -172,9 +170,20 @@ impl Connections {
             .collect();
 
         let started = Instant::now();
-        let outcome = self.probe(&provider, &upstream, &known).await;
+        let probed = self.probe(&provider, &upstream, &known).await;
         let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let now = now_ms();
+        // A passing test that listed models keeps the stored list current.
+        if let Ok(Some(found)) = &probed {
+            let pairs: Vec<(String, String)> = found
+                .iter()
+                .map(|m| (m.id.clone(), m.display_name.clone()))
+                .collect();
+            db::connections::replace_discovered(&self.db.pool, &row.id, &pairs, now)
+                .await
+                .map_err(StoreError::from)?;
+        }
+        let outcome = probed.map(|found| found.map(|m| m.len()));
         let (status, last_error, cooldown_until) = next_status(&row.status, &outcome, now);
 
         db::connections::record_health(
@@ -251,7 +260,10 @@ impl Connections {
             p.limits.timeout_ms,
         );
         let started = Instant::now();
-        let outcome = self.probe(&p.provider, &upstream, &[]).await;
+        let outcome = self
+            .probe(&p.provider, &upstream, &[])
+            .await
+            .map(|found| found.map(|m| m.len()));
         let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         Ok(TestResultDto {
             success: outcome.is_ok(),

@@ -8,7 +8,13 @@ use crate::error::ApiError;
 use crate::sessions::USER_ID_KEY;
 use crate::state::AppState;
 use app::backend::ConsoleBackend;
-use app::dto::{ApiKeyDto, CreatedApiKeyDto, MemberDto, OrgDto, OrgRole, UserDto};
+use std::collections::BTreeMap;
+
+use crate::catalog::{connections::ConnectionFilter, providers, Actor};
+use app::dto::{
+    ApiKeyDto, ConnectionDetailDto, ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto,
+    MemberDto, ModelDto, NewConnectionDto, OrgDto, OrgRole, ProviderDto, TestResultDto, UserDto,
+};
 use app::error::AppError;
 
 pub struct ConsoleService {
@@ -26,6 +32,21 @@ impl ConsoleService {
             .await
             .map_err(session_error)?
             .ok_or_else(|| ApiError::from(AuthError::NotSignedIn).into())
+    }
+
+    /// The signed-in user as an actor of the catalogue (admin flag read fresh).
+    async fn actor(&self, session: &Session) -> Result<Actor, AppError> {
+        let id = self.user_id(session).await?;
+        let user = self
+            .state
+            .accounts
+            .find(&id)
+            .await?
+            .ok_or_else(|| AppError::from(ApiError::from(AuthError::NotSignedIn)))?;
+        Ok(Actor {
+            user_id: user.id,
+            is_admin: user.is_admin.0,
+        })
     }
 
     /// Starts a fresh session for `user_id` (a new id defeats session fixation).
@@ -194,5 +215,98 @@ impl ConsoleBackend for ConsoleService {
     async fn leave_org(&self, session: &Session, org: String) -> Result<(), AppError> {
         let id = self.user_id(session).await?;
         Ok(self.state.orgs.leave(&id, &org).await?)
+    }
+
+    async fn list_providers(&self, session: &Session) -> Result<Vec<ProviderDto>, AppError> {
+        let actor = self.actor(session).await?;
+        Ok(providers::list(&self.state.db)
+            .await?
+            .into_iter()
+            .filter(|p| actor.is_admin || p.enabled)
+            .map(|p| p.to_dto())
+            .collect())
+    }
+
+    async fn list_connections(&self, session: &Session) -> Result<Vec<ConnectionDto>, AppError> {
+        let actor = self.actor(session).await?;
+        Ok(self
+            .state
+            .connections
+            .list(&actor, &ConnectionFilter::default())
+            .await?)
+    }
+
+    async fn connection_detail(
+        &self,
+        session: &Session,
+        id: String,
+    ) -> Result<ConnectionDetailDto, AppError> {
+        let actor = self.actor(session).await?;
+        Ok(self.state.connections.detail(&actor, &id).await?)
+    }
+
+    async fn create_connection(
+        &self,
+        session: &Session,
+        req: NewConnectionDto,
+    ) -> Result<ConnectionDto, AppError> {
+        let actor = self.actor(session).await?;
+        Ok(self.state.connections.create(&actor, &req).await?)
+    }
+
+    async fn test_draft_connection(
+        &self,
+        session: &Session,
+        req: NewConnectionDto,
+    ) -> Result<TestResultDto, AppError> {
+        let actor = self.actor(session).await?;
+        Ok(self.state.connections.test_draft(&actor, &req).await?)
+    }
+
+    async fn test_connection(
+        &self,
+        session: &Session,
+        id: String,
+    ) -> Result<TestResultDto, AppError> {
+        let actor = self.actor(session).await?;
+        Ok(self.state.connections.test(&actor, &id).await?)
+    }
+
+    async fn discover_models(
+        &self,
+        session: &Session,
+        id: String,
+    ) -> Result<Vec<ModelDto>, AppError> {
+        let actor = self.actor(session).await?;
+        Ok(self.state.connections.discover(&actor, &id).await?)
+    }
+
+    async fn update_connection(
+        &self,
+        session: &Session,
+        id: String,
+        change: ConnectionUpdateDto,
+    ) -> Result<ConnectionDto, AppError> {
+        let actor = self.actor(session).await?;
+        Ok(self.state.connections.update(&actor, &id, &change).await?)
+    }
+
+    async fn update_connection_key(
+        &self,
+        session: &Session,
+        id: String,
+        credentials: BTreeMap<String, String>,
+    ) -> Result<(), AppError> {
+        let actor = self.actor(session).await?;
+        Ok(self
+            .state
+            .connections
+            .update_key(&actor, &id, None, Some(&credentials))
+            .await?)
+    }
+
+    async fn delete_connection(&self, session: &Session, id: String) -> Result<i64, AppError> {
+        let actor = self.actor(session).await?;
+        Ok(self.state.connections.delete(&actor, &id).await?)
     }
 }

@@ -12,13 +12,43 @@
     reason = "test harness: a failed setup must fail the test"
 )]
 
-use std::{path::PathBuf, sync::Arc};
+use std::{
+    path::PathBuf,
+    sync::{Arc, Mutex},
+};
 
 use reqwest::{header, Client, Response, StatusCode};
 use serde_json::Value;
 use server::{config::Settings, state::AppState};
 use sqlx::{Connection, Executor, PgConnection};
 use tokio::sync::oneshot;
+
+/// Every log line of every server in this test process, so tests can search it.
+static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+struct CapturedLogs;
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(
+        &LOGS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    )
+    .into_owned()
+}
 
 pub struct TestApp {
     pub base: String,
@@ -92,9 +122,17 @@ async fn create_pg_database() -> Option<(String, PgDatabase)> {
 
 /// Starts LangMart; `None` only when PostgreSQL was requested and is not there.
 pub async fn spawn_app() -> Option<TestApp> {
+    spawn_app_with(|_| {}).await
+}
+
+/// `spawn_app` with settings changed by `tweak` first.
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> Option<TestApp> {
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("info,sqlx=warn"))
-        .with_test_writer()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "debug,sqlx=warn,hyper=info,h2=info,rustls=info",
+        ))
+        .with_ansi(false)
+        .with_writer(|| CapturedLogs)
         .try_init();
     let dir = tempfile::tempdir().expect("temp dir");
     let mut settings = Settings::new(dir.path().to_path_buf());
@@ -106,6 +144,8 @@ pub async fn spawn_app() -> Option<TestApp> {
     } else {
         None
     };
+    settings.health_check_interval = std::time::Duration::ZERO;
+    tweak(&mut settings);
     let path = dir.path().to_path_buf();
     Some(start(settings, Arc::new(dir), pg.map(Arc::new), path, None).await)
 }

@@ -5,6 +5,8 @@ mod common;
 
 mod accounts;
 mod cli;
+mod connections;
 mod http;
 mod keys;
+mod mocks;
 mod orgs;

@@ -1,0 +1,201 @@
+//! One connection: settings, last error, models, test history with a latency chart, and
+//! the audit trail.
+
+use leptos::prelude::*;
+use leptos_router::{components::A, hooks::use_params_map};
+
+use super::{gateway_label, status_chip, when};
+use crate::api::{connection_detail, DiscoverModels, TestConnection};
+use crate::components::feedback::FormError;
+use crate::dto::{ConnectionDetailDto, TestResultDto};
+use crate::pages::settings::short_time;
+
+#[component]
+pub fn ConnectionDetailPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let test = ServerAction::<TestConnection>::new();
+    let discover = ServerAction::<DiscoverModels>::new();
+    let detail = Resource::new(
+        move || (id(), test.version().get(), discover.version().get()),
+        |(id, _, _)| connection_detail(id),
+    );
+    view! {
+        <p><A href="/connections">"← Connections"</A></p>
+        <FormError result=test.value()/>
+        <FormError result=discover.value()/>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Err(e) => view! { <p class="form-error">{e.message}</p> }.into_any(),
+                    Ok(d) => view! { <Detail d test discover/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Detail(
+    d: ConnectionDetailDto,
+    test: ServerAction<TestConnection>,
+    discover: ServerAction<DiscoverModels>,
+) -> impl IntoView {
+    let c = d.connection;
+    let id = StoredValue::new(c.id.clone());
+    let limits = |v: Option<i64>| {
+        v.map(|n| n.to_string())
+            .unwrap_or_else(|| "unlimited".into())
+    };
+    let config = c
+        .config
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    view! {
+        <header class="page-header row spread">
+            <div>
+                <h1>{c.name.clone()} " " {status_chip(&c.status)}</h1>
+                <p class="muted">{c.description.clone()}</p>
+            </div>
+            <div class="row">
+                <button on:click=move |_| {
+                    test.dispatch(TestConnection { id: id.get_value() });
+                }>"Test"</button>
+                <Show when=move || c.can_edit>
+                    <button on:click=move |_| {
+                        discover.dispatch(DiscoverModels { id: id.get_value() });
+                    }>"Discover models"</button>
+                </Show>
+            </div>
+        </header>
+        {c.last_error.clone().map(|e| view! { <section class="card error-box"><strong>"Last error: "</strong>{e}</section> })}
+        <section class="card">
+            <h2>"Settings"</h2>
+            <dl class="facts">
+                <dt>"Provider"</dt><dd>{c.provider.name.clone()}</dd>
+                <dt>"Endpoint"</dt><dd><code>{c.endpoint_url.clone()}</code></dd>
+                <dt>"Credential"</dt><dd><code>{c.credential_mask.clone()}</code></dd>
+                <dt>"Owner"</dt><dd>{format!("{} ({})", c.owner.handle, c.scope)}</dd>
+                <dt>"Gateway"</dt><dd>{gateway_label(c.gateway_type)}</dd>
+                <dt>"Limits"</dt><dd>{format!("{} rpm, {} tpm", limits(c.rate_limits.rpm), limits(c.rate_limits.tpm))}</dd>
+                <dt>"Priority"</dt><dd>{c.prefer_score}</dd>
+                <dt>"Fallback"</dt><dd>{if c.allow_fallback { "allowed" } else { "off" }}</dd>
+                <dt>"Timeout, retries"</dt><dd>{format!("{} ms, {}", c.timeout_ms, c.max_retries)}</dd>
+                <dt>"Settings"</dt><dd>{if config.is_empty() { "—".to_owned() } else { config }}</dd>
+                <dt>"Last health check"</dt><dd>{when(&c.last_health_check_at)}</dd>
+                <dt>"Rate-limited until"</dt><dd>{when(&c.rate_limited_until)}</dd>
+            </dl>
+        </section>
+        <section class="card">
+            <h2>{format!("Models ({})", d.models.len())}</h2>
+            {if d.models.is_empty() {
+                view! { <p class="muted">"No models yet: discover them from the provider."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="table" data-testid="models">
+                        <thead><tr><th>"Model"</th><th>"Name"</th><th>"Source"</th><th>"Enabled"</th></tr></thead>
+                        <tbody>
+                            {d.models.into_iter().map(|m| view! {
+                                <tr>
+                                    <td><code>{m.id}</code></td>
+                                    <td>{m.display_name}</td>
+                                    <td>{m.source}</td>
+                                    <td>{if m.enabled { "yes" } else { "no (connection failing)" }}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
+        <section class="card">
+            <h2>"Test history"</h2>
+            <LatencyChart tests=d.tests.clone()/>
+            <table class="table" data-testid="tests">
+                <thead><tr><th>"When"</th><th>"Result"</th><th>"Latency"</th><th>"Models"</th><th>"Trigger"</th><th>"Error"</th></tr></thead>
+                <tbody>
+                    {d.tests.into_iter().map(|t| view! {
+                        <tr>
+                            <td>{short_time(&t.tested_at)}</td>
+                            <td>{if t.success { view! { <span class="chip green">"ok"</span> } } else { view! { <span class="chip red">"failed"</span> } }}</td>
+                            <td>{format!("{} ms", t.latency_ms)}</td>
+                            <td>{t.model_count.map(|n| n.to_string()).unwrap_or_default()}</td>
+                            <td>{t.trigger}</td>
+                            <td class="muted">{t.error.unwrap_or_default()}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+        <section class="card">
+            <h2>"Audit log"</h2>
+            <table class="table" data-testid="audit">
+                <thead><tr><th>"When"</th><th>"Who"</th><th>"Action"</th><th>"What"</th></tr></thead>
+                <tbody>
+                    {d.audit.into_iter().map(|a| view! {
+                        <tr>
+                            <td>{short_time(&a.created_at)}</td>
+                            <td>{a.actor.map(|h| format!("@{h}")).unwrap_or_else(|| "system".into())}</td>
+                            <td>{a.action}</td>
+                            <td>{a.detail}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+}
+
+/// Latency of the recent tests, oldest left; failed tests as red dots on the axis.
+#[component]
+fn LatencyChart(tests: Vec<TestResultDto>) -> impl IntoView {
+    const W: f64 = 600.0;
+    const H: f64 = 120.0;
+    let points: Vec<&TestResultDto> = tests.iter().rev().collect();
+    if points.is_empty() {
+        return view! { <p class="muted">"No tests yet."</p> }.into_any();
+    }
+    let max = points
+        .iter()
+        .map(|t| t.latency_ms)
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    let step = if points.len() > 1 {
+        W / (points.len() - 1) as f64
+    } else {
+        0.0
+    };
+    let xy = |i: usize, t: &TestResultDto| {
+        (
+            i as f64 * step,
+            H - (t.latency_ms as f64 / max) * (H - 10.0) - 5.0,
+        )
+    };
+    let line = points
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.success)
+        .map(|(i, t)| {
+            let (x, y) = xy(i, t);
+            format!("{x:.1},{y:.1}")
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let failures = points
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !t.success)
+        .map(|(i, _)| view! { <circle cx=format!("{:.1}", i as f64 * step) cy=format!("{:.1}", H - 4.0) r="4" class="fail"/> })
+        .collect_view();
+    view! {
+        <svg class="chart" viewBox=format!("-6 0 {} {}", W + 12.0, H) role="img" aria-label="Test latency over time">
+            <polyline points=line class="line"/>
+            {failures}
+        </svg>
+        <p class="muted small">{format!("Peak {max:.0} ms over the last {} tests", points.len())}</p>
+    }
+    .into_any()
+}

@@ -1,0 +1,333 @@
+//! The Connections page: list with filters and row actions, the create form, and the
+//! detail view with models, test history and audit trail.
+
+mod detail;
+mod form;
+
+pub use detail::ConnectionDetailPage;
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::api::{
+    list_connections, list_providers, DeleteConnection, TestConnection, UpdateConnection,
+    UpdateConnectionKey,
+};
+use crate::components::feedback::FormError;
+use crate::dto::{ConnectionDto, ConnectionUpdateDto, ProviderDto};
+use form::CreateConnection;
+
+/// Status chip colours: green active, grey inactive, red error, amber rate-limited.
+pub fn status_chip(status: &str) -> impl IntoView {
+    let colour = match status {
+        "active" => "green",
+        "inactive" => "grey",
+        "rate_limited" => "amber",
+        _ => "red",
+    };
+    let label = status.replace('_', "-");
+    view! { <span class=format!("chip {colour}") data-status=status.to_owned()>{label}</span> }
+}
+
+pub fn gateway_label(t: i64) -> &'static str {
+    if t == 3 {
+        "Self-hosted"
+    } else {
+        "Cloud"
+    }
+}
+
+pub fn when(ts: &Option<String>) -> String {
+    ts.as_deref()
+        .map(crate::pages::settings::short_time)
+        .unwrap_or_else(|| "never".into())
+}
+
+#[component]
+pub fn ConnectionsPage() -> impl IntoView {
+    let test = ServerAction::<TestConnection>::new();
+    let update = ServerAction::<UpdateConnection>::new();
+    let rotate = ServerAction::<UpdateConnectionKey>::new();
+    let delete = ServerAction::<DeleteConnection>::new();
+    let created = RwSignal::new(0u32);
+    let connections = Resource::new(
+        move || {
+            (
+                created.get(),
+                test.version().get(),
+                update.version().get(),
+                rotate.version().get(),
+                delete.version().get(),
+            )
+        },
+        |_| list_connections(),
+    );
+    let providers = Resource::new(|| (), |_| list_providers());
+    let show_form = RwSignal::new(false);
+
+    let provider_filter = RwSignal::new(String::new());
+    let status_filter = RwSignal::new(String::new());
+    let scope_filter = RwSignal::new(String::new());
+    let gateway_filter = RwSignal::new(String::new());
+    let keep = move |c: &ConnectionDto| {
+        let p = provider_filter.get();
+        let s = status_filter.get();
+        let sc = scope_filter.get();
+        let g = gateway_filter.get();
+        (p.is_empty() || c.provider.key == p)
+            && (s.is_empty() || c.status == s)
+            && (sc.is_empty() || c.scope == sc)
+            && (g.is_empty() || c.gateway_type.to_string() == g)
+    };
+
+    view! {
+        <header class="page-header row spread">
+            <div>
+                <h1>"Connections"</h1>
+                <p class="muted">
+                    "Your provider credentials, stored once, encrypted, and used by every request you route."
+                </p>
+            </div>
+            <button class="primary" on:click=move |_| show_form.update(|v| *v = !*v)>
+                {move || if show_form.get() { "Close" } else { "Add connection" }}
+            </button>
+        </header>
+        <Show when=move || show_form.get()>
+            <Transition fallback=|| view! { <p class="muted">"Loading providers…"</p> }>
+                {move || Suspend::new(async move {
+                    match providers.await {
+                        Ok(list) => {
+                            view! {
+                                <CreateConnection
+                                    providers=list
+                                    on_created=move || {
+                                        created.update(|v| *v += 1);
+                                        show_form.set(false);
+                                    }
+                                />
+                            }
+                                .into_any()
+                        }
+                        Err(e) => view! { <p class="form-error">{e.message}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </Show>
+        <section class="card">
+            <div class="row filters">
+                <label>
+                    "Provider"
+                    <select on:change=move |ev| provider_filter.set(event_target_value(&ev))>
+                        <option value="">"All"</option>
+                        <Transition fallback=|| ()>
+                            {move || Suspend::new(async move {
+                                providers
+                                    .await
+                                    .unwrap_or_default()
+                                    .into_iter()
+                                    .map(|p: ProviderDto| view! { <option value=p.key.clone()>{p.name}</option> })
+                                    .collect_view()
+                            })}
+                        </Transition>
+                    </select>
+                </label>
+                <label>
+                    "Status"
+                    <select on:change=move |ev| status_filter.set(event_target_value(&ev))>
+                        <option value="">"All"</option>
+                        <option value="active">"active"</option>
+                        <option value="inactive">"inactive"</option>
+                        <option value="error">"error"</option>
+                        <option value="rate_limited">"rate-limited"</option>
+                    </select>
+                </label>
+                <label>
+                    "Scope"
+                    <select on:change=move |ev| scope_filter.set(event_target_value(&ev))>
+                        <option value="">"All"</option>
+                        <option value="individual">"individual"</option>
+                        <option value="organization">"organization"</option>
+                        <option value="platform">"platform"</option>
+                    </select>
+                </label>
+                <label>
+                    "Gateway"
+                    <select on:change=move |ev| gateway_filter.set(event_target_value(&ev))>
+                        <option value="">"All"</option>
+                        <option value="2">"Cloud"</option>
+                        <option value="3">"Self-hosted"</option>
+                    </select>
+                </label>
+            </div>
+            <FormError result=test.value()/>
+            <FormError result=update.value()/>
+            <FormError result=rotate.value()/>
+            <FormError result=delete.value()/>
+            {move || {
+                test.value()
+                    .get()
+                    .and_then(|r| r.ok())
+                    .map(|t| {
+                        view! {
+                            <p class=if t.success { "ok" } else { "form-error" } role="status" data-testid="test-result">
+                                {if t.success {
+                                    format!(
+                                        "Test passed in {} ms{}",
+                                        t.latency_ms,
+                                        t.model_count.map(|n| format!(", {n} models available")).unwrap_or_default(),
+                                    )
+                                } else {
+                                    format!("Test failed: {}", t.error.unwrap_or_default())
+                                }}
+                            </p>
+                        }
+                    })
+            }}
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match connections.await {
+                        Err(e) => view! { <p class="form-error">{e.message}</p> }.into_any(),
+                        Ok(list) if list.is_empty() => {
+                            view! {
+                                <p class="empty-state">
+                                    "No connections yet. Add one to store a provider key once and route requests through it."
+                                </p>
+                            }
+                                .into_any()
+                        }
+                        Ok(list) => {
+                            view! {
+                                <table class="table" data-testid="connections">
+                                    <thead>
+                                        <tr>
+                                            <th>"Name"</th>
+                                            <th>"Provider"</th>
+                                            <th>"Status"</th>
+                                            <th>"Gateway"</th>
+                                            <th>"Scope"</th>
+                                            <th>"Models"</th>
+                                            <th>"Last check"</th>
+                                            <th></th>
+                                        </tr>
+                                    </thead>
+                                    <tbody>
+                                        {list
+                                            .into_iter()
+                                            .map(|c| {
+                                                let visible = c.clone();
+                                                view! {
+                                                    <Show when=move || keep(&visible)>
+                                                        <Row c=c.clone() test update rotate delete/>
+                                                    </Show>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </tbody>
+                                </table>
+                            }
+                                .into_any()
+                        }
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn Row(
+    c: ConnectionDto,
+    test: ServerAction<TestConnection>,
+    update: ServerAction<UpdateConnection>,
+    rotate: ServerAction<UpdateConnectionKey>,
+    delete: ServerAction<DeleteConnection>,
+) -> impl IntoView {
+    let id = StoredValue::new(c.id.clone());
+    let name = StoredValue::new(c.name.clone());
+    let models = c.model_count;
+    let active = c.status != "inactive";
+    let can_edit = c.can_edit;
+    let rotating = RwSignal::new(false);
+    let new_key = RwSignal::new(String::new());
+    let link_text = c.name.clone();
+    view! {
+        <tr data-connection=c.name.clone()>
+            <td>
+                <A href=format!("/connections/{}", c.id)>{link_text}</A>
+                <div class="muted small">{c.credential_mask.clone()}</div>
+            </td>
+            <td>{c.provider.name.clone()}</td>
+            <td>{status_chip(&c.status)}</td>
+            <td>{gateway_label(c.gateway_type)}</td>
+            <td>{c.scope.clone()}</td>
+            <td data-testid="model-count">{c.model_count}</td>
+            <td>{when(&c.last_health_check_at)}</td>
+            <td class="actions">
+                <button class="small" on:click=move |_| {
+                    test.dispatch(TestConnection { id: id.get_value() });
+                }>"Test"</button>
+                <Show when=move || can_edit>
+                    <button class="small" on:click=move |_| rotating.update(|r| *r = !*r)>"Update API key"</button>
+                    <button
+                        class="small"
+                        on:click=move |_| {
+                            update.dispatch(UpdateConnection {
+                                id: id.get_value(),
+                                change: ConnectionUpdateDto {
+                                    status: Some(if active { "inactive" } else { "active" }.into()),
+                                    ..Default::default()
+                                },
+                            });
+                        }
+                    >
+                        {if active { "Disable" } else { "Enable" }}
+                    </button>
+                    <button
+                        class="danger small"
+                        on:click=move |_| {
+                            let message = format!(
+                                "Delete connection \"{}\"? Its {} models will be removed with it. No model collections use it yet.",
+                                name.get_value(),
+                                models,
+                            );
+                            if window().confirm_with_message(&message).unwrap_or(false) {
+                                delete.dispatch(DeleteConnection { id: id.get_value() });
+                            }
+                        }
+                    >
+                        "Delete"
+                    </button>
+                </Show>
+            </td>
+        </tr>
+        <Show when=move || rotating.get()>
+            <tr class="inline-form">
+                <td colspan="8">
+                    <div class="row">
+                        <label>
+                            "New API key"
+                            <input
+                                type="password"
+                                autocomplete="off"
+                                prop:value=move || new_key.get()
+                                on:input=move |ev| new_key.set(event_target_value(&ev))
+                            />
+                        </label>
+                        <button
+                            class="primary"
+                            on:click=move |_| {
+                                let mut credentials = std::collections::BTreeMap::new();
+                                credentials.insert("api_key".to_owned(), new_key.get_untracked());
+                                rotate.dispatch(UpdateConnectionKey { id: id.get_value(), credentials });
+                                new_key.set(String::new());
+                                rotating.set(false);
+                            }
+                        >
+                            "Update"
+                        </button>
+                    </div>
+                </td>
+            </tr>
+        </Show>
+    }
+}

@@ -1,0 +1,89 @@
+import { expect, Page, test } from "@playwright/test";
+
+async function hydrated(page: Page) {
+  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
+}
+
+function unique(prefix: string) {
+  return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+}
+
+async function signUp(page: Page) {
+  const handle = unique("cx");
+  await page.goto("/signup");
+  await hydrated(page);
+  await page.getByLabel("Email").fill(`${handle}@example.com`);
+  await page.getByLabel("Handle").fill(handle);
+  await page.getByLabel("Password").fill("correct horse battery");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/connections$/);
+  await hydrated(page);
+}
+
+test("a person creates, tests, rotates, disables and deletes a connection", async ({ page }) => {
+  const mock = process.env.MOCK_PROVIDER_URL!;
+  await signUp(page);
+
+  await page.getByRole("button", { name: "Add connection" }).click();
+  const form = page.getByTestId("create-connection");
+  await form.getByLabel("Provider").selectOption("openai");
+  await form.getByLabel("API key").fill("sk-e2e-first-key-000111");
+  await form.getByLabel("Base URL").fill(mock);
+  await form.getByLabel("Name", { exact: true }).fill("Mock OpenAI");
+
+  // A wrong key fails the pre-save test with the provider's message.
+  await form.getByLabel("API key").fill("sk-wrong-000");
+  await form.getByRole("button", { name: "Test" }).click();
+  await expect(form.getByTestId("draft-test")).toContainText("Incorrect API key provided");
+  await form.getByLabel("API key").fill("sk-e2e-first-key-000111");
+  await form.getByRole("button", { name: "Test" }).click();
+  await expect(form.getByTestId("draft-test")).toContainText("3 models");
+  await form.getByRole("button", { name: "Save connection" }).click();
+
+  const row = page.locator('tr[data-connection="Mock OpenAI"]');
+  await expect(row).toBeVisible();
+  await expect(row).toContainText("sk-…0111");
+  await row.getByRole("button", { name: "Test" }).click();
+  await expect(page.getByTestId("test-result")).toContainText("Test passed");
+  await expect(row.locator(".chip.green")).toHaveText("active");
+  await expect(row.getByTestId("model-count")).toHaveText("3");
+
+  // Rotate the key: the mask changes, the connection and its models stay.
+  await row.getByRole("button", { name: "Update API key" }).click();
+  await page.getByLabel("New API key").fill("sk-e2e-rotated-key-000222");
+  await page.getByRole("button", { name: "Update", exact: true }).click();
+  await expect(row).toContainText("sk-…0222");
+  await expect(row.getByTestId("model-count")).toHaveText("3");
+
+  // Disable, then see it grey.
+  await row.getByRole("button", { name: "Disable" }).click();
+  await expect(row.locator(".chip.grey")).toHaveText("inactive");
+
+  // The detail view shows the history and the audit trail.
+  await row.getByRole("link", { name: "Mock OpenAI" }).click();
+  await expect(page.getByTestId("tests")).toContainText("ok");
+  await expect(page.getByTestId("audit")).toContainText("update_key");
+  await expect(page.getByTestId("audit")).toContainText("disable");
+  await expect(page.locator("svg.chart")).toBeVisible();
+  await page.getByRole("link", { name: "← Connections" }).click();
+
+  // Delete, confirming the dialog that names what goes with it.
+  page.once("dialog", async (dialog) => {
+    expect(dialog.message()).toContain("3 models");
+    await dialog.accept();
+  });
+  await page.locator('tr[data-connection="Mock OpenAI"]').getByRole("button", { name: "Delete" }).click();
+  await expect(page.locator('tr[data-connection="Mock OpenAI"]')).toHaveCount(0);
+  await expect(page.getByText("No connections yet")).toBeVisible();
+});
+
+test("the create form shows the server's validation errors", async ({ page }) => {
+  await signUp(page);
+  await page.getByRole("button", { name: "Add connection" }).click();
+  const form = page.getByTestId("create-connection");
+  await form.getByLabel("Provider").selectOption("bedrock");
+  await form.getByLabel("Name", { exact: true }).fill("aws");
+  await form.getByLabel("Access key ID").fill("AKIAIOSFODNN7EXAMPLE");
+  await form.getByRole("button", { name: "Save connection" }).click();
+  await expect(form.getByRole("alert").first()).toContainText("secret_access_key");
+});
