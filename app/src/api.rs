@@ -202,3 +202,28 @@ pub async fn delete_connection(id: String) -> Result<i64, AppError> {
     let (backend, session) = ssr::context().await?;
     backend.delete_connection(&session, id).await
 }
+
+#[server(prefix = "/api/fn", endpoint = "create_provider")]
+pub async fn create_provider(
+    key: String,
+    name: String,
+    api_family: String,
+    base_url: String,
+) -> Result<ProviderDto, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend
+        .create_provider(&session, key, name, api_family, base_url)
+        .await
+}
+
+#[server(prefix = "/api/fn", endpoint = "set_provider_flags")]
+pub async fn set_provider_flags(
+    id: String,
+    enabled: bool,
+    free: bool,
+) -> Result<ProviderDto, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend
+        .set_provider_flags(&session, id, enabled, free)
+        .await
+}

@@ -123,4 +123,19 @@ pub trait ConsoleBackend: Send + Sync + 'static {
         credentials: BTreeMap<String, String>,
     ) -> Result<(), AppError>;
     async fn delete_connection(&self, session: &Session, id: String) -> Result<i64, AppError>;
+    async fn create_provider(
+        &self,
+        session: &Session,
+        key: String,
+        name: String,
+        api_family: String,
+        base_url: String,
+    ) -> Result<ProviderDto, AppError>;
+    async fn set_provider_flags(
+        &self,
+        session: &Session,
+        id: String,
+        enabled: bool,
+        free: bool,
+    ) -> Result<ProviderDto, AppError>;
 }

@@ -24,7 +24,7 @@ use pages::{
     auth::{LoginPage, SignupPage},
     connections::{ConnectionDetailPage, ConnectionsPage},
     empty::{CollectionsPage, LogsPage},
-    settings::{AccountTab, ApiKeysTab, OrganizationsTab, SettingsPage},
+    settings::{AccountTab, ApiKeysTab, OrganizationsTab, ProvidersTab, SettingsPage},
 };
 
 /// The HTML document around the app; rendered on the server only.
@@ -105,6 +105,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("") view=AccountTab/>
                         <Route path=path!("keys") view=ApiKeysTab/>
                         <Route path=path!("organizations") view=OrganizationsTab/>
+                        <Route path=path!("providers") view=ProvidersTab/>
                     </ParentRoute>
                 </ParentRoute>
             </Routes>

@@ -17,6 +17,8 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// Base64 of 32 bytes; when unset, `<data_dir>/master.key` is used (and created).
     pub master_key: Option<String>,
+    /// Older keys (comma-separated base64) still accepted for opening, with `master_key`.
+    pub master_key_previous: Option<String>,
     pub max_body_bytes: usize,
     /// How often each connection is tested in the background; zero turns it off.
     pub health_check_interval: std::time::Duration,
@@ -31,6 +33,7 @@ impl Settings {
             site_root: None,
             secure_cookies: false,
             master_key: None,
+            master_key_previous: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             health_check_interval: std::time::Duration::from_secs(600),
         }
@@ -86,6 +89,10 @@ impl fmt::Debug for Settings {
             .field("site_root", &self.site_root)
             .field("secure_cookies", &self.secure_cookies)
             .field("master_key", &self.master_key.as_ref().map(|_| "***"))
+            .field(
+                "master_key_previous",
+                &self.master_key_previous.as_ref().map(|_| "***"),
+            )
             .field("max_body_bytes", &self.max_body_bytes)
             .field("health_check_interval", &self.health_check_interval)
             .finish()

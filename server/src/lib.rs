@@ -73,7 +73,11 @@ pub async fn open_state(settings: Settings) -> Result<AppState, StartupError> {
         source,
     })?;
     let db = Db::open(&settings.database_url()).await?;
-    let vault = Vault::load(settings.master_key.as_deref(), &settings.data_dir)?;
+    let vault = Vault::load(
+        settings.master_key.as_deref(),
+        settings.master_key_previous.as_deref(),
+        &settings.data_dir,
+    )?;
     catalog::providers::seed(&db)
         .await
         .map_err(|e| StartupError::Seed(e.to_string()))?;

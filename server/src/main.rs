@@ -32,6 +32,9 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Make a new master key current and re-seal every stored credential under it.
+    /// Running servers keep working: old keys stay readable and they re-read the key file.
+    RotateMasterKey(StoreArgs),
     /// Manage LangMart API keys.
     Key {
         #[command(subcommand)]
@@ -61,6 +64,13 @@ struct ServeArgs {
     /// Mark the session cookie Secure (set this when served over https).
     #[arg(long, env = "LANGMART_SECURE_COOKIES")]
     secure_cookies: bool,
+    /// Seconds between background tests of each connection (0 turns them off).
+    #[arg(
+        long,
+        env = "LANGMART_HEALTH_CHECK_INTERVAL_SECS",
+        default_value_t = 600
+    )]
+    health_check_interval_secs: u64,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "LANGMART_MAX_BODY_BYTES", default_value_t = server::config::DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
@@ -110,6 +120,9 @@ enum CliError {
 fn settings_for(store: &StoreArgs) -> Settings {
     let mut settings = Settings::new(store.data_dir.clone());
     settings.database_url = store.database_url.clone();
+    settings.master_key_previous = std::env::var("LANGMART_MASTER_KEY_PREVIOUS")
+        .ok()
+        .filter(|k| !k.is_empty());
     settings.master_key = std::env::var("LANGMART_MASTER_KEY")
         .ok()
         .filter(|k| !k.is_empty());
@@ -143,12 +156,33 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             settings.site_root = args.site_root;
             settings.secure_cookies = args.secure_cookies;
             settings.max_body_bytes = args.max_body_bytes;
+            settings.health_check_interval =
+                std::time::Duration::from_secs(args.health_check_interval_secs);
             tracing::info!(?settings, "starting LangMart");
             let state = server::open_state(settings).await?;
             let listener = tokio::net::TcpListener::bind(args.addr).await?;
             tracing::info!(addr = %listener.local_addr()?, "listening; console at http://{}", listener.local_addr()?);
             server::serve(state, listener, shutdown_signal()).await?;
             tracing::info!("stopped");
+        }
+        Command::RotateMasterKey(store) => {
+            let state = server::open_state(settings_for(&store)).await?;
+            let from_env = state.settings.master_key.is_some();
+            if !from_env {
+                let new_id = state.vault.rotate().map_err(StartupError::from)?;
+                eprintln!(
+                    "new master key {new_id} written to {}",
+                    store
+                        .data_dir
+                        .join(server::vault::MASTER_KEY_FILE)
+                        .display()
+                );
+            }
+            let count = state.connections.reseal_all().await?;
+            eprintln!(
+                "re-sealed {count} credentials under master key {}",
+                state.vault.key_id()
+            );
         }
         Command::Migrate(store) => {
             server::open_state(settings_for(&store)).await?;

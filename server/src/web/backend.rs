@@ -309,4 +309,51 @@ impl ConsoleBackend for ConsoleService {
         let actor = self.actor(session).await?;
         Ok(self.state.connections.delete(&actor, &id).await?)
     }
+
+    async fn create_provider(
+        &self,
+        session: &Session,
+        key: String,
+        name: String,
+        api_family: String,
+        base_url: String,
+    ) -> Result<ProviderDto, AppError> {
+        let actor = self.actor(session).await?;
+        if !actor.is_admin {
+            return Err(ApiError::from(crate::catalog::CatalogError::AdminOnly).into());
+        }
+        let new = providers::NewProvider {
+            key,
+            name,
+            api_family,
+            base_url,
+            supports_model_listing: None,
+            free: None,
+            gateway_type: None,
+            credential_fields: None,
+            config_fields: None,
+        };
+        Ok(providers::create(&self.state.db, new).await?.to_dto())
+    }
+
+    async fn set_provider_flags(
+        &self,
+        session: &Session,
+        id: String,
+        enabled: bool,
+        free: bool,
+    ) -> Result<ProviderDto, AppError> {
+        let actor = self.actor(session).await?;
+        if !actor.is_admin {
+            return Err(ApiError::from(crate::catalog::CatalogError::AdminOnly).into());
+        }
+        let change = providers::ProviderUpdate {
+            enabled: Some(enabled),
+            free: Some(free),
+            ..Default::default()
+        };
+        Ok(providers::update(&self.state.db, &id, change)
+            .await?
+            .to_dto())
+    }
 }

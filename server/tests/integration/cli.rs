@@ -147,3 +147,58 @@ async fn user_and_key_commands_create_a_working_key() {
     assert_eq!(principal.handle, "ada");
     assert!(principal.is_admin);
 }
+
+#[tokio::test]
+async fn rotate_master_key_reseals_without_breaking_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let mut settings = server::config::Settings::new(data.to_path_buf());
+    settings.site_root = Some(data.join("site"));
+    let running = server::open_state(settings).await.unwrap();
+    let user = running
+        .accounts
+        .create(server::auth::NewAccount {
+            email: "ada@example.com".into(),
+            password: "correct horse battery".into(),
+            handle: "ada".into(),
+            admin: true,
+        })
+        .await
+        .unwrap();
+    let actor = server::catalog::Actor {
+        user_id: user.id.clone(),
+        is_admin: true,
+    };
+    let req = app::dto::NewConnectionDto {
+        provider: Some("openai".into()),
+        name: "prod".into(),
+        api_key: Some("sk-rotation-secret-42".into()),
+        ..Default::default()
+    };
+    let conn = running.connections.create(&actor, &req).await.unwrap();
+    let before = server::db::connections::find(&running.db.pool, &conn.id)
+        .await
+        .unwrap()
+        .unwrap();
+
+    let out = langmart(data, &["rotate-master-key"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("re-sealed 1 credentials"),
+        "{}",
+        stderr(&out)
+    );
+    let key_file = std::fs::read_to_string(data.join("master.key")).unwrap();
+    assert_eq!(key_file.lines().count(), 2, "new key first, old key kept");
+
+    let after = server::db::connections::find(&running.db.pool, &conn.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(after.sealed_key_id, before.sealed_key_id);
+    assert_ne!(after.sealed_credentials, before.sealed_credentials);
+    // The server that was running before the rotation still reads the credential.
+    let opened = server::catalog::Credentials::open(&running.vault, &after).unwrap();
+    assert_eq!(opened.fields()["api_key"], "sk-rotation-secret-42");
+    assert_eq!(running.vault.key_id(), after.sealed_key_id);
+}

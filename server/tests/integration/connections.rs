@@ -1,6 +1,11 @@
 //! Connections against in-process mock providers: the lifecycle, every family's auth and
 //! listing, status rules, filters, validation, access, and that no secret ever leaks.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "request helpers: a failed request must fail the test"
+)]
+
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -1007,6 +1012,7 @@ async fn scheduled_health_checks_test_connections_in_the_background() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(status, "error", "the scheduler never tested the connection");
+    assert!(mock.calls() >= 1);
     let tests = get(&app, &key, &format!("/api/connections/{id}/tests")).await;
     assert_eq!(tests["tests"][0]["trigger"], "scheduled");
 }

@@ -5,9 +5,16 @@ use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_params_map};
 
 use super::{gateway_label, status_chip, when};
-use crate::api::{connection_detail, DiscoverModels, TestConnection};
+use std::collections::BTreeMap;
+
+use crate::api::{
+    connection_detail, list_providers, DiscoverModels, TestConnection, UpdateConnection,
+    UpdateConnectionKey,
+};
+use crate::components::feedback::FieldError;
 use crate::components::feedback::FormError;
 use crate::dto::{ConnectionDetailDto, TestResultDto};
+use crate::dto::{ConnectionDto, ConnectionUpdateDto};
 use crate::pages::settings::short_time;
 
 #[component]
@@ -16,9 +23,19 @@ pub fn ConnectionDetailPage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     let test = ServerAction::<TestConnection>::new();
     let discover = ServerAction::<DiscoverModels>::new();
+    let edit = ServerAction::<UpdateConnection>::new();
+    let rekey = ServerAction::<UpdateConnectionKey>::new();
     let detail = Resource::new(
-        move || (id(), test.version().get(), discover.version().get()),
-        |(id, _, _)| connection_detail(id),
+        move || {
+            (
+                id(),
+                test.version().get(),
+                discover.version().get(),
+                edit.version().get(),
+                rekey.version().get(),
+            )
+        },
+        |(id, ..)| connection_detail(id),
     );
     view! {
         <p><A href="/connections">"← Connections"</A></p>
@@ -28,7 +45,14 @@ pub fn ConnectionDetailPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match detail.await {
                     Err(e) => view! { <p class="form-error">{e.message}</p> }.into_any(),
-                    Ok(d) => view! { <Detail d test discover/> }.into_any(),
+                    Ok(d) => {
+                        let editable = d.connection.can_edit.then(|| d.connection.clone());
+                        view! {
+                            <Detail d test discover/>
+                            {editable.map(|c| view! { <EditConnection c edit rekey/> })}
+                        }
+                            .into_any()
+                    }
                 }
             })}
         </Transition>
@@ -198,4 +222,120 @@ fn LatencyChart(tests: Vec<TestResultDto>) -> impl IntoView {
         <p class="muted small">{format!("Peak {max:.0} ms over the last {} tests", points.len())}</p>
     }
     .into_any()
+}
+
+/// Settings and credential forms, for those who may change the connection.
+#[component]
+fn EditConnection(
+    c: ConnectionDto,
+    edit: ServerAction<UpdateConnection>,
+    rekey: ServerAction<UpdateConnectionKey>,
+) -> impl IntoView {
+    let id = StoredValue::new(c.id.clone());
+    let name = RwSignal::new(c.name.clone());
+    let description = RwSignal::new(c.description.clone());
+    let endpoint = RwSignal::new(c.endpoint_url.clone());
+    let num = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
+    let rpm = RwSignal::new(num(c.rate_limits.rpm));
+    let tpm = RwSignal::new(num(c.rate_limits.tpm));
+    let prefer = RwSignal::new(c.prefer_score.to_string());
+    let timeout = RwSignal::new(c.timeout_ms.to_string());
+    let retries = RwSignal::new(c.max_retries.to_string());
+    let fallback = RwSignal::new(c.allow_fallback);
+    let secrets = RwSignal::new(BTreeMap::<String, String>::new());
+    let provider_key = c.provider.key.clone();
+    let providers = Resource::new(|| (), |_| list_providers());
+    let saved = edit.value();
+    let limit = |s: String| s.trim().parse::<i64>().ok();
+
+    let text = move |label: &'static str, field: &'static str, sig: RwSignal<String>| {
+        view! {
+            <label>
+                {label}
+                <input type="text" name=field prop:value=move || sig.get() on:input=move |ev| sig.set(event_target_value(&ev))/>
+            </label>
+        }
+    };
+    view! {
+        <section class="card" data-testid="edit-connection">
+            <h2>"Edit settings"</h2>
+            <div class="grid2">
+                {text("Name", "name", name)}
+                {text("Description", "description", description)}
+                {text("Endpoint URL", "endpoint_url", endpoint)}
+                {text("Requests per minute (empty = unlimited)", "rate_limit_rpm", rpm)}
+                {text("Tokens per minute (empty = unlimited)", "rate_limit_tpm", tpm)}
+                {text("Priority (prefer score)", "prefer_score", prefer)}
+                {text("Timeout (ms)", "timeout_ms", timeout)}
+                {text("Max retries", "max_retries", retries)}
+            </div>
+            <label class="checkbox">
+                <input type="checkbox" prop:checked=move || fallback.get() on:change=move |ev| fallback.set(event_target_checked(&ev))/>
+                "Allow fallback to other connections"
+            </label>
+            <FieldError result=saved field="name"/>
+            <FieldError result=saved field="endpoint_url"/>
+            <FieldError result=saved field="rate_limit_rpm"/>
+            <FieldError result=saved field="rate_limit_tpm"/>
+            <FieldError result=saved field="prefer_score"/>
+            <FieldError result=saved field="timeout_ms"/>
+            <FieldError result=saved field="max_retries"/>
+            <button class="primary" on:click=move |_| {
+                let change = ConnectionUpdateDto {
+                    name: Some(name.get_untracked()),
+                    description: Some(description.get_untracked()),
+                    endpoint_url: Some(endpoint.get_untracked()),
+                    rate_limit_rpm: Some(limit(rpm.get_untracked())),
+                    rate_limit_tpm: Some(limit(tpm.get_untracked())),
+                    prefer_score: limit(prefer.get_untracked()),
+                    timeout_ms: limit(timeout.get_untracked()),
+                    max_retries: limit(retries.get_untracked()),
+                    allow_fallback: Some(fallback.get_untracked()),
+                    ..Default::default()
+                };
+                edit.dispatch(UpdateConnection { id: id.get_value(), change });
+            }>"Save settings"</button>
+            {move || matches!(saved.get(), Some(Ok(_))).then(|| view! { <span class="ok">"Saved."</span> })}
+        </section>
+        <section class="card">
+            <h2>"Replace credentials"</h2>
+            <p class="muted">"The connection keeps its id, models and settings. The old secret is not shown and cannot be recovered."</p>
+            <Transition fallback=|| ()>
+                {move || {
+                    let provider_key = provider_key.clone();
+                    Suspend::new(async move {
+                        let fields = providers
+                            .await
+                            .unwrap_or_default()
+                            .into_iter()
+                            .find(|p| p.key == provider_key)
+                            .map(|p| p.credential_fields)
+                            .unwrap_or_default();
+                        fields
+                            .into_iter()
+                            .map(|f| {
+                                let field_name = f.name.clone();
+                                view! {
+                                    <label>
+                                        {f.label}
+                                        <input type="password" autocomplete="off" name=f.name.clone() on:input=move |ev| {
+                                            let value = event_target_value(&ev);
+                                            secrets.update(|m| {
+                                                m.insert(field_name.clone(), value);
+                                            });
+                                        }/>
+                                    </label>
+                                }
+                            })
+                            .collect_view()
+                    })
+                }}
+            </Transition>
+            <FormError result=rekey.value()/>
+            <button on:click=move |_| {
+                rekey.dispatch(UpdateConnectionKey { id: id.get_value(), credentials: secrets.get_untracked() });
+            }>"Replace credentials"</button>
+            {move || matches!(rekey.value().get(), Some(Ok(_))).then(|| view! { <span class="ok">"Credentials replaced."</span> })}
+        </section>
+    }
 }

@@ -3,16 +3,26 @@
 mod account;
 mod keys;
 mod orgs;
+mod providers;
 
 pub use account::AccountTab;
 pub use keys::ApiKeysTab;
 pub use orgs::OrganizationsTab;
+pub use providers::ProvidersTab;
 
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, A};
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
+    let ctx = expect_context::<crate::UserContext>();
+    let is_admin = move || {
+        ctx.user
+            .get()
+            .and_then(|r| r.ok())
+            .flatten()
+            .is_some_and(|u| u.is_admin)
+    };
     view! {
         <header class="page-header">
             <h1>"Settings"</h1>
@@ -21,6 +31,9 @@ pub fn SettingsPage() -> impl IntoView {
             <A href="/settings" exact=true>"Account"</A>
             <A href="/settings/keys">"API Keys"</A>
             <A href="/settings/organizations">"Organizations"</A>
+            <Show when=is_admin>
+                <A href="/settings/providers">"Providers"</A>
+            </Show>
         </nav>
         <Outlet/>
     }
