@@ -16,6 +16,7 @@ use crate::catalog::CatalogError;
 use crate::db::StoreError;
 use crate::orgs::OrgError;
 use crate::providers::ProviderError;
+use crate::routing::RoutingError;
 
 /// What every domain error knows about itself.
 pub trait Coded {
@@ -44,6 +45,8 @@ pub enum RequestError {
         field: &'static str,
         message: String,
     },
+    #[error("No usable connection for this model: {0}")]
+    NoUsableConnection(String),
     #[error("Request body is too large")]
     TooLarge,
     #[error("Expected a JSON body with Content-Type: application/json")]
@@ -61,6 +64,7 @@ impl Coded for RequestError {
             RequestError::InvalidBody(_) => "INVALID_BODY",
             RequestError::InvalidField { .. } => "INVALID_FIELD",
             RequestError::TooLarge => "PAYLOAD_TOO_LARGE",
+            RequestError::NoUsableConnection(_) => "NO_AVAILABLE_CONNECTION",
             RequestError::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             RequestError::RouteNotFound(_) => "ROUTE_NOT_FOUND",
             RequestError::NotFound(_) => "NOT_FOUND",
@@ -73,6 +77,7 @@ impl Coded for RequestError {
             | RequestError::InvalidBody(_)
             | RequestError::InvalidField { .. } => StatusCode::BAD_REQUEST,
             RequestError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            RequestError::NoUsableConnection(_) => StatusCode::SERVICE_UNAVAILABLE,
             RequestError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             RequestError::RouteNotFound(_) | RequestError::NotFound(_) => StatusCode::NOT_FOUND,
         }
@@ -104,14 +109,18 @@ pub enum ApiError {
     Catalog(#[from] CatalogError),
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
+    #[error(transparent)]
+    Routing(#[from] RoutingError),
 }
 
 /// A provider call that failed, named after the provider: `PROVIDER_OPENAI_401`, …
 #[derive(Debug, thiserror::Error)]
-#[error("{error}")]
+#[error("{error}{detail}")]
 pub struct UpstreamError {
     pub provider_key: String,
     pub error: ProviderError,
+    /// Extra context for the message, such as the attempts made.
+    pub detail: String,
 }
 
 impl UpstreamError {
@@ -159,6 +168,7 @@ impl ApiError {
             ApiError::Request(e) => e,
             ApiError::Store(e) => e,
             ApiError::Catalog(e) => e,
+            ApiError::Routing(e) => e,
             ApiError::Upstream(_) => return None,
         })
     }

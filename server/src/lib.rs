@@ -7,15 +7,19 @@
 pub mod api;
 pub mod auth;
 pub mod catalog;
+pub mod changes;
 pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod health;
 pub mod ids;
+pub mod limits;
+pub mod logs;
 pub mod openai;
 pub mod orgs;
 pub mod providers;
+pub mod routing;
 pub mod sessions;
 pub mod state;
 pub mod vault;
@@ -167,9 +171,13 @@ pub async fn serve(
         state.connections.clone(),
         state.settings.health_check_interval,
     );
+    let request_log = state.request_log.clone();
     let router = build_router(state).await?;
-    axum::serve(listener, router)
+    let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await
-        .map_err(StartupError::Serve)
+        .map_err(StartupError::Serve);
+    // Rows of requests that finished during shutdown are written before the process ends.
+    request_log.flush().await;
+    served
 }

@@ -5,6 +5,7 @@
 use axum::http::StatusCode;
 
 use crate::auth::{normalize_handle, Accounts};
+use crate::changes::Changes;
 use crate::clock::now_ms;
 use crate::db::{self, handles::OwnerKind, orgs::SqlOrg, orgs::SqlOrgForMember, Db, StoreError};
 use crate::error::{ApiError, Coded};
@@ -61,11 +62,16 @@ impl Coded for OrgError {
 pub struct Orgs {
     db: Db,
     accounts: Accounts,
+    changes: Changes,
 }
 
 impl Orgs {
-    pub fn new(db: Db, accounts: Accounts) -> Self {
-        Self { db, accounts }
+    pub fn new(db: Db, accounts: Accounts, changes: Changes) -> Self {
+        Self {
+            db,
+            accounts,
+            changes,
+        }
     }
 
     pub async fn create(
@@ -97,6 +103,7 @@ impl Orgs {
             .await
             .map_err(StoreError::from)?;
         tx.commit().await.map_err(StoreError::from)?;
+        self.changes.bump();
         tracing::info!(org_id = %org.id, handle = %org.handle, "organization created");
         Ok(OrgDto {
             id: org.id,
@@ -161,6 +168,7 @@ impl Orgs {
             .map_err(StoreError::from)?
             .ok_or_else(|| OrgError::NotMember(user.email.clone()))?;
         tx.commit().await.map_err(StoreError::from)?;
+        self.changes.bump();
         Ok(member.into_dto())
     }
 
@@ -190,6 +198,7 @@ impl Orgs {
             .await
             .map_err(StoreError::from)?;
         tx.commit().await.map_err(StoreError::from)?;
+        self.changes.bump();
         Ok(())
     }
 
@@ -222,6 +231,7 @@ impl Orgs {
             .await
             .map_err(StoreError::from)?;
         tx.commit().await.map_err(StoreError::from)?;
+        self.changes.bump();
         Ok(())
     }
 

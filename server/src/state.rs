@@ -4,9 +4,13 @@ use std::sync::Arc;
 
 use crate::auth::{Accounts, ApiKeys};
 use crate::catalog::Connections;
+use crate::changes::Changes;
 use crate::config::Settings;
 use crate::db::Db;
+use crate::limits::Limiter;
+use crate::logs::RequestLog;
 use crate::orgs::Orgs;
+use crate::routing::catalog::RoutingCatalog;
 use crate::vault::Vault;
 
 #[derive(Clone)]
@@ -20,15 +24,23 @@ pub struct AppState {
     pub connections: Connections,
     /// One pooled client (rustls, keep-alive) for every provider call.
     pub http: reqwest::Client,
+    pub changes: Changes,
+    pub routing: RoutingCatalog,
+    pub limiter: Arc<Limiter>,
+    pub request_log: RequestLog,
 }
 
 impl AppState {
     pub fn new(settings: Settings, db: Db, vault: Vault, http: reqwest::Client) -> Self {
+        let changes = Changes::default();
         let keys = ApiKeys::new(db.clone());
-        let accounts = Accounts::new(db.clone(), keys.clone());
-        let orgs = Orgs::new(db.clone(), accounts.clone());
+        let accounts = Accounts::new(db.clone(), keys.clone(), changes.clone());
+        let orgs = Orgs::new(db.clone(), accounts.clone(), changes.clone());
         let vault = Arc::new(vault);
-        let connections = Connections::new(db.clone(), vault.clone(), http.clone());
+        let connections =
+            Connections::new(db.clone(), vault.clone(), http.clone(), changes.clone());
+        let routing = RoutingCatalog::new(db.clone(), vault.clone(), changes.clone());
+        let request_log = RequestLog::start(db.clone());
         Self {
             settings: Arc::new(settings),
             db,
@@ -38,6 +50,10 @@ impl AppState {
             orgs,
             connections,
             http,
+            changes,
+            routing,
+            limiter: Arc::new(Limiter::default()),
+            request_log,
         }
     }
 }

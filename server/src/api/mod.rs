@@ -6,6 +6,7 @@ mod json;
 mod keys;
 mod orgs;
 mod providers;
+mod routing;
 
 pub use caller::Caller;
 pub use json::ApiJson;
@@ -68,6 +69,8 @@ pub fn router() -> Router<AppState> {
             "/api/connections/{id}/discover",
             post(connections::discover),
         )
+        .route("/api/routing/explain", get(routing::explain))
+        .route("/api/logs", get(routing::logs))
         .route("/api/{*rest}", any(not_found))
 }
 

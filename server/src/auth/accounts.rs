@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 
 use super::{normalize_handle, passwords, ApiKeys, AuthError};
+use crate::changes::Changes;
 use crate::clock::now_ms;
 use crate::db::{self, handles::OwnerKind, users::SqlUser, Db, Flag, StoreError};
 use crate::error::{ApiError, Coded};
@@ -113,11 +114,12 @@ fn lock_duration_ms(failures: i64) -> Option<i64> {
 pub struct Accounts {
     db: Db,
     keys: ApiKeys,
+    changes: Changes,
 }
 
 impl Accounts {
-    pub fn new(db: Db, keys: ApiKeys) -> Self {
-        Self { db, keys }
+    pub fn new(db: Db, keys: ApiKeys, changes: Changes) -> Self {
+        Self { db, keys, changes }
     }
 
     pub async fn create(&self, new: NewAccount) -> Result<SqlUser, ApiError> {
@@ -147,6 +149,7 @@ impl Accounts {
             Err(e) => return Err(StoreError::from(e).into()),
         }
         tx.commit().await.map_err(StoreError::from)?;
+        self.changes.bump();
         tracing::info!(user_id = %user.id, admin = user.is_admin.0, "account created");
         Ok(user)
     }
@@ -217,8 +220,9 @@ impl Accounts {
             .await
             .map_err(StoreError::from)?;
         tx.commit().await.map_err(StoreError::from)?;
-        // Cached key owners carry the handle.
+        // Cached key owners and the routing snapshot carry the handle.
         self.keys.forget_all();
+        self.changes.bump();
         Ok(SqlUser {
             handle,
             updated_at: now,

@@ -13,6 +13,7 @@ use app::dto::{
 use super::credentials::{Credentials, SealedCredentials};
 use super::providers::{self, non_empty, Provider};
 use super::{Actor, CatalogError};
+use crate::changes::Changes;
 use crate::clock::{now_ms, rfc3339};
 use crate::db::{
     self, connections::SealedColumns, connections::SqlConnection, Db, Flag, StoreError,
@@ -44,6 +45,7 @@ pub struct Connections {
     pub(super) vault: Arc<Vault>,
     pub(super) http: reqwest::Client,
     pub(super) locks: super::health::TestLocks,
+    pub(super) changes: Changes,
 }
 
 /// A connection with the caller's right to change it.
@@ -53,12 +55,13 @@ pub struct Accessible {
 }
 
 impl Connections {
-    pub fn new(db: Db, vault: Arc<Vault>, http: reqwest::Client) -> Self {
+    pub fn new(db: Db, vault: Arc<Vault>, http: reqwest::Client, changes: Changes) -> Self {
         Self {
             db,
             vault,
             http,
             locks: Default::default(),
+            changes,
         }
     }
 
@@ -522,6 +525,8 @@ impl Connections {
             .ok_or_else(|| CatalogError::ProviderNotFound(row.provider_id.clone()).into())
     }
 
+    /// Records an audit row. Every change to a connection passes here, so it also tells the
+    /// routing snapshot to rebuild.
     pub(super) async fn audit(
         &self,
         actor: Option<&Actor>,
@@ -529,6 +534,7 @@ impl Connections {
         id: &str,
         detail: &str,
     ) -> Result<(), ApiError> {
+        self.changes.bump();
         db::connections::insert_audit(
             &self.db.pool,
             &new_id("audit"),

@@ -230,7 +230,48 @@ impl Connections {
         db::connections::insert_test(&self.db.pool, &test)
             .await
             .map_err(StoreError::from)?;
+        self.changes.bump();
         Ok(test_dto(test))
+    }
+
+    /// Applies what an inference call learned about a connection (401/403 → `error`,
+    /// 429 → `rate_limited` with its cool-down, success → `active`), off the request path.
+    pub fn report_inference(&self, id: &str, current: &str, failure: Option<&ProviderError>) {
+        let now = now_ms();
+        let outcome: Result<Option<usize>, ProviderError> = match failure {
+            None => Ok(None),
+            Some(
+                e @ ProviderError::Http {
+                    status: 401 | 403 | 429,
+                    ..
+                },
+            ) => Err(e.clone()),
+            // Other failures say little about the connection itself; leave its status.
+            Some(_) => return,
+        };
+        let (status, last_error, cooldown_until) = next_status(current, &outcome, now);
+        if status == current && failure.is_none() {
+            return;
+        }
+        let this = self.clone();
+        let id = id.to_owned();
+        tokio::spawn(async move {
+            let update = HealthUpdate {
+                status: &status,
+                last_error: last_error.as_deref(),
+                cooldown_until,
+                checked_at: now,
+            };
+            match db::connections::record_health(&this.db.pool, &id, &update).await {
+                Ok(()) => {
+                    tracing::info!(connection_id = %id, %status, "connection status set by an inference call");
+                    this.changes.bump();
+                }
+                Err(e) => {
+                    tracing::warn!(connection_id = %id, error = %e, "could not record connection status")
+                }
+            }
+        });
     }
 
     /// `POST /api/connections/{id}/test`.
@@ -309,6 +350,7 @@ impl Connections {
             .map_err(|error| UpstreamError {
                 provider_key: provider.key.clone(),
                 error,
+                detail: String::new(),
             })?;
         let pairs: Vec<(String, String)> =
             found.into_iter().map(|m| (m.id, m.display_name)).collect();

@@ -436,3 +436,19 @@ pub async fn audit(pool: &AnyPool, connection_id: &str) -> Result<Vec<SqlAudit>,
     .fetch_all(pool)
     .await
 }
+
+#[derive(FromRow, Debug, Clone)]
+pub struct SqlModelOf {
+    pub connection_id: String,
+    pub model_id: String,
+    #[sqlx(try_from = "i64")]
+    pub enabled: Flag,
+}
+
+pub async fn all_models(pool: &AnyPool) -> Result<Vec<SqlModelOf>, sqlx::Error> {
+    sqlx::query_as::<_, SqlModelOf>(
+        "SELECT connection_id, model_id, enabled FROM connection_models",
+    )
+    .fetch_all(pool)
+    .await
+}

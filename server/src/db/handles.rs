@@ -50,3 +50,16 @@ pub async fn release(tx: &mut Transaction<'_, Any>, handle: &str) -> Result<(), 
         .await?;
     Ok(())
 }
+
+#[derive(sqlx::FromRow, Debug, Clone)]
+pub struct SqlHandle {
+    pub handle: String,
+    pub owner_kind: String,
+    pub owner_id: String,
+}
+
+pub async fn all(pool: &sqlx::AnyPool) -> Result<Vec<SqlHandle>, sqlx::Error> {
+    sqlx::query_as::<_, SqlHandle>("SELECT handle, owner_kind, owner_id FROM handles")
+        .fetch_all(pool)
+        .await
+}

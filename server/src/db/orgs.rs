@@ -214,3 +214,10 @@ pub async fn role_of(
             .await?;
     Ok(row.map(|(role,)| role))
 }
+
+/// Every (organization id, user id) membership, for the routing snapshot.
+pub async fn all_memberships(pool: &AnyPool) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT org_id, user_id FROM memberships")
+        .fetch_all(pool)
+        .await
+}

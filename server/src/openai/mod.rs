@@ -1,29 +1,86 @@
-//! The OpenAI-compatible surface under `/v1`. For now: key validation.
+//! The OpenAI-compatible surface under `/v1`: chat completions (streaming or not),
+//! embeddings, the model list, and key validation.
+
+mod proxy;
+
+use std::collections::BTreeSet;
 
 use axum::{
     extract::State,
-    routing::{any, get},
+    http::HeaderMap,
+    response::Response,
+    routing::{any, get, post},
     Json, Router,
 };
+use bytes::Bytes;
 use serde_json::{json, Value};
 
 use crate::api::{not_found, Caller};
+use crate::clock::now_ms;
 use crate::error::ApiError;
 use crate::state::AppState;
+use proxy::Endpoint;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/auth/validate", get(validate))
+        .route("/v1/chat/completions", post(chat))
+        .route("/v1/embeddings", post(embeddings))
+        .route("/v1/models", get(models))
         .route("/v1/{*rest}", any(not_found))
 }
 
 /// `GET /v1/auth/validate`: whether the Bearer key is valid, and whose it is.
-async fn validate(
-    State(_): State<AppState>,
-    Caller(caller): Caller,
-) -> Result<Json<Value>, ApiError> {
+async fn validate(Caller(caller): Caller) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({
         "valid": true,
         "user": { "id": caller.user_id, "email": caller.email, "handle": caller.handle },
     })))
+}
+
+async fn chat(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    proxy::handle(state, caller, &headers, Endpoint::Chat, body).await
+}
+
+async fn embeddings(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    proxy::handle(state, caller, &headers, Endpoint::Embeddings, body).await
+}
+
+/// `GET /v1/models`: every model the caller can reach, as `provider/model`, in OpenAI's format.
+async fn models(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Json<Value>, ApiError> {
+    let snapshot = state.routing.snapshot().await?;
+    let mut ids: BTreeSet<(String, String)> = BTreeSet::new();
+    for route in snapshot
+        .routes
+        .iter()
+        .filter(|r| snapshot.may_use(&caller.user_id, r))
+    {
+        for (model, enabled) in &route.models {
+            if *enabled {
+                ids.insert((
+                    format!("{}/{model}", route.provider_key),
+                    route.provider_key.clone(),
+                ));
+            }
+        }
+    }
+    let created = now_ms() / 1000;
+    let data: Vec<Value> = ids
+        .into_iter()
+        .map(|(id, owner)| json!({"id": id, "object": "model", "created": created, "owned_by": owner}))
+        .collect();
+    Ok(Json(json!({"object": "list", "data": data})))
 }

@@ -12,7 +12,7 @@ mod openai_compat;
 use std::{collections::BTreeMap, time::Duration};
 
 pub use azure_openai::DEFAULT_API_VERSION as AZURE_DEFAULT_API_VERSION;
-pub use openai_compat::ping_chat;
+pub use openai_compat::{forward as forward_openai, ping_chat};
 
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde::{Deserialize, Serialize};

@@ -57,3 +57,24 @@ pub async fn ping_chat(
     }
     send(request, upstream.timeout).await.map(|_| ())
 }
+
+/// Sends an OpenAI-format body to `{base}/{path}` (`chat/completions`, `embeddings`) and
+/// returns the provider's successful response unread, so a stream can be passed through.
+pub async fn forward(
+    client: &reqwest::Client,
+    upstream: &Upstream<'_>,
+    path: &str,
+    body: &serde_json::Value,
+) -> Result<reqwest::Response, ProviderError> {
+    let mut request = client
+        .post(format!("{}/{path}", upstream.base_url))
+        .json(body);
+    let key = upstream.credential("api_key");
+    if !key.is_empty() {
+        request = request.bearer_auth(key);
+    }
+    if let Some(org) = upstream.setting("organization_id") {
+        request = request.header("OpenAI-Organization", org);
+    }
+    send(request, upstream.timeout).await
+}

@@ -1,0 +1,242 @@
+//! The request log: one row per inference call. Handlers hand rows to a bounded channel
+//! (never waiting on the database); a background task writes them in batches and flushes
+//! what is pending on shutdown.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use sqlx::FromRow;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::clock::rfc3339;
+use crate::db::{Db, Flag, StoreError};
+use crate::error::ApiError;
+
+const CHANNEL: usize = 10_000;
+const BATCH: usize = 256;
+const LINGER: Duration = Duration::from_millis(200);
+
+/// One attempt at one connection, in the order made.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct Attempt {
+    pub connection_id: String,
+    pub provider: String,
+    pub outcome: String,
+    pub status: Option<u16>,
+    pub latency_ms: i64,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct LogRow {
+    pub id: String,
+    pub request_id: String,
+    pub created_at: i64,
+    pub user_id: String,
+    pub key_id: String,
+    pub endpoint: String,
+    pub requested_model: String,
+    pub resolution: String,
+    pub collection: Option<String>,
+    pub connection_id: Option<String>,
+    pub provider: Option<String>,
+    pub upstream_model: Option<String>,
+    pub status_code: i64,
+    pub error_code: Option<String>,
+    pub latency_ms: i64,
+    pub ttft_ms: Option<i64>,
+    pub prompt_tokens: Option<i64>,
+    pub completion_tokens: Option<i64>,
+    #[sqlx(try_from = "i64")]
+    pub stream: Flag,
+    /// JSON array of [`Attempt`].
+    pub attempts: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LogDto {
+    pub id: String,
+    pub request_id: String,
+    pub created_at: String,
+    pub endpoint: String,
+    pub model: String,
+    pub resolution: String,
+    pub collection: Option<String>,
+    pub connection_id: Option<String>,
+    pub provider: Option<String>,
+    pub upstream_model: Option<String>,
+    pub status: i64,
+    pub error_code: Option<String>,
+    pub latency_ms: i64,
+    pub ttft_ms: Option<i64>,
+    pub prompt_tokens: Option<i64>,
+    pub completion_tokens: Option<i64>,
+    pub stream: bool,
+    pub attempts: Vec<Attempt>,
+}
+
+impl From<LogRow> for LogDto {
+    fn from(r: LogRow) -> Self {
+        LogDto {
+            attempts: serde_json::from_str(&r.attempts).unwrap_or_default(),
+            id: r.id,
+            request_id: r.request_id,
+            created_at: rfc3339(r.created_at),
+            endpoint: r.endpoint,
+            model: r.requested_model,
+            resolution: r.resolution,
+            collection: r.collection,
+            connection_id: r.connection_id,
+            provider: r.provider,
+            upstream_model: r.upstream_model,
+            status: r.status_code,
+            error_code: r.error_code,
+            latency_ms: r.latency_ms,
+            ttft_ms: r.ttft_ms,
+            prompt_tokens: r.prompt_tokens,
+            completion_tokens: r.completion_tokens,
+            stream: r.stream.0,
+        }
+    }
+}
+
+enum Message {
+    Row(Box<LogRow>),
+    Flush(oneshot::Sender<()>),
+}
+
+#[derive(Clone)]
+pub struct RequestLog {
+    tx: mpsc::Sender<Message>,
+}
+
+impl RequestLog {
+    /// Starts the writer task.
+    pub fn start(db: Db) -> Self {
+        let (tx, rx) = mpsc::channel(CHANNEL);
+        tokio::spawn(writer(db, rx));
+        Self { tx }
+    }
+
+    /// Queues a row; if the writer is far behind the row is dropped (and counted in the log),
+    /// never the request.
+    pub fn record(&self, row: LogRow) {
+        if let Err(e) = self.tx.try_send(Message::Row(Box::new(row))) {
+            tracing::warn!(error = %e, "request log queue full; a log row was dropped");
+        }
+    }
+
+    /// Waits until everything queued before this call is written.
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Message::Flush(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+async fn writer(db: Db, mut rx: mpsc::Receiver<Message>) {
+    let mut batch: Vec<LogRow> = Vec::with_capacity(BATCH);
+    loop {
+        let first = rx.recv().await;
+        let Some(first) = first else { break };
+        let mut waiters = Vec::new();
+        let take =
+            |m: Message, batch: &mut Vec<LogRow>, waiters: &mut Vec<oneshot::Sender<()>>| match m {
+                Message::Row(r) => batch.push(*r),
+                Message::Flush(w) => waiters.push(w),
+            };
+        take(first, &mut batch, &mut waiters);
+        let deadline = tokio::time::Instant::now() + LINGER;
+        while batch.len() < BATCH && waiters.is_empty() {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(m)) => take(m, &mut batch, &mut waiters),
+                _ => break,
+            }
+        }
+        if let Err(e) = write_batch(&db, &batch).await {
+            tracing::error!(error = %e, rows = batch.len(), "could not write request logs");
+        }
+        batch.clear();
+        for w in waiters {
+            let _ = w.send(());
+        }
+    }
+}
+
+async fn write_batch(db: &Db, rows: &[LogRow]) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut tx = db.pool.begin().await?;
+    for r in rows {
+        sqlx::query(
+            "INSERT INTO request_logs (id, request_id, created_at, user_id, key_id, endpoint, requested_model, \
+             resolution, collection, connection_id, provider, upstream_model, status_code, error_code, latency_ms, \
+             ttft_ms, prompt_tokens, completion_tokens, stream, attempts) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+        )
+        .bind(&r.id)
+        .bind(&r.request_id)
+        .bind(r.created_at)
+        .bind(&r.user_id)
+        .bind(&r.key_id)
+        .bind(&r.endpoint)
+        .bind(&r.requested_model)
+        .bind(&r.resolution)
+        .bind(&r.collection)
+        .bind(&r.connection_id)
+        .bind(&r.provider)
+        .bind(&r.upstream_model)
+        .bind(r.status_code)
+        .bind(&r.error_code)
+        .bind(r.latency_ms)
+        .bind(r.ttft_ms)
+        .bind(r.prompt_tokens)
+        .bind(r.completion_tokens)
+        .bind(i64::from(r.stream))
+        .bind(&r.attempts)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogQuery {
+    pub model: Option<String>,
+    pub connection_id: Option<String>,
+    pub status: Option<i64>,
+    pub resolution: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// The caller's log rows, newest first; filters are optional (a NULL parameter matches all).
+pub async fn list(db: &Db, user_id: &str, q: &LogQuery) -> Result<Vec<LogDto>, ApiError> {
+    let limit = q.limit.unwrap_or(50).clamp(1, 500);
+    let offset = q.offset.unwrap_or(0).max(0);
+    let rows = sqlx::query_as::<_, LogRow>(
+        "SELECT id, request_id, created_at, user_id, key_id, endpoint, requested_model, resolution, collection, \
+                connection_id, provider, upstream_model, status_code, error_code, latency_ms, ttft_ms, \
+                prompt_tokens, completion_tokens, stream, attempts \
+         FROM request_logs \
+         WHERE user_id = $1 \
+           AND ($2 IS NULL OR requested_model = $2) \
+           AND ($3 IS NULL OR connection_id = $3) \
+           AND ($4 IS NULL OR status_code = $4) \
+           AND ($5 IS NULL OR resolution = $5) \
+         ORDER BY created_at DESC, id DESC LIMIT $6 OFFSET $7",
+    )
+    .bind(user_id)
+    .bind(&q.model)
+    .bind(&q.connection_id)
+    .bind(q.status)
+    .bind(&q.resolution)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&db.pool)
+    .await
+    .map_err(StoreError::from)?;
+    Ok(rows.into_iter().map(LogDto::from).collect())
+}

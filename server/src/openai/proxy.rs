@@ -1,0 +1,737 @@
+//! The inference request path: route, then try candidates in order — budget check, send,
+//! retry the same connection on connect errors and 5xx, fall back to the next on any
+//! retryable failure while nothing has reached the client — and log one row per call.
+//! Streams wait for the first upstream event before answering, so they can fall back too.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use axum::{
+    body::Body,
+    http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
+use bytes::Bytes;
+use eventsource_stream::Eventsource;
+use futures_util::StreamExt;
+use rand::Rng;
+use serde_json::{json, Value};
+
+use crate::auth::Principal;
+use crate::clock::now_ms;
+use crate::db::Flag;
+use crate::error::{ApiError, RequestError, UpstreamError};
+use crate::ids::new_id;
+use crate::limits::{OverBudget, Reservation};
+use crate::logs::{Attempt, LogRow};
+use crate::providers::{self, ProviderError, Upstream};
+use crate::routing::{self, catalog::Route, Candidate};
+use crate::state::AppState;
+
+const CONNECTION: HeaderName = HeaderName::from_static("x-langmart-connection");
+const RESOLUTION: HeaderName = HeaderName::from_static("x-langmart-resolution");
+const PROVIDER: HeaderName = HeaderName::from_static("x-langmart-provider");
+/// Estimate of completion tokens when the request sets no maximum.
+const DEFAULT_COMPLETION_ESTIMATE: u64 = 256;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Chat,
+    Embeddings,
+}
+
+impl Endpoint {
+    fn path(self) -> &'static str {
+        match self {
+            Endpoint::Chat => "chat/completions",
+            Endpoint::Embeddings => "embeddings",
+        }
+    }
+}
+
+/// What the log row of this call accumulates.
+struct Call {
+    state: AppState,
+    caller: Arc<Principal>,
+    request_id: String,
+    endpoint: Endpoint,
+    requested_model: String,
+    resolution: String,
+    started: Instant,
+    attempts: Vec<Attempt>,
+}
+
+impl Call {
+    fn log(
+        &self,
+        route: Option<&Route>,
+        upstream_model: Option<&str>,
+        status: u16,
+        error_code: Option<String>,
+        ttft: Option<Duration>,
+        usage: Usage,
+        stream: bool,
+    ) {
+        let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        self.state.request_log.record(LogRow {
+            id: new_id("req"),
+            request_id: self.request_id.clone(),
+            created_at: now_ms(),
+            user_id: self.caller.user_id.clone(),
+            key_id: self.caller.key_id.clone(),
+            endpoint: self.endpoint.path().to_owned(),
+            requested_model: self.requested_model.clone(),
+            resolution: self.resolution.clone(),
+            collection: None,
+            connection_id: route.map(|r| r.id.clone()),
+            provider: route.map(|r| r.provider_key.clone()),
+            upstream_model: upstream_model.map(str::to_owned),
+            status_code: i64::from(status),
+            error_code,
+            latency_ms: ms(self.started.elapsed()),
+            ttft_ms: ttft.map(ms),
+            prompt_tokens: usage.prompt,
+            completion_tokens: usage.completion,
+            stream: Flag(stream),
+            attempts: serde_json::to_string(&self.attempts).unwrap_or_else(|_| "[]".into()),
+        });
+    }
+
+    fn fail(&self, err: ApiError) -> Response {
+        let code = err.code().into_owned();
+        let status = err.status();
+        self.log(
+            None,
+            None,
+            status.as_u16(),
+            Some(code),
+            None,
+            Usage::default(),
+            false,
+        );
+        with_headers(err.into_response(), None, &self.resolution)
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Usage {
+    prompt: Option<i64>,
+    completion: Option<i64>,
+}
+
+impl Usage {
+    fn from_json(v: &Value) -> Option<Usage> {
+        let u = v.get("usage").filter(|u| u.is_object())?;
+        Some(Usage {
+            prompt: u.get("prompt_tokens").and_then(Value::as_i64),
+            completion: u.get("completion_tokens").and_then(Value::as_i64),
+        })
+    }
+
+    fn total(&self) -> u64 {
+        u64::try_from(self.prompt.unwrap_or(0) + self.completion.unwrap_or(0)).unwrap_or(0)
+    }
+}
+
+fn with_headers(mut response: Response, route: Option<&Route>, resolution: &str) -> Response {
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(resolution) {
+        headers.insert(RESOLUTION, v);
+    }
+    if let Some(route) = route {
+        if let Ok(v) = HeaderValue::from_str(&route.id) {
+            headers.insert(CONNECTION, v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&route.provider_key) {
+            headers.insert(PROVIDER, v);
+        }
+    }
+    response
+}
+
+/// Checks what must hold before any upstream call.
+fn validate(endpoint: Endpoint, body: &Value) -> Result<(String, bool), RequestError> {
+    let obj = body
+        .as_object()
+        .ok_or_else(|| RequestError::InvalidBody("the body must be a JSON object".into()))?;
+    let model = obj.get("model").and_then(Value::as_str).ok_or_else(|| {
+        RequestError::InvalidBody("\"model\" is required and must be a string".into())
+    })?;
+    match endpoint {
+        Endpoint::Chat => {
+            let messages = obj
+                .get("messages")
+                .and_then(Value::as_array)
+                .ok_or_else(|| {
+                    RequestError::InvalidBody(
+                        "\"messages\" is required and must be an array".into(),
+                    )
+                })?;
+            if messages.is_empty() {
+                return Err(RequestError::InvalidBody(
+                    "\"messages\" must not be empty".into(),
+                ));
+            }
+            if messages
+                .iter()
+                .any(|m| m.get("role").and_then(Value::as_str).is_none())
+            {
+                return Err(RequestError::InvalidBody(
+                    "every message needs a string \"role\"".into(),
+                ));
+            }
+        }
+        Endpoint::Embeddings => {
+            if obj.get("input").is_none_or(Value::is_null) {
+                return Err(RequestError::InvalidBody("\"input\" is required".into()));
+            }
+        }
+    }
+    let stream = match obj.get("stream") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            return Err(RequestError::InvalidBody(
+                "\"stream\" must be a boolean".into(),
+            ))
+        }
+    };
+    if stream && endpoint == Endpoint::Embeddings {
+        return Err(RequestError::InvalidBody("embeddings cannot stream".into()));
+    }
+    Ok((model.to_owned(), stream))
+}
+
+/// Tokens reserved up front: the prompt (about four characters a token) plus the maximum asked.
+fn estimate_tokens(body: &Value) -> u64 {
+    let prompt = body
+        .get("messages")
+        .or_else(|| body.get("input"))
+        .map(|v| v.to_string().len() / 4)
+        .unwrap_or(0);
+    let completion = body
+        .get("max_completion_tokens")
+        .or_else(|| body.get("max_tokens"))
+        .and_then(Value::as_u64)
+        .unwrap_or(DEFAULT_COMPLETION_ESTIMATE);
+    u64::try_from(prompt)
+        .unwrap_or(u64::MAX)
+        .saturating_add(completion)
+}
+
+/// Failures worth trying another connection for.
+fn retryable(e: &ProviderError) -> bool {
+    match e {
+        ProviderError::Unreachable(_)
+        | ProviderError::Timeout(_)
+        | ProviderError::Decode(_)
+        | ProviderError::Config(_) => true,
+        ProviderError::Http { status, .. } => {
+            matches!(status, 401 | 403 | 408 | 429) || *status >= 500
+        }
+    }
+}
+
+/// Failures worth trying the same connection again for.
+fn retry_same(e: &ProviderError) -> bool {
+    match e {
+        ProviderError::Unreachable(_) => true,
+        ProviderError::Http { status, .. } => *status >= 500,
+        _ => false,
+    }
+}
+
+fn backoff(attempt: u32) -> Duration {
+    let base = 50u64.saturating_mul(1 << attempt.min(5)).min(1_000);
+    let jitter: f64 = rand::thread_rng().gen_range(0.5..1.5);
+    Duration::from_millis(u64::try_from((base as f64 * jitter) as i64).unwrap_or(50))
+}
+
+fn outcome_name(e: &ProviderError) -> String {
+    match e {
+        ProviderError::Http { status, .. } => format!("http_{status}"),
+        ProviderError::Timeout(_) => "timeout".into(),
+        ProviderError::Unreachable(_) => "unreachable".into(),
+        ProviderError::Decode(_) => "bad_response".into(),
+        ProviderError::Config(_) => "misconfigured".into(),
+    }
+}
+
+pub async fn handle(
+    state: AppState,
+    caller: Arc<Principal>,
+    headers: &HeaderMap,
+    endpoint: Endpoint,
+    body: Bytes,
+) -> Response {
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let mut call = Call {
+        state: state.clone(),
+        caller: caller.clone(),
+        request_id,
+        endpoint,
+        requested_model: String::new(),
+        resolution: "direct".into(),
+        started: Instant::now(),
+        attempts: Vec::new(),
+    };
+    let mut body: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return ApiError::from(RequestError::InvalidJson(e.to_string())).into_response(),
+    };
+    let (model, stream) = match validate(endpoint, &body) {
+        Ok(v) => v,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    call.requested_model = model.clone();
+    let snapshot = match state.routing.snapshot().await {
+        Ok(s) => s,
+        Err(e) => return call.fail(e),
+    };
+    let plan = match routing::plan(&snapshot, &caller.user_id, &model, &state.limiter, now_ms()) {
+        Ok(p) => p,
+        Err(e) => return call.fail(e.into()),
+    };
+    call.resolution = plan.reference.resolution().to_owned();
+    if plan.candidates.is_empty() {
+        let reasons: Vec<String> = plan
+            .considered
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} ({})",
+                    c.connection_id,
+                    c.reason.clone().unwrap_or_default()
+                )
+            })
+            .collect();
+        return call.fail(RequestError::NoUsableConnection(reasons.join("; ")).into());
+    }
+    if stream && endpoint == Endpoint::Chat {
+        // Usage always: ask for it upstream even when the client did not.
+        body["stream_options"] = json!({"include_usage": true});
+    }
+    let estimate = estimate_tokens(&body);
+
+    let mut last_error: Option<(Arc<Route>, ProviderError)> = None;
+    let mut over_budget: Option<OverBudget> = None;
+    for Candidate {
+        route,
+        upstream_model,
+    } in plan.candidates
+    {
+        let reservation = match state
+            .limiter
+            .try_acquire(&route.id, route.rpm, route.tpm, estimate)
+        {
+            Ok(r) => r,
+            Err(over) => {
+                call.attempts.push(Attempt {
+                    connection_id: route.id.clone(),
+                    provider: route.provider_key.clone(),
+                    outcome: format!("over_{}_budget", over.kind),
+                    status: None,
+                    latency_ms: 0,
+                });
+                if over_budget
+                    .as_ref()
+                    .is_none_or(|o| over.retry_after < o.retry_after)
+                {
+                    over_budget = Some(over);
+                }
+                continue;
+            }
+        };
+        body["model"] = Value::String(upstream_model.clone());
+        let mut tries = 0u32;
+        let result = loop {
+            let attempt_started = Instant::now();
+            let result = send(&state, &route, endpoint, &body).await;
+            let latency_ms =
+                i64::try_from(attempt_started.elapsed().as_millis()).unwrap_or(i64::MAX);
+            match &result {
+                Ok(_) => {
+                    state
+                        .limiter
+                        .record_latency(&route.id, attempt_started.elapsed());
+                    call.attempts.push(Attempt {
+                        connection_id: route.id.clone(),
+                        provider: route.provider_key.clone(),
+                        outcome: "ok".into(),
+                        status: Some(200),
+                        latency_ms,
+                    });
+                }
+                Err(e) => call.attempts.push(Attempt {
+                    connection_id: route.id.clone(),
+                    provider: route.provider_key.clone(),
+                    outcome: outcome_name(e),
+                    status: e.http_status(),
+                    latency_ms,
+                }),
+            }
+            match result {
+                Err(e) if retry_same(&e) && tries < route.max_retries => {
+                    tokio::time::sleep(backoff(tries)).await;
+                    tries += 1;
+                }
+                other => break other,
+            }
+        };
+        match result {
+            Ok(response) => {
+                state
+                    .connections
+                    .report_inference(&route.id, &route.status, None);
+                let answered = if stream {
+                    respond_stream(
+                        call,
+                        route.clone(),
+                        upstream_model,
+                        model.clone(),
+                        response,
+                        reservation,
+                    )
+                    .await
+                } else {
+                    respond_whole(
+                        call,
+                        route.clone(),
+                        upstream_model,
+                        model.clone(),
+                        response,
+                        reservation,
+                    )
+                    .await
+                };
+                match answered {
+                    Ok(resp) => return resp,
+                    Err((returned_call, e)) => {
+                        // The stream failed before its first event: nothing was sent, fall back.
+                        call = returned_call;
+                        let fallback = route.allow_fallback;
+                        last_error = Some((route, e));
+                        if fallback {
+                            continue;
+                        }
+                        break;
+                    }
+                }
+            }
+            Err(e) => {
+                state
+                    .connections
+                    .report_inference(&route.id, &route.status, Some(&e));
+                let go_on = retryable(&e) && route.allow_fallback;
+                last_error = Some((route, e));
+                if !go_on {
+                    break;
+                }
+            }
+        }
+    }
+
+    match (last_error, over_budget) {
+        (None, Some(over)) => {
+            call.log(
+                None,
+                None,
+                429,
+                Some("RATE_LIMIT_EXCEEDED".into()),
+                None,
+                Usage::default(),
+                stream,
+            );
+            with_headers(rate_limited(&over), None, &call.resolution)
+        }
+        (Some((route, error)), _) => {
+            let summary: Vec<String> = call
+                .attempts
+                .iter()
+                .map(|a| format!("{} {}: {}", a.connection_id, a.provider, a.outcome))
+                .collect();
+            let err = ApiError::from(UpstreamError {
+                provider_key: route.provider_key.clone(),
+                error,
+                detail: format!(" (attempts: {})", summary.join("; ")),
+            });
+            let code = err.code().into_owned();
+            call.log(
+                Some(&route),
+                None,
+                err.status().as_u16(),
+                Some(code),
+                None,
+                Usage::default(),
+                stream,
+            );
+            with_headers(err.into_response(), Some(&route), &call.resolution)
+        }
+        (None, None) => {
+            call.fail(RequestError::NoUsableConnection("no candidate was tried".into()).into())
+        }
+    }
+}
+
+async fn send(
+    state: &AppState,
+    route: &Route,
+    endpoint: Endpoint,
+    body: &Value,
+) -> Result<reqwest::Response, ProviderError> {
+    let upstream = Upstream {
+        family: route.family,
+        base_url: route.endpoint_url.trim_end_matches('/').to_owned(),
+        credentials: route.credentials.fields(),
+        config: &route.config,
+        timeout: route.timeout,
+    };
+    if route.family != providers::ApiFamily::OpenaiCompat {
+        return Err(ProviderError::Config(format!(
+            "inference through {} connections is not available in this build",
+            route.family.as_str()
+        )));
+    }
+    providers::forward_openai(&state.http, &upstream, endpoint.path(), body).await
+}
+
+fn rate_limited(over: &OverBudget) -> Response {
+    let secs = over.retry_after.as_secs().max(1);
+    let reset =
+        crate::clock::rfc3339(now_ms() + i64::try_from(over.retry_after.as_millis()).unwrap_or(0));
+    let body = json!({"error": {
+        "code": "RATE_LIMIT_EXCEEDED",
+        "message": format!("Every connection for this model is over its {} budget; retry in {secs} s", over.kind),
+        "type": "rate_limit_error",
+        "status": 429,
+    }});
+    let mut response = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
+    let h = response.headers_mut();
+    for (name, value) in [
+        (header::RETRY_AFTER.as_str(), secs.to_string()),
+        ("x-ratelimit-limit", over.limit.to_string()),
+        ("x-ratelimit-remaining", over.remaining.to_string()),
+        ("x-ratelimit-reset", reset),
+    ] {
+        if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::from_str(&value)) {
+            h.insert(n, v);
+        }
+    }
+    response
+}
+
+type Fallback = (Call, ProviderError);
+
+async fn respond_whole(
+    call: Call,
+    route: Arc<Route>,
+    upstream_model: String,
+    requested: String,
+    response: reqwest::Response,
+    reservation: Reservation,
+) -> Result<Response, Fallback> {
+    let bytes = match response.bytes().await {
+        Ok(b) => b,
+        Err(e) => return Err((call, ProviderError::Unreachable(e.to_string()))),
+    };
+    let mut value: Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => return Err((call, ProviderError::Decode(e.to_string()))),
+    };
+    let usage = Usage::from_json(&value).unwrap_or_default();
+    call.state
+        .limiter
+        .settle(&route.id, reservation, usage.total());
+    if value.get("model").is_some() {
+        value["model"] = Value::String(requested);
+    }
+    call.log(
+        Some(&route),
+        Some(&upstream_model),
+        200,
+        None,
+        None,
+        usage,
+        false,
+    );
+    let response = (StatusCode::OK, axum::Json(value)).into_response();
+    Ok(with_headers(response, Some(&route), &call.resolution))
+}
+
+async fn respond_stream(
+    call: Call,
+    route: Arc<Route>,
+    upstream_model: String,
+    requested: String,
+    response: reqwest::Response,
+    reservation: Reservation,
+) -> Result<Response, Fallback> {
+    let mut events = response.bytes_stream().eventsource();
+    let first = match tokio::time::timeout(route.timeout, events.next()).await {
+        Ok(Some(Ok(event))) => event,
+        Ok(Some(Err(e))) => return Err((call, ProviderError::Unreachable(e.to_string()))),
+        Ok(None) => {
+            return Err((
+                call,
+                ProviderError::Decode("the stream ended before its first event".into()),
+            ))
+        }
+        Err(_) => {
+            return Err((
+                call,
+                ProviderError::Timeout(u64::try_from(route.timeout.as_millis()).unwrap_or(0)),
+            ))
+        }
+    };
+    let ttft = call.started.elapsed();
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(32);
+    let resolution = call.resolution.clone();
+    let task_route = route.clone();
+    tokio::spawn(async move {
+        let route = task_route;
+        let mut usage = Usage::default();
+        let mut status = 200u16;
+        let mut error_code = None;
+        let mut next = Some(Ok(first));
+        loop {
+            let event = match next.take() {
+                Some(e) => e,
+                None => match events.next().await {
+                    Some(e) => e,
+                    None => break,
+                },
+            };
+            let chunk = match event {
+                Ok(event) if event.data.trim() == "[DONE]" => {
+                    Bytes::from_static(b"data: [DONE]\n\n")
+                }
+                Ok(event) => match serde_json::from_str::<Value>(&event.data) {
+                    Ok(mut value) => {
+                        if let Some(u) = Usage::from_json(&value) {
+                            usage = u;
+                        }
+                        if value.get("model").is_some() {
+                            value["model"] = Value::String(requested.clone());
+                        }
+                        Bytes::from(format!("data: {value}\n\n"))
+                    }
+                    Err(_) => Bytes::from(format!("data: {}\n\n", event.data)),
+                },
+                Err(e) => {
+                    // Mid-stream failure: too late to fall back; tell the client in-band.
+                    status = 502;
+                    error_code = Some(format!(
+                        "PROVIDER_{}_STREAM_INTERRUPTED",
+                        route.provider_key.to_uppercase().replace('-', "_")
+                    ));
+                    let body = json!({"error": {"code": error_code, "message": format!("the provider's stream broke off: {e}"), "type": "api_error", "status": 502}});
+                    let _ = tx.send(Ok(Bytes::from(format!("data: {body}\n\n")))).await;
+                    break;
+                }
+            };
+            if tx.send(Ok(chunk)).await.is_err() {
+                // The client went away: dropping `events` cancels the upstream request.
+                status = 499;
+                error_code = Some("CLIENT_CLOSED_REQUEST".into());
+                break;
+            }
+        }
+        call.state
+            .limiter
+            .settle(&route.id, reservation, usage.total());
+        call.log(
+            Some(&route),
+            Some(&upstream_model),
+            status,
+            error_code,
+            Some(ttft),
+            usage,
+            true,
+        );
+    });
+    let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|c| (c, rx))
+    }));
+    let mut response = Response::new(body);
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(with_headers(response, Some(&route), &resolution))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_happens_before_any_upstream_call() {
+        assert!(validate(
+            Endpoint::Chat,
+            &json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+        )
+        .is_ok());
+        assert!(validate(Endpoint::Chat, &json!({"model": "m", "messages": []})).is_err());
+        assert!(validate(Endpoint::Chat, &json!({"model": "m"})).is_err());
+        assert!(validate(
+            Endpoint::Chat,
+            &json!({"model": 5, "messages": [{"role": "user"}]})
+        )
+        .is_err());
+        assert!(validate(
+            Endpoint::Chat,
+            &json!({"model": "m", "messages": [{"content": "x"}]})
+        )
+        .is_err());
+        assert!(validate(
+            Endpoint::Chat,
+            &json!({"model": "m", "messages": [{"role": "user"}], "stream": "yes"})
+        )
+        .is_err());
+        assert!(validate(Endpoint::Embeddings, &json!({"model": "m"})).is_err());
+        assert_eq!(
+            validate(
+                Endpoint::Chat,
+                &json!({"model": "m", "messages": [{"role": "user"}], "stream": true})
+            )
+            .unwrap()
+            .1,
+            true
+        );
+    }
+
+    #[test]
+    fn retry_and_fallback_rules() {
+        let http = |s| ProviderError::Http {
+            status: s,
+            message: String::new(),
+            retry_after_secs: None,
+        };
+        for s in [401, 403, 408, 429, 500, 503] {
+            assert!(retryable(&http(s)), "{s}");
+        }
+        assert!(!retryable(&http(400)) && !retryable(&http(404)) && !retryable(&http(422)));
+        assert!(retry_same(&http(502)) && retry_same(&ProviderError::Unreachable(String::new())));
+        assert!(
+            !retry_same(&http(429))
+                && !retry_same(&ProviderError::Timeout(1))
+                && !retry_same(&http(401))
+        );
+    }
+
+    #[test]
+    fn token_estimate_uses_the_asked_maximum() {
+        let body =
+            json!({"messages": [{"role": "user", "content": "x".repeat(400)}], "max_tokens": 100});
+        let n = estimate_tokens(&body);
+        assert!((200..=230).contains(&n), "{n}");
+    }
+}
