@@ -99,9 +99,11 @@ pub fn plan(
         |p| snapshot.provider_keys.contains(p),
     )?;
     let (provider, owner, wanted) = match &reference {
-        ModelRef::Auto(name) => return Err(RoutingError::ModelNotFound(format!(
+        ModelRef::Auto(name) => {
+            return Err(RoutingError::ModelNotFound(format!(
             "No system collection named auto({name}): collections are not available in this build"
-        ))),
+        )))
+        }
         ModelRef::Collection { name, .. } => {
             return Err(RoutingError::ModelNotFound(format!(
                 "No collection named {name}: collections are not available in this build"

@@ -4,9 +4,11 @@
 mod common;
 
 mod accounts;
+mod chat_mock;
 mod cli;
 mod connections;
 mod http;
+mod inference;
 mod keys;
 mod mocks;
 mod orgs;

@@ -1,0 +1,231 @@
+//! An OpenAI-compatible upstream for inference tests: `/v1/models`, `/v1/chat/completions`
+//! (whole or streamed), `/v1/embeddings`. It can fail with a status (+ Retry-After), hang,
+//! break a stream after its first chunk, count calls and keep the last request body.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "a mock that cannot run must fail the test"
+)]
+
+use std::{
+    sync::{
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+        Arc, Mutex,
+    },
+    time::Duration,
+};
+
+use axum::{
+    body::{Body, Bytes},
+    extract::State,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Json, Router,
+};
+use serde_json::{json, Value};
+
+#[derive(Default)]
+struct Behaviour {
+    fail: Option<(u16, Option<u64>)>,
+    hang: bool,
+    break_stream: bool,
+    slow_stream: bool,
+}
+
+#[derive(Clone)]
+pub struct ChatMock {
+    pub name: String,
+    pub base: String,
+    behaviour: Arc<Mutex<Behaviour>>,
+    calls: Arc<AtomicUsize>,
+    last_body: Arc<Mutex<Value>>,
+    /// Set when a streamed response was dropped before it finished (the client went away).
+    pub stream_cancelled: Arc<AtomicBool>,
+}
+
+impl ChatMock {
+    pub async fn start(name: &str) -> ChatMock {
+        let mut mock = ChatMock {
+            name: name.to_owned(),
+            base: String::new(),
+            behaviour: Default::default(),
+            calls: Default::default(),
+            last_body: Arc::new(Mutex::new(Value::Null)),
+            stream_cancelled: Default::default(),
+        };
+        let app = Router::new()
+            .route("/v1/models", get(models))
+            .route("/v1/chat/completions", post(chat))
+            .route("/v1/embeddings", post(embeddings))
+            .with_state(mock.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        mock.base = format!("http://{}/v1", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        mock
+    }
+
+    pub fn fail(&self, status: u16, retry_after: Option<u64>) {
+        self.behaviour.lock().unwrap().fail = Some((status, retry_after));
+    }
+    pub fn hang(&self) {
+        self.behaviour.lock().unwrap().hang = true;
+    }
+    pub fn break_stream(&self) {
+        self.behaviour.lock().unwrap().break_stream = true;
+    }
+    pub fn slow_stream(&self) {
+        self.behaviour.lock().unwrap().slow_stream = true;
+    }
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+    pub fn last_body(&self) -> Value {
+        self.last_body.lock().unwrap().clone()
+    }
+
+    /// Counts the call, records the body, and applies a configured failure.
+    async fn gate(&self, body: Option<Value>) -> Result<(), Response> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if let Some(b) = body {
+            *self.last_body.lock().unwrap() = b;
+        }
+        let (fail, hang) = {
+            let b = self.behaviour.lock().unwrap();
+            (b.fail, b.hang)
+        };
+        if hang {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        }
+        if let Some((status, retry_after)) = fail {
+            let mut res = (
+                StatusCode::from_u16(status).unwrap(),
+                Json(json!({"error": {"message": format!("{} failure {status}", self.name), "type": "mock_error"}})),
+            )
+                .into_response();
+            if let Some(s) = retry_after {
+                res.headers_mut()
+                    .insert("retry-after", s.to_string().parse().unwrap());
+            }
+            return Err(res);
+        }
+        Ok(())
+    }
+}
+
+async fn models(State(mock): State<ChatMock>) -> Response {
+    if let Err(r) = mock.gate(None).await {
+        return r;
+    }
+    Json(json!({"object": "list", "data": [
+        {"id": "gpt-4o", "object": "model", "created": 1, "owned_by": "mock"},
+        {"id": "meta-llama/llama-4-scout", "object": "model", "created": 1, "owned_by": "mock"},
+        {"id": "text-embedding-3-small", "object": "model", "created": 1, "owned_by": "mock"},
+    ]}))
+    .into_response()
+}
+
+async fn chat(State(mock): State<ChatMock>, Json(body): Json<Value>) -> Response {
+    if let Err(r) = mock.gate(Some(body.clone())).await {
+        return r;
+    }
+    let model = body["model"].as_str().unwrap_or_default().to_owned();
+    if body["stream"] == json!(true) {
+        return stream(
+            mock,
+            model,
+            body["stream_options"]["include_usage"] == json!(true),
+        );
+    }
+    Json(json!({
+        "id": "chatcmpl-mock", "object": "chat.completion", "created": 1_700_000_000, "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": format!("hello from {}", mock.name)}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
+    }))
+    .into_response()
+}
+
+/// Sets `stream_cancelled` if dropped before the stream was read to its end.
+struct CancelGuard(Arc<AtomicBool>, bool);
+
+impl CancelGuard {
+    fn finish(&mut self) {
+        self.1 = true;
+    }
+}
+
+impl Drop for CancelGuard {
+    fn drop(&mut self) {
+        if !self.1 {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+fn stream(mock: ChatMock, model: String, include_usage: bool) -> Response {
+    let (broken, slow) = {
+        let b = mock.behaviour.lock().unwrap();
+        (b.break_stream, b.slow_stream)
+    };
+    let chunk = |content: &str| {
+        json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1, "model": model,
+               "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": null}]})
+    };
+    let mut events: Vec<String> = ["Hel", "lo", "!"]
+        .iter()
+        .map(|c| format!("data: {}\n\n", chunk(c)))
+        .collect();
+    if slow {
+        events = (0..200)
+            .map(|i| format!("data: {}\n\n", chunk(&i.to_string())))
+            .collect();
+    }
+    if include_usage {
+        events.push(format!(
+            "data: {}\n\n",
+            json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1, "model": model, "choices": [],
+                   "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}})
+        ));
+    }
+    events.push("data: [DONE]\n\n".into());
+    let guard = CancelGuard(mock.stream_cancelled.clone(), false);
+    let body = futures_util::stream::unfold(
+        (events.into_iter(), guard, 0usize),
+        move |(mut it, mut guard, n)| async move {
+            if broken && n == 1 {
+                // Let the first event reach the client before the connection breaks.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                return Some((
+                    Err(std::io::Error::other("connection dropped")),
+                    (it, guard, n + 1),
+                ));
+            }
+            if slow {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            match it.next() {
+                Some(e) => Some((
+                    Ok::<Bytes, std::io::Error>(Bytes::from(e)),
+                    (it, guard, n + 1),
+                )),
+                None => {
+                    guard.finish();
+                    None
+                }
+            }
+        },
+    );
+    let mut res = Response::new(Body::from_stream(body));
+    res.headers_mut()
+        .insert("content-type", "text/event-stream".parse().unwrap());
+    res
+}
+
+async fn embeddings(State(mock): State<ChatMock>, Json(body): Json<Value>) -> Response {
+    if let Err(r) = mock.gate(Some(body.clone())).await {
+        return r;
+    }
+    Json(json!({"object": "list", "model": body["model"], "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2, 0.3]}],
+                "usage": {"prompt_tokens": 4, "total_tokens": 4}}))
+    .into_response()
+}
