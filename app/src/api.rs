@@ -12,7 +12,8 @@ use leptos::server_fn::codec::Json;
 
 use crate::dto::{
     ApiKeyDto, ConnectionDetailDto, ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto,
-    MemberDto, ModelDto, NewConnectionDto, OrgDto, OrgRole, ProviderDto, TestResultDto, UserDto,
+    MemberDto, ModelDto, NewConnectionDto, OrgDto, OrgRole, ProviderDto, RequestLogDto,
+    TestResultDto, UserDto,
 };
 use crate::error::AppError;
 
@@ -225,5 +226,18 @@ pub async fn set_provider_flags(
     let (backend, session) = ssr::context().await?;
     backend
         .set_provider_flags(&session, id, enabled, free)
+        .await
+}
+
+#[server(prefix = "/api/fn", endpoint = "list_logs")]
+pub async fn list_logs(
+    model: Option<String>,
+    connection_id: Option<String>,
+    status: Option<i64>,
+    resolution: Option<String>,
+) -> Result<Vec<RequestLogDto>, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend
+        .list_logs(&session, model, connection_id, status, resolution)
         .await
 }

@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 
 use crate::dto::{
     ApiKeyDto, ConnectionDetailDto, ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto,
-    MemberDto, ModelDto, NewConnectionDto, OrgDto, OrgRole, ProviderDto, TestResultDto, UserDto,
+    MemberDto, ModelDto, NewConnectionDto, OrgDto, OrgRole, ProviderDto, RequestLogDto,
+    TestResultDto, UserDto,
 };
 use crate::error::AppError;
 
@@ -138,4 +139,12 @@ pub trait ConsoleBackend: Send + Sync + 'static {
         enabled: bool,
         free: bool,
     ) -> Result<ProviderDto, AppError>;
+    async fn list_logs(
+        &self,
+        session: &Session,
+        model: Option<String>,
+        connection_id: Option<String>,
+        status: Option<i64>,
+        resolution: Option<String>,
+    ) -> Result<Vec<RequestLogDto>, AppError>;
 }

@@ -283,3 +283,37 @@ mod double_option {
         Option::<i64>::deserialize(d).map(Some)
     }
 }
+
+/// One attempt at one connection during an inference call, in the order made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptDto {
+    pub connection_id: String,
+    pub provider: String,
+    /// `ok`, `http_<status>`, `timeout`, `unreachable`, `over_rpm_budget`, …
+    pub outcome: String,
+    pub status: Option<u16>,
+    pub latency_ms: i64,
+}
+
+/// One row of the request log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestLogDto {
+    pub id: String,
+    pub request_id: String,
+    pub created_at: String,
+    pub endpoint: String,
+    pub model: String,
+    pub resolution: String,
+    pub collection: Option<String>,
+    pub connection_id: Option<String>,
+    pub provider: Option<String>,
+    pub upstream_model: Option<String>,
+    pub status: i64,
+    pub error_code: Option<String>,
+    pub latency_ms: i64,
+    pub ttft_ms: Option<i64>,
+    pub prompt_tokens: Option<i64>,
+    pub completion_tokens: Option<i64>,
+    pub stream: bool,
+    pub attempts: Vec<AttemptDto>,
+}

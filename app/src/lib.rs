@@ -23,7 +23,8 @@ use components::layout::Shell;
 use pages::{
     auth::{LoginPage, SignupPage},
     connections::{ConnectionDetailPage, ConnectionsPage},
-    empty::{CollectionsPage, LogsPage},
+    empty::CollectionsPage,
+    logs::LogsPage,
     settings::{AccountTab, ApiKeysTab, OrganizationsTab, ProvidersTab, SettingsPage},
 };
 

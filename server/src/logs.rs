@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
 use sqlx::FromRow;
 use tokio::sync::{mpsc, oneshot};
 
@@ -16,15 +15,7 @@ const CHANNEL: usize = 10_000;
 const BATCH: usize = 256;
 const LINGER: Duration = Duration::from_millis(200);
 
-/// One attempt at one connection, in the order made.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
-pub struct Attempt {
-    pub connection_id: String,
-    pub provider: String,
-    pub outcome: String,
-    pub status: Option<u16>,
-    pub latency_ms: i64,
-}
+pub use app::dto::{AttemptDto as Attempt, RequestLogDto as LogDto};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct LogRow {
@@ -50,28 +41,6 @@ pub struct LogRow {
     pub stream: Flag,
     /// JSON array of [`Attempt`].
     pub attempts: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct LogDto {
-    pub id: String,
-    pub request_id: String,
-    pub created_at: String,
-    pub endpoint: String,
-    pub model: String,
-    pub resolution: String,
-    pub collection: Option<String>,
-    pub connection_id: Option<String>,
-    pub provider: Option<String>,
-    pub upstream_model: Option<String>,
-    pub status: i64,
-    pub error_code: Option<String>,
-    pub latency_ms: i64,
-    pub ttft_ms: Option<i64>,
-    pub prompt_tokens: Option<i64>,
-    pub completion_tokens: Option<i64>,
-    pub stream: bool,
-    pub attempts: Vec<Attempt>,
 }
 
 impl From<LogRow> for LogDto {

@@ -28,17 +28,6 @@ pub fn CollectionsPage() -> impl IntoView {
 }
 
 #[component]
-pub fn LogsPage() -> impl IntoView {
-    view! {
-        <EmptyState
-            title="Request Logs"
-            lead="Every routed request: which connection served it, how it was resolved, latency and tokens."
-            body="No requests logged yet. The inference endpoint is not available in this build, so there is nothing to record."
-        />
-    }
-}
-
-#[component]
 pub fn NotFound() -> impl IntoView {
     view! {
         <div class="auth-page">

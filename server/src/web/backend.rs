@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 use crate::catalog::{connections::ConnectionFilter, providers, Actor};
 use app::dto::{
     ApiKeyDto, ConnectionDetailDto, ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto,
-    MemberDto, ModelDto, NewConnectionDto, OrgDto, OrgRole, ProviderDto, TestResultDto, UserDto,
+    MemberDto, ModelDto, NewConnectionDto, OrgDto, OrgRole, ProviderDto, RequestLogDto,
+    TestResultDto, UserDto,
 };
 use app::error::AppError;
 
@@ -355,5 +356,26 @@ impl ConsoleBackend for ConsoleService {
         Ok(providers::update(&self.state.db, &id, change)
             .await?
             .to_dto())
+    }
+
+    async fn list_logs(
+        &self,
+        session: &Session,
+        model: Option<String>,
+        connection_id: Option<String>,
+        status: Option<i64>,
+        resolution: Option<String>,
+    ) -> Result<Vec<RequestLogDto>, AppError> {
+        let id = self.user_id(session).await?;
+        let blank = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+        let query = crate::logs::LogQuery {
+            model: blank(model),
+            connection_id: blank(connection_id),
+            status,
+            resolution: blank(resolution),
+            limit: Some(200),
+            offset: None,
+        };
+        Ok(crate::logs::list(&self.state.db, &id, &query).await?)
     }
 }
