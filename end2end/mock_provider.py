@@ -1,9 +1,14 @@
-"""A small OpenAI-compatible provider for the end-to-end tests: GET /v1/models answers
-only requests whose `Authorization: Bearer` key starts with `sk-e2e-`, like a provider
-that knows its keys. Started on a free port by end2end/run.sh."""
+"""A small OpenAI-compatible provider for the end-to-end and SDK tests. It answers only
+requests whose `Authorization: Bearer` key starts with `sk-e2e-`, like a provider that
+knows its keys: GET /v1/models, POST /v1/chat/completions (whole or streamed, with a
+usage chunk when asked) and POST /v1/embeddings (float or base64). Started on a free
+port by end2end/run.sh."""
 
+import base64
 import json
+import struct
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -16,6 +21,49 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}})
         models = [{"id": m, "object": "model", "created": 1700000000, "owned_by": "mock"} for m in ("mock-large", "mock-small", "mock-embed")]
         self.reply(200, {"object": "list", "data": models})
+
+    def do_POST(self):
+        auth = self.headers.get("Authorization", "")
+        if not auth.startswith("Bearer sk-e2e-"):
+            return self.reply(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}})
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
+        path = self.path.rstrip("/")
+        if path == "/v1/chat/completions":
+            return self.chat(body)
+        if path == "/v1/embeddings":
+            vector = [0.25, -0.5, 0.75]
+            if body.get("encoding_format") == "base64":
+                embedding = base64.b64encode(struct.pack("<3f", *vector)).decode()
+            else:
+                embedding = vector
+            return self.reply(200, {"object": "list", "model": body.get("model"),
+                                    "data": [{"object": "embedding", "index": 0, "embedding": embedding}],
+                                    "usage": {"prompt_tokens": 2, "total_tokens": 2}})
+        self.reply(404, {"error": {"message": "not found"}})
+
+    def chat(self, body):
+        model = body.get("model")
+        if not body.get("stream"):
+            return self.reply(200, {
+                "id": "chatcmpl-e2e", "object": "chat.completion", "created": int(time.time()), "model": model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello from the mock."},
+                             "finish_reason": "stop", "logprobs": None}],
+                "usage": {"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13},
+            })
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for piece in ["Hello", " from", " the", " mock."]:
+            chunk = {"id": "chatcmpl-e2e", "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
+                     "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            self.wfile.flush()
+        if (body.get("stream_options") or {}).get("include_usage"):
+            usage = {"id": "chatcmpl-e2e", "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
+                     "choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13}}
+            self.wfile.write(f"data: {json.dumps(usage)}\n\n".encode())
+        self.wfile.write(b"data: [DONE]\n\n")
+        self.wfile.flush()
 
     def reply(self, status, body):
         data = json.dumps(body).encode()

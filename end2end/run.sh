@@ -29,8 +29,17 @@ for _ in $(seq 1 200); do
 done
 
 cd "$here"
-if ! BASE_URL="http://127.0.0.1:$port" MOCK_PROVIDER_URL="http://127.0.0.1:$mock_port/v1" npx playwright test; then
-  echo "--- server log ---" >&2
-  tail -n 100 "$log" >&2
-  exit 1
-fi
+base="http://127.0.0.1:$port"
+fail() { echo "--- server log ---" >&2; tail -n 100 "$log" >&2; exit 1; }
+BASE_URL="$base" MOCK_PROVIDER_URL="http://127.0.0.1:$mock_port/v1" npx playwright test || fail
+
+# The official OpenAI SDKs (Python from PyPI, Node from npm) against the same server,
+# routed to the mock provider through a connection made with the REST API.
+"$bin" user create --email sdk@example.com --password "correct horse battery" --handle sdk-tests --data-dir "$data" 2>/dev/null
+key="$("$bin" key create --email sdk@example.com --name sdk --data-dir "$data" 2>/dev/null)"
+conn="$(curl -fsS -X POST "$base/api/connections" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+  -d "{\"provider\":\"openai\",\"name\":\"sdk mock\",\"api_key\":\"sk-e2e-sdk-0001\",\"endpoint_url\":\"http://127.0.0.1:$mock_port/v1\"}" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
+curl -fsS -X POST "$base/api/connections/$conn/test" -H "Authorization: Bearer $key" >/dev/null
+LANGMART_BASE="$base" LANGMART_KEY="$key" "${PYTHON_SDK:-python3}" "$here/sdk/openai_python.py" || fail
+LANGMART_BASE="$base" LANGMART_KEY="$key" node "$here/sdk/openai_node.mjs" || fail

@@ -49,6 +49,18 @@ ensure_end2end_deps() {
   fi
 }
 
+# The official `openai` Python SDK, pinned, in a virtualenv under .tools/.
+OPENAI_PY_VERSION="3.54.0"
+ensure_python_sdk() {
+  local venv="$TOOLS/venv"
+  if ! "$venv/bin/python" -c "import openai, sys; sys.exit(openai.__version__ != '$OPENAI_PY_VERSION')" 2>/dev/null; then
+    log "installing the openai Python SDK $OPENAI_PY_VERSION into .tools/venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "openai==$OPENAI_PY_VERSION"
+  fi
+  export PYTHON_SDK="$venv/bin/python"
+}
+
 # Builds the browser bundle and the site directory the server serves:
 #   $CARGO_TARGET_DIR/site/{pkg/langmart.js, pkg/langmart_bg.wasm, pkg/langmart.css, favicon.svg}
 # This is what cargo-leptos does, without installing cargo-leptos.

@@ -14,6 +14,7 @@ ensure_wasm_target
 ensure_wasm_bindgen
 ensure_chromium
 ensure_end2end_deps
+ensure_python_sdk
 
 log "format and lints"
 cargo fmt --all -- --check
@@ -36,7 +37,7 @@ else
   log "PostgreSQL is not available on 127.0.0.1:5432: skipping its integration run"
 fi
 
-log "end-to-end tests (Chromium)"
+log "end-to-end tests (Chromium) and the official OpenAI SDKs"
 bash "$ROOT/end2end/run.sh" "$CARGO_TARGET_DIR/debug/langmart"
 
 log "all tests passed in $(( $(date +%s) - started ))s"
