@@ -1,7 +1,8 @@
 //! The routing catalogue: an immutable snapshot of everything routing reads (connections
 //! with opened credentials, their models, handles, memberships, provider keys). Requests
 //! read the current snapshot — no SQL, no crypto — and it is rebuilt after any change
-//! in this process, and at least every few seconds for changes made by other replicas.
+//! in this process, and refreshed in the background every few seconds for changes made
+//! by other replicas.
 
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
@@ -125,32 +126,63 @@ impl RoutingCatalog {
         }
     }
 
-    fn fresh(&self) -> Option<Arc<Snapshot>> {
-        let guard = self
-            .current
+    fn current(&self) -> Option<Arc<Snapshot>> {
+        self.current
             .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        guard
-            .as_ref()
-            .filter(|s| s.generation == self.changes.current() && s.built.elapsed() < MAX_AGE)
-            .cloned()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
-    /// The current snapshot, rebuilt first if something changed (one rebuild at a time).
-    pub async fn snapshot(&self) -> Result<Arc<Snapshot>, ApiError> {
-        if let Some(s) = self.fresh() {
-            return Ok(s);
-        }
-        let _one_at_a_time = self.rebuild.lock().await;
-        if let Some(s) = self.fresh() {
-            return Ok(s);
-        }
-        let snapshot = Arc::new(self.build().await?);
+    fn store(&self, snapshot: Arc<Snapshot>) {
         *self
             .current
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(snapshot.clone());
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(snapshot);
+    }
+
+    /// The snapshot requests route with. After a change made in this process the caller
+    /// waits for the rebuild (it must see its own write); a snapshot that is merely old is
+    /// served while a background task refreshes it, so requests never wait on SQL for that.
+    pub async fn snapshot(&self) -> Result<Arc<Snapshot>, ApiError> {
+        if let Some(s) = self.current() {
+            if s.generation == self.changes.current() {
+                if s.built.elapsed() >= MAX_AGE {
+                    self.refresh_in_background();
+                }
+                return Ok(s);
+            }
+        }
+        self.rebuild_now().await
+    }
+
+    async fn rebuild_now(&self) -> Result<Arc<Snapshot>, ApiError> {
+        let _one_at_a_time = self.rebuild.lock().await;
+        if let Some(s) = self
+            .current()
+            .filter(|s| s.generation == self.changes.current())
+        {
+            return Ok(s);
+        }
+        let snapshot = Arc::new(self.build().await?);
+        self.store(snapshot.clone());
         Ok(snapshot)
+    }
+
+    fn refresh_in_background(&self) {
+        // Only one refresh at a time; if one is running, this request just goes on.
+        let Ok(guard) = self.rebuild.clone().try_lock_owned() else {
+            return;
+        };
+        let this = self.clone();
+        tokio::spawn(async move {
+            let _guard = guard;
+            match this.build().await {
+                Ok(s) => this.store(Arc::new(s)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "routing catalogue refresh failed; keeping the previous one")
+                }
+            }
+        });
     }
 
     async fn build(&self) -> Result<Snapshot, ApiError> {
