@@ -45,6 +45,12 @@ impl TestLocks {
     }
 }
 
+struct Target {
+    provider: Provider,
+    credentials: Credentials,
+    config: std::collections::BTreeMap<String, String>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trigger {
     Manual,
@@ -118,6 +124,15 @@ impl Connections {
         }
     }
 
+    /// What calling a stored connection needs: its provider, opened credentials, settings.
+    async fn target(&self, row: &SqlConnection) -> Result<Target, ApiError> {
+        Ok(Target {
+            provider: self.provider_of(row).await?,
+            credentials: Credentials::open(&self.vault, row)?,
+            config: serde_json::from_str(&row.config).unwrap_or_default(),
+        })
+    }
+
     /// The provider call a test makes: listing where supported, else the cheapest request.
     async fn probe(
         &self,
@@ -152,9 +167,11 @@ impl Connections {
             .await
             .map_err(StoreError::from)?
             .ok_or_else(|| super::CatalogError::ConnectionNotFound(row.id.clone()))?;
-        let provider = self.provider_of(&row).await?;
-        let credentials = Credentials::open(&self.vault, &row)?;
-        let config = serde_json::from_str(&row.config).unwrap_or_default();
+        let Target {
+            provider,
+            credentials,
+            config,
+        } = self.target(&row).await?;
         let upstream = self.upstream(
             provider.family,
             &row.endpoint_url,
@@ -335,9 +352,11 @@ impl Connections {
     pub async fn discover(&self, actor: &Actor, id: &str) -> Result<Vec<ModelDto>, ApiError> {
         let access = self.load(actor, id, true).await?;
         let row = access.row;
-        let provider = self.provider_of(&row).await?;
-        let credentials = Credentials::open(&self.vault, &row)?;
-        let config = serde_json::from_str(&row.config).unwrap_or_default();
+        let Target {
+            provider,
+            credentials,
+            config,
+        } = self.target(&row).await?;
         let upstream = self.upstream(
             provider.family,
             &row.endpoint_url,
