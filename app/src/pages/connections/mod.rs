@@ -267,6 +267,7 @@ fn Row(
                     test.dispatch(TestConnection { id: id.get_value() });
                 }>"Test"</button>
                 <Show when=move || can_edit>
+                    <A href=format!("/connections/{}", id.get_value()) attr:class="button small">"Edit"</A>
                     <button class="small" on:click=move |_| rotating.update(|r| *r = !*r)>"Update API key"</button>
                     <button
                         class="small"
