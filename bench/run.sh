@@ -19,15 +19,19 @@ BIN="$CARGO_TARGET_DIR/$PROFILE"
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 work="$(mktemp -d)"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+# Every process started here, by pid (mocks start in subshells, so a file, not an array).
+cleanup() {
+  [ -f "$work/pids" ] && xargs -r kill < "$work/pids" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 # Starts a mock upstream and prints its address.
 mock() {
   local out="$work/mock.$RANDOM"
-  "$BIN/mock_upstream" "$@" > "$out" &
-  pids+=($!)
+  "$BIN/mock_upstream" "$@" > "$out" 2>>"$work/mock.log" &
+  echo $! >> "$work/pids"
   for _ in $(seq 1 100); do [ -s "$out" ] && break; sleep 0.05; done
   head -n1 "$out"
 }
@@ -38,7 +42,7 @@ slow="http://$(mock --chunks 100000 --chunk-interval-ms 1000)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 "$BIN/langmart" serve --addr "127.0.0.1:$port" --data-dir "$work/data" --health-check-interval-secs 0 > "$work/langmart.log" 2>&1 &
 gw_pid=$!
-pids+=($gw_pid)
+echo "$gw_pid" >> "$work/pids"
 gw="http://127.0.0.1:$port"
 for _ in $(seq 1 200); do curl -fsS "$gw/health" >/dev/null 2>&1 && break; sleep 0.05; done
 

@@ -40,4 +40,7 @@ fi
 log "end-to-end tests (Chromium) and the official OpenAI SDKs"
 bash "$ROOT/end2end/run.sh" "$CARGO_TARGET_DIR/debug/langmart"
 
+log "benchmark smoke run (a few seconds of each scenario; numbers from debug builds mean nothing)"
+bash "$ROOT/bench/run.sh" --smoke
+
 log "all tests passed in $(( $(date +%s) - started ))s"
