@@ -173,6 +173,12 @@ pub async fn serve(
     );
     let request_log = state.request_log.clone();
     let router = build_router(state).await?;
+    // Small writes (stream chunks, headers then body) must not wait for Nagle's algorithm.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await

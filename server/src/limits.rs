@@ -133,6 +133,12 @@ impl Limiter {
     }
 
     pub fn headroom(&self, connection: &str, rpm: Option<i64>, tpm: Option<i64>) -> Headroom {
+        if rpm.is_none() && tpm.is_none() {
+            return Headroom {
+                rpm_remaining: None,
+                tpm_remaining: None,
+            };
+        }
         let now = Instant::now();
         let mut windows = self.windows();
         let window = windows.entry(connection.to_owned()).or_default();
