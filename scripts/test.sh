@@ -24,11 +24,12 @@ cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 build_site debug
 
 log "unit and integration tests (SQLite)"
-cargo test -p server
+# A hung test fails the run in minutes instead of holding CI for its whole budget.
+timeout 1200 cargo test -p server
 
 if ensure_postgres; then
   log "integration tests (PostgreSQL)"
-  LANGMART_TEST_DATABASE=postgres cargo test -p server --test integration
+  LANGMART_TEST_DATABASE=postgres timeout 900 cargo test -p server --test integration
 else
   if [ "${CI:-}" = true ]; then
     echo "PostgreSQL is not available on 127.0.0.1:5432; CI requires it" >&2
@@ -38,9 +39,9 @@ else
 fi
 
 log "end-to-end tests (Chromium) and the official OpenAI SDKs"
-bash "$ROOT/end2end/run.sh" "$CARGO_TARGET_DIR/debug/langmart"
+timeout 900 bash "$ROOT/end2end/run.sh" "$CARGO_TARGET_DIR/debug/langmart"
 
 log "benchmark smoke run (a few seconds of each scenario; numbers from debug builds mean nothing)"
-bash "$ROOT/bench/run.sh" --smoke
+timeout 900 bash "$ROOT/bench/run.sh" --smoke
 
 log "all tests passed in $(( $(date +%s) - started ))s"

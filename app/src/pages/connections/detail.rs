@@ -37,6 +37,9 @@ pub fn ConnectionDetailPage() -> impl IntoView {
         },
         |(id, ..)| connection_detail(id),
     );
+    // Created with the page, not inside the suspended detail view: a resource made while
+    // server rendering is already suspended can leave the render waiting forever.
+    let providers = Resource::new(|| (), |_| list_providers());
     view! {
         <p><A href="/connections">"← Connections"</A></p>
         <FormError result=test.value()/>
@@ -49,7 +52,7 @@ pub fn ConnectionDetailPage() -> impl IntoView {
                         let editable = d.connection.can_edit.then(|| d.connection.clone());
                         view! {
                             <Detail d test discover/>
-                            {editable.map(|c| view! { <EditConnection c edit rekey/> })}
+                            {editable.map(|c| view! { <EditConnection c edit rekey providers/> })}
                         }
                             .into_any()
                     }
@@ -230,6 +233,7 @@ fn EditConnection(
     c: ConnectionDto,
     edit: ServerAction<UpdateConnection>,
     rekey: ServerAction<UpdateConnectionKey>,
+    providers: Resource<Result<Vec<crate::dto::ProviderDto>, crate::error::AppError>>,
 ) -> impl IntoView {
     let id = StoredValue::new(c.id.clone());
     let name = RwSignal::new(c.name.clone());
@@ -244,7 +248,6 @@ fn EditConnection(
     let fallback = RwSignal::new(c.allow_fallback);
     let secrets = RwSignal::new(BTreeMap::<String, String>::new());
     let provider_key = c.provider.key.clone();
-    let providers = Resource::new(|| (), |_| list_providers());
     let saved = edit.value();
     let limit = |s: String| s.trim().parse::<i64>().ok();
 
