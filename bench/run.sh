@@ -69,6 +69,9 @@ lg() { "$BIN/loadgen" "$@"; }
 results="$work/results.jsonl"
 record() { printf '{"name":"%s","side":"%s","data":%s}\n' "$1" "$2" "$3" >> "$results"; }
 
+# Memory first, on a process no overload has grown yet.
+record hold gateway "$(lg hold --url "$gw/v1" --key "$k_slow" --model openai/bench-model --streams "$HOLD" --pid "$gw_pid")"
+
 for rps in $RATES; do
   record "rate_$rps" direct "$(lg rate --url "$fast/v1" --model bench-model --rps "$rps" --seconds "$SECONDS_EACH")"
   record "rate_$rps" gateway "$(lg rate --url "$gw/v1" --key "$k_fast" --model openai/bench-model --rps "$rps" --seconds "$SECONDS_EACH")"
@@ -79,7 +82,6 @@ record streams direct "$(lg streams --url "$streamy/v1" --model bench-model --st
 record streams gateway "$(lg streams --url "$gw/v1" --key "$k_stream" --model openai/bench-model --streams "$STREAMS")"
 first_rate="${RATES%% *}"
 record fallback gateway "$(lg rate --url "$gw/v1" --key "$k_fb" --model openai/bench-model --rps "$first_rate" --seconds "$SECONDS_EACH")"
-record hold gateway "$(lg hold --url "$gw/v1" --key "$k_slow" --model openai/bench-model --streams "$HOLD" --pid "$gw_pid")"
 cold_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 record coldstart gateway "$(lg coldstart --bin "$BIN/langmart" --data-dir "$work/cold" --port "$cold_port")"
 
