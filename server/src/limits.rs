@@ -54,6 +54,8 @@ pub struct OverBudget {
 #[derive(Debug, Clone, Copy)]
 pub struct Reservation {
     id: u64,
+    /// False for unlimited connections: nothing was recorded, so nothing to settle.
+    counted: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,11 +118,14 @@ impl Limiter {
             .next_id
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         window.events.push_back((now, id, tokens));
-        Ok(Reservation { id })
+        Ok(Reservation { id, counted: true })
     }
 
     /// Replaces the estimate with the tokens the provider reported.
     pub fn settle(&self, connection: &str, reservation: Reservation, actual_tokens: u64) {
+        if !reservation.counted {
+            return;
+        }
         if let Some(window) = self.windows().get_mut(connection) {
             if let Some(event) = window
                 .events
