@@ -119,6 +119,9 @@ pub struct RateLimits {
     pub rpm: Option<i64>,
     /// Tokens per minute; `None` is unlimited.
     pub tpm: Option<i64>,
+    /// Requests per UTC day (a free tier's daily quota); `None` is unlimited.
+    #[serde(default)]
+    pub rpd: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -231,6 +234,8 @@ pub struct NewConnectionDto {
     #[serde(default)]
     pub rate_limit_tpm: Option<i64>,
     #[serde(default)]
+    pub rate_limit_rpd: Option<i64>,
+    #[serde(default)]
     pub prefer_score: Option<i64>,
     #[serde(default)]
     pub allow_fallback: Option<bool>,
@@ -256,6 +261,8 @@ pub struct ConnectionUpdateDto {
     pub rate_limit_rpm: Option<Option<i64>>,
     #[serde(default, with = "double_option")]
     pub rate_limit_tpm: Option<Option<i64>>,
+    #[serde(default, with = "double_option")]
+    pub rate_limit_rpd: Option<Option<i64>>,
     #[serde(default)]
     pub prefer_score: Option<i64>,
     #[serde(default)]
@@ -316,4 +323,146 @@ pub struct RequestLogDto {
     pub completion_tokens: Option<i64>,
     pub stream: bool,
     pub attempts: Vec<AttemptDto>,
+}
+
+/// The routing strategies a collection can use, with the one-line explanation the console shows.
+pub const STRATEGIES: [(&str, &str); 5] = [
+    ("fallback", "Try the members in the order given; the next one only when one fails."),
+    ("round_robin", "Take the members in turn, one request each, then start over."),
+    ("random", "Pick a member at random (weights make some likelier); the rest follow as fallbacks."),
+    ("cost_optimized", "Cheapest first, by the model's price for this request's prompt and maximum output; unpriced models last."),
+    ("latency_optimized", "Fastest first, by recent latency of each connection and model, with a little exploration."),
+];
+
+/// One member of a collection: a model reference in any routable form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CollectionMemberDto {
+    pub model: String,
+    /// Relative weight for `random`; absent means 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<f64>,
+}
+
+/// A member as the API accepts it: `"openai/gpt-4o"` or `{"model": …, "weight": …}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum MemberInput {
+    Reference(String),
+    Weighted(CollectionMemberDto),
+}
+
+impl MemberInput {
+    pub fn into_member(self) -> CollectionMemberDto {
+        match self {
+            MemberInput::Reference(model) => CollectionMemberDto {
+                model,
+                weight: None,
+            },
+            MemberInput::Weighted(m) => m,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CollectionDto {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub strategy: String,
+    /// `user`, `organization` or `system`.
+    pub owner: OwnerDto,
+    /// What to put in `model`: `collection/HANDLE/NAME` or `auto(NAME)`.
+    pub reference: String,
+    pub models: Vec<CollectionMemberDto>,
+    /// True for `auto(free)`, whose members are computed from free providers and prices.
+    pub dynamic: bool,
+    pub can_edit: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// `POST /api/collections` and `PUT /api/collections/{id}` (owner fields only on create).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectionInputDto {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub strategy: String,
+    #[serde(default)]
+    pub models: Vec<MemberInput>,
+    /// `individual` (default), `organization` or `system`.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// Organization handle, for `scope: organization`.
+    #[serde(default)]
+    pub organization: Option<String>,
+}
+
+/// A model's price in USD per million tokens, used by `cost_optimized`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PriceDto {
+    pub provider: String,
+    pub model: String,
+    pub input_per_mtok: f64,
+    pub output_per_mtok: f64,
+}
+
+/// A model the caller can route to, for the member picker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReachableModelDto {
+    /// `provider/model`.
+    pub reference: String,
+    /// `handle/provider/model`, pinning the owner's connections.
+    pub pinned: String,
+    pub connection_name: String,
+}
+
+/// One connection considered by routing, in order, and why it is skipped if it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CandidateDto {
+    pub connection_id: String,
+    pub name: String,
+    pub provider: String,
+    pub upstream_model: String,
+    /// The collection member this candidate came from.
+    #[serde(default)]
+    pub member: Option<String>,
+    pub prefer_score: i64,
+    pub scope: String,
+    pub status: String,
+    pub latency_ms: Option<f64>,
+    pub rpm_remaining: Option<i64>,
+    pub tpm_remaining: Option<i64>,
+    pub rpd_remaining: Option<i64>,
+    /// Estimated cost of this request in USD, where the model has a price.
+    #[serde(default)]
+    pub estimated_cost_usd: Option<f64>,
+    pub usable: bool,
+    /// Why it is skipped, when it is.
+    pub reason: Option<String>,
+}
+
+/// The dry run of routing one model reference.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExplainDto {
+    pub model: String,
+    pub resolution: String,
+    pub collection: Option<String>,
+    pub strategy: Option<String>,
+    /// How the strategy ordered the candidates, in words.
+    pub order: Option<String>,
+    pub candidates: Vec<CandidateDto>,
+}
+
+/// What the console's "Try it" got back from a test prompt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TryResultDto {
+    pub status: u16,
+    pub connection_id: Option<String>,
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub content: Option<String>,
+    pub error: Option<String>,
+    pub latency_ms: i64,
 }

@@ -111,6 +111,8 @@ pub enum ApiError {
     Upstream(#[from] UpstreamError),
     #[error(transparent)]
     Routing(#[from] RoutingError),
+    #[error(transparent)]
+    Collection(#[from] crate::collections::CollectionError),
 }
 
 /// A provider call that failed, named after the provider: `PROVIDER_OPENAI_401`, …
@@ -169,6 +171,7 @@ impl ApiError {
             ApiError::Store(e) => e,
             ApiError::Catalog(e) => e,
             ApiError::Routing(e) => e,
+            ApiError::Collection(e) => e,
             ApiError::Upstream(_) => return None,
         })
     }

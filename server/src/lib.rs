@@ -9,6 +9,7 @@ pub mod auth;
 pub mod catalog;
 pub mod changes;
 pub mod clock;
+pub mod collections;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -91,7 +92,17 @@ pub async fn open_state(settings: Settings) -> Result<AppState, StartupError> {
         .user_agent(concat!("LangMart/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| StartupError::HttpClient(e.to_string()))?;
-    Ok(AppState::new(settings, db, vault, http))
+    let state = AppState::new(settings, db, vault, http);
+    // Daily quotas survive a restart: count today's requests from the log.
+    let now = clock::now_ms();
+    let midnight = now - now.rem_euclid(86_400_000);
+    match db::collections::requests_since(&state.db.pool, midnight).await {
+        Ok(counts) => state.limiter.seed_daily(counts, now),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not count today's requests; daily quotas start from zero")
+        }
+    }
+    Ok(state)
 }
 
 /// The whole HTTP application for `state`.

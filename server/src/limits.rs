@@ -1,6 +1,8 @@
 //! Per-connection rpm/tpm budgets over a sliding 60-second window, in process. A request
 //! reserves one request and its estimated tokens up front; the reservation is settled with
-//! the real usage afterwards. Also keeps each connection's latency (EWMA) for ordering.
+//! the real usage afterwards. Daily request quotas (a free tier's requests per UTC day)
+//! count every attempt and roll over at midnight UTC. Also keeps latency (EWMA) per
+//! connection and per connection+model, for ordering.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -64,10 +66,41 @@ pub struct Headroom {
     pub tpm_remaining: Option<i64>,
 }
 
+const DAY_MS: i64 = 86_400_000;
+
+/// Requests per connection in the current UTC day.
+#[derive(Default)]
+struct DailyCounts {
+    day: i64,
+    used: HashMap<String, i64>,
+}
+
+impl DailyCounts {
+    /// Forgets yesterday's counts once the day has rolled.
+    fn roll(&mut self, now_ms: i64) {
+        let today = now_ms.div_euclid(DAY_MS);
+        if today != self.day {
+            self.day = today;
+            self.used.clear();
+        }
+    }
+}
+
+/// Smoothed latency of one connection serving one model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ModelLatency {
+    pub total_ms: f64,
+    /// Time to first token, from streamed calls.
+    pub ttft_ms: Option<f64>,
+    pub samples: u64,
+}
+
 #[derive(Default)]
 pub struct Limiter {
     windows: Mutex<HashMap<String, Window>>,
     latency: Mutex<HashMap<String, f64>>,
+    model_latency: Mutex<HashMap<(String, String), ModelLatency>>,
+    daily: Mutex<DailyCounts>,
     next_id: std::sync::atomic::AtomicU64,
 }
 
@@ -167,6 +200,94 @@ impl Limiter {
             .or_insert(sample);
     }
 
+    /// Counts one request against `connection`'s daily quota, or says it is spent until
+    /// midnight UTC. Unlimited connections take no lock.
+    pub fn take_daily(
+        &self,
+        connection: &str,
+        rpd: Option<i64>,
+        now_ms: i64,
+    ) -> Result<(), OverBudget> {
+        let Some(limit) = rpd else { return Ok(()) };
+        let mut daily = self.daily();
+        daily.roll(now_ms);
+        let used = daily.used.entry(connection.to_owned()).or_default();
+        if *used >= limit {
+            return Err(OverBudget {
+                kind: "rpd",
+                limit,
+                remaining: 0,
+                retry_after: until_midnight(now_ms),
+            });
+        }
+        *used += 1;
+        Ok(())
+    }
+
+    /// Requests left today, for connections with a daily quota.
+    pub fn daily_remaining(&self, connection: &str, rpd: Option<i64>, now_ms: i64) -> Option<i64> {
+        let limit = rpd?;
+        let mut daily = self.daily();
+        daily.roll(now_ms);
+        let used = daily.used.get(connection).copied().unwrap_or(0);
+        Some((limit - used).max(0))
+    }
+
+    /// Seeds today's counts (from the request log) so a restart does not reset quotas.
+    pub fn seed_daily(&self, counts: impl IntoIterator<Item = (String, i64)>, now_ms: i64) {
+        let mut daily = self.daily();
+        daily.roll(now_ms);
+        for (connection, n) in counts {
+            let used = daily.used.entry(connection).or_default();
+            *used = (*used).max(n);
+        }
+    }
+
+    fn daily(&self) -> std::sync::MutexGuard<'_, DailyCounts> {
+        self.daily
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Records one successful call of `model` on `connection`: its total time and, for
+    /// streams, the time to the first token.
+    pub fn record_model_latency(
+        &self,
+        connection: &str,
+        model: &str,
+        total: Duration,
+        ttft: Option<Duration>,
+    ) {
+        let total = total.as_secs_f64() * 1000.0;
+        let ttft = ttft.map(|t| t.as_secs_f64() * 1000.0);
+        let mut map = self
+            .model_latency
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.entry((connection.to_owned(), model.to_owned()))
+            .and_modify(|l| {
+                l.total_ms = EWMA_ALPHA * total + (1.0 - EWMA_ALPHA) * l.total_ms;
+                l.ttft_ms = match (l.ttft_ms, ttft) {
+                    (Some(old), Some(new)) => Some(EWMA_ALPHA * new + (1.0 - EWMA_ALPHA) * old),
+                    (old, new) => new.or(old),
+                };
+                l.samples += 1;
+            })
+            .or_insert(ModelLatency {
+                total_ms: total,
+                ttft_ms: ttft,
+                samples: 1,
+            });
+    }
+
+    pub fn model_latency(&self, connection: &str, model: &str) -> Option<ModelLatency> {
+        self.model_latency
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&(connection.to_owned(), model.to_owned()))
+            .copied()
+    }
+
     /// Observed latency in ms; unknown connections sort as if fast, so they get tried.
     pub fn latency_ms(&self, connection: &str) -> Option<f64> {
         self.latency
@@ -177,9 +298,47 @@ impl Limiter {
     }
 }
 
+fn until_midnight(now_ms: i64) -> Duration {
+    let next = (now_ms.div_euclid(DAY_MS) + 1) * DAY_MS;
+    Duration::from_millis(u64::try_from(next - now_ms).unwrap_or(0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn daily_quota_is_spent_then_rolls_at_midnight_utc() {
+        let l = Limiter::default();
+        let noon = 20_000 * DAY_MS + DAY_MS / 2;
+        assert!(l.take_daily("c", Some(2), noon).is_ok());
+        assert!(l.take_daily("c", Some(2), noon + 1).is_ok());
+        let over = l.take_daily("c", Some(2), noon + 2).unwrap_err();
+        assert_eq!((over.kind, over.limit), ("rpd", 2));
+        assert_eq!(
+            over.retry_after,
+            Duration::from_millis(u64::try_from(DAY_MS / 2 - 2).unwrap())
+        );
+        assert_eq!(l.daily_remaining("c", Some(2), noon + 3), Some(0));
+        assert!(l.take_daily("c", None, noon).is_ok(), "no quota, no limit");
+        let tomorrow = noon + DAY_MS;
+        assert_eq!(l.daily_remaining("c", Some(2), tomorrow), Some(2));
+        assert!(l.take_daily("c", Some(2), tomorrow).is_ok());
+        l.seed_daily([("d".to_owned(), 5)], tomorrow);
+        assert_eq!(l.daily_remaining("d", Some(6), tomorrow), Some(1));
+    }
+
+    #[test]
+    fn model_latency_keeps_total_and_first_token_apart() {
+        let l = Limiter::default();
+        let ms = Duration::from_millis;
+        l.record_model_latency("c", "m", ms(100), None);
+        l.record_model_latency("c", "m", ms(200), Some(ms(50)));
+        let got = l.model_latency("c", "m").unwrap();
+        assert!((got.total_ms - 120.0).abs() < 0.01, "{got:?}");
+        assert_eq!((got.ttft_ms, got.samples), (Some(50.0), 2));
+        assert!(l.model_latency("c", "other").is_none());
+    }
 
     #[test]
     fn rpm_budget_is_enforced_and_reports_headroom() {

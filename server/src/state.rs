@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::auth::{Accounts, ApiKeys};
 use crate::catalog::Connections;
 use crate::changes::Changes;
+use crate::collections::Collections;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::limits::Limiter;
@@ -26,6 +27,7 @@ pub struct AppState {
     pub http: reqwest::Client,
     pub changes: Changes,
     pub routing: RoutingCatalog,
+    pub collections: Collections,
     pub limiter: Arc<Limiter>,
     pub request_log: RequestLog,
 }
@@ -41,6 +43,7 @@ impl AppState {
             Connections::new(db.clone(), vault.clone(), http.clone(), changes.clone());
         let routing = RoutingCatalog::new(db.clone(), vault.clone(), changes.clone());
         let request_log = RequestLog::start(db.clone());
+        let collections = Collections::new(db.clone(), routing.clone(), changes.clone());
         Self {
             settings: Arc::new(settings),
             db,
@@ -52,6 +55,7 @@ impl AppState {
             http,
             changes,
             routing,
+            collections,
             limiter: Arc::new(Limiter::default()),
             request_log,
         }

@@ -1,6 +1,7 @@
 //! The management REST API under `/api`, authenticated with a LangMart key.
 
 mod caller;
+mod collections;
 mod connections;
 mod json;
 mod keys;
@@ -68,6 +69,26 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/connections/{id}/discover",
             post(connections::discover),
+        )
+        .route(
+            "/api/collections",
+            get(collections::list).post(collections::create),
+        )
+        .route(
+            "/api/collections/reachable-models",
+            get(collections::reachable_models),
+        )
+        .route(
+            "/api/collections/{id}",
+            get(collections::get)
+                .put(collections::update)
+                .delete(collections::delete),
+        )
+        .route(
+            "/api/prices",
+            get(collections::prices)
+                .put(collections::set_price)
+                .delete(collections::delete_price),
         )
         .route("/api/routing/explain", get(routing::explain))
         .route("/api/logs", get(routing::logs))

@@ -8,16 +8,27 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::Caller;
-use crate::clock::now_ms;
 use crate::error::{ApiError, RequestError};
 use crate::logs::{self, LogQuery};
-use crate::routing;
+use crate::routing::{self, RequestSize};
 use crate::state::AppState;
+use app::dto::ExplainDto;
+
+/// Prompt size assumed for cost estimates when the caller gives none.
+pub const DEFAULT_PROMPT_TOKENS: u64 = 100;
+/// Output size assumed for cost estimates when the caller gives none.
+pub const DEFAULT_MAX_TOKENS: u64 = 256;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExplainQuery {
     model: String,
+    /// For cost estimates: the prompt's size in tokens.
+    prompt_tokens: Option<u64>,
+    /// For cost estimates: the most output tokens asked.
+    max_tokens: Option<u64>,
+    #[serde(default)]
+    stream: bool,
 }
 
 /// A dry run of routing for the caller: the ordered candidates and why any is skipped.
@@ -25,21 +36,16 @@ pub async fn explain(
     State(state): State<AppState>,
     caller: Caller,
     query: Result<Query<ExplainQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ExplainDto>, ApiError> {
     let Query(q) = query.map_err(|e| RequestError::InvalidBody(e.body_text()))?;
-    let snapshot = state.routing.snapshot().await?;
-    let plan = routing::plan(
-        &snapshot,
-        &caller.0.user_id,
-        &q.model,
-        &state.limiter,
-        now_ms(),
-    )?;
-    Ok(Json(json!({
-        "model": q.model,
-        "resolution": plan.reference.resolution(),
-        "candidates": plan.considered,
-    })))
+    let size = RequestSize {
+        prompt_tokens: q.prompt_tokens.unwrap_or(DEFAULT_PROMPT_TOKENS),
+        completion_tokens: q.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
+        stream: q.stream,
+    };
+    Ok(Json(
+        routing::explain(&state, &caller.0.user_id, &q.model, size).await?,
+    ))
 }
 
 pub async fn logs(

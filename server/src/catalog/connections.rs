@@ -228,6 +228,7 @@ impl Connections {
         let limits = Limits {
             rpm: check_limit(req.rate_limit_rpm, "rate_limit_rpm")?,
             tpm: check_limit(req.rate_limit_tpm, "rate_limit_tpm")?,
+            rpd: check_limit(req.rate_limit_rpd, "rate_limit_rpd")?,
             prefer_score: check_range(prefer_score, -10_000, 10_000, "prefer_score")?,
             timeout_ms: check_range(req.timeout_ms.unwrap_or(30_000), 100, 600_000, "timeout_ms")?,
             max_retries: check_range(req.max_retries.unwrap_or(2), 0, 10, "max_retries")?,
@@ -276,6 +277,7 @@ impl Connections {
             owner_org_id: p.owner_org_id,
             rate_limit_rpm: p.limits.rpm,
             rate_limit_tpm: p.limits.tpm,
+            rate_limit_rpd: p.limits.rpd,
             prefer_score: p.limits.prefer_score,
             allow_fallback: Flag(p.allow_fallback),
             timeout_ms: p.limits.timeout_ms,
@@ -368,6 +370,10 @@ impl Connections {
         if let Some(tpm) = change.rate_limit_tpm {
             row.rate_limit_tpm = check_limit(tpm, "rate_limit_tpm")?;
             changed.push("rate_limit_tpm");
+        }
+        if let Some(rpd) = change.rate_limit_rpd {
+            row.rate_limit_rpd = check_limit(rpd, "rate_limit_rpd")?;
+            changed.push("rate_limit_rpd");
         }
         if let Some(score) = change.prefer_score {
             row.prefer_score = check_range(score, -10_000, 10_000, "prefer_score")?;
@@ -582,6 +588,7 @@ impl Connections {
 pub(super) struct Limits {
     pub rpm: Option<i64>,
     pub tpm: Option<i64>,
+    pub rpd: Option<i64>,
     pub prefer_score: i64,
     pub timeout_ms: i64,
     pub max_retries: i64,
@@ -776,6 +783,7 @@ pub fn to_dto(row: SqlConnection, can_edit: bool) -> ConnectionDto {
         rate_limits: RateLimits {
             rpm: row.rate_limit_rpm,
             tpm: row.rate_limit_tpm,
+            rpd: row.rate_limit_rpd,
         },
         prefer_score: row.prefer_score,
         allow_fallback: row.allow_fallback.0,

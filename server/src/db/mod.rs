@@ -2,6 +2,7 @@
 //! the URL scheme. Queries use `$1` placeholders and runtime `query_as`, so the same
 //! repository functions run on both; only the DDL differs (`migrations/<backend>/`).
 
+pub mod collections;
 pub mod connections;
 pub mod handles;
 pub mod keys;

@@ -56,7 +56,8 @@ async fn embeddings(
     proxy::handle(state, caller, &headers, Endpoint::Embeddings, body).await
 }
 
-/// `GET /v1/models`: every model the caller can reach, as `provider/model`, in OpenAI's format.
+/// `GET /v1/models`: every model the caller can reach, as `provider/model`, and every
+/// collection they can call (`collection/HANDLE/NAME`, `auto(NAME)`), in OpenAI's format.
 async fn models(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -75,6 +76,21 @@ async fn models(
                     route.provider_key.clone(),
                 ));
             }
+        }
+    }
+    // Collections the caller can call, under the reference that names them.
+    for c in &snapshot.collections {
+        use crate::routing::catalog::CollectionOwner;
+        let visible = match &c.owner {
+            CollectionOwner::User(id) => *id == caller.user_id,
+            CollectionOwner::Organization(org) => snapshot
+                .orgs_of
+                .get(&caller.user_id)
+                .is_some_and(|orgs| orgs.contains(org)),
+            CollectionOwner::System => true,
+        };
+        if visible {
+            ids.insert((c.reference(), c.owner_handle.clone()));
         }
     }
     let created = now_ms() / 1000;

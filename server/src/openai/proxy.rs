@@ -35,6 +35,8 @@ const RESOLUTION: HeaderName = HeaderName::from_static("x-langmart-resolution");
 const PROVIDER: HeaderName = HeaderName::from_static("x-langmart-provider");
 /// Estimate of completion tokens when the request sets no maximum.
 const DEFAULT_COMPLETION_ESTIMATE: u64 = 256;
+/// The latency a failed attempt counts as, at least.
+const FAILURE_LATENCY: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
@@ -59,6 +61,8 @@ struct Call {
     endpoint: Endpoint,
     requested_model: String,
     resolution: String,
+    /// The collection's reference, when the request named one.
+    collection: Option<String>,
     started: Instant,
     attempts: Vec<Attempt>,
 }
@@ -84,7 +88,7 @@ impl Call {
             endpoint: self.endpoint.path().to_owned(),
             requested_model: self.requested_model.clone(),
             resolution: self.resolution.clone(),
-            collection: None,
+            collection: self.collection.clone(),
             connection_id: route.map(|r| r.id.clone()),
             provider: route.map(|r| r.provider_key.clone()),
             upstream_model: upstream_model.map(str::to_owned),
@@ -215,8 +219,9 @@ fn validate(endpoint: Endpoint, body: &Value) -> Result<(String, bool), RequestE
     Ok((model.to_owned(), stream))
 }
 
-/// Tokens reserved up front: the prompt (about four characters a token) plus the maximum asked.
-fn estimate_tokens(body: &Value) -> u64 {
+/// Tokens expected: the prompt (about four characters a token) and the maximum asked.
+/// Reserved against tpm budgets up front and used for cost estimates.
+fn request_size(body: &Value, stream: bool) -> routing::RequestSize {
     let prompt = body
         .get("messages")
         .or_else(|| body.get("input"))
@@ -227,9 +232,11 @@ fn estimate_tokens(body: &Value) -> u64 {
         .or_else(|| body.get("max_tokens"))
         .and_then(Value::as_u64)
         .unwrap_or(DEFAULT_COMPLETION_ESTIMATE);
-    u64::try_from(prompt)
-        .unwrap_or(u64::MAX)
-        .saturating_add(completion)
+    routing::RequestSize {
+        prompt_tokens: u64::try_from(prompt).unwrap_or(u64::MAX),
+        completion_tokens: completion,
+        stream,
+    }
 }
 
 /// Failures worth trying another connection for.
@@ -289,6 +296,7 @@ pub async fn handle(
         endpoint,
         requested_model: String::new(),
         resolution: "direct".into(),
+        collection: None,
         started: Instant::now(),
         attempts: Vec::new(),
     };
@@ -305,11 +313,20 @@ pub async fn handle(
         Ok(s) => s,
         Err(e) => return call.fail(e),
     };
-    let plan = match routing::plan(&snapshot, &caller.user_id, &model, &state.limiter, now_ms()) {
+    let size = request_size(&body, stream);
+    let ctx = routing::Context {
+        limiter: &state.limiter,
+        cursors: &state.routing.cursors,
+        now_ms: now_ms(),
+        request: size,
+        dry_run: false,
+    };
+    let plan = match routing::plan(&snapshot, &caller.user_id, &model, &ctx) {
         Ok(p) => p,
         Err(e) => return call.fail(e.into()),
     };
     call.resolution = plan.reference.resolution().to_owned();
+    call.collection = plan.collection.as_ref().map(|c| c.reference());
     if plan.candidates.is_empty() {
         let reasons: Vec<String> = plan
             .considered
@@ -328,7 +345,7 @@ pub async fn handle(
         // Usage always: ask for it upstream even when the client did not.
         body["stream_options"] = json!({"include_usage": true});
     }
-    let estimate = estimate_tokens(&body);
+    let estimate = size.prompt_tokens.saturating_add(size.completion_tokens);
 
     let mut last_error: Option<(Arc<Route>, ProviderError)> = None;
     let mut over_budget: Option<OverBudget> = None;
@@ -339,8 +356,12 @@ pub async fn handle(
     {
         let reservation = match state
             .limiter
-            .try_acquire(&route.id, route.rpm, route.tpm, estimate)
-        {
+            .take_daily(&route.id, route.rpd, now_ms())
+            .and_then(|()| {
+                state
+                    .limiter
+                    .try_acquire(&route.id, route.rpm, route.tpm, estimate)
+            }) {
             Ok(r) => r,
             Err(over) => {
                 call.attempts.push(Attempt {
@@ -371,6 +392,14 @@ pub async fn handle(
                     state
                         .limiter
                         .record_latency(&route.id, attempt_started.elapsed());
+                    if !stream {
+                        state.limiter.record_model_latency(
+                            &route.id,
+                            &upstream_model,
+                            attempt_started.elapsed(),
+                            None,
+                        );
+                    }
                     call.attempts.push(Attempt {
                         connection_id: route.id.clone(),
                         provider: route.provider_key.clone(),
@@ -379,13 +408,23 @@ pub async fn handle(
                         latency_ms,
                     });
                 }
-                Err(e) => call.attempts.push(Attempt {
-                    connection_id: route.id.clone(),
-                    provider: route.provider_key.clone(),
-                    outcome: outcome_name(e),
-                    status: e.http_status(),
-                    latency_ms,
-                }),
+                Err(e) => {
+                    // A failure counts as slow, so latency-optimized routing moves away
+                    // from it until exploration finds it has recovered.
+                    state.limiter.record_model_latency(
+                        &route.id,
+                        &upstream_model,
+                        attempt_started.elapsed().max(FAILURE_LATENCY),
+                        None,
+                    );
+                    call.attempts.push(Attempt {
+                        connection_id: route.id.clone(),
+                        provider: route.provider_key.clone(),
+                        outcome: outcome_name(e),
+                        status: e.http_status(),
+                        latency_ms,
+                    })
+                }
             }
             match result {
                 Err(e) if retry_same(&e) && tries < route.max_retries => {
@@ -656,6 +695,14 @@ async fn respond_stream(
         call.state
             .limiter
             .settle(&route.id, reservation, usage.total());
+        if status == 200 {
+            call.state.limiter.record_model_latency(
+                &route.id,
+                &upstream_model,
+                call.started.elapsed(),
+                Some(ttft),
+            );
+        }
         call.log(Outcome {
             route: Some(&route),
             upstream_model: Some(&upstream_model),
@@ -741,7 +788,9 @@ mod tests {
     fn token_estimate_uses_the_asked_maximum() {
         let body =
             json!({"messages": [{"role": "user", "content": "x".repeat(400)}], "max_tokens": 100});
-        let n = estimate_tokens(&body);
+        let size = request_size(&body, false);
+        let n = size.prompt_tokens + size.completion_tokens;
         assert!((200..=230).contains(&n), "{n}");
+        assert_eq!(size.completion_tokens, 100);
     }
 }

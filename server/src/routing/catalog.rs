@@ -1,5 +1,6 @@
 //! The routing catalogue: an immutable snapshot of everything routing reads (connections
-//! with opened credentials, their models, handles, memberships, provider keys). Requests
+//! with opened credentials, their models, handles, memberships, provider keys, collections
+//! and model prices). Requests
 //! read the current snapshot — no SQL, no crypto — and it is rebuilt after any change
 //! in this process, and refreshed in the background every few seconds for changes made
 //! by other replicas.
@@ -16,6 +17,8 @@ use crate::db::{self, Db, StoreError};
 use crate::error::ApiError;
 use crate::providers::ApiFamily;
 use crate::vault::Vault;
+
+use super::strategy::{Cursors, Strategy};
 
 /// Changes made by other replicas become visible within this time.
 const MAX_AGE: Duration = Duration::from_secs(5);
@@ -43,6 +46,8 @@ pub struct Route {
     pub max_retries: u32,
     pub rpm: Option<i64>,
     pub tpm: Option<i64>,
+    /// Requests per UTC day.
+    pub rpd: Option<i64>,
     /// Epoch ms until which a `rate_limited` connection rests.
     pub cooldown_until: Option<i64>,
     pub credentials: Credentials,
@@ -72,11 +77,61 @@ impl Route {
     }
 }
 
+/// Who a collection belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CollectionOwner {
+    User(String),
+    Organization(String),
+    System,
+}
+
+pub struct Member {
+    pub reference: String,
+    pub weight: f64,
+}
+
+/// A collection as routing sees it.
+pub struct Collection {
+    pub id: String,
+    pub name: String,
+    pub strategy: Strategy,
+    pub owner: CollectionOwner,
+    pub owner_handle: String,
+    pub members: Vec<Member>,
+}
+
+impl Collection {
+    /// `auto(free)`: its members are computed from free providers and zero prices.
+    pub fn is_free(&self) -> bool {
+        self.owner == CollectionOwner::System && self.name == "free"
+    }
+
+    /// What callers put in `model` to use it.
+    pub fn reference(&self) -> String {
+        match self.owner {
+            CollectionOwner::System => format!("auto({})", self.name),
+            _ => format!("collection/{}/{}", self.owner_handle, self.name),
+        }
+    }
+}
+
+/// USD per million tokens.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Price {
+    pub input_per_mtok: f64,
+    pub output_per_mtok: f64,
+}
+
 pub struct Snapshot {
     pub handles: HashMap<String, Owner>,
     pub orgs_of: HashMap<String, HashSet<String>>,
     pub provider_keys: HashSet<String>,
+    /// Keys of providers flagged free by an administrator.
+    pub free_providers: HashSet<String>,
     pub routes: Vec<Arc<Route>>,
+    pub collections: Vec<Arc<Collection>>,
+    /// (provider key, model id) → price.
+    pub prices: HashMap<(String, String), Price>,
     generation: u64,
     built: Instant,
 }
@@ -93,6 +148,20 @@ impl Snapshot {
             }),
             _ => true,
         }
+    }
+
+    /// The collection `name` owned by `owner_id` (`platform` for system collections).
+    pub fn collection(&self, owner: &CollectionOwner, name: &str) -> Option<Arc<Collection>> {
+        self.collections
+            .iter()
+            .find(|c| &c.owner == owner && c.name == name)
+            .cloned()
+    }
+
+    pub fn price(&self, provider_key: &str, model: &str) -> Option<Price> {
+        self.prices
+            .get(&(provider_key.to_owned(), model.to_owned()))
+            .copied()
     }
 
     pub fn owns_or_belongs(&self, user_id: &str, owner: &Owner) -> bool {
@@ -113,6 +182,8 @@ pub struct RoutingCatalog {
     changes: Changes,
     current: Arc<RwLock<Option<Arc<Snapshot>>>>,
     rebuild: Arc<tokio::sync::Mutex<()>>,
+    /// Round-robin positions: kept outside the snapshots so rebuilds do not reset them.
+    pub cursors: Arc<Cursors>,
 }
 
 impl RoutingCatalog {
@@ -123,6 +194,7 @@ impl RoutingCatalog {
             changes,
             current: Default::default(),
             rebuild: Default::default(),
+            cursors: Default::default(),
         }
     }
 
@@ -211,7 +283,27 @@ impl RoutingCatalog {
         let providers = providers::list(&self.db).await?;
         let families: HashMap<String, ApiFamily> =
             providers.iter().map(|p| (p.id.clone(), p.family)).collect();
+        let free_providers = providers
+            .iter()
+            .filter(|p| p.free && p.enabled)
+            .map(|p| p.key.clone())
+            .collect();
         let provider_keys = providers.into_iter().map(|p| p.key).collect();
+        let collections = self.collections().await?;
+        let prices = db::collections::prices(pool)
+            .await
+            .map_err(StoreError::from)?
+            .into_iter()
+            .map(|p| {
+                (
+                    (p.provider_key, p.model_id),
+                    Price {
+                        input_per_mtok: p.input_per_mtok,
+                        output_per_mtok: p.output_per_mtok,
+                    },
+                )
+            })
+            .collect();
         let mut models: HashMap<String, HashMap<String, bool>> = HashMap::new();
         for m in db::connections::all_models(pool)
             .await
@@ -256,6 +348,7 @@ impl RoutingCatalog {
                 prefer_score: row.prefer_score,
                 rpm: row.rate_limit_rpm,
                 tpm: row.rate_limit_tpm,
+                rpd: row.rate_limit_rpd,
                 cooldown_until: row.cooldown_until,
             }));
         }
@@ -263,9 +356,50 @@ impl RoutingCatalog {
             handles,
             orgs_of,
             provider_keys,
+            free_providers,
             routes,
+            collections,
+            prices,
             generation,
             built: Instant::now(),
         })
+    }
+
+    async fn collections(&self) -> Result<Vec<Arc<Collection>>, ApiError> {
+        let pool = &self.db.pool;
+        let mut members: HashMap<String, Vec<Member>> = HashMap::new();
+        for m in db::collections::all_members(pool)
+            .await
+            .map_err(StoreError::from)?
+        {
+            members.entry(m.collection_id).or_default().push(Member {
+                reference: m.model_ref,
+                weight: m
+                    .weight
+                    .filter(|w| w.is_finite() && *w > 0.0)
+                    .unwrap_or(1.0),
+            });
+        }
+        let mut out = Vec::new();
+        for row in db::collections::all(pool).await.map_err(StoreError::from)? {
+            let Some(strategy) = Strategy::parse(&row.strategy) else {
+                tracing::error!(collection_id = %row.id, strategy = %row.strategy, "unknown strategy; collection not routable");
+                continue;
+            };
+            let owner = match row.owner_kind.as_str() {
+                "user" => CollectionOwner::User(row.owner_id),
+                "organization" => CollectionOwner::Organization(row.owner_id),
+                _ => CollectionOwner::System,
+            };
+            out.push(Arc::new(Collection {
+                members: members.remove(&row.id).unwrap_or_default(),
+                id: row.id,
+                name: row.name,
+                strategy,
+                owner,
+                owner_handle: row.owner_handle,
+            }));
+        }
+        Ok(out)
     }
 }

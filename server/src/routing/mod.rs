@@ -1,20 +1,27 @@
 //! Routing: from a model reference to an ordered list of candidate connections.
-//! Order: higher `prefer_score`, then scope (individual, organization, platform), then
-//! lower observed latency. Skipped, with the reason: inactive, error, rate-limited in its
-//! cool-down, model disabled. Budgets (rpm/tpm) are checked when a candidate is tried.
+//! Direct references: higher `prefer_score`, then scope (individual, organization,
+//! platform), then lower observed latency. Collections: each member resolves like a direct
+//! reference, then the collection's strategy orders the candidates. Skipped, with the
+//! reason: inactive, error, rate-limited in its cool-down, model disabled, daily quota
+//! used. Budgets (rpm/tpm/rpd) are checked again when a candidate is tried.
 
 pub mod catalog;
 pub mod model_ref;
+pub mod strategy;
 
-use std::sync::Arc;
+use std::{collections::HashSet, sync::Arc};
 
 use axum::http::StatusCode;
-use serde::Serialize;
+use rand::Rng;
 
 use crate::error::Coded;
 use crate::limits::Limiter;
-use catalog::{Route, Snapshot};
+use catalog::{Collection, CollectionOwner, Owner, Route, Snapshot};
 use model_ref::{ModelRef, ModelRefError};
+use strategy::{Cursors, Group, Rated, Strategy};
+
+/// One connection considered, for `explain` and for error messages.
+pub type Considered = app::dto::CandidateDto;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RoutingError {
@@ -24,6 +31,10 @@ pub enum RoutingError {
     ModelNotFound(String),
     #[error("You are not {0} and not a member of it")]
     AccessDenied(String),
+    #[error("{0}")]
+    CollectionNotFound(String),
+    #[error("{0}")]
+    AmbiguousCollection(String),
 }
 
 impl Coded for RoutingError {
@@ -32,16 +43,69 @@ impl Coded for RoutingError {
             RoutingError::InvalidModel(_) => "INVALID_MODEL",
             RoutingError::ModelNotFound(_) => "MODEL_NOT_FOUND",
             RoutingError::AccessDenied(_) => "ACCESS_DENIED",
+            RoutingError::CollectionNotFound(_) => "COLLECTION_NOT_FOUND",
+            RoutingError::AmbiguousCollection(_) => "AMBIGUOUS_COLLECTION",
         }
     }
 
     fn status(&self) -> StatusCode {
         match self {
-            RoutingError::InvalidModel(_) => StatusCode::BAD_REQUEST,
-            RoutingError::ModelNotFound(_) => StatusCode::NOT_FOUND,
+            RoutingError::InvalidModel(_) | RoutingError::AmbiguousCollection(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            RoutingError::ModelNotFound(_) | RoutingError::CollectionNotFound(_) => {
+                StatusCode::NOT_FOUND
+            }
             RoutingError::AccessDenied(_) => StatusCode::FORBIDDEN,
         }
     }
+}
+
+/// Whose point of view a reference resolves from: a caller, or the owner of a collection
+/// being validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Viewer {
+    User(String),
+    Organization(String),
+    Platform,
+}
+
+impl Viewer {
+    fn may_use(&self, snapshot: &Snapshot, route: &Route) -> bool {
+        match self {
+            Viewer::User(id) => snapshot.may_use(id, route),
+            Viewer::Organization(org) => {
+                route.scope == "platform" || route.owner_org_id.as_deref() == Some(org.as_str())
+            }
+            Viewer::Platform => route.scope == "platform",
+        }
+    }
+
+    fn reaches(&self, snapshot: &Snapshot, owner: &Owner) -> bool {
+        match (self, owner) {
+            (Viewer::User(id), _) => snapshot.owns_or_belongs(id, owner),
+            (Viewer::Organization(org), Owner::Organization(o)) => org == o,
+            _ => false,
+        }
+    }
+}
+
+/// The size of the request, for cost estimates.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestSize {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub stream: bool,
+}
+
+/// Everything besides the snapshot that routing reads.
+pub struct Context<'a> {
+    pub limiter: &'a Limiter,
+    pub cursors: &'a Cursors,
+    pub now_ms: i64,
+    pub request: RequestSize,
+    /// `explain`: no round-robin step, no exploration.
+    pub dry_run: bool,
 }
 
 pub struct Candidate {
@@ -49,28 +113,44 @@ pub struct Candidate {
     pub upstream_model: String,
 }
 
-/// One connection considered, for `explain` and for error messages.
-#[derive(Debug, Clone, Serialize)]
-pub struct Considered {
-    pub connection_id: String,
-    pub name: String,
-    pub provider: String,
-    pub upstream_model: String,
-    pub prefer_score: i64,
-    pub scope: String,
-    pub status: String,
-    pub latency_ms: Option<f64>,
-    pub rpm_remaining: Option<i64>,
-    pub tpm_remaining: Option<i64>,
-    pub usable: bool,
-    /// Why it is skipped, when it is.
-    pub reason: Option<String>,
-}
-
 pub struct Plan {
     pub reference: ModelRef,
+    pub collection: Option<Arc<Collection>>,
+    /// How the strategy ordered the candidates, in words.
+    pub order: Option<String>,
     pub candidates: Vec<Candidate>,
     pub considered: Vec<Considered>,
+}
+
+/// A route serving the wanted model, as resolution finds it.
+struct Match {
+    route: Arc<Route>,
+    enabled: bool,
+    model: String,
+}
+
+/// A match with what the strategies and `explain` need to know.
+struct Scored {
+    m: Match,
+    member: Option<String>,
+    reason: Option<String>,
+    over: Option<String>,
+    headroom: crate::limits::Headroom,
+    rpd_remaining: Option<i64>,
+    cost: Option<f64>,
+    latency: Option<f64>,
+}
+
+impl Rated for Scored {
+    fn usable(&self) -> bool {
+        self.reason.is_none() && self.over.is_none()
+    }
+    fn cost(&self) -> Option<f64> {
+        self.cost
+    }
+    fn latency(&self) -> Option<f64> {
+        self.latency
+    }
 }
 
 /// Why a route cannot take requests now, if it cannot.
@@ -86,27 +166,187 @@ fn unusable(route: &Route, model_enabled: bool, now_ms: i64) -> Option<String> {
     (!model_enabled).then(|| "model disabled".into())
 }
 
+fn parse(snapshot: &Snapshot, model: &str) -> Result<ModelRef, ModelRefError> {
+    model_ref::parse(
+        model,
+        |h| snapshot.handles.contains_key(h),
+        |p| snapshot.provider_keys.contains(p),
+    )
+}
+
 pub fn plan(
     snapshot: &Snapshot,
     user_id: &str,
     model: &str,
-    limiter: &Limiter,
-    now_ms: i64,
+    ctx: &Context<'_>,
 ) -> Result<Plan, RoutingError> {
-    let reference = model_ref::parse(
-        model,
-        |h| snapshot.handles.contains_key(h),
-        |p| snapshot.provider_keys.contains(p),
-    )?;
-    let (provider, owner, wanted) = match &reference {
-        ModelRef::Auto(name) => {
-            return Err(RoutingError::ModelNotFound(format!(
-            "No system collection named auto({name}): collections are not available in this build"
-        )))
+    let reference = parse(snapshot, model)?;
+    let viewer = Viewer::User(user_id.to_owned());
+    let collection = match &reference {
+        ModelRef::Auto(name) => Some(
+            snapshot
+                .collection(&CollectionOwner::System, name)
+                .ok_or_else(|| {
+                    RoutingError::CollectionNotFound(format!(
+                        "No system collection named auto({name})"
+                    ))
+                })?,
+        ),
+        ModelRef::Collection { owner, name } => {
+            Some(find_collection(snapshot, user_id, owner.as_deref(), name)?)
         }
-        ModelRef::Collection { name, .. } => {
+        _ => None,
+    };
+    let Some(collection) = collection else {
+        let mut matching = matches(snapshot, &viewer, &reference, model)?;
+        sort_by_priority(&mut matching, ctx.limiter);
+        let scored = matching
+            .into_iter()
+            .map(|m| score(snapshot, m, None, ctx))
+            .collect();
+        return Ok(finish(reference, None, None, scored));
+    };
+
+    let mut seen = HashSet::new();
+    let mut groups = Vec::new();
+    for (member, weight) in members(snapshot, &viewer, &collection) {
+        let Ok(member_ref) = parse(snapshot, &member) else {
+            continue;
+        };
+        if matches!(member_ref, ModelRef::Auto(_) | ModelRef::Collection { .. }) {
+            continue;
+        }
+        // A member that resolves to nothing for this caller is simply not a candidate.
+        let Ok(mut matching) = matches(snapshot, &viewer, &member_ref, &member) else {
+            continue;
+        };
+        sort_by_priority(&mut matching, ctx.limiter);
+        let items: Vec<Scored> = matching
+            .into_iter()
+            .filter(|m| seen.insert((m.route.id.clone(), m.model.clone())))
+            .map(|m| score(snapshot, m, Some(member.clone()), ctx))
+            .collect();
+        if !items.is_empty() {
+            groups.push(Group { weight, items });
+        }
+    }
+    if groups.is_empty() {
+        return Err(RoutingError::ModelNotFound(format!(
+            "No member of {} resolves to a connection you may use",
+            collection.reference()
+        )));
+    }
+    let cursor = if collection.strategy == Strategy::RoundRobin {
+        ctx.cursors.next(&collection.id, ctx.dry_run)
+    } else {
+        0
+    };
+    let mut rng = rand::thread_rng();
+    let explore = !ctx.dry_run && rng.gen_bool(strategy::EXPLORATION);
+    let (ordered, note) = strategy::order(collection.strategy, groups, cursor, explore, &mut rng);
+    Ok(finish(reference, Some(collection), Some(note), ordered))
+}
+
+/// A collection's members as (reference, weight); `auto(free)` adds the models of free
+/// providers and zero-priced models the viewer can reach.
+fn members(snapshot: &Snapshot, viewer: &Viewer, collection: &Collection) -> Vec<(String, f64)> {
+    let mut out: Vec<(String, f64)> = collection
+        .members
+        .iter()
+        .map(|m| (m.reference.clone(), m.weight))
+        .collect();
+    if collection.is_free() {
+        let mut dynamic: Vec<String> = Vec::new();
+        for route in snapshot
+            .routes
+            .iter()
+            .filter(|r| viewer.may_use(snapshot, r))
+        {
+            let free_provider = snapshot.free_providers.contains(&route.provider_key);
+            for model in route.models.keys() {
+                let zero_price = snapshot
+                    .price(&route.provider_key, model)
+                    .is_some_and(|p| p.input_per_mtok == 0.0 && p.output_per_mtok == 0.0);
+                if free_provider || zero_price {
+                    dynamic.push(format!("{}/{model}", route.provider_key));
+                }
+            }
+        }
+        dynamic.sort();
+        dynamic.dedup();
+        for d in dynamic {
+            if !out.iter().any(|(r, _)| *r == d) {
+                out.push((d, 1.0));
+            }
+        }
+    }
+    out
+}
+
+fn find_collection(
+    snapshot: &Snapshot,
+    user_id: &str,
+    owner: Option<&str>,
+    name: &str,
+) -> Result<Arc<Collection>, RoutingError> {
+    if let Some(handle) = owner {
+        let owner = snapshot
+            .handles
+            .get(handle)
+            .ok_or_else(|| RoutingError::CollectionNotFound(format!("No handle '{handle}'")))?;
+        if !snapshot.owns_or_belongs(user_id, owner) {
+            return Err(RoutingError::AccessDenied(handle.to_owned()));
+        }
+        let owner = match owner {
+            Owner::User(id) => CollectionOwner::User(id.clone()),
+            Owner::Organization(id) => CollectionOwner::Organization(id.clone()),
+        };
+        return snapshot.collection(&owner, name).ok_or_else(|| {
+            RoutingError::CollectionNotFound(format!("{handle} has no collection named {name}"))
+        });
+    }
+    if let Some(own) = snapshot.collection(&CollectionOwner::User(user_id.to_owned()), name) {
+        return Ok(own);
+    }
+    let mut in_orgs: Vec<Arc<Collection>> = snapshot
+        .orgs_of
+        .get(user_id)
+        .into_iter()
+        .flatten()
+        .filter_map(|org| snapshot.collection(&CollectionOwner::Organization(org.clone()), name))
+        .collect();
+    in_orgs.sort_by(|a, b| a.owner_handle.cmp(&b.owner_handle));
+    match in_orgs.len() {
+        0 => Err(RoutingError::CollectionNotFound(format!(
+            "No collection named {name} among yours and your organizations'"
+        ))),
+        1 => Ok(in_orgs.remove(0)),
+        _ => {
+            let forms: Vec<String> = in_orgs.iter().map(|c| c.reference()).collect();
+            Err(RoutingError::AmbiguousCollection(format!(
+                "collection/{name} is ambiguous: {} each have one; use {}",
+                in_orgs
+                    .iter()
+                    .map(|c| c.owner_handle.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" and "),
+                forms.join(" or ")
+            )))
+        }
+    }
+}
+
+/// The routes `viewer` may use that serve a direct (non-collection) reference.
+fn matches(
+    snapshot: &Snapshot,
+    viewer: &Viewer,
+    reference: &ModelRef,
+    original: &str,
+) -> Result<Vec<Match>, RoutingError> {
+    let (provider, owner, wanted) = match reference {
+        ModelRef::Auto(_) | ModelRef::Collection { .. } => {
             return Err(RoutingError::ModelNotFound(format!(
-                "No collection named {name}: collections are not available in this build"
+                "'{original}' is a collection, not a model"
             )))
         }
         ModelRef::Handle {
@@ -119,7 +359,7 @@ pub fn plan(
                 .get(handle)
                 .cloned()
                 .ok_or_else(|| RoutingError::AccessDenied(handle.clone()))?;
-            if !snapshot.owns_or_belongs(user_id, &owner) {
+            if !viewer.reaches(snapshot, &owner) {
                 return Err(RoutingError::AccessDenied(handle.clone()));
             }
             (Some(provider.as_str()), Some(owner), model.as_str())
@@ -127,22 +367,22 @@ pub fn plan(
         ModelRef::Provider { provider, model } => (Some(provider.as_str()), None, model.as_str()),
         ModelRef::Bare(model) => (None, None, model.as_str()),
     };
-
-    let mut matching: Vec<(Arc<Route>, bool)> = snapshot
+    let matching: Vec<Match> = snapshot
         .routes
         .iter()
-        .filter(|r| snapshot.may_use(user_id, r))
+        .filter(|r| viewer.may_use(snapshot, r))
         .filter(|r| provider.is_none_or(|p| r.provider_key == p))
         .filter(|r| match &owner {
-            Some(catalog::Owner::User(id)) => r.owner_user_id.as_deref() == Some(id.as_str()),
-            Some(catalog::Owner::Organization(id)) => {
-                r.owner_org_id.as_deref() == Some(id.as_str())
-            }
+            Some(Owner::User(id)) => r.owner_user_id.as_deref() == Some(id.as_str()),
+            Some(Owner::Organization(id)) => r.owner_org_id.as_deref() == Some(id.as_str()),
             None => true,
         })
         .filter_map(|r| {
-            r.serves(wanted, provider.is_some())
-                .map(|enabled| (r.clone(), enabled))
+            r.serves(wanted, provider.is_some()).map(|enabled| Match {
+                route: r.clone(),
+                enabled,
+                model: wanted.to_owned(),
+            })
         })
         .collect();
     if matching.is_empty() {
@@ -156,54 +396,145 @@ pub fn plan(
             _ => format!("model '{wanted}' on any connection you may use"),
         };
         return Err(RoutingError::ModelNotFound(format!(
-            "Model '{model}' not found: looked for {looked_for}"
+            "Model '{original}' not found: looked for {looked_for}"
         )));
     }
-    matching.sort_by(|(a, _), (b, _)| {
-        b.prefer_score
-            .cmp(&a.prefer_score)
-            .then(a.scope_rank().cmp(&b.scope_rank()))
+    Ok(matching)
+}
+
+/// Whether `reference` names something `viewer` can route to; the collection form's check.
+pub fn resolves_for(
+    snapshot: &Snapshot,
+    viewer: &Viewer,
+    reference: &str,
+) -> Result<(), RoutingError> {
+    let parsed = parse(snapshot, reference)?;
+    matches(snapshot, viewer, &parsed, reference).map(|_| ())
+}
+
+fn sort_by_priority(matching: &mut [Match], limiter: &Limiter) {
+    matching.sort_by(|a, b| {
+        b.route
+            .prefer_score
+            .cmp(&a.route.prefer_score)
+            .then(a.route.scope_rank().cmp(&b.route.scope_rank()))
             .then_with(|| {
-                let la = limiter.latency_ms(&a.id).unwrap_or(0.0);
-                let lb = limiter.latency_ms(&b.id).unwrap_or(0.0);
+                let la = limiter.latency_ms(&a.route.id).unwrap_or(0.0);
+                let lb = limiter.latency_ms(&b.route.id).unwrap_or(0.0);
                 la.total_cmp(&lb)
             })
     });
+}
 
+fn score(snapshot: &Snapshot, m: Match, member: Option<String>, ctx: &Context<'_>) -> Scored {
+    let route = &m.route;
+    let reason = unusable(route, m.enabled, ctx.now_ms);
+    let headroom = ctx.limiter.headroom(&route.id, route.rpm, route.tpm);
+    let rpd_remaining = ctx
+        .limiter
+        .daily_remaining(&route.id, route.rpd, ctx.now_ms);
+    let over = match (
+        headroom.rpm_remaining,
+        headroom.tpm_remaining,
+        rpd_remaining,
+    ) {
+        (_, _, Some(0)) => Some("daily request quota used; resets at 00:00 UTC".to_owned()),
+        (Some(0), _, _) => Some("over its rpm budget".to_owned()),
+        (_, Some(0), _) => Some("over its tpm budget".to_owned()),
+        _ => None,
+    };
+    let cost = snapshot.price(&route.provider_key, &m.model).map(|p| {
+        (ctx.request.prompt_tokens as f64 * p.input_per_mtok
+            + ctx.request.completion_tokens as f64 * p.output_per_mtok)
+            / 1_000_000.0
+    });
+    let latency = ctx.limiter.model_latency(&route.id, &m.model).map(|l| {
+        match (ctx.request.stream, l.ttft_ms) {
+            (true, Some(ttft)) => ttft,
+            _ => l.total_ms,
+        }
+    });
+    Scored {
+        m,
+        member,
+        reason,
+        over,
+        headroom,
+        rpd_remaining,
+        cost,
+        latency,
+    }
+}
+
+fn finish(
+    reference: ModelRef,
+    collection: Option<Arc<Collection>>,
+    order: Option<String>,
+    scored: Vec<Scored>,
+) -> Plan {
     let mut candidates = Vec::new();
     let mut considered = Vec::new();
-    for (route, enabled) in matching {
-        let reason = unusable(&route, enabled, now_ms);
-        let headroom = limiter.headroom(&route.id, route.rpm, route.tpm);
-        let over = match (headroom.rpm_remaining, headroom.tpm_remaining) {
-            (Some(0), _) => Some("over its rpm budget".to_owned()),
-            (_, Some(0)) => Some("over its tpm budget".to_owned()),
-            _ => None,
-        };
+    for s in scored {
+        let route = &s.m.route;
         considered.push(Considered {
             connection_id: route.id.clone(),
             name: route.name.clone(),
             provider: route.provider_key.clone(),
-            upstream_model: wanted.to_owned(),
+            upstream_model: s.m.model.clone(),
+            member: s.member.clone(),
             prefer_score: route.prefer_score,
             scope: route.scope.clone(),
             status: route.status.clone(),
-            latency_ms: limiter.latency_ms(&route.id),
-            rpm_remaining: headroom.rpm_remaining,
-            tpm_remaining: headroom.tpm_remaining,
-            usable: reason.is_none() && over.is_none(),
-            reason: reason.clone().or(over),
+            latency_ms: s.latency,
+            rpm_remaining: s.headroom.rpm_remaining,
+            tpm_remaining: s.headroom.tpm_remaining,
+            rpd_remaining: s.rpd_remaining,
+            estimated_cost_usd: s.cost,
+            usable: s.reason.is_none() && s.over.is_none(),
+            reason: s.reason.clone().or(s.over.clone()),
         });
-        if reason.is_none() {
+        if s.reason.is_none() {
             candidates.push(Candidate {
-                route,
-                upstream_model: wanted.to_owned(),
+                route: s.m.route,
+                upstream_model: s.m.model,
             });
         }
     }
-    Ok(Plan {
+    Plan {
         reference,
+        collection,
+        order,
         candidates,
         considered,
+    }
+}
+
+/// A dry run of routing for `user_id`: the ordered candidates, why any is skipped and how
+/// the collection's strategy ordered them. Moves no round-robin cursor.
+pub async fn explain(
+    state: &crate::state::AppState,
+    user_id: &str,
+    model: &str,
+    request: RequestSize,
+) -> Result<app::dto::ExplainDto, crate::error::ApiError> {
+    let snapshot = state.routing.snapshot().await?;
+    let ctx = Context {
+        limiter: &state.limiter,
+        cursors: &state.routing.cursors,
+        now_ms: crate::clock::now_ms(),
+        request,
+        dry_run: true,
+    };
+    let plan = plan(&snapshot, user_id, model, &ctx)?;
+    Ok(app::dto::ExplainDto {
+        model: model.to_owned(),
+        resolution: plan.reference.resolution().to_owned(),
+        collection: plan.collection.as_ref().map(|c| c.reference()),
+        strategy: plan
+            .collection
+            .as_ref()
+            .map(|c| c.strategy.as_str().to_owned()),
+        order: plan.order,
+        candidates: plan.considered,
     })
 }

@@ -242,6 +242,7 @@ fn EditConnection(
     let num = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
     let rpm = RwSignal::new(num(c.rate_limits.rpm));
     let tpm = RwSignal::new(num(c.rate_limits.tpm));
+    let rpd = RwSignal::new(num(c.rate_limits.rpd));
     let prefer = RwSignal::new(c.prefer_score.to_string());
     let timeout = RwSignal::new(c.timeout_ms.to_string());
     let retries = RwSignal::new(c.max_retries.to_string());
@@ -268,6 +269,7 @@ fn EditConnection(
                 {text("Endpoint URL", "endpoint_url", endpoint)}
                 {text("Requests per minute (empty = unlimited)", "rate_limit_rpm", rpm)}
                 {text("Tokens per minute (empty = unlimited)", "rate_limit_tpm", tpm)}
+                {text("Requests per day (empty = unlimited)", "rate_limit_rpd", rpd)}
                 {text("Priority (prefer score)", "prefer_score", prefer)}
                 {text("Timeout (ms)", "timeout_ms", timeout)}
                 {text("Max retries", "max_retries", retries)}
@@ -280,6 +282,7 @@ fn EditConnection(
             <FieldError result=saved field="endpoint_url"/>
             <FieldError result=saved field="rate_limit_rpm"/>
             <FieldError result=saved field="rate_limit_tpm"/>
+            <FieldError result=saved field="rate_limit_rpd"/>
             <FieldError result=saved field="prefer_score"/>
             <FieldError result=saved field="timeout_ms"/>
             <FieldError result=saved field="max_retries"/>
@@ -290,6 +293,7 @@ fn EditConnection(
                     endpoint_url: Some(endpoint.get_untracked()),
                     rate_limit_rpm: Some(limit(rpm.get_untracked())),
                     rate_limit_tpm: Some(limit(tpm.get_untracked())),
+                    rate_limit_rpd: Some(limit(rpd.get_untracked())),
                     prefer_score: limit(prefer.get_untracked()),
                     timeout_ms: limit(timeout.get_untracked()),
                     max_retries: limit(retries.get_untracked()),

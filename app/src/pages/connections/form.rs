@@ -26,6 +26,7 @@ pub fn CreateConnection(
     let endpoint = RwSignal::new(String::new());
     let rpm = RwSignal::new(String::new());
     let tpm = RwSignal::new(String::new());
+    let rpd = RwSignal::new(String::new());
     let prefer = RwSignal::new(String::new());
     let fallback = RwSignal::new(true);
     let scope = RwSignal::new("individual".to_owned());
@@ -46,6 +47,7 @@ pub fn CreateConnection(
         config: Some(config.get_untracked()),
         rate_limit_rpm: parse_opt(&rpm.get_untracked()),
         rate_limit_tpm: parse_opt(&tpm.get_untracked()),
+        rate_limit_rpd: parse_opt(&rpd.get_untracked()),
         prefer_score: parse_opt(&prefer.get_untracked()),
         allow_fallback: Some(fallback.get_untracked()),
         scope: Some(scope.get_untracked()),
@@ -161,6 +163,10 @@ pub fn CreateConnection(
                 <label>
                     "Tokens per minute (empty = unlimited)"
                     <input type="number" min="1" name="rate_limit_tpm" on:input=move |ev| tpm.set(event_target_value(&ev))/>
+                </label>
+                <label>
+                    "Requests per day (daily quota; empty = unlimited)"
+                    <input type="number" min="1" name="rate_limit_rpd" on:input=move |ev| rpd.set(event_target_value(&ev))/>
                 </label>
                 <label>
                     "Priority (prefer score)"
