@@ -31,6 +31,7 @@ struct Behaviour {
     hang: bool,
     break_stream: bool,
     slow_stream: bool,
+    delay: Option<Duration>,
 }
 
 #[derive(Clone)]
@@ -74,6 +75,16 @@ impl ChatMock {
     pub fn break_stream(&self) {
         self.behaviour.lock().unwrap().break_stream = true;
     }
+    /// Answers every call after `ms` milliseconds.
+    pub fn delay(&self, ms: u64) {
+        self.behaviour.lock().unwrap().delay = Some(Duration::from_millis(ms));
+    }
+    /// Back to answering at once and without failing.
+    pub fn recover(&self) {
+        let mut b = self.behaviour.lock().unwrap();
+        b.fail = None;
+        b.delay = None;
+    }
     pub fn slow_stream(&self) {
         self.behaviour.lock().unwrap().slow_stream = true;
     }
@@ -90,12 +101,15 @@ impl ChatMock {
         if let Some(b) = body {
             *self.last_body.lock().unwrap() = b;
         }
-        let (fail, hang) = {
+        let (fail, hang, delay) = {
             let b = self.behaviour.lock().unwrap();
-            (b.fail, b.hang)
+            (b.fail, b.hang, b.delay)
         };
         if hang {
             tokio::time::sleep(Duration::from_secs(30)).await;
+        }
+        if let Some(d) = delay {
+            tokio::time::sleep(d).await;
         }
         if let Some((status, retry_after)) = fail {
             let mut res = (

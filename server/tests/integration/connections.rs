@@ -80,7 +80,10 @@ async fn create_test_discover_rotate_disable_delete() {
     assert_eq!(conn["allow_fallback"], true);
     assert_eq!(conn["timeout_ms"], 30000);
     assert_eq!(conn["max_retries"], 2);
-    assert_eq!(conn["rate_limits"], json!({"rpm": null, "tpm": null}));
+    assert_eq!(
+        conn["rate_limits"],
+        json!({"rpm": null, "tpm": null, "rpd": null})
+    );
     assert_eq!(conn["credential_mask"], "sk-…0001");
     assert_eq!(conn["model_count"], 0);
     assert!(conn.get("api_key").is_none());

@@ -6,6 +6,7 @@ mod common;
 mod accounts;
 mod chat_mock;
 mod cli;
+mod collections;
 mod connections;
 mod http;
 mod inference;
