@@ -11,9 +11,10 @@ use std::collections::BTreeMap;
 use leptos::server_fn::codec::Json;
 
 use crate::dto::{
-    ApiKeyDto, ConnectionDetailDto, ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto,
-    MemberDto, ModelDto, NewConnectionDto, OrgDto, OrgRole, ProviderDto, RequestLogDto,
-    TestResultDto, UserDto,
+    ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto, ConnectionDto,
+    ConnectionUpdateDto, CreatedApiKeyDto, ExplainDto, MemberDto, ModelDto, NewConnectionDto,
+    OrgDto, OrgRole, PriceDto, ProviderDto, ReachableModelDto, RequestLogDto, TestResultDto,
+    TryResultDto, UserDto,
 };
 use crate::error::AppError;
 
@@ -240,4 +241,55 @@ pub async fn list_logs(
     backend
         .list_logs(&session, model, connection_id, status, resolution)
         .await
+}
+
+#[server(prefix = "/api/fn", endpoint = "list_collections")]
+pub async fn list_collections() -> Result<Vec<CollectionDto>, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.list_collections(&session).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "save_collection", input = Json)]
+pub async fn save_collection(
+    id: Option<String>,
+    input: CollectionInputDto,
+) -> Result<CollectionDto, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.save_collection(&session, id, input).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "delete_collection")]
+pub async fn delete_collection(id: String) -> Result<(), AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.delete_collection(&session, id).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "reachable_models")]
+pub async fn reachable_models() -> Result<Vec<ReachableModelDto>, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.reachable_models(&session).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "explain_model")]
+pub async fn explain_model(model: String) -> Result<ExplainDto, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.explain_model(&session, model).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "try_model")]
+pub async fn try_model(model: String, prompt: String) -> Result<TryResultDto, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.try_model(&session, model, prompt).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "list_prices")]
+pub async fn list_prices() -> Result<Vec<PriceDto>, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.list_prices(&session).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "set_price", input = Json)]
+pub async fn set_price(price: PriceDto) -> Result<PriceDto, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.set_price(&session, price).await
 }

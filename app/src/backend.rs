@@ -9,9 +9,10 @@ use tower_sessions::Session;
 use std::collections::BTreeMap;
 
 use crate::dto::{
-    ApiKeyDto, ConnectionDetailDto, ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto,
-    MemberDto, ModelDto, NewConnectionDto, OrgDto, OrgRole, ProviderDto, RequestLogDto,
-    TestResultDto, UserDto,
+    ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto, ConnectionDto,
+    ConnectionUpdateDto, CreatedApiKeyDto, ExplainDto, MemberDto, ModelDto, NewConnectionDto,
+    OrgDto, OrgRole, PriceDto, ProviderDto, ReachableModelDto, RequestLogDto, TestResultDto,
+    TryResultDto, UserDto,
 };
 use crate::error::AppError;
 
@@ -147,4 +148,26 @@ pub trait ConsoleBackend: Send + Sync + 'static {
         status: Option<i64>,
         resolution: Option<String>,
     ) -> Result<Vec<RequestLogDto>, AppError>;
+
+    async fn list_collections(&self, session: &Session) -> Result<Vec<CollectionDto>, AppError>;
+    /// Creates (no `id`) or replaces (with `id`) a collection.
+    async fn save_collection(
+        &self,
+        session: &Session,
+        id: Option<String>,
+        input: CollectionInputDto,
+    ) -> Result<CollectionDto, AppError>;
+    async fn delete_collection(&self, session: &Session, id: String) -> Result<(), AppError>;
+    async fn reachable_models(&self, session: &Session)
+        -> Result<Vec<ReachableModelDto>, AppError>;
+    async fn explain_model(&self, session: &Session, model: String)
+        -> Result<ExplainDto, AppError>;
+    async fn try_model(
+        &self,
+        session: &Session,
+        model: String,
+        prompt: String,
+    ) -> Result<TryResultDto, AppError>;
+    async fn list_prices(&self, session: &Session) -> Result<Vec<PriceDto>, AppError>;
+    async fn set_price(&self, session: &Session, price: PriceDto) -> Result<PriceDto, AppError>;
 }

@@ -22,8 +22,8 @@ use leptos_router::{
 use components::layout::Shell;
 use pages::{
     auth::{LoginPage, SignupPage},
+    collections::CollectionsPage,
     connections::{ConnectionDetailPage, ConnectionsPage},
-    empty::CollectionsPage,
     logs::LogsPage,
     settings::{AccountTab, ApiKeysTab, OrganizationsTab, ProvidersTab, SettingsPage},
 };

@@ -1,4 +1,5 @@
 pub mod auth;
+pub mod collections;
 pub mod connections;
 pub mod empty;
 pub mod logs;

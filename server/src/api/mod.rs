@@ -11,6 +11,7 @@ mod routing;
 
 pub use caller::Caller;
 pub use json::ApiJson;
+pub use routing::{DEFAULT_MAX_TOKENS, DEFAULT_PROMPT_TOKENS};
 
 use axum::{
     extract::State,

@@ -47,7 +47,8 @@ pub async fn update(
     if !caller.0.is_admin {
         return Err(CatalogError::AdminOnly.into());
     }
-    Ok(Json(
-        providers::update(&state.db, &id, body).await?.to_dto(),
-    ))
+    let updated = providers::update(&state.db, &id, body).await?;
+    // Routing reads provider flags (free, enabled): rebuild its snapshot.
+    state.changes.bump();
+    Ok(Json(updated.to_dto()))
 }

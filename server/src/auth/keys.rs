@@ -40,6 +40,21 @@ pub struct Principal {
     last_touch_ms: AtomicI64,
 }
 
+impl Principal {
+    /// A signed-in console user sending a test prompt: no API key is involved, and the
+    /// request log says `console` where it would name the key.
+    pub fn console(user_id: String, email: String, handle: String, is_admin: bool) -> Self {
+        Principal {
+            key_id: "console".to_owned(),
+            user_id,
+            email,
+            handle,
+            is_admin,
+            last_touch_ms: AtomicI64::new(0),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct ApiKeys {
     db: Db,

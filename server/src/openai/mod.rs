@@ -56,6 +56,51 @@ async fn embeddings(
     proxy::handle(state, caller, &headers, Endpoint::Embeddings, body).await
 }
 
+/// The console's "Try it": one short chat completion through the real request path (so it
+/// routes, falls back and is logged like any other call), summarised for the page.
+pub async fn try_prompt(
+    state: AppState,
+    caller: std::sync::Arc<crate::auth::Principal>,
+    model: String,
+    prompt: String,
+) -> app::dto::TryResultDto {
+    let started = std::time::Instant::now();
+    let body = json!({"model": model, "messages": [{"role": "user", "content": prompt}], "max_tokens": 256});
+    let response = proxy::handle(
+        state,
+        caller,
+        &HeaderMap::new(),
+        Endpoint::Chat,
+        Bytes::from(body.to_string()),
+    )
+    .await;
+    let status = response.status().as_u16();
+    let (parts, body) = response.into_parts();
+    let header = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let connection_id = header("x-langmart-connection");
+    let provider = header("x-langmart-provider");
+    let bytes = axum::body::to_bytes(body, 4 * 1024 * 1024)
+        .await
+        .unwrap_or_default();
+    let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let text = |p: &str| value.pointer(p).and_then(Value::as_str).map(str::to_owned);
+    app::dto::TryResultDto {
+        status,
+        connection_id,
+        provider,
+        model: text("/model"),
+        content: text("/choices/0/message/content"),
+        error: text("/error/message"),
+        latency_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+    }
+}
+
 /// `GET /v1/models`: every model the caller can reach, as `provider/model`, and every
 /// collection they can call (`collection/HANDLE/NAME`, `auto(NAME)`), in OpenAI's format.
 async fn models(

@@ -12,9 +12,10 @@ use std::collections::BTreeMap;
 
 use crate::catalog::{connections::ConnectionFilter, providers, Actor};
 use app::dto::{
-    ApiKeyDto, ConnectionDetailDto, ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto,
-    MemberDto, ModelDto, NewConnectionDto, OrgDto, OrgRole, ProviderDto, RequestLogDto,
-    TestResultDto, UserDto,
+    ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto, ConnectionDto,
+    ConnectionUpdateDto, CreatedApiKeyDto, ExplainDto, MemberDto, ModelDto, NewConnectionDto,
+    OrgDto, OrgRole, PriceDto, ProviderDto, ReachableModelDto, RequestLogDto, TestResultDto,
+    TryResultDto, UserDto,
 };
 use app::error::AppError;
 
@@ -353,9 +354,9 @@ impl ConsoleBackend for ConsoleService {
             free: Some(free),
             ..Default::default()
         };
-        Ok(providers::update(&self.state.db, &id, change)
-            .await?
-            .to_dto())
+        let updated = providers::update(&self.state.db, &id, change).await?;
+        self.state.changes.bump();
+        Ok(updated.to_dto())
     }
 
     async fn list_logs(
@@ -377,5 +378,90 @@ impl ConsoleBackend for ConsoleService {
             offset: None,
         };
         Ok(crate::logs::list(&self.state.db, &id, &query).await?)
+    }
+
+    async fn list_collections(&self, session: &Session) -> Result<Vec<CollectionDto>, AppError> {
+        let actor = self.actor(session).await?;
+        Ok(self.state.collections.list(&actor).await?)
+    }
+
+    async fn save_collection(
+        &self,
+        session: &Session,
+        id: Option<String>,
+        input: CollectionInputDto,
+    ) -> Result<CollectionDto, AppError> {
+        let actor = self.actor(session).await?;
+        Ok(match id {
+            Some(id) => self.state.collections.update(&actor, &id, input).await?,
+            None => self.state.collections.create(&actor, input).await?,
+        })
+    }
+
+    async fn delete_collection(&self, session: &Session, id: String) -> Result<(), AppError> {
+        let actor = self.actor(session).await?;
+        Ok(self.state.collections.delete(&actor, &id).await?)
+    }
+
+    async fn reachable_models(
+        &self,
+        session: &Session,
+    ) -> Result<Vec<ReachableModelDto>, AppError> {
+        let actor = self.actor(session).await?;
+        Ok(self.state.collections.reachable_models(&actor).await?)
+    }
+
+    async fn explain_model(
+        &self,
+        session: &Session,
+        model: String,
+    ) -> Result<ExplainDto, AppError> {
+        let id = self.user_id(session).await?;
+        let size = crate::routing::RequestSize {
+            prompt_tokens: crate::api::DEFAULT_PROMPT_TOKENS,
+            completion_tokens: crate::api::DEFAULT_MAX_TOKENS,
+            stream: false,
+        };
+        Ok(crate::routing::explain(&self.state, &id, model.trim(), size).await?)
+    }
+
+    async fn try_model(
+        &self,
+        session: &Session,
+        model: String,
+        prompt: String,
+    ) -> Result<TryResultDto, AppError> {
+        let id = self.user_id(session).await?;
+        let user = self
+            .state
+            .accounts
+            .find(&id)
+            .await?
+            .ok_or_else(|| AppError::from(ApiError::from(AuthError::NotSignedIn)))?;
+        let caller = std::sync::Arc::new(crate::auth::Principal::console(
+            user.id,
+            user.email,
+            user.handle,
+            user.is_admin.0,
+        ));
+        let prompt = if prompt.trim().is_empty() {
+            "Say hello in five words.".to_owned()
+        } else {
+            prompt
+        };
+        Ok(
+            crate::openai::try_prompt(self.state.clone(), caller, model.trim().to_owned(), prompt)
+                .await,
+        )
+    }
+
+    async fn list_prices(&self, session: &Session) -> Result<Vec<PriceDto>, AppError> {
+        self.user_id(session).await?;
+        Ok(self.state.collections.prices().await?)
+    }
+
+    async fn set_price(&self, session: &Session, price: PriceDto) -> Result<PriceDto, AppError> {
+        let actor = self.actor(session).await?;
+        Ok(self.state.collections.set_price(&actor, price).await?)
     }
 }

@@ -471,7 +471,10 @@ async fn auto_free_uses_free_providers_and_zero_prices_within_daily_quotas() {
     }
     assert_eq!(first_two, [limited.clone(), limited.clone()]);
     let third = served(&app, &bob, "auto(free)").await;
-    assert!(third == spare || third == zero_id, "{third}: another free route takes over");
+    assert!(
+        third == spare || third == zero_id,
+        "{third}: another free route takes over"
+    );
     let plan = explain(&app, &bob, "auto(free)").await;
     let skipped = plan["candidates"]
         .as_array()
