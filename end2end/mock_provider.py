@@ -1,8 +1,9 @@
 """A small OpenAI-compatible provider for the end-to-end and SDK tests. It answers only
 requests whose `Authorization: Bearer` key starts with `sk-e2e-`, like a provider that
 knows its keys: GET /v1/models, POST /v1/chat/completions (whole or streamed, with a
-usage chunk when asked) and POST /v1/embeddings (float or base64). Started on a free
-port by end2end/run.sh."""
+usage chunk when asked) and POST /v1/embeddings (float or base64). Under the /fail
+prefix (base URL http://…/fail/v1) it lists models but answers every POST with 503, like
+a provider that is down. Started on a free port by end2end/run.sh."""
 
 import base64
 import json
@@ -14,6 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
+        if self.path.startswith("/fail/"):
+            self.path = self.path[len("/fail"):]
         if self.path.rstrip("/") != "/v1/models":
             return self.reply(404, {"error": {"message": "not found"}})
         auth = self.headers.get("Authorization", "")
@@ -27,6 +30,8 @@ class Handler(BaseHTTPRequestHandler):
         if not auth.startswith("Bearer sk-e2e-"):
             return self.reply(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}})
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
+        if self.path.startswith("/fail/"):
+            return self.reply(503, {"error": {"message": "The mock provider is down", "type": "server_error"}})
         path = self.path.rstrip("/")
         if path == "/v1/chat/completions":
             return self.chat(body)

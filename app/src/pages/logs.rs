@@ -113,7 +113,10 @@ fn LogRow(r: RequestLogDto, open: RwSignal<Option<String>>) -> impl IntoView {
     view! {
         <tr class="clickable" on:click=move |_| open.update(|o| *o = if o.as_deref() == Some(toggle_id.as_str()) { None } else { Some(toggle_id.clone()) })>
             <td>{short_time(&r.created_at)}</td>
-            <td><code>{r.model.clone()}</code>{r.stream.then_some(" (stream)")}</td>
+            <td>
+                <code>{r.model.clone()}</code>{r.stream.then_some(" (stream)")}
+                {r.collection.clone().filter(|c| *c != r.model).map(|c| view! { <div class="muted small">{c}</div> })}
+            </td>
             <td>{r.resolution.clone()}</td>
             <td>{r.connection_id.clone().unwrap_or_else(|| "—".into())}</td>
             <td><span class=chip>{r.status}</span>" "{r.error_code.clone().unwrap_or_default()}</td>

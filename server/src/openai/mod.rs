@@ -65,6 +65,7 @@ pub async fn try_prompt(
     prompt: String,
 ) -> app::dto::TryResultDto {
     let started = std::time::Instant::now();
+    let state_log = state.request_log.clone();
     let body = json!({"model": model, "messages": [{"role": "user", "content": prompt}], "max_tokens": 256});
     let response = proxy::handle(
         state,
@@ -74,6 +75,8 @@ pub async fn try_prompt(
         Bytes::from(body.to_string()),
     )
     .await;
+    // The person trying a prompt looks at the Request Logs next: write the row now.
+    state_log.flush().await;
     let status = response.status().as_u16();
     let (parts, body) = response.into_parts();
     let header = |name: &str| {

@@ -188,7 +188,10 @@ async fn create_test_discover_rotate_disable_delete() {
     let enabled = put(&app, &key, &format!("/api/connections/{id}"), json!({"status": "active", "rate_limit_rpm": 120, "rate_limit_tpm": 80000, "prefer_score": 200, "allow_fallback": false})).await;
     let enabled: Value = enabled.json().await.unwrap();
     assert_eq!(enabled["status"], "active");
-    assert_eq!(enabled["rate_limits"], json!({"rpm": 120, "tpm": 80000}));
+    assert_eq!(
+        enabled["rate_limits"],
+        json!({"rpm": 120, "tpm": 80000, "rpd": null})
+    );
     assert_eq!(enabled["prefer_score"], 200);
     assert_eq!(enabled["allow_fallback"], false);
     let cleared = put(
@@ -200,7 +203,7 @@ async fn create_test_discover_rotate_disable_delete() {
     .await;
     assert_eq!(
         cleared.json::<Value>().await.unwrap()["rate_limits"],
-        json!({"rpm": null, "tpm": 80000})
+        json!({"rpm": null, "tpm": 80000, "rpd": null})
     );
 
     let history = get(&app, &key, &format!("/api/connections/{id}/tests")).await;

@@ -1,0 +1,108 @@
+import { expect, Page, test } from "@playwright/test";
+
+async function hydrated(page: Page) {
+  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
+}
+
+function unique(prefix: string) {
+  return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+}
+
+async function signUp(page: Page) {
+  const handle = unique("co");
+  await page.goto("/signup");
+  await hydrated(page);
+  await page.getByLabel("Email").fill(`${handle}@example.com`);
+  await page.getByLabel("Handle").fill(handle);
+  await page.getByLabel("Password").fill("correct horse battery");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/connections$/);
+  await hydrated(page);
+}
+
+/** Creates and tests a connection through the console's own server functions. */
+async function connect(page: Page, provider: string, name: string, endpoint: string): Promise<string> {
+  return page.evaluate(
+    async ({ provider, name, endpoint }) => {
+      const created = await fetch("/api/fn/create_connection", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({
+          req: { provider, name, api_key: "sk-e2e-collections-0001", endpoint_url: endpoint, max_retries: 0 },
+        }),
+      });
+      const conn = await created.json();
+      const tested = await fetch("/api/fn/test_connection", {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: `id=${encodeURIComponent(conn.id)}`,
+      });
+      if (!(await tested.json()).success) throw new Error(`test of ${name} failed`);
+      return conn.id as string;
+    },
+    { provider, name, endpoint },
+  );
+}
+
+test("a person builds a fallback collection and a call goes to the second member when the first fails", async ({ page }) => {
+  const mock = process.env.MOCK_PROVIDER_URL!;
+  const down = mock.replace(/\/v1$/, "/fail/v1");
+  await signUp(page);
+  const failing = await connect(page, "openai", "Down OpenAI", down);
+  const healthy = await connect(page, "groq", "Healthy Groq", mock);
+
+  await page.goto("/collections");
+  await hydrated(page);
+  await page.getByRole("button", { name: "Create collection" }).click();
+  const form = page.getByTestId("collection-form");
+  const name = unique("resilient-");
+  await form.getByLabel("Name", { exact: true }).fill(name);
+
+  // Saving without members shows the server's message next to the members.
+  await form.getByRole("button", { name: "Save collection" }).click();
+  await expect(form.locator('.field-error[data-field="models"]')).toContainText("Add at least one model");
+
+  // Add both members from the searchable list, healthy one first ...
+  await form.getByLabel("Find a model you can reach").fill("groq/mock-large");
+  await form.getByRole("button", { name: "Add groq/mock-large", exact: true }).click();
+  await form.getByLabel("Find a model you can reach").fill("openai/mock-large");
+  await form.getByRole("button", { name: "Add openai/mock-large", exact: true }).click();
+  const members = form.getByTestId("member-list").locator("li");
+  await expect(members).toHaveCount(2);
+  await expect(members.nth(0)).toHaveAttribute("data-member", "groq/mock-large");
+  // ... then reorder so the failing one is tried first, and pick fallback.
+  await form.getByRole("button", { name: "Move openai/mock-large up" }).click();
+  await expect(members.nth(0)).toHaveAttribute("data-member", "openai/mock-large");
+  await expect(members.nth(1)).toHaveAttribute("data-member", "groq/mock-large");
+  await form.getByLabel("Strategy").selectOption("fallback");
+  await expect(form.getByTestId("strategy-explanation")).toContainText("in the order given");
+  await form.getByRole("button", { name: "Save collection" }).click();
+
+  const row = page.locator(`tr[data-collection="${name}"]`);
+  await expect(row).toBeVisible();
+  await expect(row.getByTestId("member-count")).toHaveText("2");
+  await expect(row).toContainText("fallback");
+
+  // Try it: the explain output lists the failing member first, then the test prompt is
+  // answered by the second member's connection.
+  const panel = page.getByTestId("try-panel");
+  await row.getByRole("button", { name: "Try" }).click();
+  await expect(panel.getByTestId("explain")).toContainText(failing);
+  await expect(panel.getByTestId("explain").locator("tbody tr").first()).toContainText("openai/mock-large");
+  await panel.getByRole("button", { name: "Send test prompt" }).click();
+  const result = panel.getByTestId("try-result");
+  await expect(result).toContainText(`served by ${healthy}`);
+  await expect(result).toContainText("Hello from the mock.");
+
+  // The Request Logs page shows the call: collection resolution, the healthy connection,
+  // and the failed first attempt.
+  await page.goto("/logs");
+  await hydrated(page);
+  await page.getByLabel("Resolution").selectOption("collection");
+  const logRow = page.getByTestId("logs").locator("tbody tr").first();
+  await expect(logRow).toContainText(healthy);
+  await expect(logRow).toContainText("200");
+  await logRow.click();
+  await expect(page.locator("ol.attempts")).toContainText(`${failing} (openai) — http_503`);
+  await expect(page.locator("ol.attempts")).toContainText(`${healthy} (groq) — ok`);
+});
