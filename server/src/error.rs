@@ -134,6 +134,8 @@ impl UpstreamError {
             ProviderError::Unreachable(_) => Cow::Owned(format!("PROVIDER_{key}_UNREACHABLE")),
             ProviderError::Decode(_) => Cow::Owned(format!("PROVIDER_{key}_BAD_RESPONSE")),
             ProviderError::Config(_) => Cow::Borrowed("CONNECTION_MISCONFIGURED"),
+            ProviderError::Unsupported(_) => Cow::Owned(format!("PROVIDER_{key}_UNSUPPORTED")),
+            ProviderError::Blocked(_) => Cow::Owned(format!("PROVIDER_{key}_CONTENT_BLOCKED")),
         }
     }
 
@@ -143,7 +145,9 @@ impl UpstreamError {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY)
             }
             ProviderError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
-            ProviderError::Config(_) => StatusCode::BAD_REQUEST,
+            ProviderError::Config(_)
+            | ProviderError::Unsupported(_)
+            | ProviderError::Blocked(_) => StatusCode::BAD_REQUEST,
             _ => StatusCode::BAD_GATEWAY,
         }
     }

@@ -17,6 +17,7 @@ pub mod health;
 pub mod ids;
 pub mod limits;
 pub mod logs;
+pub mod messages;
 pub mod openai;
 pub mod orgs;
 pub mod providers;
@@ -121,6 +122,7 @@ pub async fn build_router(state: AppState) -> Result<Router, StartupError> {
         .route("/health", get(health::health))
         .merge(api::router())
         .merge(openai::router())
+        .merge(messages::router())
         .with_state(state.clone());
 
     Ok(Router::new()

@@ -1,7 +1,7 @@
 //! The OpenAI-compatible surface under `/v1`: chat completions (streaming or not),
 //! embeddings, the model list, and key validation.
 
-mod proxy;
+pub mod proxy;
 
 use std::collections::BTreeSet;
 

@@ -2,6 +2,9 @@
 //! retry the same connection on connect errors and 5xx, fall back to the next on any
 //! retryable failure while nothing has reached the client — and log one row per call.
 //! Streams wait for the first upstream event before answering, so they can fall back too.
+//! The path works on OpenAI-format requests and answers; an [`Egress`] renders answers,
+//! chunks and errors in the dialect the client spoke (OpenAI here, Anthropic for
+//! `/v1/messages`).
 
 use std::{
     sync::Arc,
@@ -14,7 +17,6 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use bytes::Bytes;
-use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 use rand::Rng;
 use serde_json::{json, Value};
@@ -26,7 +28,7 @@ use crate::error::{ApiError, RequestError, UpstreamError};
 use crate::ids::new_id;
 use crate::limits::{OverBudget, Reservation};
 use crate::logs::{Attempt, LogRow};
-use crate::providers::{self, ProviderError, Upstream};
+use crate::providers::{self, ChatReply, ChunkStream, ProviderError};
 use crate::routing::{self, catalog::Route, Candidate};
 use crate::state::AppState;
 
@@ -53,9 +55,79 @@ impl Endpoint {
     }
 }
 
+/// How answers reach the client: the dialect it spoke.
+pub trait Egress: Sync {
+    /// An error body with our stable code, in this dialect's error shape.
+    fn error_body(&self, code: &str, message: &str, status: StatusCode) -> Value;
+    /// A whole OpenAI-format answer (`model` already the name the caller sent).
+    fn whole(&self, answer: Value) -> Value;
+    /// A fresh encoder for one streamed answer.
+    fn encoder(&self, requested_model: &str) -> Box<dyn StreamEncoder>;
+}
+
+/// Writes one streamed answer's OpenAI chunks as this dialect's server-sent events.
+pub trait StreamEncoder: Send {
+    fn chunk(&mut self, chunk: Value) -> Option<Bytes>;
+    /// After the last chunk.
+    fn end(&mut self) -> Bytes;
+    /// A failure after the stream started: too late for a status code.
+    fn error(&mut self, code: &str, message: &str, status: StatusCode) -> Bytes;
+}
+
+/// OpenAI's own format: chunks pass through, `data: [DONE]` ends the stream.
+pub struct OpenAiEgress;
+
+impl Egress for OpenAiEgress {
+    fn error_body(&self, code: &str, message: &str, status: StatusCode) -> Value {
+        json!({"error": {"code": code, "message": message, "type": crate::error::error_type_for(status), "status": status.as_u16()}})
+    }
+
+    fn whole(&self, answer: Value) -> Value {
+        answer
+    }
+
+    fn encoder(&self, requested_model: &str) -> Box<dyn StreamEncoder> {
+        Box::new(OpenAiEncoder {
+            model: Value::String(requested_model.to_owned()),
+        })
+    }
+}
+
+struct OpenAiEncoder {
+    model: Value,
+}
+
+impl StreamEncoder for OpenAiEncoder {
+    fn chunk(&mut self, mut chunk: Value) -> Option<Bytes> {
+        if let Some(m) = chunk.get_mut("model") {
+            *m = self.model.clone();
+        }
+        Some(Bytes::from(format!("data: {chunk}\n\n")))
+    }
+
+    fn end(&mut self) -> Bytes {
+        Bytes::from_static(b"data: [DONE]\n\n")
+    }
+
+    fn error(&mut self, code: &str, message: &str, status: StatusCode) -> Bytes {
+        let body = OpenAiEgress.error_body(code, message, status);
+        Bytes::from(format!("data: {body}\n\n"))
+    }
+}
+
+/// An error response in the egress's dialect, keeping the status, `Retry-After` and the
+/// cause the logging middleware records.
+pub fn render(egress: &dyn Egress, err: ApiError) -> Response {
+    let body = egress.error_body(&err.code(), &err.public_message(), err.status());
+    let mut response = err.into_response();
+    *response.body_mut() = Body::from(body.to_string());
+    response
+}
+
 /// What the log row of this call accumulates.
 struct Call {
     state: AppState,
+    egress: &'static dyn Egress,
     caller: Arc<Principal>,
     request_id: String,
     endpoint: Endpoint,
@@ -115,7 +187,7 @@ impl Call {
             usage: Usage::default(),
             stream: false,
         });
-        with_headers(err.into_response(), None, &self.resolution)
+        with_headers(render(self.egress, err), None, &self.resolution)
     }
 }
 
@@ -245,7 +317,9 @@ fn retryable(e: &ProviderError) -> bool {
         ProviderError::Unreachable(_)
         | ProviderError::Timeout(_)
         | ProviderError::Decode(_)
-        | ProviderError::Config(_) => true,
+        | ProviderError::Config(_)
+        | ProviderError::Unsupported(_) => true,
+        ProviderError::Blocked(_) => false,
         ProviderError::Http { status, .. } => {
             matches!(status, 401 | 403 | 408 | 429) || *status >= 500
         }
@@ -274,15 +348,39 @@ fn outcome_name(e: &ProviderError) -> String {
         ProviderError::Unreachable(_) => "unreachable".into(),
         ProviderError::Decode(_) => "bad_response".into(),
         ProviderError::Config(_) => "misconfigured".into(),
+        ProviderError::Unsupported(_) => "unsupported".into(),
+        ProviderError::Blocked(_) => "blocked".into(),
     }
 }
 
+/// `/v1/chat/completions` and `/v1/embeddings`: an OpenAI-format body, answered in kind.
 pub async fn handle(
     state: AppState,
     caller: Arc<Principal>,
     headers: &HeaderMap,
     endpoint: Endpoint,
     body: Bytes,
+) -> Response {
+    let body: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return render(
+                &OpenAiEgress,
+                RequestError::InvalidJson(e.to_string()).into(),
+            )
+        }
+    };
+    serve(state, caller, headers, endpoint, body, &OpenAiEgress).await
+}
+
+/// Routes an OpenAI-format request and answers through `egress`.
+pub async fn serve(
+    state: AppState,
+    caller: Arc<Principal>,
+    headers: &HeaderMap,
+    endpoint: Endpoint,
+    mut body: Value,
+    egress: &'static dyn Egress,
 ) -> Response {
     let request_id = headers
         .get("x-request-id")
@@ -291,6 +389,7 @@ pub async fn handle(
         .to_owned();
     let mut call = Call {
         state: state.clone(),
+        egress,
         caller: caller.clone(),
         request_id,
         endpoint,
@@ -300,13 +399,9 @@ pub async fn handle(
         started: Instant::now(),
         attempts: Vec::new(),
     };
-    let mut body: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => return ApiError::from(RequestError::InvalidJson(e.to_string())).into_response(),
-    };
     let (model, stream) = match validate(endpoint, &body) {
         Ok(v) => v,
-        Err(e) => return ApiError::from(e).into_response(),
+        Err(e) => return render(egress, e.into()),
     };
     call.requested_model = model.clone();
     let snapshot = match state.routing.snapshot().await {
@@ -384,7 +479,7 @@ pub async fn handle(
         let mut tries = 0u32;
         let result = loop {
             let attempt_started = Instant::now();
-            let result = send(&state, &route, endpoint, &body).await;
+            let result = send(&state, &route, endpoint, &body, stream).await;
             let latency_ms =
                 i64::try_from(attempt_started.elapsed().as_millis()).unwrap_or(i64::MAX);
             match &result {
@@ -435,30 +530,30 @@ pub async fn handle(
             }
         };
         match result {
-            Ok(response) => {
+            Ok(reply) => {
                 state
                     .connections
                     .report_inference(&route.id, &route.status, None);
-                let answered = if stream {
-                    respond_stream(
+                let answered = match reply {
+                    ChatReply::Stream(chunks) => {
+                        respond_stream(
+                            call,
+                            route.clone(),
+                            upstream_model,
+                            model.clone(),
+                            chunks,
+                            reservation,
+                        )
+                        .await
+                    }
+                    ChatReply::Whole(answer) => Ok(respond_whole(
                         call,
                         route.clone(),
                         upstream_model,
                         model.clone(),
-                        response,
+                        answer,
                         reservation,
-                    )
-                    .await
-                } else {
-                    respond_whole(
-                        call,
-                        route.clone(),
-                        upstream_model,
-                        model.clone(),
-                        response,
-                        reservation,
-                    )
-                    .await
+                    )),
                 };
                 match answered {
                     Ok(resp) => return resp,
@@ -498,7 +593,7 @@ pub async fn handle(
                 usage: Usage::default(),
                 stream,
             });
-            with_headers(rate_limited(&over), None, &call.resolution)
+            with_headers(rate_limited(&over, call.egress), None, &call.resolution)
         }
         (Some((route, error)), _) => {
             let summary: Vec<String> = call
@@ -521,7 +616,7 @@ pub async fn handle(
                 usage: Usage::default(),
                 stream,
             });
-            with_headers(err.into_response(), Some(&route), &call.resolution)
+            with_headers(render(call.egress, err), Some(&route), &call.resolution)
         }
         (None, None) => {
             call.fail(RequestError::NoUsableConnection("no candidate was tried".into()).into())
@@ -534,33 +629,29 @@ async fn send(
     route: &Route,
     endpoint: Endpoint,
     body: &Value,
-) -> Result<reqwest::Response, ProviderError> {
-    let upstream = Upstream {
-        family: route.family,
-        base_url: route.endpoint_url.trim_end_matches('/').to_owned(),
-        credentials: route.credentials.fields(),
-        config: &route.config,
-        timeout: route.timeout,
-    };
-    if route.family != providers::ApiFamily::OpenaiCompat {
-        return Err(ProviderError::Config(format!(
-            "inference through {} connections is not available in this build",
-            route.family.as_str()
-        )));
+    stream: bool,
+) -> Result<ChatReply, ProviderError> {
+    let upstream = route.upstream();
+    match endpoint {
+        Endpoint::Chat => providers::chat(&state.http, &upstream, body, stream).await,
+        Endpoint::Embeddings => providers::embed(&state.http, &upstream, body)
+            .await
+            .map(ChatReply::Whole),
     }
-    providers::forward_openai(&state.http, &upstream, endpoint.path(), body).await
 }
 
-fn rate_limited(over: &OverBudget) -> Response {
+fn rate_limited(over: &OverBudget, egress: &dyn Egress) -> Response {
     let secs = over.retry_after.as_secs().max(1);
     let reset =
         crate::clock::rfc3339(now_ms() + i64::try_from(over.retry_after.as_millis()).unwrap_or(0));
-    let body = json!({"error": {
-        "code": "RATE_LIMIT_EXCEEDED",
-        "message": format!("Every connection for this model is over its {} budget; retry in {secs} s", over.kind),
-        "type": "rate_limit_error",
-        "status": 429,
-    }});
+    let body = egress.error_body(
+        "RATE_LIMIT_EXCEEDED",
+        &format!(
+            "Every connection for this model is over its {} budget; retry in {secs} s",
+            over.kind
+        ),
+        StatusCode::TOO_MANY_REQUESTS,
+    );
     let mut response = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
     let h = response.headers_mut();
     for (name, value) in [
@@ -578,22 +669,14 @@ fn rate_limited(over: &OverBudget) -> Response {
 
 type Fallback = (Call, ProviderError);
 
-async fn respond_whole(
+fn respond_whole(
     call: Call,
     route: Arc<Route>,
     upstream_model: String,
     requested: String,
-    response: reqwest::Response,
+    mut value: Value,
     reservation: Reservation,
-) -> Result<Response, Fallback> {
-    let bytes = match response.bytes().await {
-        Ok(b) => b,
-        Err(e) => return Err((call, ProviderError::Unreachable(e.to_string()))),
-    };
-    let mut value: Value = match serde_json::from_slice(&bytes) {
-        Ok(v) => v,
-        Err(e) => return Err((call, ProviderError::Decode(e.to_string()))),
-    };
+) -> Response {
     let usage = Usage::from_json(&value).unwrap_or_default();
     call.state
         .limiter
@@ -610,8 +693,8 @@ async fn respond_whole(
         usage,
         stream: false,
     });
-    let response = (StatusCode::OK, axum::Json(value)).into_response();
-    Ok(with_headers(response, Some(&route), &call.resolution))
+    let response = (StatusCode::OK, axum::Json(call.egress.whole(value))).into_response();
+    with_headers(response, Some(&route), &call.resolution)
 }
 
 async fn respond_stream(
@@ -619,13 +702,12 @@ async fn respond_stream(
     route: Arc<Route>,
     upstream_model: String,
     requested: String,
-    response: reqwest::Response,
+    mut chunks: ChunkStream,
     reservation: Reservation,
 ) -> Result<Response, Fallback> {
-    let mut events = response.bytes_stream().eventsource();
-    let first = match tokio::time::timeout(route.timeout, events.next()).await {
-        Ok(Some(Ok(event))) => event,
-        Ok(Some(Err(e))) => return Err((call, ProviderError::Unreachable(e.to_string()))),
+    let first = match tokio::time::timeout(route.timeout, chunks.next()).await {
+        Ok(Some(Ok(chunk))) => chunk,
+        Ok(Some(Err(e))) => return Err((call, e)),
         Ok(None) => {
             return Err((
                 call,
@@ -643,6 +725,7 @@ async fn respond_stream(
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(32);
     let resolution = call.resolution.clone();
     let task_route = route.clone();
+    let mut encoder = call.egress.encoder(&requested);
     tokio::spawn(async move {
         let route = task_route;
         let mut usage = Usage::default();
@@ -650,48 +733,51 @@ async fn respond_stream(
         let mut error_code = None;
         let mut next = Some(Ok(first));
         loop {
-            let event = match next.take() {
-                Some(e) => e,
-                None => match events.next().await {
-                    Some(e) => e,
-                    None => break,
+            let item = match next.take() {
+                Some(c) => c,
+                None => match chunks.next().await {
+                    Some(c) => c,
+                    None => {
+                        let _ = tx.send(Ok(encoder.end())).await;
+                        break;
+                    }
                 },
             };
-            let chunk = match event {
-                Ok(event) if event.data.trim() == "[DONE]" => {
-                    Bytes::from_static(b"data: [DONE]\n\n")
-                }
-                Ok(event) => match serde_json::from_str::<Value>(&event.data) {
-                    Ok(mut value) => {
-                        if let Some(u) = Usage::from_json(&value) {
-                            usage = u;
-                        }
-                        if value.get("model").is_some() {
-                            value["model"] = Value::String(requested.clone());
-                        }
-                        Bytes::from(format!("data: {value}\n\n"))
+            let bytes = match item {
+                Ok(chunk) => {
+                    if let Some(u) = Usage::from_json(&chunk) {
+                        usage = u;
                     }
-                    Err(_) => Bytes::from(format!("data: {}\n\n", event.data)),
-                },
+                    match encoder.chunk(chunk) {
+                        Some(b) => b,
+                        None => continue,
+                    }
+                }
                 Err(e) => {
                     // Mid-stream failure: too late to fall back; tell the client in-band.
                     status = 502;
-                    error_code = Some(format!(
+                    let code = format!(
                         "PROVIDER_{}_STREAM_INTERRUPTED",
                         route.provider_key.to_uppercase().replace('-', "_")
-                    ));
-                    let body = json!({"error": {"code": error_code, "message": format!("the provider's stream broke off: {e}"), "type": "api_error", "status": 502}});
-                    let _ = tx.send(Ok(Bytes::from(format!("data: {body}\n\n")))).await;
+                    );
+                    let bytes = encoder.error(
+                        &code,
+                        &format!("the provider's stream broke off: {e}"),
+                        StatusCode::BAD_GATEWAY,
+                    );
+                    error_code = Some(code);
+                    let _ = tx.send(Ok(bytes)).await;
                     break;
                 }
             };
-            if tx.send(Ok(chunk)).await.is_err() {
-                // The client went away: dropping `events` cancels the upstream request.
+            if tx.send(Ok(bytes)).await.is_err() {
+                // The client went away: dropping `chunks` cancels the upstream request.
                 status = 499;
                 error_code = Some("CLIENT_CLOSED_REQUEST".into());
                 break;
             }
         }
+        drop(chunks);
         call.state
             .limiter
             .settle(&route.id, reservation, usage.total());

@@ -2,8 +2,9 @@
 //! query. A deployment is what requests name, so deployments are the models.
 
 use serde::Deserialize;
+use serde_json::Value;
 
-use super::{decode, send, DiscoveredModel, ProviderError, Upstream};
+use super::{decode, openai_compat, send, ChatReply, DiscoveredModel, ProviderError, Upstream};
 
 /// The inference API version a new connection uses unless its settings say otherwise.
 pub const DEFAULT_API_VERSION: &str = "2024-10-21";
@@ -41,4 +42,55 @@ pub async fn list_models(
             id: d.id,
         })
         .collect())
+}
+
+/// `POST {endpoint}/openai/deployments/{deployment}/{path}?api-version=…`: the request's
+/// `model` names the deployment and leaves the body (Azure routes by URL).
+fn deployment_request(
+    client: &reqwest::Client,
+    upstream: &Upstream<'_>,
+    path: &str,
+    body: &Value,
+) -> Result<reqwest::RequestBuilder, ProviderError> {
+    let mut body = body.clone();
+    let deployment = body
+        .as_object_mut()
+        .and_then(|o| o.remove("model"))
+        .and_then(|m| m.as_str().map(str::to_owned))
+        .filter(|m| !m.is_empty())
+        .ok_or_else(|| ProviderError::Unsupported("a deployment name is required".into()))?;
+    let mut url = reqwest::Url::parse(&format!("{}/openai/deployments/", upstream.base_url))
+        .map_err(|e| ProviderError::Config(format!("endpoint_url: {e}")))?;
+    url.path_segments_mut()
+        .map_err(|()| ProviderError::Config("endpoint_url cannot take a path".into()))?
+        .pop_if_empty()
+        .push(&deployment)
+        .extend(path.split('/'));
+    let version = upstream
+        .setting("api_version")
+        .unwrap_or(DEFAULT_API_VERSION);
+    Ok(client
+        .post(url)
+        .query(&[("api-version", version)])
+        .header("api-key", upstream.credential("api_key"))
+        .json(&body))
+}
+
+pub async fn chat(
+    client: &reqwest::Client,
+    upstream: &Upstream<'_>,
+    body: &Value,
+    stream: bool,
+) -> Result<ChatReply, ProviderError> {
+    let request = deployment_request(client, upstream, "chat/completions", body)?;
+    openai_compat::read_chat(send(request, upstream.timeout).await?, stream).await
+}
+
+pub async fn embed(
+    client: &reqwest::Client,
+    upstream: &Upstream<'_>,
+    body: &Value,
+) -> Result<Value, ProviderError> {
+    let request = deployment_request(client, upstream, "embeddings", body)?;
+    decode(send(request, upstream.timeout).await?).await
 }

@@ -1,6 +1,10 @@
 //! AWS Bedrock: requests signed with SigV4 (service `bedrock`) from the connection's
-//! access key, secret and region; models from `GET {base}/foundation-models`.
+//! access key, secret and region. Models from `GET {base}/foundation-models`
+//! (ListFoundationModels); chat through the runtime's Converse API,
+//! `POST {runtime}/model/{id}/converse`, and ConverseStream (`/converse-stream`), whose
+//! answer is AWS's binary event stream (decoded with `aws-smithy-eventstream`).
 
+use std::collections::HashMap;
 use std::time::SystemTime;
 
 use aws_credential_types::Credentials;
@@ -8,9 +12,18 @@ use aws_sigv4::{
     http_request::{sign, SignableBody, SignableRequest, SigningSettings},
     sign::v4,
 };
+use aws_smithy_eventstream::frame::{DecodedFrame, MessageFrameDecoder};
+use aws_smithy_types::event_stream::{HeaderValue, Message as Frame};
+use bytes::BytesMut;
+use futures_util::StreamExt;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Deserialize;
+use serde_json::{json, Value};
 
-use super::{decode, send, DiscoveredModel, ProviderError, Upstream};
+use super::openai_format::{
+    self as oai, ChatRequest, ChunkWriter, Content, Message, PartRef, ToolChoice, Usage,
+};
+use super::{decode, send, ChatReply, ChunkStream, DiscoveredModel, ProviderError, Upstream};
 
 const SERVICE: &str = "bedrock";
 
@@ -93,4 +106,647 @@ pub fn signed_headers(
         .headers()
         .map(|(name, value)| (name.to_owned(), value.to_owned()))
         .collect())
+}
+
+/// Model ids (`anthropic.claude-…-v1:0`, inference-profile ARNs) go in the path with
+/// everything but unreserved characters encoded, as the AWS SDKs send them.
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// The runtime endpoint: `bedrock-runtime.{region}` beside the control plane's
+/// `bedrock.{region}`, or the connection's `runtime_endpoint_url` setting (VPC endpoints,
+/// proxies), else the connection's endpoint itself.
+fn runtime_base(upstream: &Upstream<'_>) -> String {
+    if let Some(url) = upstream.setting("runtime_endpoint_url") {
+        return url.trim_end_matches('/').to_owned();
+    }
+    upstream
+        .base_url
+        .replacen("://bedrock.", "://bedrock-runtime.", 1)
+}
+
+pub async fn chat(
+    client: &reqwest::Client,
+    upstream: &Upstream<'_>,
+    body: &Value,
+    stream: bool,
+) -> Result<ChatReply, ProviderError> {
+    let req = ChatRequest::from_body(body)?;
+    let native = to_native(&req)?;
+    let operation = if stream {
+        "converse-stream"
+    } else {
+        "converse"
+    };
+    let url = format!(
+        "{}/model/{}/{operation}",
+        runtime_base(upstream),
+        utf8_percent_encode(&req.model, PATH_SEGMENT)
+    );
+    let payload = serde_json::to_vec(&native).map_err(|e| ProviderError::Decode(e.to_string()))?;
+    let mut request = client
+        .post(&url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json");
+    for (name, value) in signed_headers(upstream, "POST", &url, &payload)? {
+        request = request.header(name, value);
+    }
+    let response = send(request.body(payload), upstream.timeout).await?;
+    let request_id = response
+        .headers()
+        .get("x-amzn-requestid")
+        .and_then(|v| v.to_str().ok())
+        .map(|id| format!("chatcmpl-{id}"))
+        .unwrap_or_else(|| format!("chatcmpl-{}", crate::ids::random_base62(24)));
+    if !stream {
+        let answer: ConverseResponse = decode(response).await?;
+        return Ok(ChatReply::Whole(
+            answer.into_openai(&request_id, &req.model),
+        ));
+    }
+    Ok(ChatReply::Stream(event_stream(
+        response,
+        StreamState::new(&request_id, &req.model),
+    )))
+}
+
+fn to_native(req: &ChatRequest) -> Result<Value, ProviderError> {
+    req.require_single_choice("Bedrock")?;
+    let mut system = Vec::new();
+    let mut messages: Vec<(&'static str, Vec<Value>)> = Vec::new();
+    let mut used_tools = false;
+    for message in &req.messages {
+        match message {
+            Message::System { content } | Message::Developer { content } => {
+                system.push(json!({"text": content.text()?}))
+            }
+            Message::User { content } => push(&mut messages, "user", user_blocks(content)?),
+            Message::Assistant {
+                content,
+                tool_calls,
+            } => {
+                let mut blocks = Vec::new();
+                if let Some(content) = content {
+                    let text = content.text()?;
+                    if !text.is_empty() {
+                        blocks.push(json!({"text": text}));
+                    }
+                }
+                for call in tool_calls.iter().flatten() {
+                    used_tools = true;
+                    blocks.push(json!({"toolUse": {
+                        "toolUseId": call.id,
+                        "name": call.function.name,
+                        "input": call.function.arguments_json()?,
+                    }}));
+                }
+                push(&mut messages, "assistant", blocks);
+            }
+            Message::Tool {
+                content,
+                tool_call_id,
+            } => push(
+                &mut messages,
+                "user",
+                vec![
+                    json!({"toolResult": {"toolUseId": tool_call_id, "content": [{"text": content.text()?}]}}),
+                ],
+            ),
+        }
+    }
+    let mut native = json!({
+        "messages": messages
+            .into_iter()
+            .map(|(role, content)| json!({"role": role, "content": content}))
+            .collect::<Vec<_>>(),
+    });
+    if !system.is_empty() {
+        native["system"] = Value::Array(system);
+    }
+    let mut inference = serde_json::Map::new();
+    if let Some(v) = req.max_output_tokens() {
+        inference.insert("maxTokens".into(), json!(v));
+    }
+    if let Some(v) = req.temperature {
+        inference.insert("temperature".into(), json!(v));
+    }
+    if let Some(v) = req.top_p {
+        inference.insert("topP".into(), json!(v));
+    }
+    let stop = req.stop_sequences();
+    if !stop.is_empty() {
+        inference.insert("stopSequences".into(), json!(stop));
+    }
+    if !inference.is_empty() {
+        native["inferenceConfig"] = Value::Object(inference);
+    }
+    let choice = req.tool_choice()?;
+    // Converse has no "none": without earlier tool use, leaving the tools out is the same.
+    let offer_tools = !req.tools().is_empty() && (choice != Some(ToolChoice::None) || used_tools);
+    if offer_tools {
+        let tools: Vec<Value> = req
+            .tools()
+            .iter()
+            .map(|t| {
+                let mut spec =
+                    json!({"name": t.function.name, "inputSchema": {"json": t.function.schema()}});
+                if let Some(d) = &t.function.description {
+                    spec["description"] = json!(d);
+                }
+                json!({"toolSpec": spec})
+            })
+            .collect();
+        let mut config = json!({"tools": tools});
+        match choice {
+            Some(ToolChoice::Auto) => config["toolChoice"] = json!({"auto": {}}),
+            Some(ToolChoice::Required) => config["toolChoice"] = json!({"any": {}}),
+            Some(ToolChoice::Function(name)) => {
+                config["toolChoice"] = json!({"tool": {"name": name}})
+            }
+            Some(ToolChoice::None) | None => {}
+        }
+        native["toolConfig"] = config;
+    }
+    Ok(native)
+}
+
+fn push(messages: &mut Vec<(&'static str, Vec<Value>)>, role: &'static str, blocks: Vec<Value>) {
+    if blocks.is_empty() {
+        return;
+    }
+    match messages.last_mut() {
+        Some((last, existing)) if *last == role => existing.extend(blocks),
+        _ => messages.push((role, blocks)),
+    }
+}
+
+fn user_blocks(content: &Content) -> Result<Vec<Value>, ProviderError> {
+    let mut blocks = Vec::new();
+    for part in content.parts() {
+        match part {
+            PartRef::Text("") => {}
+            PartRef::Text(t) => blocks.push(json!({"text": t})),
+            PartRef::Image(url) => match oai::image(url)? {
+                oai::Image::Inline { media_type, data } => {
+                    let format = media_type.strip_prefix("image/").unwrap_or(media_type);
+                    if !matches!(format, "png" | "jpeg" | "gif" | "webp") {
+                        return Err(ProviderError::Unsupported(format!(
+                            "Bedrock takes png, jpeg, gif and webp images, not {media_type}"
+                        )));
+                    }
+                    blocks.push(json!({"image": {"format": format, "source": {"bytes": data}}}))
+                }
+                oai::Image::Remote(_) => {
+                    return Err(ProviderError::Unsupported(
+                        "Bedrock takes images inline: send them as data: URLs".into(),
+                    ))
+                }
+            },
+            PartRef::Unsupported => return Err(oai::unsupported_part("Bedrock")),
+        }
+    }
+    Ok(blocks)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConverseResponse {
+    output: Output,
+    stop_reason: Option<String>,
+    #[serde(default)]
+    usage: NativeUsage,
+}
+
+#[derive(Deserialize)]
+struct Output {
+    message: OutputMessage,
+}
+
+#[derive(Deserialize)]
+struct OutputMessage {
+    #[serde(default)]
+    content: Vec<Block>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Block {
+    text: Option<String>,
+    tool_use: Option<ToolUse>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ToolUse {
+    tool_use_id: String,
+    name: String,
+    #[serde(default)]
+    input: Value,
+}
+
+#[derive(Deserialize, Default, Clone, Copy)]
+#[serde(rename_all = "camelCase")]
+struct NativeUsage {
+    #[serde(default)]
+    input_tokens: u64,
+    #[serde(default)]
+    output_tokens: u64,
+    cache_read_input_tokens: Option<u64>,
+    cache_write_input_tokens: Option<u64>,
+}
+
+impl NativeUsage {
+    fn usage(self) -> Usage {
+        Usage {
+            prompt: self.input_tokens
+                + self.cache_read_input_tokens.unwrap_or(0)
+                + self.cache_write_input_tokens.unwrap_or(0),
+            completion: self.output_tokens,
+            cached: self.cache_read_input_tokens,
+        }
+    }
+}
+
+fn finish_reason(reason: Option<&str>) -> &'static str {
+    match reason {
+        Some("max_tokens") | Some("model_context_window_exceeded") => "length",
+        Some("tool_use") => "tool_calls",
+        Some("guardrail_intervened") | Some("content_filtered") => "content_filter",
+        _ => "stop",
+    }
+}
+
+impl ConverseResponse {
+    fn into_openai(self, id: &str, model: &str) -> Value {
+        let mut text: Option<String> = None;
+        let mut tool_calls = Vec::new();
+        for block in self.output.message.content {
+            if let Some(t) = block.text {
+                text.get_or_insert_with(String::new).push_str(&t);
+            }
+            if let Some(u) = block.tool_use {
+                tool_calls.push(oai::ToolCallOut {
+                    id: u.tool_use_id,
+                    name: u.name,
+                    arguments: u.input.to_string(),
+                });
+            }
+        }
+        if text.is_none() && tool_calls.is_empty() {
+            text = Some(String::new());
+        }
+        let choice = oai::Choice {
+            text,
+            tool_calls,
+            finish_reason: finish_reason(self.stop_reason.as_deref()),
+        };
+        oai::completion(id, model, &[choice], self.usage.usage())
+    }
+}
+
+/// Decodes the binary event stream frame by frame, whatever the network's chunking.
+fn event_stream(response: reqwest::Response, mut state: StreamState) -> ChunkStream {
+    let mut buffer = BytesMut::new();
+    let mut decoder = MessageFrameDecoder::new();
+    Box::pin(
+        response
+            .bytes_stream()
+            .map(move |item| {
+                let bytes = match item {
+                    Ok(b) => b,
+                    Err(e) => {
+                        return vec![Err(ProviderError::Unreachable(format!(
+                            "the stream broke off: {e}"
+                        )))]
+                    }
+                };
+                buffer.extend_from_slice(&bytes);
+                let mut out = Vec::new();
+                loop {
+                    match decoder.decode_frame(&mut buffer) {
+                        Ok(DecodedFrame::Complete(frame)) => out.extend(state.on_frame(&frame)),
+                        Ok(DecodedFrame::Incomplete) => break,
+                        Err(e) => {
+                            out.push(Err(ProviderError::Decode(format!("event stream: {e}"))));
+                            break;
+                        }
+                    }
+                }
+                out
+            })
+            .flat_map(futures_util::stream::iter),
+    )
+}
+
+fn header<'a>(frame: &'a Frame, name: &str) -> Option<&'a str> {
+    frame
+        .headers()
+        .iter()
+        .find(|h| h.name().as_str() == name)
+        .and_then(|h| match h.value() {
+            HeaderValue::String(s) => Some(s.as_str()),
+            _ => None,
+        })
+}
+
+/// The HTTP status Bedrock gives each exception, for exceptions that arrive in a stream.
+fn status_of(exception: &str) -> u16 {
+    match exception {
+        "validationException" => 400,
+        "accessDeniedException" => 403,
+        "resourceNotFoundException" => 404,
+        "modelTimeoutException" => 408,
+        "throttlingException" | "serviceQuotaExceededException" => 429,
+        "serviceUnavailableException" | "modelNotReadyException" => 503,
+        _ => 500,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BlockStart {
+    content_block_index: usize,
+    start: Option<StartBody>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StartBody {
+    tool_use: Option<ToolUseStart>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ToolUseStart {
+    tool_use_id: String,
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BlockDelta {
+    content_block_index: usize,
+    delta: DeltaBody,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DeltaBody {
+    text: Option<String>,
+    tool_use: Option<ToolUseDelta>,
+}
+
+#[derive(Deserialize)]
+struct ToolUseDelta {
+    #[serde(default)]
+    input: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MessageStop {
+    stop_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Metadata {
+    #[serde(default)]
+    usage: NativeUsage,
+}
+
+/// Turns ConverseStream events into OpenAI chunks.
+struct StreamState {
+    writer: ChunkWriter,
+    /// Content-block index → OpenAI tool-call index.
+    tool_blocks: HashMap<usize, usize>,
+    done: bool,
+}
+
+impl StreamState {
+    fn new(id: &str, model: &str) -> Self {
+        StreamState {
+            writer: ChunkWriter::new(id, model),
+            tool_blocks: HashMap::new(),
+            done: false,
+        }
+    }
+
+    fn on_frame(&mut self, frame: &Frame) -> Vec<Result<Value, ProviderError>> {
+        if self.done {
+            return Vec::new();
+        }
+        let payload = frame.payload();
+        if header(frame, ":message-type") != Some("event") {
+            self.done = true;
+            let kind = header(frame, ":exception-type")
+                .or_else(|| header(frame, ":error-code"))
+                .unwrap_or("internalServerException");
+            let message = serde_json::from_slice::<Value>(payload)
+                .ok()
+                .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
+                .or_else(|| header(frame, ":error-message").map(str::to_owned))
+                .unwrap_or_else(|| kind.to_owned());
+            return vec![Err(ProviderError::Http {
+                status: status_of(kind),
+                message,
+                retry_after_secs: None,
+            })];
+        }
+        fn parse<T: serde::de::DeserializeOwned>(payload: &[u8]) -> Result<T, ProviderError> {
+            serde_json::from_slice(payload)
+                .map_err(|e| ProviderError::Decode(format!("stream event: {e}")))
+        }
+        let w = &self.writer;
+        let out = match header(frame, ":event-type").unwrap_or_default() {
+            "messageStart" => Ok(vec![w.role()]),
+            "contentBlockStart" => {
+                parse::<BlockStart>(payload).map(|e| match e.start.and_then(|s| s.tool_use) {
+                    Some(t) => {
+                        let n = self.tool_blocks.len();
+                        self.tool_blocks.insert(e.content_block_index, n);
+                        vec![w.tool_start(n, &t.tool_use_id, &t.name)]
+                    }
+                    None => Vec::new(),
+                })
+            }
+            "contentBlockDelta" => parse::<BlockDelta>(payload).map(|e| {
+                let mut v = Vec::new();
+                if let Some(t) = e.delta.text.filter(|t| !t.is_empty()) {
+                    v.push(w.text(&t));
+                }
+                if let (Some(u), Some(n)) = (
+                    e.delta.tool_use,
+                    self.tool_blocks.get(&e.content_block_index),
+                ) {
+                    if !u.input.is_empty() {
+                        v.push(w.tool_arguments(*n, &u.input));
+                    }
+                }
+                v
+            }),
+            "messageStop" => parse::<MessageStop>(payload)
+                .map(|e| vec![w.finish(finish_reason(e.stop_reason.as_deref()))]),
+            "metadata" => parse::<Metadata>(payload).map(|e| {
+                self.done = true;
+                vec![w.usage(e.usage.usage())]
+            }),
+            _ => Ok(Vec::new()),
+        };
+        match out {
+            Ok(chunks) => chunks.into_iter().map(Ok).collect(),
+            Err(e) => vec![Err(e)],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_smithy_eventstream::frame::write_message_to;
+    use aws_smithy_types::event_stream::Header;
+
+    const TOOL_REQUEST: &str =
+        include_str!("../../tests/fixtures/bedrock/request_tools.openai.json");
+    const TOOL_NATIVE: &str =
+        include_str!("../../tests/fixtures/bedrock/request_tools.native.json");
+    const TOOL_ANSWER: &str = include_str!("../../tests/fixtures/bedrock/converse_tool_use.json");
+    const STREAM: &str = include_str!("../../tests/fixtures/bedrock/stream_tool_use.jsonl");
+
+    /// The fixture's events (`{"event": name, "payload": …}` per line) as wire frames.
+    fn frames(jsonl: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        for line in jsonl.lines().filter(|l| !l.trim().is_empty()) {
+            let v: Value = serde_json::from_str(line).unwrap();
+            let mut frame = Frame::new(v["payload"].to_string().into_bytes());
+            if let Some(exception) = v["exception"].as_str() {
+                frame = frame
+                    .add_header(Header::new(
+                        ":message-type",
+                        HeaderValue::String("exception".into()),
+                    ))
+                    .add_header(Header::new(
+                        ":exception-type",
+                        HeaderValue::String(exception.to_owned().into()),
+                    ));
+            } else {
+                frame = frame
+                    .add_header(Header::new(
+                        ":message-type",
+                        HeaderValue::String("event".into()),
+                    ))
+                    .add_header(Header::new(
+                        ":event-type",
+                        HeaderValue::String(v["event"].as_str().unwrap().to_owned().into()),
+                    ));
+            }
+            frame = frame.add_header(Header::new(
+                ":content-type",
+                HeaderValue::String("application/json".into()),
+            ));
+            write_message_to(&frame, &mut out).unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn translates_system_tools_and_results() {
+        let req = ChatRequest::from_body(&serde_json::from_str(TOOL_REQUEST).unwrap()).unwrap();
+        let expected: Value = serde_json::from_str(TOOL_NATIVE).unwrap();
+        assert_eq!(to_native(&req).unwrap(), expected);
+    }
+
+    #[test]
+    fn a_tool_use_answer_becomes_tool_calls() {
+        let answer: ConverseResponse = serde_json::from_str(TOOL_ANSWER).unwrap();
+        let out = answer.into_openai("chatcmpl-x", "claude-on-bedrock");
+        let call = &out["choices"][0]["message"]["tool_calls"][0];
+        assert_eq!(out["choices"][0]["finish_reason"], "tool_calls");
+        assert_eq!(call["id"], "tooluse_kZJMlvQmRJ6eAyJE5GIl7Q");
+        assert_eq!(
+            serde_json::from_str::<Value>(call["function"]["arguments"].as_str().unwrap()).unwrap(),
+            json!({"sign": "WZPZ"})
+        );
+        assert_eq!(out["usage"]["total_tokens"], 465);
+    }
+
+    #[test]
+    fn frames_split_anywhere_decode_to_the_same_chunks() {
+        let bytes = frames(STREAM);
+        for split in [1usize, 7, 64, bytes.len()] {
+            let mut state = StreamState::new("chatcmpl-x", "m");
+            let mut buffer = BytesMut::new();
+            let mut decoder = MessageFrameDecoder::new();
+            let mut chunks = Vec::new();
+            for piece in bytes.chunks(split) {
+                buffer.extend_from_slice(piece);
+                while let Ok(DecodedFrame::Complete(frame)) = decoder.decode_frame(&mut buffer) {
+                    chunks.extend(state.on_frame(&frame).into_iter().map(|r| r.unwrap()));
+                }
+            }
+            assert_eq!(
+                chunks[0]["choices"][0]["delta"]["role"], "assistant",
+                "split {split}"
+            );
+            let text: String = chunks
+                .iter()
+                .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
+                .collect();
+            assert_eq!(text, "Let me look that up.");
+            let args: String = chunks
+                .iter()
+                .filter_map(|c| {
+                    c["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"].as_str()
+                })
+                .collect();
+            assert_eq!(
+                serde_json::from_str::<Value>(&args).unwrap(),
+                json!({"sign": "WZPZ"})
+            );
+            let n = chunks.len();
+            assert_eq!(chunks[n - 2]["choices"][0]["finish_reason"], "tool_calls");
+            assert_eq!(chunks[n - 1]["usage"]["prompt_tokens"], 420);
+        }
+    }
+
+    #[test]
+    fn an_exception_frame_is_an_error_with_its_status() {
+        let bytes = frames(
+            r#"{"exception": "throttlingException", "payload": {"message": "Too many requests, please wait before trying again."}}"#,
+        );
+        let mut state = StreamState::new("x", "m");
+        let mut buffer = BytesMut::from(bytes.as_slice());
+        let Ok(DecodedFrame::Complete(frame)) =
+            MessageFrameDecoder::new().decode_frame(&mut buffer)
+        else {
+            panic!()
+        };
+        let out = state.on_frame(&frame);
+        assert!(matches!(
+            &out[0],
+            Err(ProviderError::Http { status: 429, .. })
+        ));
+    }
+
+    #[test]
+    fn runtime_endpoint_sits_beside_the_control_plane() {
+        let creds = Default::default();
+        let config = Default::default();
+        let upstream = Upstream {
+            family: super::super::ApiFamily::Bedrock,
+            base_url: "https://bedrock.eu-west-1.amazonaws.com".into(),
+            credentials: &creds,
+            config: &config,
+            timeout: std::time::Duration::from_secs(1),
+        };
+        assert_eq!(
+            runtime_base(&upstream),
+            "https://bedrock-runtime.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            utf8_percent_encode("anthropic.claude-3-haiku-20240307-v1:0", PATH_SEGMENT).to_string(),
+            "anthropic.claude-3-haiku-20240307-v1%3A0"
+        );
+    }
 }

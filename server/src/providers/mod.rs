@@ -1,6 +1,7 @@
-//! One adapter per provider API family, behind one interface. An adapter knows its
-//! family's auth headers, URLs and wire JSON; nothing of that leaks out of its file.
-//! This release covers what connections need: checking credentials and listing models.
+//! One adapter per provider API family, behind one interface: list models, chat (whole
+//! or streamed, with tools) and embed. Requests and answers are in OpenAI's format (see
+//! [`openai_format`]); each adapter translates to and from its family's native API, and
+//! its auth headers, URLs, wire types and stream parser stay in its own file.
 
 mod anthropic;
 mod azure_openai;
@@ -8,14 +9,17 @@ mod bedrock;
 mod cohere;
 mod gemini;
 mod openai_compat;
+pub mod openai_format;
 
-use std::{collections::BTreeMap, time::Duration};
+use std::{collections::BTreeMap, pin::Pin, time::Duration};
 
 pub use azure_openai::DEFAULT_API_VERSION as AZURE_DEFAULT_API_VERSION;
-pub use openai_compat::{forward as forward_openai, ping_chat};
+pub use openai_compat::ping_chat;
 
+use futures_util::Stream;
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// The API families LangMart speaks. Closed on purpose: a new family is new code, a new
 /// provider of an existing family is only a catalogue row.
@@ -106,6 +110,13 @@ pub enum ProviderError {
     Decode(String),
     #[error("connection is misconfigured: {0}")]
     Config(String),
+    /// The request uses something this family has no equivalent for (found before any
+    /// call, so another candidate may still serve it).
+    #[error("the request cannot be sent to this provider: {0}")]
+    Unsupported(String),
+    /// The provider refused the content (e.g. a Gemini safety block).
+    #[error("the provider blocked the request: {0}")]
+    Blocked(String),
 }
 
 impl ProviderError {
@@ -114,6 +125,53 @@ impl ProviderError {
             ProviderError::Http { status, .. } => Some(*status),
             _ => None,
         }
+    }
+}
+
+/// OpenAI `chat.completion.chunk`s of one answer, in order. The stream ends after the
+/// last chunk (there is no `[DONE]` item); an error item ends it early.
+pub type ChunkStream = Pin<Box<dyn Stream<Item = Result<Value, ProviderError>> + Send>>;
+
+/// A chat answer in OpenAI's format.
+pub enum ChatReply {
+    Whole(Value),
+    Stream(ChunkStream),
+}
+
+/// Sends an OpenAI-format chat request (its `model` already the upstream's model id) to
+/// the connection's provider. With `stream`, the reply is a chunk stream whose last item
+/// carries usage.
+pub async fn chat(
+    client: &reqwest::Client,
+    upstream: &Upstream<'_>,
+    body: &Value,
+    stream: bool,
+) -> Result<ChatReply, ProviderError> {
+    match upstream.family {
+        ApiFamily::OpenaiCompat => openai_compat::chat(client, upstream, body, stream).await,
+        ApiFamily::AzureOpenai => azure_openai::chat(client, upstream, body, stream).await,
+        ApiFamily::Anthropic => anthropic::chat(client, upstream, body, stream).await,
+        ApiFamily::Gemini => gemini::chat(client, upstream, body, stream).await,
+        ApiFamily::Bedrock => bedrock::chat(client, upstream, body, stream).await,
+        ApiFamily::Cohere => cohere::chat(client, upstream, body, stream).await,
+    }
+}
+
+/// Sends an OpenAI-format embeddings request; the answer is an OpenAI embeddings list.
+pub async fn embed(
+    client: &reqwest::Client,
+    upstream: &Upstream<'_>,
+    body: &Value,
+) -> Result<Value, ProviderError> {
+    match upstream.family {
+        ApiFamily::OpenaiCompat => openai_compat::embed(client, upstream, body).await,
+        ApiFamily::AzureOpenai => azure_openai::embed(client, upstream, body).await,
+        ApiFamily::Gemini => gemini::embed(client, upstream, body).await,
+        ApiFamily::Cohere => cohere::embed(client, upstream, body).await,
+        ApiFamily::Anthropic | ApiFamily::Bedrock => Err(ProviderError::Unsupported(format!(
+            "{} connections do not serve embeddings through LangMart",
+            upstream.family.as_str()
+        ))),
     }
 }
 
@@ -193,6 +251,32 @@ fn error_message(status: StatusCode, body: &str) -> String {
     } else {
         text
     }
+}
+
+/// Turns a byte stream of server-sent events into chunks, `on_event(event name, data)`
+/// translating each native event into zero or more OpenAI chunks.
+fn sse_chunks<F>(response: Response, mut on_event: F) -> ChunkStream
+where
+    F: FnMut(&str, &str) -> Vec<Result<Value, ProviderError>> + Send + 'static,
+{
+    use eventsource_stream::Eventsource;
+    use futures_util::StreamExt;
+    let events = response.bytes_stream().eventsource();
+    Box::pin(
+        events
+            .map(move |event| match event {
+                Ok(e) => on_event(&e.event, &e.data),
+                Err(e) => vec![Err(ProviderError::Unreachable(format!(
+                    "the stream broke off: {e}"
+                )))],
+            })
+            .flat_map(futures_util::stream::iter),
+    )
+}
+
+/// Parses one event's JSON, or says which event was malformed.
+fn event_json<T: serde::de::DeserializeOwned>(data: &str) -> Result<T, ProviderError> {
+    serde_json::from_str(data).map_err(|e| ProviderError::Decode(format!("stream event: {e}")))
 }
 
 async fn decode<T: serde::de::DeserializeOwned>(response: Response) -> Result<T, ProviderError> {

@@ -2,8 +2,9 @@
 //! xAI, Ollama, custom URLs): `Authorization: Bearer`, `GET {base}/models`.
 
 use serde::Deserialize;
+use serde_json::Value;
 
-use super::{decode, send, DiscoveredModel, ProviderError, Upstream};
+use super::{decode, send, sse_chunks, ChatReply, DiscoveredModel, ProviderError, Upstream};
 
 #[derive(Deserialize)]
 struct ModelList {
@@ -44,31 +45,17 @@ pub async fn ping_chat(
     upstream: &Upstream<'_>,
     model: &str,
 ) -> Result<(), ProviderError> {
-    let mut request = client
-        .post(format!("{}/chat/completions", upstream.base_url))
-        .json(&serde_json::json!({
-            "model": model,
-            "messages": [{"role": "user", "content": "ping"}],
-            "max_tokens": 1,
-        }));
-    let key = upstream.credential("api_key");
-    if !key.is_empty() {
-        request = request.bearer_auth(key);
-    }
+    let request = post(client, upstream, "chat/completions").json(&serde_json::json!({
+        "model": model,
+        "messages": [{"role": "user", "content": "ping"}],
+        "max_tokens": 1,
+    }));
     send(request, upstream.timeout).await.map(|_| ())
 }
 
-/// Sends an OpenAI-format body to `{base}/{path}` (`chat/completions`, `embeddings`) and
-/// returns the provider's successful response unread, so a stream can be passed through.
-pub async fn forward(
-    client: &reqwest::Client,
-    upstream: &Upstream<'_>,
-    path: &str,
-    body: &serde_json::Value,
-) -> Result<reqwest::Response, ProviderError> {
-    let mut request = client
-        .post(format!("{}/{path}", upstream.base_url))
-        .json(body);
+/// The request to `{base}/{path}` with the connection's Bearer key and organization.
+fn post(client: &reqwest::Client, upstream: &Upstream<'_>, path: &str) -> reqwest::RequestBuilder {
+    let mut request = client.post(format!("{}/{path}", upstream.base_url));
     let key = upstream.credential("api_key");
     if !key.is_empty() {
         request = request.bearer_auth(key);
@@ -76,5 +63,83 @@ pub async fn forward(
     if let Some(org) = upstream.setting("organization_id") {
         request = request.header("OpenAI-Organization", org);
     }
-    send(request, upstream.timeout).await
+    request
+}
+
+pub async fn chat(
+    client: &reqwest::Client,
+    upstream: &Upstream<'_>,
+    body: &Value,
+    stream: bool,
+) -> Result<ChatReply, ProviderError> {
+    let response = send(
+        post(client, upstream, "chat/completions").json(body),
+        upstream.timeout,
+    )
+    .await?;
+    read_chat(response, stream).await
+}
+
+/// Reads an OpenAI-format answer: a JSON completion, or its server-sent chunks up to
+/// `[DONE]`. Shared with Azure OpenAI, which answers in the same format.
+pub(super) async fn read_chat(
+    response: reqwest::Response,
+    stream: bool,
+) -> Result<ChatReply, ProviderError> {
+    if !stream {
+        return Ok(ChatReply::Whole(decode(response).await?));
+    }
+    let mut done = false;
+    Ok(ChatReply::Stream(sse_chunks(response, move |_, data| {
+        if done {
+            return Vec::new();
+        }
+        if data.trim() == "[DONE]" {
+            done = true;
+            return Vec::new();
+        }
+        match serde_json::from_str::<Value>(data) {
+            // Some compatible servers report a failure in-band, as an event.
+            Ok(v) if v.get("error").is_some_and(Value::is_object) => {
+                done = true;
+                vec![Err(in_band_error(&v["error"]))]
+            }
+            Ok(v) => vec![Ok(v)],
+            // Keep-alive text and other non-JSON data carry nothing for the client.
+            Err(_) => Vec::new(),
+        }
+    })))
+}
+
+fn in_band_error(error: &Value) -> ProviderError {
+    let status = error
+        .get("code")
+        .and_then(Value::as_u64)
+        .and_then(|c| u16::try_from(c).ok())
+        .filter(|c| (400..600).contains(c))
+        .unwrap_or(502);
+    ProviderError::Http {
+        status,
+        message: error
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("error in the stream")
+            .to_owned(),
+        retry_after_secs: None,
+    }
+}
+
+pub async fn embed(
+    client: &reqwest::Client,
+    upstream: &Upstream<'_>,
+    body: &Value,
+) -> Result<Value, ProviderError> {
+    decode(
+        send(
+            post(client, upstream, "embeddings").json(body),
+            upstream.timeout,
+        )
+        .await?,
+    )
+    .await
 }

@@ -15,7 +15,7 @@ use crate::catalog::{providers, Credentials};
 use crate::changes::Changes;
 use crate::db::{self, Db, StoreError};
 use crate::error::ApiError;
-use crate::providers::ApiFamily;
+use crate::providers::{ApiFamily, Upstream};
 use crate::vault::Vault;
 
 use super::strategy::{Cursors, Strategy};
@@ -57,6 +57,17 @@ pub struct Route {
 }
 
 impl Route {
+    /// What an adapter needs to call this connection.
+    pub fn upstream(&self) -> Upstream<'_> {
+        Upstream {
+            family: self.family,
+            base_url: self.endpoint_url.trim_end_matches('/').to_owned(),
+            credentials: self.credentials.fields(),
+            config: &self.config,
+            timeout: self.timeout,
+        }
+    }
+
     /// 0 individual, 1 organization, 2 platform: the tie-break after `prefer_score`.
     pub fn scope_rank(&self) -> u8 {
         match self.scope.as_str() {

@@ -12,4 +12,6 @@ mod http;
 mod inference;
 mod keys;
 mod mocks;
+mod native;
+mod native_mock;
 mod orgs;

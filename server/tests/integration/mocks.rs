@@ -1,6 +1,7 @@
 //! In-process mock providers, one per API family, on one listener at 127.0.0.1:0. Each
-//! checks its family's real auth header and answers its real list-models format; all of
-//! them can be told to fail (status + Retry-After) or hang, and count their calls.
+//! checks its family's real auth header and answers its real list-models format (chat and
+//! embeddings: `native_mock.rs`); all of them can be told to fail (status + Retry-After) or
+//! hang, count their calls and record the requests they received.
 
 #![expect(
     clippy::unwrap_used,
@@ -30,6 +31,8 @@ use axum::{
 };
 use serde_json::{json, Value};
 
+use crate::native_mock::Recorded;
+
 pub const BEDROCK_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
 
 #[derive(Default)]
@@ -44,6 +47,7 @@ struct Behaviour {
 pub struct Mock {
     inner: Arc<Mutex<Behaviour>>,
     calls: Arc<AtomicUsize>,
+    requests: Arc<Mutex<Vec<Recorded>>>,
     pub base: String,
 }
 
@@ -58,6 +62,7 @@ impl Mock {
             .route("/azure/openai/deployments", get(azure))
             .route("/bedrock/foundation-models", get(bedrock))
             .route("/cohere/v1/models", get(cohere))
+            .merge(crate::native_mock::routes())
             .with_state(mock.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         mock.base = format!("http://{}", listener.local_addr().unwrap());
@@ -94,8 +99,17 @@ impl Mock {
         self.calls.load(Ordering::SeqCst)
     }
 
+    pub fn record(&self, request: Recorded) {
+        self.requests.lock().unwrap().push(request);
+    }
+
+    /// The last chat or embeddings request received.
+    pub fn last_request(&self) -> Recorded {
+        self.requests.lock().unwrap().last().cloned().unwrap()
+    }
+
     /// The configured failure or hang, if any; otherwise the expected key.
-    async fn gate(&self) -> Result<String, Response> {
+    pub async fn gate(&self) -> Result<String, Response> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let (key, fail, hang) = {
             let b = self.inner.lock().unwrap();
@@ -128,7 +142,7 @@ fn unauthorized(message: &str) -> Response {
         .into_response()
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+pub fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -244,25 +258,26 @@ async fn cohere(State(mock): State<Mock>, headers: HeaderMap) -> Response {
     .into_response()
 }
 
-/// Recomputes the SigV4 signature from the request as received, with the secret the mock
-/// expects: a match proves the adapter signed with the connection's secret and region.
-async fn bedrock(State(mock): State<Mock>, headers: HeaderMap, uri: Uri) -> Response {
-    let secret = match mock.gate().await {
-        Ok(k) => k,
-        Err(r) => return r,
-    };
-    let forbidden = |m: &str| (StatusCode::FORBIDDEN, Json(json!({"message": m}))).into_response();
-    let auth = header(&headers, "authorization");
-    let amz_date = header(&headers, "x-amz-date");
+/// Recomputes the SigV4 signature from the request as received (method, URL, body), with
+/// the secret the mock expects: a match proves the adapter signed with the connection's
+/// key id, secret and region.
+pub fn bedrock_signature_ok(
+    headers: &HeaderMap,
+    uri: &Uri,
+    method: &str,
+    body: &[u8],
+    secret: &str,
+) -> bool {
+    let auth = header(headers, "authorization");
     if !auth.starts_with(&format!("AWS4-HMAC-SHA256 Credential={BEDROCK_KEY_ID}/"))
         || !auth.contains("/us-east-1/bedrock/aws4_request")
     {
-        return forbidden("The security token included in the request is invalid.");
+        return false;
     }
-    let Some(time) = parse_amz_date(amz_date) else {
-        return forbidden("missing x-amz-date");
+    let Some(time) = parse_amz_date(header(headers, "x-amz-date")) else {
+        return false;
     };
-    let url = format!("http://{}{}", header(&headers, "host"), uri);
+    let url = format!("http://{}{}", header(headers, "host"), uri);
     let identity = Credentials::new(BEDROCK_KEY_ID, secret, None, None, "mock").into();
     let params = v4::SigningParams::builder()
         .identity(&identity)
@@ -274,16 +289,26 @@ async fn bedrock(State(mock): State<Mock>, headers: HeaderMap, uri: Uri) -> Resp
         .unwrap()
         .into();
     let signable =
-        SignableRequest::new("GET", &url, std::iter::empty(), SignableBody::Bytes(&[])).unwrap();
+        SignableRequest::new(method, &url, std::iter::empty(), SignableBody::Bytes(body)).unwrap();
     let (instructions, _) = sign(signable, &params).unwrap().into_parts();
     let expected = instructions
         .headers()
         .find(|(n, _)| *n == "authorization")
         .map(|(_, v)| v.to_owned());
-    if expected.as_deref() != Some(auth) {
-        return forbidden(
-            "The request signature we calculated does not match the signature you provided.",
-        );
+    expected.as_deref() == Some(auth)
+}
+
+async fn bedrock(State(mock): State<Mock>, headers: HeaderMap, uri: Uri) -> Response {
+    let secret = match mock.gate().await {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    if !bedrock_signature_ok(&headers, &uri, "GET", &[], &secret) {
+        return (
+            StatusCode::FORBIDDEN,
+            Json(json!({"message": "The request signature we calculated does not match the signature you provided."})),
+        )
+            .into_response();
     }
     Json(json!({"modelSummaries": [
         {"modelArn": "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0", "modelId": "anthropic.claude-3-haiku-20240307-v1:0", "modelName": "Claude 3 Haiku", "providerName": "Anthropic", "inputModalities": ["TEXT", "IMAGE"], "outputModalities": ["TEXT"], "responseStreamingSupported": true},

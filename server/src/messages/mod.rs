@@ -1,0 +1,57 @@
+//! Anthropic's Messages API as an ingress: `POST /v1/messages` (whole or streamed) with a
+//! LangMart key in `x-api-key` or `Authorization: Bearer`, so Anthropic SDK clients use
+//! LangMart unchanged. The request is translated to the canonical OpenAI format, routed
+//! like any chat completion (same model strings, fallback, limits, logs), and the answer,
+//! its stream events and errors are written back in Anthropic's format.
+
+mod request;
+mod response;
+
+use axum::{
+    extract::State,
+    http::{header::AUTHORIZATION, HeaderMap},
+    response::Response,
+    routing::post,
+    Router,
+};
+use bytes::Bytes;
+
+use crate::error::RequestError;
+use crate::openai::proxy::{self, Endpoint};
+use crate::state::AppState;
+use response::AnthropicEgress;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/messages", post(create))
+}
+
+async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let egress = &AnthropicEgress;
+    let caller = match state
+        .keys
+        .authenticate(key_header(&headers).as_deref())
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => return proxy::render(egress, e),
+    };
+    let native: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return proxy::render(egress, RequestError::InvalidJson(e.to_string()).into()),
+    };
+    let canonical = match request::to_openai(&native) {
+        Ok(b) => b,
+        Err(e) => return proxy::render(egress, e.into()),
+    };
+    proxy::serve(state, caller, &headers, Endpoint::Chat, canonical, egress).await
+}
+
+/// The key as an `Authorization` value: Anthropic clients send `x-api-key`.
+fn key_header(headers: &HeaderMap) -> Option<String> {
+    let text = |name| {
+        headers
+            .get(name)
+            .map(|v| v.to_str().unwrap_or("invalid").to_owned())
+    };
+    text(AUTHORIZATION.as_str()).or_else(|| text("x-api-key").map(|k| format!("Bearer {k}")))
+}
