@@ -3,7 +3,10 @@ requests whose `Authorization: Bearer` key starts with `sk-e2e-`, like a provide
 knows its keys: GET /v1/models, POST /v1/chat/completions (whole or streamed, with a
 usage chunk when asked) and POST /v1/embeddings (float or base64). Under the /fail
 prefix (base URL http://…/fail/v1) it lists models but answers every POST with 503, like
-a provider that is down. Started on a free port by end2end/run.sh."""
+a provider that is down. Under /anthropic it is an Anthropic Messages API instead
+(`x-api-key` + `anthropic-version`, GET /v1/models, POST /v1/messages whole or streamed),
+answering with a tool_use block when the request offers tools. Started on a free port by
+end2end/run.sh."""
 
 import base64
 import json
@@ -15,6 +18,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
+        if self.path.startswith("/anthropic/"):
+            if not self.anthropic_auth():
+                return
+            models = [{"type": "model", "id": "claude-mock", "display_name": "Claude Mock", "created_at": "2025-01-01T00:00:00Z"}]
+            return self.reply(200, {"data": models, "has_more": False, "first_id": "claude-mock", "last_id": "claude-mock"})
         if self.path.startswith("/fail/"):
             self.path = self.path[len("/fail"):]
         if self.path.rstrip("/") != "/v1/models":
@@ -26,6 +34,10 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(200, {"object": "list", "data": models})
 
     def do_POST(self):
+        if self.path.rstrip("/") == "/anthropic/v1/messages":
+            if not self.anthropic_auth():
+                return
+            return self.messages(json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}"))
         auth = self.headers.get("Authorization", "")
         if not auth.startswith("Bearer sk-e2e-"):
             return self.reply(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}})
@@ -69,6 +81,54 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(f"data: {json.dumps(usage)}\n\n".encode())
         self.wfile.write(b"data: [DONE]\n\n")
         self.wfile.flush()
+
+    def anthropic_auth(self):
+        if not self.headers.get("x-api-key", "").startswith("sk-e2e-") or self.headers.get("anthropic-version") != "2023-06-01":
+            self.reply(401, {"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}})
+            return False
+        return True
+
+    def messages(self, body):
+        if "max_tokens" not in body:
+            return self.reply(400, {"type": "error", "error": {"type": "invalid_request_error", "message": "max_tokens: Field required"}})
+        tools = body.get("tools") or []
+        if tools:
+            blocks = [{"type": "text", "text": "Let me check."},
+                      {"type": "tool_use", "id": "toolu_e2e_1", "name": tools[0]["name"], "input": {"city": "Paris"}}]
+            stop = "tool_use"
+        else:
+            blocks = [{"type": "text", "text": "Hello from Claude mock."}]
+            stop = "end_turn"
+        usage = {"input_tokens": 12, "output_tokens": 6}
+        if not body.get("stream"):
+            return self.reply(200, {"id": "msg_e2e", "type": "message", "role": "assistant", "model": body.get("model"),
+                                    "content": blocks, "stop_reason": stop, "stop_sequence": None, "usage": usage})
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+
+        def event(name, data):
+            self.wfile.write(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode())
+            self.wfile.flush()
+
+        event("message_start", {"type": "message_start", "message": {"id": "msg_e2e", "type": "message", "role": "assistant",
+              "model": body.get("model"), "content": [], "stop_reason": None, "stop_sequence": None,
+              "usage": {"input_tokens": 12, "output_tokens": 1}}})
+        for i, block in enumerate(blocks):
+            if block["type"] == "text":
+                event("content_block_start", {"type": "content_block_start", "index": i, "content_block": {"type": "text", "text": ""}})
+                for word in block["text"].split(" "):
+                    piece = word if word == block["text"].split(" ")[0] else " " + word
+                    event("content_block_delta", {"type": "content_block_delta", "index": i, "delta": {"type": "text_delta", "text": piece}})
+            else:
+                event("content_block_start", {"type": "content_block_start", "index": i,
+                      "content_block": {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}})
+                args = json.dumps(block["input"])
+                for part in (args[:5], args[5:]):
+                    event("content_block_delta", {"type": "content_block_delta", "index": i, "delta": {"type": "input_json_delta", "partial_json": part}})
+            event("content_block_stop", {"type": "content_block_stop", "index": i})
+        event("message_delta", {"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None}, "usage": {"output_tokens": 6}})
+        event("message_stop", {"type": "message_stop"})
 
     def reply(self, status, body):
         data = json.dumps(body).encode()

@@ -41,5 +41,11 @@ conn="$(curl -fsS -X POST "$base/api/connections" -H "Authorization: Bearer $key
   -d "{\"provider\":\"openai\",\"name\":\"sdk mock\",\"api_key\":\"sk-e2e-sdk-0001\",\"endpoint_url\":\"http://127.0.0.1:$mock_port/v1\"}" \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
 curl -fsS -X POST "$base/api/connections/$conn/test" -H "Authorization: Bearer $key" >/dev/null
+# An Anthropic connection to the mock's Messages API (for tool calls across formats).
+claude="$(curl -fsS -X POST "$base/api/connections" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+  -d "{\"provider\":\"anthropic\",\"name\":\"sdk claude mock\",\"api_key\":\"sk-e2e-claude-0001\",\"endpoint_url\":\"http://127.0.0.1:$mock_port/anthropic\"}" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
+curl -fsS -X POST "$base/api/connections/$claude/test" -H "Authorization: Bearer $key" >/dev/null
 LANGMART_BASE="$base" LANGMART_KEY="$key" "${PYTHON_SDK:-python3}" "$here/sdk/openai_python.py" || fail
 LANGMART_BASE="$base" LANGMART_KEY="$key" node "$here/sdk/openai_node.mjs" || fail
+LANGMART_BASE="$base" LANGMART_KEY="$key" "${PYTHON_SDK:-python3}" "$here/sdk/anthropic_python.py" || fail

@@ -49,14 +49,15 @@ ensure_end2end_deps() {
   fi
 }
 
-# The official `openai` Python SDK, pinned, in a virtualenv under .tools/.
+# The official `openai` and `anthropic` Python SDKs, pinned, in a virtualenv under .tools/.
 OPENAI_PY_VERSION="3.54.0"
+ANTHROPIC_PY_VERSION="2.14.0"
 ensure_python_sdk() {
   local venv="$TOOLS/venv"
-  if ! "$venv/bin/python" -c "import openai, sys; sys.exit(openai.__version__ != '$OPENAI_PY_VERSION')" 2>/dev/null; then
-    log "installing the openai Python SDK $OPENAI_PY_VERSION into .tools/venv"
+  if ! "$venv/bin/python" -c "import openai, anthropic, sys; sys.exit(openai.__version__ != '$OPENAI_PY_VERSION' or anthropic.__version__ != '$ANTHROPIC_PY_VERSION')" 2>/dev/null; then
+    log "installing the openai $OPENAI_PY_VERSION and anthropic $ANTHROPIC_PY_VERSION Python SDKs into .tools/venv"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q "openai==$OPENAI_PY_VERSION"
+    "$venv/bin/pip" install -q "openai==$OPENAI_PY_VERSION" "anthropic==$ANTHROPIC_PY_VERSION"
   fi
   export PYTHON_SDK="$venv/bin/python"
 }

@@ -1,8 +1,12 @@
-//! The `Caller` extractor: a valid LangMart key in `Authorization: Bearer …`.
+//! The `Caller` extractor: a valid LangMart key in `Authorization: Bearer …` (or in
+//! `x-api-key`, where Anthropic clients put it).
 
 use std::sync::Arc;
 
-use axum::{extract::FromRequestParts, http::header::AUTHORIZATION, http::request::Parts};
+use axum::{
+    extract::FromRequestParts,
+    http::{header::AUTHORIZATION, request::Parts, HeaderMap},
+};
 
 use crate::auth::Principal;
 use crate::catalog::Actor;
@@ -24,11 +28,18 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        // A header that is not visible ASCII cannot hold a key; treat it like a wrong key.
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .map(|v| v.to_str().unwrap_or("Bearer invalid"));
-        state.keys.authenticate(header).await.map(Caller)
+        let header = presented_key(&parts.headers);
+        state.keys.authenticate(header.as_deref()).await.map(Caller)
     }
+}
+
+/// The key as an `Authorization` value: the header itself, else `x-api-key` as a Bearer
+/// token. A header that is not visible ASCII cannot hold a key and counts as a wrong one.
+pub fn presented_key(headers: &HeaderMap) -> Option<String> {
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .map(|v| v.to_str().unwrap_or("Bearer invalid").to_owned())
+    };
+    text(AUTHORIZATION.as_str()).or_else(|| text("x-api-key").map(|k| format!("Bearer {k}")))
 }

@@ -9,7 +9,7 @@ mod orgs;
 mod providers;
 mod routing;
 
-pub use caller::Caller;
+pub use caller::{presented_key, Caller};
 pub use json::ApiJson;
 pub use routing::{DEFAULT_MAX_TOKENS, DEFAULT_PROMPT_TOKENS};
 

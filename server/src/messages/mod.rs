@@ -7,15 +7,10 @@
 mod request;
 mod response;
 
-use axum::{
-    extract::State,
-    http::{header::AUTHORIZATION, HeaderMap},
-    response::Response,
-    routing::post,
-    Router,
-};
+use axum::{extract::State, http::HeaderMap, response::Response, routing::post, Router};
 use bytes::Bytes;
 
+use crate::api::presented_key;
 use crate::error::RequestError;
 use crate::openai::proxy::{self, Endpoint};
 use crate::state::AppState;
@@ -29,7 +24,7 @@ async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
     let egress = &AnthropicEgress;
     let caller = match state
         .keys
-        .authenticate(key_header(&headers).as_deref())
+        .authenticate(presented_key(&headers).as_deref())
         .await
     {
         Ok(c) => c,
@@ -44,14 +39,4 @@ async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
         Err(e) => return proxy::render(egress, e.into()),
     };
     proxy::serve(state, caller, &headers, Endpoint::Chat, canonical, egress).await
-}
-
-/// The key as an `Authorization` value: Anthropic clients send `x-api-key`.
-fn key_header(headers: &HeaderMap) -> Option<String> {
-    let text = |name| {
-        headers
-            .get(name)
-            .map(|v| v.to_str().unwrap_or("invalid").to_owned())
-    };
-    text(AUTHORIZATION.as_str()).or_else(|| text("x-api-key").map(|k| format!("Bearer {k}")))
 }

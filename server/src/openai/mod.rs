@@ -105,10 +105,12 @@ pub async fn try_prompt(
 }
 
 /// `GET /v1/models`: every model the caller can reach, as `provider/model`, and every
-/// collection they can call (`collection/HANDLE/NAME`, `auto(NAME)`), in OpenAI's format.
+/// collection they can call (`collection/HANDLE/NAME`, `auto(NAME)`), in OpenAI's format,
+/// or in Anthropic's when the client sends `anthropic-version` (the Anthropic SDKs do).
 async fn models(
     State(state): State<AppState>,
     Caller(caller): Caller,
+    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let snapshot = state.routing.snapshot().await?;
     let mut ids: BTreeSet<(String, String)> = BTreeSet::new();
@@ -141,7 +143,20 @@ async fn models(
             ids.insert((c.reference(), c.owner_handle.clone()));
         }
     }
-    let created = now_ms() / 1000;
+    let now = now_ms();
+    if headers.contains_key("anthropic-version") {
+        let created_at = crate::clock::rfc3339(now);
+        let data: Vec<Value> = ids
+            .iter()
+            .map(|(id, _)| json!({"type": "model", "id": id, "display_name": id, "created_at": created_at, "lifecycle": "active"}))
+            .collect();
+        let first = ids.first().map(|(id, _)| id.clone());
+        let last = ids.last().map(|(id, _)| id.clone());
+        return Ok(Json(
+            json!({"data": data, "has_more": false, "first_id": first, "last_id": last}),
+        ));
+    }
+    let created = now / 1000;
     let data: Vec<Value> = ids
         .into_iter()
         .map(|(id, owner)| json!({"id": id, "object": "model", "created": created, "owned_by": owner}))

@@ -11,6 +11,7 @@ mod connections;
 mod http;
 mod inference;
 mod keys;
+mod messages;
 mod mocks;
 mod native;
 mod native_mock;
