@@ -51,12 +51,18 @@ user_key() {
   "$BIN/langmart" user create --email "$1@bench.local" --password "bench-password-1" --handle "$1" --data-dir "$work/data" 2>/dev/null
   "$BIN/langmart" key create --email "$1@bench.local" --name bench --data-dir "$work/data" 2>/dev/null
 }
-connect() { # key name base [extra json]
+connect() { # key name base [extra json] [provider]
   local id
   id="$(curl -fsS -X POST "$gw/api/connections" -H "Authorization: Bearer $1" -H 'Content-Type: application/json' \
-    -d "{\"provider\":\"openai\",\"name\":\"$2\",\"api_key\":\"sk-bench\",\"endpoint_url\":\"$3\"${4:-}}" \
+    -d "{\"provider\":\"${5:-openai}\",\"name\":\"$2\",\"api_key\":\"sk-bench\",\"endpoint_url\":\"$3\"${4:-}}" \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
   curl -fsS -X POST "$gw/api/connections/$id/test" -H "Authorization: Bearer $1" >/dev/null
+}
+collection() { # key name member...
+  local key="$1" name="$2"; shift 2
+  local members; members="$(printf '"%s",' "$@")"
+  curl -fsS -X POST "$gw/api/collections" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+    -d "{\"name\":\"$name\",\"strategy\":\"fallback\",\"models\":[${members%,}]}" >/dev/null
 }
 k_fast="$(user_key bench-fast)"; connect "$k_fast" fast "$fast/v1"
 k_stream="$(user_key bench-stream)"; connect "$k_stream" streamy "$streamy/v1"
@@ -64,6 +70,15 @@ k_slow="$(user_key bench-slow)"; connect "$k_slow" slow "$slow/v1"
 k_fb="$(user_key bench-fallback)"
 connect "$k_fb" failing "$fast/fail/v1" ',"prefer_score":200,"max_retries":0'
 connect "$k_fb" backup "$fast/v1"
+# collection/NAME with three healthy members (the first serves), and one whose first
+# member fails, so the second serves.
+k_coll="$(user_key bench-coll)"
+connect "$k_coll" one "$fast/v1" "" openai
+connect "$k_coll" two "$fast/v1" "" groq
+connect "$k_coll" three "$fast/v1" "" mistral
+connect "$k_coll" down "$fast/fail/v1" ',"max_retries":0' deepseek
+collection "$k_coll" three openai/bench-model groq/bench-model mistral/bench-model
+collection "$k_coll" first-fails deepseek/bench-model openai/bench-model groq/bench-model
 
 lg() { "$BIN/loadgen" "$@"; }
 results="$work/results.jsonl"
@@ -82,6 +97,8 @@ record streams direct "$(lg streams --url "$streamy/v1" --model bench-model --st
 record streams gateway "$(lg streams --url "$gw/v1" --key "$k_stream" --model openai/bench-model --streams "$STREAMS")"
 first_rate="${RATES%% *}"
 record fallback gateway "$(lg rate --url "$gw/v1" --key "$k_fb" --model openai/bench-model --rps "$first_rate" --seconds "$SECONDS_EACH")"
+record collection gateway "$(lg rate --url "$gw/v1" --key "$k_coll" --model collection/three --rps "$first_rate" --seconds "$SECONDS_EACH")"
+record collection_fallback gateway "$(lg rate --url "$gw/v1" --key "$k_coll" --model collection/first-fails --rps "$first_rate" --seconds "$SECONDS_EACH")"
 cold_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 record coldstart gateway "$(lg coldstart --bin "$BIN/langmart" --data-dir "$work/cold" --port "$cold_port")"
 
