@@ -27,17 +27,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Starts a mock upstream and prints its address.
-mock() {
-  local out="$work/mock.$RANDOM"
-  "$BIN/mock_upstream" "$@" > "$out" 2>>"$work/mock.log" &
+# Starts a helper binary (mock upstream, bare pass-through proxy) and prints its address.
+helper() {
+  local bin="$1" out="$work/helper.$RANDOM"; shift
+  "$BIN/$bin" "$@" > "$out" 2>>"$work/mock.log" &
   echo $! >> "$work/pids"
   for _ in $(seq 1 100); do [ -s "$out" ] && break; sleep 0.05; done
   head -n1 "$out"
 }
+mock() { helper mock_upstream "$@"; }
 fast="http://$(mock --latency-ms 0)"
 streamy="http://$(mock --chunks 20 --chunk-interval-ms 20)"
 slow="http://$(mock --chunks 100000 --chunk-interval-ms 1000)"
+# The baseline a gateway is held to: the same request through a proxy that only forwards.
+bare="http://$(helper passthrough --upstream "$fast")"
 
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 "$BIN/langmart" serve --addr "127.0.0.1:$port" --data-dir "$work/data" --health-check-interval-secs 0 > "$work/langmart.log" 2>&1 &
@@ -92,6 +95,7 @@ for rps in $RATES; do
   record "rate_$rps" gateway "$(lg rate --url "$gw/v1" --key "$k_fast" --model openai/bench-model --rps "$rps" --seconds "$SECONDS_EACH")"
 done
 record saturation direct "$(lg concurrency --url "$fast/v1" --model bench-model --concurrency 64 --seconds "$SAT_SECONDS")"
+record saturation passthrough "$(lg concurrency --url "$bare/v1" --model bench-model --concurrency 64 --seconds "$SAT_SECONDS")"
 record saturation gateway "$(lg concurrency --url "$gw/v1" --key "$k_fast" --model openai/bench-model --concurrency 64 --seconds "$SAT_SECONDS")"
 record streams direct "$(lg streams --url "$streamy/v1" --model bench-model --streams "$STREAMS")"
 record streams gateway "$(lg streams --url "$gw/v1" --key "$k_stream" --model openai/bench-model --streams "$STREAMS")"

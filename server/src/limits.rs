@@ -14,25 +14,43 @@ const WINDOW: Duration = Duration::from_secs(60);
 /// Weight of the newest latency sample.
 const EWMA_ALPHA: f64 = 0.2;
 
+/// One connection's last 60 seconds. Events are in reservation-id order (ids grow and are
+/// pushed under the lock), so settling finds its event by binary search, and the token
+/// total is kept as events come and go: every operation is O(log n) at worst.
 #[derive(Default)]
 struct Window {
     /// (when, reservation id, tokens)
     events: VecDeque<(Instant, u64, u64)>,
+    tokens: u64,
 }
 
 impl Window {
     fn prune(&mut self, now: Instant) {
-        while self
-            .events
-            .front()
-            .is_some_and(|(t, ..)| now.duration_since(*t) >= WINDOW)
-        {
+        while let Some((t, _, tokens)) = self.events.front() {
+            if now.duration_since(*t) < WINDOW {
+                break;
+            }
+            self.tokens = self.tokens.saturating_sub(*tokens);
             self.events.pop_front();
         }
     }
 
     fn tokens(&self) -> u64 {
-        self.events.iter().map(|(_, _, t)| t).sum()
+        self.tokens
+    }
+
+    fn push(&mut self, now: Instant, id: u64, tokens: u64) {
+        self.events.push_back((now, id, tokens));
+        self.tokens = self.tokens.saturating_add(tokens);
+    }
+
+    /// Replaces a reservation's estimate; one already out of the window is ignored.
+    fn settle(&mut self, id: u64, actual: u64) {
+        if let Ok(i) = self.events.binary_search_by_key(&id, |(_, id, _)| *id) {
+            let event = &mut self.events[i];
+            self.tokens = self.tokens.saturating_sub(event.2).saturating_add(actual);
+            event.2 = actual;
+        }
     }
 
     /// When the oldest event leaves the window.
@@ -99,7 +117,8 @@ pub struct ModelLatency {
 pub struct Limiter {
     windows: Mutex<HashMap<String, Window>>,
     latency: Mutex<HashMap<String, f64>>,
-    model_latency: Mutex<HashMap<(String, String), ModelLatency>>,
+    /// connection → model → latency (nested so lookups borrow instead of allocating).
+    model_latency: Mutex<HashMap<String, HashMap<String, ModelLatency>>>,
     daily: Mutex<DailyCounts>,
     next_id: std::sync::atomic::AtomicU64,
 }
@@ -119,6 +138,13 @@ impl Limiter {
         tpm: Option<i64>,
         tokens: u64,
     ) -> Result<Reservation, OverBudget> {
+        if rpm.is_none() && tpm.is_none() {
+            // Unlimited: nothing to count, no lock on the hot path.
+            return Ok(Reservation {
+                id: 0,
+                counted: false,
+            });
+        }
         let now = Instant::now();
         let mut windows = self.windows();
         let window = windows.entry(connection.to_owned()).or_default();
@@ -150,7 +176,7 @@ impl Limiter {
         let id = self
             .next_id
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        window.events.push_back((now, id, tokens));
+        window.push(now, id, tokens);
         Ok(Reservation { id, counted: true })
     }
 
@@ -160,13 +186,7 @@ impl Limiter {
             return;
         }
         if let Some(window) = self.windows().get_mut(connection) {
-            if let Some(event) = window
-                .events
-                .iter_mut()
-                .find(|(_, id, _)| *id == reservation.id)
-            {
-                event.2 = actual_tokens;
-            }
+            window.settle(reservation.id, actual_tokens);
         }
     }
 
@@ -195,9 +215,12 @@ impl Limiter {
             .latency
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.entry(connection.to_owned())
-            .and_modify(|v| *v = EWMA_ALPHA * sample + (1.0 - EWMA_ALPHA) * *v)
-            .or_insert(sample);
+        match map.get_mut(connection) {
+            Some(v) => *v = EWMA_ALPHA * sample + (1.0 - EWMA_ALPHA) * *v,
+            None => {
+                map.insert(connection.to_owned(), sample);
+            }
+        }
     }
 
     /// Counts one request against `connection`'s daily quota, or says it is spent until
@@ -264,27 +287,34 @@ impl Limiter {
             .model_latency
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.entry((connection.to_owned(), model.to_owned()))
-            .and_modify(|l| {
-                l.total_ms = EWMA_ALPHA * total + (1.0 - EWMA_ALPHA) * l.total_ms;
-                l.ttft_ms = match (l.ttft_ms, ttft) {
-                    (Some(old), Some(new)) => Some(EWMA_ALPHA * new + (1.0 - EWMA_ALPHA) * old),
-                    (old, new) => new.or(old),
-                };
-                l.samples += 1;
-            })
-            .or_insert(ModelLatency {
+        let update = |l: &mut ModelLatency| {
+            l.total_ms = EWMA_ALPHA * total + (1.0 - EWMA_ALPHA) * l.total_ms;
+            l.ttft_ms = match (l.ttft_ms, ttft) {
+                (Some(old), Some(new)) => Some(EWMA_ALPHA * new + (1.0 - EWMA_ALPHA) * old),
+                (old, new) => new.or(old),
+            };
+            l.samples += 1;
+        };
+        if let Some(l) = map.get_mut(connection).and_then(|m| m.get_mut(model)) {
+            update(l);
+            return;
+        }
+        map.entry(connection.to_owned()).or_default().insert(
+            model.to_owned(),
+            ModelLatency {
                 total_ms: total,
                 ttft_ms: ttft,
                 samples: 1,
-            });
+            },
+        );
     }
 
     pub fn model_latency(&self, connection: &str, model: &str) -> Option<ModelLatency> {
         self.model_latency
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&(connection.to_owned(), model.to_owned()))
+            .get(connection)
+            .and_then(|m| m.get(model))
             .copied()
     }
 
@@ -366,6 +396,19 @@ mod tests {
         l.settle("c", r, 100);
         assert!(l.try_acquire("c", None, Some(1000), 200).is_ok());
         assert_eq!(l.headroom("c", None, Some(1000)).tpm_remaining, Some(700));
+    }
+
+    #[test]
+    fn settling_keeps_the_running_token_total_exact() {
+        let l = Limiter::default();
+        let reservations: Vec<Reservation> = (0..1000)
+            .map(|_| l.try_acquire("c", None, Some(10_000_000), 100).unwrap())
+            .collect();
+        for r in reservations.iter().step_by(2) {
+            l.settle("c", *r, 1);
+        }
+        let h = l.headroom("c", None, Some(10_000_000));
+        assert_eq!(h.tpm_remaining, Some(10_000_000 - (500 * 100 + 500)));
     }
 
     #[test]

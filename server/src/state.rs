@@ -1,6 +1,7 @@
-//! Everything a request handler may need, cloned cheaply into each handler.
+//! Everything a request handler may need. Handlers and extractors clone the state for
+//! every request, so it is one `Arc` (one reference count) over the services.
 
-use std::sync::Arc;
+use std::{ops::Deref, sync::Arc};
 
 use crate::auth::{Accounts, ApiKeys};
 use crate::catalog::Connections;
@@ -15,7 +16,17 @@ use crate::routing::catalog::RoutingCatalog;
 use crate::vault::Vault;
 
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+pub struct Services {
     pub settings: Arc<Settings>,
     pub db: Db,
     pub vault: Arc<Vault>,
@@ -44,7 +55,7 @@ impl AppState {
         let routing = RoutingCatalog::new(db.clone(), vault.clone(), changes.clone());
         let request_log = RequestLog::start(db.clone());
         let collections = Collections::new(db.clone(), routing.clone(), changes.clone());
-        Self {
+        Self(Arc::new(Services {
             settings: Arc::new(settings),
             db,
             vault,
@@ -58,6 +69,6 @@ impl AppState {
             collections,
             limiter: Arc::new(Limiter::default()),
             request_log,
-        }
+        }))
     }
 }

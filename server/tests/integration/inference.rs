@@ -697,3 +697,43 @@ async fn embeddings_pass_through() {
     assert_eq!(mock.last_body()["encoding_format"], "base64");
     assert_eq!(mock.last_body()["model"], "text-embedding-3-small");
 }
+
+#[tokio::test]
+async fn request_log_batches_of_any_size_are_written_whole() {
+    let Some(app) = spawn_app().await else { return };
+    let (user, key) = app.user_with_key("batch@example.com", "batcher").await;
+    // 37 rows: two sixteen-row statements and five single ones, in one flush.
+    for i in 0..37 {
+        app.state.request_log.record(server::logs::LogRow {
+            id: format!("req-batch-{i:02}"),
+            request_id: format!("rid-{i}"),
+            created_at: 1_700_000_000_000 + i,
+            user_id: user.clone(),
+            key_id: "key-batch".into(),
+            endpoint: "chat/completions".into(),
+            requested_model: "openai/batch".into(),
+            resolution: "priority".into(),
+            collection: None,
+            connection_id: Some("conn-batch".into()),
+            provider: Some("openai".into()),
+            upstream_model: Some("batch".into()),
+            status_code: 200,
+            error_code: (i % 2 == 0).then(|| "NONE".to_owned()),
+            latency_ms: i,
+            ttft_ms: None,
+            prompt_tokens: Some(i),
+            completion_tokens: Some(1),
+            stream: server::db::Flag(i % 3 == 0),
+            attempts: "[]".into(),
+        });
+    }
+    let logs = logs(&app, &key, "?model=openai/batch&limit=500").await;
+    assert_eq!(logs.len(), 37);
+    assert_eq!(logs[0]["id"], "req-batch-36");
+    assert_eq!(logs[36]["prompt_tokens"], 0);
+    assert_eq!(logs.iter().filter(|l| l["stream"] == true).count(), 13);
+    assert_eq!(
+        logs.iter().filter(|l| l["error_code"] == "NONE").count(),
+        19
+    );
+}
