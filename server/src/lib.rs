@@ -91,6 +91,9 @@ pub async fn open_state(settings: Settings) -> Result<AppState, StartupError> {
         .pool_idle_timeout(std::time::Duration::from_secs(90))
         .tcp_keepalive(std::time::Duration::from_secs(60))
         .user_agent(concat!("LangMart/", env!("CARGO_PKG_VERSION")))
+        // A provider API that redirects a POST is misconfigured; following it would resend
+        // the body (and the credential) elsewhere.
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| StartupError::HttpClient(e.to_string()))?;
     let state = AppState::new(settings, db, vault, http);
@@ -125,14 +128,16 @@ pub async fn build_router(state: AppState) -> Result<Router, StartupError> {
         .merge(messages::router())
         .with_state(state.clone());
 
+    // Only the console has sessions: the key-authenticated API and /v1 never read a cookie.
+    let console = web::router(state).layer(session_layer);
+
     Ok(Router::new()
         .merge(services)
-        .merge(web::router(state))
+        .merge(console)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn(move |req, next| {
             reject_large_bodies(max_body, req, next)
         }))
-        .layer(session_layer)
         .layer(middleware::from_fn(log_server_errors))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let route = req

@@ -8,7 +8,7 @@ use sqlx::FromRow;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::clock::rfc3339;
-use crate::db::{Db, Flag, StoreError};
+use crate::db::{Backend, Db, Flag, StoreError};
 use crate::error::ApiError;
 
 const CHANNEL: usize = 10_000;
@@ -138,7 +138,8 @@ const INSERT_ONE: &str = "INSERT INTO request_logs (id, request_id, created_at, 
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)";
 /// Rows go in sixteen to a statement: each statement is a round trip to the database (for
 /// SQLite a hand-off to its driver thread), which per row cost more than the insert.
-const INSERT_16: &str = include_str!("insert_16.sql");
+const INSERT_16_SQLITE: &str = include_str!("insert_16.sqlite.sql");
+const INSERT_16_POSTGRES: &str = include_str!("insert_16.postgres.sql");
 const ROWS_PER_STATEMENT: usize = 16;
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
@@ -170,12 +171,16 @@ async fn write_batch(db: &Db, rows: &[LogRow]) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }
+    let insert_16 = match db.backend {
+        Backend::Sqlite => INSERT_16_SQLITE,
+        Backend::Postgres => INSERT_16_POSTGRES,
+    };
     let mut tx = db.pool.begin().await?;
     let mut chunks = rows.chunks_exact(ROWS_PER_STATEMENT);
     for chunk in chunks.by_ref() {
         chunk
             .iter()
-            .fold(sqlx::query(INSERT_16), bind_row)
+            .fold(sqlx::query(insert_16), bind_row)
             .execute(&mut *tx)
             .await?;
     }
