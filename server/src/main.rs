@@ -13,6 +13,7 @@ use server::{auth::NewAccount, config::Settings, error::ApiError, StartupError};
 /// mimalloc: the request path allocates many small, short-lived buffers from two worker
 /// threads; the benchmark measured less time in the allocator and a smaller RSS per open
 /// stream than with glibc's malloc (bench/RESULTS.md).
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -66,6 +66,9 @@ enum Mode {
         streams: usize,
         #[arg(long)]
         pid: u32,
+        /// How long to hold them open before the second RSS reading.
+        #[arg(long, default_value_t = 3000)]
+        settle_ms: u64,
     },
     /// Starts `bin serve` and reports the time until /health answers, then idle RSS.
     Coldstart {
@@ -154,7 +157,8 @@ async fn main() {
             target,
             streams,
             pid,
-        } => hold(target, streams, pid).await,
+            settle_ms,
+        } => hold(target, streams, pid, Duration::from_millis(settle_ms)).await,
         Mode::Coldstart {
             bin,
             data_dir,
@@ -289,12 +293,15 @@ async fn streams_run(t: Target, n: usize) -> Value {
     json!({"ttfb": summary(&ttfb), "gap": summary(&gaps), "errors": errors})
 }
 
-async fn hold(t: Target, n: usize, pid: u32) -> Value {
+/// RSS when the last of `n` streams has started (the ramp's high-water mark, while every
+/// request's set-up is still being freed) and again after `settle` with all still open.
+async fn hold(t: Target, n: usize, pid: u32, settle: Duration) -> Value {
     let c = client(n * 2);
     let started = Arc::new(tokio::sync::Semaphore::new(0));
+    let opened = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for _ in 0..n {
-        let (c, t, started) = (c.clone(), t.clone(), started.clone());
+        let (c, t, started, opened) = (c.clone(), t.clone(), started.clone(), opened.clone());
         tasks.push(tokio::spawn(async move {
             let res = c
                 .post(format!("{}/chat/completions", t.url))
@@ -302,25 +309,34 @@ async fn hold(t: Target, n: usize, pid: u32) -> Value {
                 .json(&body(&t.model, true))
                 .send()
                 .await;
-            if let Ok(res) = res {
-                let mut stream = res.bytes_stream();
-                let _ = stream.next().await;
-                started.add_permits(1);
-                while stream.next().await.is_some() {}
-            } else {
-                started.add_permits(1);
+            match res {
+                Ok(res) if res.status().is_success() => {
+                    let mut stream = res.bytes_stream();
+                    if let Some(Ok(_)) = stream.next().await {
+                        opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    started.add_permits(1);
+                    while stream.next().await.is_some() {}
+                }
+                _ => started.add_permits(1),
             }
         }));
     }
     let all = started
         .acquire_many(u32::try_from(n).unwrap_or(u32::MAX))
         .await;
-    let rss = rss_kb(pid);
+    let at_start = rss_kb(pid);
+    tokio::time::sleep(settle).await;
+    let settled = rss_kb(pid);
     drop(all);
     for task in &tasks {
         task.abort();
     }
-    json!({"open_streams": n, "rss_kb": rss})
+    json!({
+        "open_streams": opened.load(std::sync::atomic::Ordering::Relaxed),
+        "rss_kb_started": at_start,
+        "rss_kb": settled,
+    })
 }
 
 async fn coldstart(bin: &str, data_dir: &str, port: u16) -> Value {

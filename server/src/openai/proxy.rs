@@ -25,7 +25,7 @@ use crate::auth::Principal;
 use crate::clock::now_ms;
 use crate::db::Flag;
 use crate::error::{ApiError, RequestError, UpstreamError};
-use crate::ids::new_id;
+use crate::ids::new_ordered_id;
 use crate::limits::{OverBudget, Reservation};
 use crate::logs::{Attempt, LogRow};
 use crate::providers::{self, ChatReply, ChunkStream, ProviderError};
@@ -151,10 +151,11 @@ impl Call {
             stream,
         } = o;
         let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        let now = now_ms();
         self.state.request_log.record(LogRow {
-            id: new_id("req"),
+            id: new_ordered_id("req", now),
             request_id: self.request_id.clone(),
-            created_at: now_ms(),
+            created_at: now,
             user_id: self.caller.user_id.clone(),
             key_id: self.caller.key_id.clone(),
             endpoint: self.endpoint.path().to_owned(),
