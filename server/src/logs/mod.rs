@@ -144,27 +144,28 @@ const ROWS_PER_STATEMENT: usize = 16;
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
+/// Binds as `&str` so the driver borrows the row's text instead of copying every field.
 fn bind_row<'q>(q: AnyQuery<'q>, r: &'q LogRow) -> AnyQuery<'q> {
-    q.bind(&r.id)
-        .bind(&r.request_id)
+    q.bind(r.id.as_str())
+        .bind(r.request_id.as_str())
         .bind(r.created_at)
-        .bind(&r.user_id)
-        .bind(&r.key_id)
-        .bind(&r.endpoint)
-        .bind(&r.requested_model)
-        .bind(&r.resolution)
-        .bind(&r.collection)
-        .bind(&r.connection_id)
-        .bind(&r.provider)
-        .bind(&r.upstream_model)
+        .bind(r.user_id.as_str())
+        .bind(r.key_id.as_str())
+        .bind(r.endpoint.as_str())
+        .bind(r.requested_model.as_str())
+        .bind(r.resolution.as_str())
+        .bind(r.collection.as_deref())
+        .bind(r.connection_id.as_deref())
+        .bind(r.provider.as_deref())
+        .bind(r.upstream_model.as_deref())
         .bind(r.status_code)
-        .bind(&r.error_code)
+        .bind(r.error_code.as_deref())
         .bind(r.latency_ms)
         .bind(r.ttft_ms)
         .bind(r.prompt_tokens)
         .bind(r.completion_tokens)
         .bind(i64::from(r.stream))
-        .bind(&r.attempts)
+        .bind(r.attempts.as_str())
 }
 
 async fn write_batch(db: &Db, rows: &[LogRow]) -> Result<(), sqlx::Error> {

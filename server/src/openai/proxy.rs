@@ -57,6 +57,10 @@ impl Endpoint {
 
 /// How answers reach the client: the dialect it spoke.
 pub trait Egress: Sync {
+    /// Whether OpenAI-format answers reach the client as they are (only `model` replaced).
+    fn speaks_openai(&self) -> bool {
+        false
+    }
     /// An error body with our stable code, in this dialect's error shape.
     fn error_body(&self, code: &str, message: &str, status: StatusCode) -> Value;
     /// A whole OpenAI-format answer (`model` already the name the caller sent).
@@ -78,6 +82,10 @@ pub trait StreamEncoder: Send {
 pub struct OpenAiEgress;
 
 impl Egress for OpenAiEgress {
+    fn speaks_openai(&self) -> bool {
+        true
+    }
+
     fn error_body(&self, code: &str, message: &str, status: StatusCode) -> Value {
         json!({"error": {"code": code, "message": message, "type": crate::error::error_type_for(status), "status": status.as_u16()}})
     }
@@ -555,12 +563,25 @@ pub async fn serve(
                         answer,
                         reservation,
                     )),
+                    ChatReply::Raw(bytes) => respond_raw(
+                        call,
+                        route.clone(),
+                        upstream_model,
+                        model.clone(),
+                        bytes,
+                        reservation,
+                    ),
                 };
                 match answered {
                     Ok(resp) => return resp,
                     Err((returned_call, e)) => {
-                        // The stream failed before its first event: nothing was sent, fall back.
+                        // The answer failed before anything was sent (a stream without a
+                        // first event, a body that is not the provider's format): fall back.
                         call = returned_call;
+                        if let Some(last) = call.attempts.last_mut() {
+                            last.outcome = outcome_name(&e);
+                            last.status = e.http_status();
+                        }
                         let fallback = route.allow_fallback;
                         last_error = Some((route, e));
                         if fallback {
@@ -635,9 +656,7 @@ async fn send(
     let upstream = route.upstream();
     match endpoint {
         Endpoint::Chat => providers::chat(&state.http, &upstream, body, stream).await,
-        Endpoint::Embeddings => providers::embed(&state.http, &upstream, body)
-            .await
-            .map(ChatReply::Whole),
+        Endpoint::Embeddings => providers::embed(&state.http, &upstream, body).await,
     }
 }
 
@@ -696,6 +715,90 @@ fn respond_whole(
     });
     let response = (StatusCode::OK, axum::Json(call.egress.whole(value))).into_response();
     with_headers(response, Some(&route), &call.resolution)
+}
+
+/// The fields of an OpenAI-format answer the request path reads, borrowed from its bytes.
+#[derive(serde::Deserialize)]
+struct Peek<'a> {
+    #[serde(borrow, default)]
+    model: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default)]
+    usage: Option<&'a serde_json::value::RawValue>,
+}
+
+/// `bytes` with the JSON value `raw` (a slice of them) replaced by the string `with`.
+fn splice(bytes: &[u8], raw: &serde_json::value::RawValue, with: &str) -> Option<Vec<u8>> {
+    let start = (raw.get().as_ptr() as usize).checked_sub(bytes.as_ptr() as usize)?;
+    let end = start.checked_add(raw.get().len())?;
+    let (head, rest) = (bytes.get(..start)?, bytes.get(end..)?);
+    let mut out = Vec::with_capacity(bytes.len() + with.len());
+    out.extend_from_slice(head);
+    serde_json::to_writer(&mut out, with).ok()?;
+    out.extend_from_slice(rest);
+    Some(out)
+}
+
+/// An OpenAI-format answer still in bytes: passed through with its `model` replaced when
+/// the client speaks OpenAI (no parse into a tree and back), else parsed for the egress.
+fn respond_raw(
+    call: Call,
+    route: Arc<Route>,
+    upstream_model: String,
+    requested: String,
+    bytes: Bytes,
+    reservation: Reservation,
+) -> Result<Response, Fallback> {
+    if !call.egress.speaks_openai() {
+        return match serde_json::from_slice::<Value>(&bytes) {
+            Ok(v) if v.is_object() => Ok(respond_whole(
+                call,
+                route,
+                upstream_model,
+                requested,
+                v,
+                reservation,
+            )),
+            Ok(_) => Err((
+                call,
+                ProviderError::Decode("the answer is not a JSON object".into()),
+            )),
+            Err(e) => Err((call, ProviderError::Decode(e.to_string()))),
+        };
+    }
+    let peek: Peek<'_> = match serde_json::from_slice(&bytes) {
+        Ok(p) => p,
+        Err(e) => return Err((call, ProviderError::Decode(e.to_string()))),
+    };
+    let usage = peek
+        .usage
+        .and_then(|u| serde_json::from_str::<Value>(u.get()).ok())
+        .and_then(|u| Usage::from_json(&json!({ "usage": u })))
+        .unwrap_or_default();
+    let body = match peek.model {
+        Some(raw) => splice(&bytes, raw, &requested).map(Bytes::from),
+        None => Some(bytes.clone()),
+    };
+    let Some(body) = body else {
+        return Err((call, ProviderError::Decode("unreadable answer".into())));
+    };
+    call.state
+        .limiter
+        .settle(&route.id, reservation, usage.total());
+    call.log(Outcome {
+        route: Some(&route),
+        upstream_model: Some(&upstream_model),
+        status: 200,
+        error_code: None,
+        ttft: None,
+        usage,
+        stream: false,
+    });
+    let mut response = Response::new(Body::from(body));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(with_headers(response, Some(&route), &call.resolution))
 }
 
 async fn respond_stream(
@@ -869,6 +972,17 @@ mod tests {
                 && !retry_same(&ProviderError::Timeout(1))
                 && !retry_same(&http(401))
         );
+    }
+
+    #[test]
+    fn splicing_replaces_only_the_model() {
+        let bytes = br#"{"id":"x","model":"gpt-4o-2024","choices":[{"message":{"content":"model"}}],"usage":{"prompt_tokens":3}}"#;
+        let peek: Peek<'_> = serde_json::from_slice(bytes).unwrap();
+        let out = splice(bytes, peek.model.unwrap(), "openai/gpt-\"4o\"").unwrap();
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["model"], "openai/gpt-\"4o\"");
+        assert_eq!(v["choices"][0]["message"]["content"], "model");
+        assert_eq!(v["usage"]["prompt_tokens"], 3);
     }
 
     #[test]

@@ -4,7 +4,9 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{decode, openai_compat, send, ChatReply, DiscoveredModel, ProviderError, Upstream};
+use super::{
+    body_bytes, decode, openai_compat, send, ChatReply, DiscoveredModel, ProviderError, Upstream,
+};
 
 /// The inference API version a new connection uses unless its settings say otherwise.
 pub const DEFAULT_API_VERSION: &str = "2024-10-21";
@@ -90,7 +92,8 @@ pub async fn embed(
     client: &reqwest::Client,
     upstream: &Upstream<'_>,
     body: &Value,
-) -> Result<Value, ProviderError> {
+) -> Result<ChatReply, ProviderError> {
     let request = deployment_request(client, upstream, "embeddings", body)?;
-    decode(send(request, upstream.timeout).await?).await
+    let response = send(request, upstream.timeout).await?;
+    Ok(ChatReply::Raw(body_bytes(response).await?))
 }

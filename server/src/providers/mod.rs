@@ -135,6 +135,9 @@ pub type ChunkStream = Pin<Box<dyn Stream<Item = Result<Value, ProviderError>> +
 /// A chat answer in OpenAI's format.
 pub enum ChatReply {
     Whole(Value),
+    /// An OpenAI-format JSON answer as the provider sent it, not parsed yet: when the client
+    /// speaks OpenAI too, it is passed on with only its `model` replaced.
+    Raw(bytes::Bytes),
     Stream(ChunkStream),
 }
 
@@ -157,17 +160,22 @@ pub async fn chat(
     }
 }
 
-/// Sends an OpenAI-format embeddings request; the answer is an OpenAI embeddings list.
+/// Sends an OpenAI-format embeddings request; the answer is an OpenAI embeddings list
+/// (`Whole` or `Raw`).
 pub async fn embed(
     client: &reqwest::Client,
     upstream: &Upstream<'_>,
     body: &Value,
-) -> Result<Value, ProviderError> {
+) -> Result<ChatReply, ProviderError> {
     match upstream.family {
         ApiFamily::OpenaiCompat => openai_compat::embed(client, upstream, body).await,
         ApiFamily::AzureOpenai => azure_openai::embed(client, upstream, body).await,
-        ApiFamily::Gemini => gemini::embed(client, upstream, body).await,
-        ApiFamily::Cohere => cohere::embed(client, upstream, body).await,
+        ApiFamily::Gemini => gemini::embed(client, upstream, body)
+            .await
+            .map(ChatReply::Whole),
+        ApiFamily::Cohere => cohere::embed(client, upstream, body)
+            .await
+            .map(ChatReply::Whole),
         ApiFamily::Anthropic | ApiFamily::Bedrock => Err(ProviderError::Unsupported(format!(
             "{} connections do not serve embeddings through LangMart",
             upstream.family.as_str()
@@ -277,6 +285,14 @@ where
 /// Parses one event's JSON, or says which event was malformed.
 fn event_json<T: serde::de::DeserializeOwned>(data: &str) -> Result<T, ProviderError> {
     serde_json::from_str(data).map_err(|e| ProviderError::Decode(format!("stream event: {e}")))
+}
+
+/// The body of a successful answer, whole.
+async fn body_bytes(response: Response) -> Result<bytes::Bytes, ProviderError> {
+    response
+        .bytes()
+        .await
+        .map_err(|e| ProviderError::Unreachable(without_url(&e)))
 }
 
 async fn decode<T: serde::de::DeserializeOwned>(response: Response) -> Result<T, ProviderError> {

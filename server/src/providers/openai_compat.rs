@@ -4,7 +4,9 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{decode, send, sse_chunks, ChatReply, DiscoveredModel, ProviderError, Upstream};
+use super::{
+    body_bytes, decode, send, sse_chunks, ChatReply, DiscoveredModel, ProviderError, Upstream,
+};
 
 #[derive(Deserialize)]
 struct ModelList {
@@ -87,7 +89,7 @@ pub(super) async fn read_chat(
     stream: bool,
 ) -> Result<ChatReply, ProviderError> {
     if !stream {
-        return Ok(ChatReply::Whole(decode(response).await?));
+        return Ok(ChatReply::Raw(body_bytes(response).await?));
     }
     let mut done = false;
     Ok(ChatReply::Stream(sse_chunks(response, move |_, data| {
@@ -133,13 +135,11 @@ pub async fn embed(
     client: &reqwest::Client,
     upstream: &Upstream<'_>,
     body: &Value,
-) -> Result<Value, ProviderError> {
-    decode(
-        send(
-            post(client, upstream, "embeddings").json(body),
-            upstream.timeout,
-        )
-        .await?,
+) -> Result<ChatReply, ProviderError> {
+    let response = send(
+        post(client, upstream, "embeddings").json(body),
+        upstream.timeout,
     )
-    .await
+    .await?;
+    Ok(ChatReply::Raw(body_bytes(response).await?))
 }

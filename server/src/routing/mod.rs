@@ -204,7 +204,7 @@ pub fn plan(
             .into_iter()
             .map(|m| score(snapshot, m, None, ctx))
             .collect();
-        return Ok(finish(reference, None, None, scored));
+        return Ok(finish(reference, None, None, scored, ctx.dry_run));
     };
 
     let mut seen = HashSet::new();
@@ -244,7 +244,13 @@ pub fn plan(
     let mut rng = rand::thread_rng();
     let explore = !ctx.dry_run && rng.gen_bool(strategy::EXPLORATION);
     let (ordered, note) = strategy::order(collection.strategy, groups, cursor, explore, &mut rng);
-    Ok(finish(reference, Some(collection), Some(note), ordered))
+    Ok(finish(
+        reference,
+        Some(collection),
+        Some(note),
+        ordered,
+        ctx.dry_run,
+    ))
 }
 
 /// A collection's members as (reference, weight); `auto(free)` adds the models of free
@@ -466,33 +472,39 @@ fn score(snapshot: &Snapshot, m: Match, member: Option<String>, ctx: &Context<'_
     }
 }
 
+/// The plan: usable candidates in order, and what was considered — every route for a dry
+/// run (`explain`), only the skipped ones on the request path, which needs them just for
+/// the error message when nothing is usable.
 fn finish(
     reference: ModelRef,
     collection: Option<Arc<Collection>>,
     order: Option<String>,
     scored: Vec<Scored>,
+    dry_run: bool,
 ) -> Plan {
     let mut candidates = Vec::new();
     let mut considered = Vec::new();
     for s in scored {
         let route = &s.m.route;
-        considered.push(Considered {
-            connection_id: route.id.clone(),
-            name: route.name.clone(),
-            provider: route.provider_key.clone(),
-            upstream_model: s.m.model.clone(),
-            member: s.member.clone(),
-            prefer_score: route.prefer_score,
-            scope: route.scope.clone(),
-            status: route.status.clone(),
-            latency_ms: s.latency,
-            rpm_remaining: s.headroom.rpm_remaining,
-            tpm_remaining: s.headroom.tpm_remaining,
-            rpd_remaining: s.rpd_remaining,
-            estimated_cost_usd: s.cost,
-            usable: s.reason.is_none() && s.over.is_none(),
-            reason: s.reason.clone().or(s.over.clone()),
-        });
+        if dry_run || s.reason.is_some() {
+            considered.push(Considered {
+                connection_id: route.id.clone(),
+                name: route.name.clone(),
+                provider: route.provider_key.clone(),
+                upstream_model: s.m.model.clone(),
+                member: s.member.clone(),
+                prefer_score: route.prefer_score,
+                scope: route.scope.clone(),
+                status: route.status.clone(),
+                latency_ms: s.latency,
+                rpm_remaining: s.headroom.rpm_remaining,
+                tpm_remaining: s.headroom.tpm_remaining,
+                rpd_remaining: s.rpd_remaining,
+                estimated_cost_usd: s.cost,
+                usable: s.reason.is_none() && s.over.is_none(),
+                reason: s.reason.clone().or(s.over.clone()),
+            });
+        }
         if s.reason.is_none() {
             candidates.push(Candidate {
                 route: s.m.route,

@@ -32,6 +32,8 @@ struct Behaviour {
     break_stream: bool,
     slow_stream: bool,
     delay: Option<Duration>,
+    /// Answer 200 with a body that is not JSON.
+    garbage: bool,
 }
 
 #[derive(Clone)]
@@ -84,6 +86,10 @@ impl ChatMock {
         let mut b = self.behaviour.lock().unwrap();
         b.fail = None;
         b.delay = None;
+    }
+    /// Answers chat with `200 OK` and an HTML page, like a misrouted proxy.
+    pub fn garbage(&self) {
+        self.behaviour.lock().unwrap().garbage = true;
     }
     pub fn slow_stream(&self) {
         self.behaviour.lock().unwrap().slow_stream = true;
@@ -144,6 +150,9 @@ async fn chat(State(mock): State<ChatMock>, Json(body): Json<Value>) -> Response
         return r;
     }
     let model = body["model"].as_str().unwrap_or_default().to_owned();
+    if mock.behaviour.lock().unwrap().garbage {
+        return (StatusCode::OK, "<html>502 Bad Gateway</html>").into_response();
+    }
     if body["stream"] == json!(true) {
         return stream(
             mock,

@@ -737,3 +737,36 @@ async fn request_log_batches_of_any_size_are_written_whole() {
         19
     );
 }
+
+#[tokio::test]
+async fn an_answer_that_is_not_json_falls_back_and_is_named() {
+    let Some(app) = spawn_app().await else { return };
+    let (_, key) = app
+        .user_with_key("garbage@example.com", "garbage-user")
+        .await;
+    let broken = ChatMock::start("broken").await;
+    let good = ChatMock::start("good").await;
+    let broken_id = connect(
+        &app,
+        &key,
+        &broken,
+        json!({"prefer_score": 300, "max_retries": 0}),
+    )
+    .await;
+    let good_id = connect(&app, &key, &good, json!({})).await;
+    broken.garbage();
+    let res = chat(&app, &key, "openai/gpt-4o").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(served_by(&res), good_id);
+    let log = &logs(&app, &key, "?model=openai/gpt-4o").await[0];
+    assert_eq!(log["attempts"][0]["connection_id"], broken_id.as_str());
+    assert_eq!(log["attempts"][0]["outcome"], "bad_response");
+    assert_eq!(log["attempts"][1]["outcome"], "ok");
+
+    good.garbage();
+    let res = chat(&app, &key, "openai/gpt-4o").await;
+    assert_eq!(
+        error_code(res, StatusCode::BAD_GATEWAY).await,
+        "PROVIDER_OPENAI_BAD_RESPONSE"
+    );
+}
