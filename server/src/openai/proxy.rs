@@ -574,7 +574,8 @@ pub async fn serve(
                 };
                 match answered {
                     Ok(resp) => return resp,
-                    Err((returned_call, e)) => {
+                    Err(failed) => {
+                        let (returned_call, e) = *failed;
                         // The answer failed before anything was sent (a stream without a
                         // first event, a body that is not the provider's format): fall back.
                         call = returned_call;
@@ -687,7 +688,13 @@ fn rate_limited(over: &OverBudget, egress: &dyn Egress) -> Response {
     response
 }
 
-type Fallback = (Call, ProviderError);
+/// A failure before anything reached the client: the call goes back to the loop, which
+/// falls back (boxed: it is the rare path, and `Call` is large).
+type Fallback = Box<(Call, ProviderError)>;
+
+fn fall_back(call: Call, error: ProviderError) -> Fallback {
+    Box::new((call, error))
+}
 
 fn respond_whole(
     call: Call,
@@ -758,16 +765,16 @@ fn respond_raw(
                 v,
                 reservation,
             )),
-            Ok(_) => Err((
+            Ok(_) => Err(fall_back(
                 call,
                 ProviderError::Decode("the answer is not a JSON object".into()),
             )),
-            Err(e) => Err((call, ProviderError::Decode(e.to_string()))),
+            Err(e) => Err(fall_back(call, ProviderError::Decode(e.to_string()))),
         };
     }
     let peek: Peek<'_> = match serde_json::from_slice(&bytes) {
         Ok(p) => p,
-        Err(e) => return Err((call, ProviderError::Decode(e.to_string()))),
+        Err(e) => return Err(fall_back(call, ProviderError::Decode(e.to_string()))),
     };
     let usage = peek
         .usage
@@ -779,7 +786,10 @@ fn respond_raw(
         None => Some(bytes.clone()),
     };
     let Some(body) = body else {
-        return Err((call, ProviderError::Decode("unreadable answer".into())));
+        return Err(fall_back(
+            call,
+            ProviderError::Decode("unreadable answer".into()),
+        ));
     };
     call.state
         .limiter
@@ -811,15 +821,15 @@ async fn respond_stream(
 ) -> Result<Response, Fallback> {
     let first = match tokio::time::timeout(route.timeout, chunks.next()).await {
         Ok(Some(Ok(chunk))) => chunk,
-        Ok(Some(Err(e))) => return Err((call, e)),
+        Ok(Some(Err(e))) => return Err(fall_back(call, e)),
         Ok(None) => {
-            return Err((
+            return Err(fall_back(
                 call,
                 ProviderError::Decode("the stream ended before its first event".into()),
             ))
         }
         Err(_) => {
-            return Err((
+            return Err(fall_back(
                 call,
                 ProviderError::Timeout(u64::try_from(route.timeout.as_millis()).unwrap_or(0)),
             ))
