@@ -38,6 +38,7 @@ use axum::{
     Router,
 };
 use tokio::net::TcpListener;
+use tower::ServiceBuilder;
 use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
@@ -131,14 +132,11 @@ pub async fn build_router(state: AppState) -> Result<Router, StartupError> {
     // Only the console has sessions: the key-authenticated API and /v1 never read a cookie.
     let console = web::router(state).layer(session_layer);
 
-    Ok(Router::new()
-        .merge(services)
-        .merge(console)
-        .layer(DefaultBodyLimit::max(max_body))
-        .layer(middleware::from_fn(move |req, next| {
-            reject_large_bodies(max_body, req, next)
-        }))
-        .layer(middleware::from_fn(log_server_errors))
+    // The layers are composed first and put on the routes once: each `Router::layer` call
+    // boxes every route again, and a request clones the whole nest of boxes.
+    let layers = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let route = req
                 .extensions()
@@ -159,8 +157,12 @@ pub async fn build_router(state: AppState) -> Result<Router, StartupError> {
                 tracing::info_span!("http", method = %req.method(), route, request_id)
             }
         }))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid)))
+        .layer(middleware::from_fn(log_server_errors))
+        .layer(middleware::from_fn(move |req, next| {
+            reject_large_bodies(max_body, req, next)
+        }))
+        .layer(DefaultBodyLimit::max(max_body));
+    Ok(Router::new().merge(services).merge(console).layer(layers))
 }
 
 /// Answers 413 from the declared length, before a handler reads anything.

@@ -306,7 +306,7 @@ fn request_size(body: &Value, stream: bool) -> routing::RequestSize {
     let prompt = body
         .get("messages")
         .or_else(|| body.get("input"))
-        .map(|v| v.to_string().len() / 4)
+        .map(|v| json_len(v) / 4)
         .unwrap_or(0);
     let completion = body
         .get("max_completion_tokens")
@@ -317,6 +317,21 @@ fn request_size(body: &Value, stream: bool) -> routing::RequestSize {
         prompt_tokens: u64::try_from(prompt).unwrap_or(u64::MAX),
         completion_tokens: completion,
         stream,
+    }
+}
+
+/// About the length of `v` as JSON text, without writing it out (this runs per request).
+fn json_len(v: &Value) -> usize {
+    match v {
+        Value::Null | Value::Bool(_) | Value::Number(_) => 4,
+        Value::String(s) => s.len() + 2,
+        Value::Array(items) => 2 + items.iter().map(|i| json_len(i) + 1).sum::<usize>(),
+        Value::Object(map) => {
+            2 + map
+                .iter()
+                .map(|(k, v)| k.len() + 4 + json_len(v))
+                .sum::<usize>()
+        }
     }
 }
 
@@ -733,6 +748,15 @@ struct Peek<'a> {
     usage: Option<&'a serde_json::value::RawValue>,
 }
 
+/// Token counts as OpenAI-format answers carry them; anything else counts as unknown.
+#[derive(serde::Deserialize)]
+struct PeekUsage {
+    #[serde(default)]
+    prompt_tokens: Option<i64>,
+    #[serde(default)]
+    completion_tokens: Option<i64>,
+}
+
 /// `bytes` with the JSON value `raw` (a slice of them) replaced by the string `with`.
 fn splice(bytes: &[u8], raw: &serde_json::value::RawValue, with: &str) -> Option<Vec<u8>> {
     let start = (raw.get().as_ptr() as usize).checked_sub(bytes.as_ptr() as usize)?;
@@ -778,8 +802,11 @@ fn respond_raw(
     };
     let usage = peek
         .usage
-        .and_then(|u| serde_json::from_str::<Value>(u.get()).ok())
-        .and_then(|u| Usage::from_json(&json!({ "usage": u })))
+        .and_then(|u| serde_json::from_str::<PeekUsage>(u.get()).ok())
+        .map(|u| Usage {
+            prompt: u.prompt_tokens,
+            completion: u.completion_tokens,
+        })
         .unwrap_or_default();
     let body = match peek.model {
         Some(raw) => splice(&bytes, raw, &requested).map(Bytes::from),
@@ -993,6 +1020,17 @@ mod tests {
         assert_eq!(v["model"], "openai/gpt-\"4o\"");
         assert_eq!(v["choices"][0]["message"]["content"], "model");
         assert_eq!(v["usage"]["prompt_tokens"], 3);
+    }
+
+    #[test]
+    fn json_length_is_close_to_the_written_length() {
+        let v = json!([{"role": "user", "content": "x".repeat(400)}, {"role": "assistant", "content": null, "n": 3}]);
+        let written = v.to_string().len();
+        let estimated = json_len(&v);
+        assert!(
+            estimated.abs_diff(written) * 10 <= written,
+            "{estimated} vs {written}"
+        );
     }
 
     #[test]
