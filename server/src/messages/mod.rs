@@ -38,5 +38,10 @@ async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
         Ok(b) => b,
         Err(e) => return proxy::render(egress, e.into()),
     };
-    proxy::serve(state, caller, &headers, Endpoint::Chat, canonical, egress).await
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    proxy::serve(state, caller, request_id, Endpoint::Chat, canonical, egress).await
 }

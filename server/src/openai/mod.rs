@@ -19,7 +19,7 @@ use crate::api::{not_found, Caller};
 use crate::clock::now_ms;
 use crate::error::ApiError;
 use crate::state::AppState;
-use proxy::Endpoint;
+use proxy::{Endpoint, RequestId};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -41,19 +41,19 @@ async fn validate(Caller(caller): Caller) -> Result<Json<Value>, ApiError> {
 async fn chat(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    headers: HeaderMap,
+    RequestId(request_id): RequestId,
     body: Bytes,
 ) -> Response {
-    proxy::handle(state, caller, &headers, Endpoint::Chat, body).await
+    proxy::handle(state, caller, request_id, Endpoint::Chat, body).await
 }
 
 async fn embeddings(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    headers: HeaderMap,
+    RequestId(request_id): RequestId,
     body: Bytes,
 ) -> Response {
-    proxy::handle(state, caller, &headers, Endpoint::Embeddings, body).await
+    proxy::handle(state, caller, request_id, Endpoint::Embeddings, body).await
 }
 
 /// The console's "Try it": one short chat completion through the real request path (so it
@@ -70,7 +70,7 @@ pub async fn try_prompt(
     let response = proxy::handle(
         state,
         caller,
-        &HeaderMap::new(),
+        String::new(),
         Endpoint::Chat,
         Bytes::from(body.to_string()),
     )

@@ -13,7 +13,7 @@ use std::{
 
 use axum::{
     body::Body,
-    http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode},
+    http::{header, HeaderName, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
 use bytes::Bytes;
@@ -132,6 +132,28 @@ pub fn render(egress: &dyn Egress, err: ApiError) -> Response {
     response
 }
 
+/// The `x-request-id` of a request (set by the request-id layer, or the client's own),
+/// without copying the rest of its headers.
+pub struct RequestId(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestId {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(RequestId(
+            parts
+                .headers
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned(),
+        ))
+    }
+}
+
 /// What the log row of this call accumulates.
 struct Call {
     state: AppState,
@@ -140,7 +162,7 @@ struct Call {
     request_id: String,
     endpoint: Endpoint,
     requested_model: String,
-    resolution: String,
+    resolution: &'static str,
     /// The collection's reference, when the request named one.
     collection: Option<String>,
     started: Instant,
@@ -168,7 +190,7 @@ impl Call {
             key_id: self.caller.key_id.clone(),
             endpoint: self.endpoint.path().to_owned(),
             requested_model: self.requested_model.clone(),
-            resolution: self.resolution.clone(),
+            resolution: self.resolution.to_owned(),
             collection: self.collection.clone(),
             connection_id: route.map(|r| r.id.clone()),
             provider: route.map(|r| r.provider_key.clone()),
@@ -196,7 +218,7 @@ impl Call {
             usage: Usage::default(),
             stream: false,
         });
-        with_headers(render(self.egress, err), None, &self.resolution)
+        with_headers(render(self.egress, err), None, self.resolution)
     }
 }
 
@@ -231,17 +253,18 @@ impl Usage {
     }
 }
 
-fn with_headers(mut response: Response, route: Option<&Route>, resolution: &str) -> Response {
+/// The explainability headers; the route's values were made once, with the snapshot.
+fn with_headers(
+    mut response: Response,
+    route: Option<&Route>,
+    resolution: &'static str,
+) -> Response {
     let headers = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(resolution) {
-        headers.insert(RESOLUTION, v);
-    }
+    headers.insert(RESOLUTION, HeaderValue::from_static(resolution));
     if let Some(route) = route {
-        if let Ok(v) = HeaderValue::from_str(&route.id) {
-            headers.insert(CONNECTION, v);
-        }
-        if let Ok(v) = HeaderValue::from_str(&route.provider_key) {
-            headers.insert(PROVIDER, v);
+        if let Some((id, provider)) = &route.header_values {
+            headers.insert(CONNECTION, id.clone());
+            headers.insert(PROVIDER, provider.clone());
         }
     }
     response
@@ -381,7 +404,7 @@ fn outcome_name(e: &ProviderError) -> String {
 pub async fn handle(
     state: AppState,
     caller: Arc<Principal>,
-    headers: &HeaderMap,
+    request_id: String,
     endpoint: Endpoint,
     body: Bytes,
 ) -> Response {
@@ -394,23 +417,18 @@ pub async fn handle(
             )
         }
     };
-    serve(state, caller, headers, endpoint, body, &OpenAiEgress).await
+    serve(state, caller, request_id, endpoint, body, &OpenAiEgress).await
 }
 
 /// Routes an OpenAI-format request and answers through `egress`.
 pub async fn serve(
     state: AppState,
     caller: Arc<Principal>,
-    headers: &HeaderMap,
+    request_id: String,
     endpoint: Endpoint,
     mut body: Value,
     egress: &'static dyn Egress,
 ) -> Response {
-    let request_id = headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
     let mut call = Call {
         state: state.clone(),
         egress,
@@ -418,7 +436,7 @@ pub async fn serve(
         request_id,
         endpoint,
         requested_model: String::new(),
-        resolution: "direct".into(),
+        resolution: "direct",
         collection: None,
         started: Instant::now(),
         attempts: Vec::new(),
@@ -444,7 +462,7 @@ pub async fn serve(
         Ok(p) => p,
         Err(e) => return call.fail(e.into()),
     };
-    call.resolution = plan.reference.resolution().to_owned();
+    call.resolution = plan.reference.resolution();
     call.collection = plan.collection.as_ref().map(|c| c.reference());
     if plan.candidates.is_empty() {
         let reasons: Vec<String> = plan
@@ -631,7 +649,7 @@ pub async fn serve(
                 usage: Usage::default(),
                 stream,
             });
-            with_headers(rate_limited(&over, call.egress), None, &call.resolution)
+            with_headers(rate_limited(&over, call.egress), None, call.resolution)
         }
         (Some((route, error)), _) => {
             let summary: Vec<String> = call
@@ -654,7 +672,7 @@ pub async fn serve(
                 usage: Usage::default(),
                 stream,
             });
-            with_headers(render(call.egress, err), Some(&route), &call.resolution)
+            with_headers(render(call.egress, err), Some(&route), call.resolution)
         }
         (None, None) => {
             call.fail(RequestError::NoUsableConnection("no candidate was tried".into()).into())
@@ -736,7 +754,7 @@ fn respond_whole(
         stream: false,
     });
     let response = (StatusCode::OK, axum::Json(call.egress.whole(value))).into_response();
-    with_headers(response, Some(&route), &call.resolution)
+    with_headers(response, Some(&route), call.resolution)
 }
 
 /// The fields of an OpenAI-format answer the request path reads, borrowed from its bytes.
@@ -835,7 +853,7 @@ fn respond_raw(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    Ok(with_headers(response, Some(&route), &call.resolution))
+    Ok(with_headers(response, Some(&route), call.resolution))
 }
 
 async fn respond_stream(
@@ -864,7 +882,7 @@ async fn respond_stream(
     };
     let ttft = call.started.elapsed();
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(32);
-    let resolution = call.resolution.clone();
+    let resolution = call.resolution;
     let task_route = route.clone();
     let mut encoder = call.egress.encoder(&requested);
     tokio::spawn(async move {
@@ -950,7 +968,7 @@ async fn respond_stream(
         HeaderValue::from_static("text/event-stream"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    Ok(with_headers(response, Some(&route), &resolution))
+    Ok(with_headers(response, Some(&route), resolution))
 }
 
 #[cfg(test)]

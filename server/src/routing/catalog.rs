@@ -54,6 +54,8 @@ pub struct Route {
     pub config: BTreeMap<String, String>,
     /// model id → enabled
     pub models: HashMap<String, bool>,
+    /// `x-langmart-connection` and `x-langmart-provider`, made once for every answer.
+    pub header_values: Option<(axum::http::HeaderValue, axum::http::HeaderValue)>,
 }
 
 impl Route {
@@ -340,7 +342,11 @@ impl RoutingCatalog {
             let Some(family) = families.get(&row.provider_id).copied() else {
                 continue;
             };
+            let header_values = axum::http::HeaderValue::from_str(&row.id)
+                .ok()
+                .zip(axum::http::HeaderValue::from_str(&row.provider_key).ok());
             routes.push(Arc::new(Route {
+                header_values,
                 family,
                 models: models.remove(&row.id).unwrap_or_default(),
                 config: serde_json::from_str(&row.config).unwrap_or_default(),
