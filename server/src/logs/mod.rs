@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use sqlx::FromRow;
+use sqlx::{pool::PoolConnection, Acquire, Any, FromRow};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::clock::rfc3339;
@@ -105,6 +105,10 @@ impl RequestLog {
 
 async fn writer(db: Db, mut rx: mpsc::Receiver<Message>) {
     let mut batch: Vec<LogRow> = Vec::with_capacity(BATCH);
+    // One connection for all log writes, kept between batches: its page cache holds the
+    // right edge of the table and its indexes, which a different pooled connection each
+    // time would read back from disk.
+    let mut conn: Option<PoolConnection<Any>> = None;
     loop {
         let first = rx.recv().await;
         let Some(first) = first else { break };
@@ -122,8 +126,17 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<Message>) {
                 _ => break,
             }
         }
-        if let Err(e) = write_batch(&db, &batch).await {
-            tracing::error!(error = %e, rows = batch.len(), "could not write request logs");
+        if conn.is_none() {
+            conn = db.pool.acquire().await.map_err(|e| {
+                tracing::error!(error = %e, rows = batch.len(), "no database connection for request logs");
+            }).ok();
+        }
+        if let Some(c) = conn.as_mut() {
+            if let Err(e) = write_batch(db.backend, c, &batch).await {
+                tracing::error!(error = %e, rows = batch.len(), "could not write request logs");
+                // A broken connection is not reused; the next batch takes a fresh one.
+                conn = None;
+            }
         }
         batch.clear();
         for w in waiters {
@@ -168,15 +181,19 @@ fn bind_row<'q>(q: AnyQuery<'q>, r: &'q LogRow) -> AnyQuery<'q> {
         .bind(r.attempts.as_str())
 }
 
-async fn write_batch(db: &Db, rows: &[LogRow]) -> Result<(), sqlx::Error> {
+async fn write_batch(
+    backend: Backend,
+    conn: &mut PoolConnection<Any>,
+    rows: &[LogRow],
+) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }
-    let insert_16 = match db.backend {
+    let insert_16 = match backend {
         Backend::Sqlite => INSERT_16_SQLITE,
         Backend::Postgres => INSERT_16_POSTGRES,
     };
-    let mut tx = db.pool.begin().await?;
+    let mut tx = conn.begin().await?;
     let mut chunks = rows.chunks_exact(ROWS_PER_STATEMENT);
     for chunk in chunks.by_ref() {
         chunk
