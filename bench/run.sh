@@ -9,10 +9,10 @@ cd "$ROOT"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 
 if [ "${1:-}" = "--smoke" ]; then
-  MODE=smoke; PROFILE=debug; RATES="100 300"; SECONDS_EACH=2; SAT_SECONDS=2; STREAMS=20; HOLD=50; SETTLE_MS=200
+  MODE=smoke; PROFILE=debug; RATES="100 300"; SECONDS_EACH=2; SAT_SECONDS=2; STREAMS=20; HOLD=50; SETTLE_MS=200; SEQUENTIAL=3
   cargo build -q -p server -p bench
 else
-  MODE=full; PROFILE=release; RATES="500 2000 5000"; SECONDS_EACH=20; SAT_SECONDS=10; STREAMS=200; HOLD=2000; SETTLE_MS=3000
+  MODE=full; PROFILE=release; RATES="500 2000 5000"; SECONDS_EACH=20; SAT_SECONDS=10; STREAMS=200; HOLD=2000; SETTLE_MS=3000; SEQUENTIAL=30
   cargo build -q --release -p server -p bench
 fi
 BIN="$CARGO_TARGET_DIR/$PROFILE"
@@ -41,6 +41,7 @@ streamy="http://$(mock --chunks 20 --chunk-interval-ms 20)"
 slow="http://$(mock --chunks 100000 --chunk-interval-ms 1000)"
 # The baseline a gateway is held to: the same request through a proxy that only forwards.
 bare="http://$(helper passthrough --upstream "$fast")"
+bare_streamy="http://$(helper passthrough --upstream "$streamy")"
 
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 "$BIN/langmart" serve --addr "127.0.0.1:$port" --data-dir "$work/data" --health-check-interval-secs 0 > "$work/langmart.log" 2>&1 &
@@ -98,7 +99,10 @@ record saturation direct "$(lg concurrency --url "$fast/v1" --model bench-model 
 record saturation passthrough "$(lg concurrency --url "$bare/v1" --model bench-model --concurrency 64 --seconds "$SAT_SECONDS")"
 record saturation gateway "$(lg concurrency --url "$gw/v1" --key "$k_fast" --model openai/bench-model --concurrency 64 --seconds "$SAT_SECONDS")"
 record streams direct "$(lg streams --url "$streamy/v1" --model bench-model --streams "$STREAMS")"
+record streams passthrough "$(lg streams --url "$bare_streamy/v1" --model bench-model --streams "$STREAMS")"
 record streams gateway "$(lg streams --url "$gw/v1" --key "$k_stream" --model openai/bench-model --streams "$STREAMS")"
+record stream_one direct "$(lg streams --sequential --url "$streamy/v1" --model bench-model --streams "$SEQUENTIAL")"
+record stream_one gateway "$(lg streams --sequential --url "$gw/v1" --key "$k_stream" --model openai/bench-model --streams "$SEQUENTIAL")"
 first_rate="${RATES%% *}"
 record fallback gateway "$(lg rate --url "$gw/v1" --key "$k_fb" --model openai/bench-model --rps "$first_rate" --seconds "$SECONDS_EACH")"
 record collection gateway "$(lg rate --url "$gw/v1" --key "$k_coll" --model collection/three --rps "$first_rate" --seconds "$SECONDS_EACH")"

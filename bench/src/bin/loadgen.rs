@@ -57,6 +57,10 @@ enum Mode {
         target: Target,
         #[arg(long)]
         streams: usize,
+        /// One stream at a time instead of all at once: the latency a stream adds by
+        /// itself, without the queueing of a burst.
+        #[arg(long)]
+        sequential: bool,
     },
     /// Opens N streams, and once all have started reports the RSS of process `pid`.
     Hold {
@@ -152,7 +156,16 @@ async fn main() {
             concurrency,
             seconds,
         } => concurrency_run(target, concurrency, seconds).await,
-        Mode::Streams { target, streams } => streams_run(target, streams).await,
+        Mode::Streams {
+            target,
+            streams,
+            sequential: false,
+        } => streams_run(target, streams).await,
+        Mode::Streams {
+            target,
+            streams,
+            sequential: true,
+        } => streams_sequential(target, streams).await,
         Mode::Hold {
             target,
             streams,
@@ -294,6 +307,25 @@ async fn streams_run(t: Target, n: usize) -> Value {
     let (mut ttfb, mut gaps, mut errors) = (hist(), hist(), 0);
     for task in tasks {
         match task.await.ok().flatten() {
+            Some((first, g)) => {
+                let _ = ttfb.record(first);
+                for gap in g {
+                    let _ = gaps.record(gap);
+                }
+            }
+            None => errors += 1,
+        }
+    }
+    json!({"ttfb": summary(&ttfb), "gap": summary(&gaps), "errors": errors})
+}
+
+/// `n` streams one after another on one warm connection.
+async fn streams_sequential(t: Target, n: usize) -> Value {
+    let c = client(1);
+    let _ = one_stream(&c, &t).await;
+    let (mut ttfb, mut gaps, mut errors) = (hist(), hist(), 0);
+    for _ in 0..n {
+        match one_stream(&c, &t).await {
             Some((first, g)) => {
                 let _ = ttfb.record(first);
                 for gap in g {
