@@ -42,6 +42,10 @@ async fn main() -> std::io::Result<()> {
     // The harness reads the address from the first line.
     use std::io::Write;
     writeln!(std::io::stdout(), "{}", listener.local_addr()?)?;
+    // Like the real APIs' front ends: small writes are not held back by Nagle's algorithm.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app).await
 }
 

@@ -885,22 +885,18 @@ async fn respond_stream(
     let resolution = call.resolution;
     let task_route = route.clone();
     let mut encoder = call.egress.encoder(&requested);
+    // The first chunk goes out with the response head, in the same write, instead of
+    // waiting for the forwarding task to be scheduled.
+    let mut usage = Usage::from_json(&first).unwrap_or_default();
+    let head = encoder.chunk(first);
     tokio::spawn(async move {
         let route = task_route;
-        let mut usage = Usage::default();
         let mut status = 200u16;
         let mut error_code = None;
-        let mut next = Some(Ok(first));
         loop {
-            let item = match next.take() {
-                Some(c) => c,
-                None => match chunks.next().await {
-                    Some(c) => c,
-                    None => {
-                        let _ = tx.send(Ok(encoder.end())).await;
-                        break;
-                    }
-                },
+            let Some(item) = chunks.next().await else {
+                let _ = tx.send(Ok(encoder.end())).await;
+                break;
             };
             let bytes = match item {
                 Ok(chunk) => {
@@ -958,9 +954,11 @@ async fn respond_stream(
             stream: true,
         });
     });
-    let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|c| (c, rx))
-    }));
+    let rest =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+    let body = Body::from_stream(
+        futures_util::stream::iter(head.map(Ok::<Bytes, std::io::Error>)).chain(rest),
+    );
     let mut response = Response::new(body);
     let h = response.headers_mut();
     h.insert(
