@@ -21,15 +21,16 @@ def ms(us):
 
 print(f"\nLangMart benchmark ({mode}) — {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
       f"{os.cpu_count()} cores, {platform.machine()}, {platform.system()}")
-print("\nAdded latency (open loop, fixed rate; ms)")
-print("| rate | direct p50 | gateway p50 | added p50 | direct p99 | gateway p99 | added p99 | added p99.9 | achieved rps (d / g) | errors (d / g) |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+print("\nAdded latency (open loop, fixed rate; ms; 'added' = gateway - direct, the bare pass-through's own hop beside it)")
+print("| rate | direct p50 | gateway p50 | added p50 | pass-through added p50 | direct p99 | gateway p99 | added p99 | pass-through added p99 | added p99.9 | achieved rps (d / p / g) | errors (d / p / g) |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 rates = sorted((int(k.split("_")[1]) for k in rows if k.startswith("rate_")))
 for rps in rates:
-    d, g = rows[f"rate_{rps}"]["direct"], rows[f"rate_{rps}"]["gateway"]
-    print(f"| {rps} | {ms(d['p50_us'])} | {ms(g['p50_us'])} | {ms(g['p50_us'] - d['p50_us'])} | {ms(d['p99_us'])} | "
-          f"{ms(g['p99_us'])} | {ms(g['p99_us'] - d['p99_us'])} | {ms(g['p999_us'] - d['p999_us'])} | "
-          f"{d['achieved_rps']:.0f} / {g['achieved_rps']:.0f} | {d['errors']} / {g['errors']} |")
+    d, p, g = (rows[f"rate_{rps}"][side] for side in ("direct", "passthrough", "gateway"))
+    print(f"| {rps} | {ms(d['p50_us'])} | {ms(g['p50_us'])} | {ms(g['p50_us'] - d['p50_us'])} | {ms(p['p50_us'] - d['p50_us'])} | "
+          f"{ms(d['p99_us'])} | {ms(g['p99_us'])} | {ms(g['p99_us'] - d['p99_us'])} | {ms(p['p99_us'] - d['p99_us'])} | "
+          f"{ms(g['p999_us'] - d['p999_us'])} | {d['achieved_rps']:.0f} / {p['achieved_rps']:.0f} / {g['achieved_rps']:.0f} | "
+          f"{d['errors']} / {p['errors']} / {g['errors']} |")
 
 s = rows["saturation"]
 ratio = s["gateway"]["rps"] / max(s["passthrough"]["rps"], 1)
@@ -37,6 +38,8 @@ print(f"\nSaturation at concurrency 64: direct {s['direct']['rps']:.0f} rps, bar
       f"{s['passthrough']['rps']:.0f} rps, gateway {s['gateway']['rps']:.0f} rps (gateway / pass-through {ratio:.2f}, "
       f"gateway / direct {s['gateway']['rps'] / max(s['direct']['rps'], 1):.2f}; p99 {ms(s['direct']['p99_us'])} / "
       f"{ms(s['passthrough']['p99_us'])} / {ms(s['gateway']['p99_us'])} ms)")
+print(f"CPU per request (user + system, whole process): bare pass-through {s['passthrough'].get('cpu_us_per_request', 0):.1f} µs, "
+      f"gateway {s['gateway'].get('cpu_us_per_request', 0):.1f} µs (auth, routing, limits, JSON, request log)")
 
 st = rows["streams"]
 print(f"\nStreaming, {st['direct']['ttfb']['count']} concurrent streams on warm connections (ms):")
@@ -48,7 +51,7 @@ for label, key, q in [("TTFB p50", "ttfb", "p50_us"), ("TTFB p99", "ttfb", "p99_
 print(f"stream errors: direct {st['direct']['errors']}, pass-through {st['passthrough']['errors']}, gateway {st['gateway']['errors']}")
 one = rows["stream_one"]
 print(f"One stream at a time ({one['direct']['ttfb']['count']} in a row): TTFB p50 direct {ms(one['direct']['ttfb']['p50_us'])}, "
-      f"gateway {ms(one['gateway']['ttfb']['p50_us'])} — added {ms(one['gateway']['ttfb']['p50_us'] - one['direct']['ttfb']['p50_us'])} ms "
+      f"bare pass-through {ms(one['passthrough']['ttfb']['p50_us'])}, gateway {ms(one['gateway']['ttfb']['p50_us'])} — added {ms(one['gateway']['ttfb']['p50_us'] - one['direct']['ttfb']['p50_us'])} ms "
       f"(p99 added {ms(one['gateway']['ttfb']['p99_us'] - one['direct']['ttfb']['p99_us'])} ms)")
 
 fb = rows["fallback"]["gateway"]
@@ -83,11 +86,11 @@ if mode == "full":
     for name, ok in checks:
         print(f"  {'met ' if ok else 'MISS'}  {name}")
 else:
-    produced = [rows[f"rate_{r}"][side]["count"] > 0 for r in rates for side in ("direct", "gateway")]
+    produced = [rows[f"rate_{r}"][side]["count"] > 0 for r in rates for side in ("direct", "passthrough", "gateway")]
     produced += [s["direct"]["count"] > 0, s["passthrough"]["count"] > 0, s["gateway"]["count"] > 0,
-                 st["passthrough"]["ttfb"]["count"] > 0, one["gateway"]["ttfb"]["count"] > 0, st["gateway"]["ttfb"]["count"] > 0,
+                 st["passthrough"]["ttfb"]["count"] > 0, one["passthrough"]["ttfb"]["count"] > 0, one["gateway"]["ttfb"]["count"] > 0, st["gateway"]["ttfb"]["count"] > 0,
                  fb["count"] > 0, rows["collection"]["gateway"]["count"] > 0,
-                 rows["collection_fallback"]["gateway"]["count"] > 0, hold["rss_kb"] > 0, cold["cold_start_ms"] is not None]
+                 rows["collection_fallback"]["gateway"]["count"] > 0, s["gateway"].get("cpu_us_per_request", 0) > 0, hold["rss_kb"] > 0, cold["cold_start_ms"] is not None]
     failed = produced.count(False)
     print(f"\nbench smoke: {len(produced) - failed} passed, {failed} failed")
     sys.exit(1 if failed else 0)

@@ -41,6 +41,7 @@ streamy="http://$(mock --chunks 20 --chunk-interval-ms 20)"
 slow="http://$(mock --chunks 100000 --chunk-interval-ms 1000)"
 # The baseline a gateway is held to: the same request through a proxy that only forwards.
 bare="http://$(helper passthrough --upstream "$fast")"
+bare_pid="$(tail -n1 "$work/pids")"
 bare_streamy="http://$(helper passthrough --upstream "$streamy")"
 
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
@@ -93,15 +94,17 @@ record hold gateway "$(lg hold --url "$gw/v1" --key "$k_slow" --model openai/ben
 
 for rps in $RATES; do
   record "rate_$rps" direct "$(lg rate --url "$fast/v1" --model bench-model --rps "$rps" --seconds "$SECONDS_EACH")"
+  record "rate_$rps" passthrough "$(lg rate --url "$bare/v1" --model bench-model --rps "$rps" --seconds "$SECONDS_EACH")"
   record "rate_$rps" gateway "$(lg rate --url "$gw/v1" --key "$k_fast" --model openai/bench-model --rps "$rps" --seconds "$SECONDS_EACH")"
 done
 record saturation direct "$(lg concurrency --url "$fast/v1" --model bench-model --concurrency 64 --seconds "$SAT_SECONDS")"
-record saturation passthrough "$(lg concurrency --url "$bare/v1" --model bench-model --concurrency 64 --seconds "$SAT_SECONDS")"
-record saturation gateway "$(lg concurrency --url "$gw/v1" --key "$k_fast" --model openai/bench-model --concurrency 64 --seconds "$SAT_SECONDS")"
+record saturation passthrough "$(lg concurrency --url "$bare/v1" --model bench-model --concurrency 64 --seconds "$SAT_SECONDS" --pid "$bare_pid")"
+record saturation gateway "$(lg concurrency --url "$gw/v1" --key "$k_fast" --model openai/bench-model --concurrency 64 --seconds "$SAT_SECONDS" --pid "$gw_pid")"
 record streams direct "$(lg streams --url "$streamy/v1" --model bench-model --streams "$STREAMS")"
 record streams passthrough "$(lg streams --url "$bare_streamy/v1" --model bench-model --streams "$STREAMS")"
 record streams gateway "$(lg streams --url "$gw/v1" --key "$k_stream" --model openai/bench-model --streams "$STREAMS")"
 record stream_one direct "$(lg streams --sequential --url "$streamy/v1" --model bench-model --streams "$SEQUENTIAL")"
+record stream_one passthrough "$(lg streams --sequential --url "$bare_streamy/v1" --model bench-model --streams "$SEQUENTIAL")"
 record stream_one gateway "$(lg streams --sequential --url "$gw/v1" --key "$k_stream" --model openai/bench-model --streams "$SEQUENTIAL")"
 first_rate="${RATES%% *}"
 record fallback gateway "$(lg rate --url "$gw/v1" --key "$k_fb" --model openai/bench-model --rps "$first_rate" --seconds "$SECONDS_EACH")"

@@ -34,6 +34,15 @@ pub fn new_ordered_id(prefix: &str, now_ms: i64) -> String {
     format!("{prefix}-{time}{}", random_base62(11))
 }
 
+/// A random (version 4) UUID for `x-request-id`, drawn from `thread_rng`: tower-http's
+/// own generator asks the operating system for every one (a `getrandom` call per request).
+pub fn new_request_uuid() -> String {
+    uuid::Builder::from_random_bytes(rand::random())
+        .into_uuid()
+        .hyphenated()
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,6 +54,13 @@ mod tests {
         let c = new_ordered_id("req", 1_800_000_000_000);
         assert_eq!(a.len(), 24);
         assert!(a < b && b < c, "{a} {b} {c}");
+    }
+
+    #[test]
+    fn request_ids_are_version_4_uuids() {
+        let id = uuid::Uuid::parse_str(&new_request_uuid()).unwrap();
+        assert_eq!(id.get_version_num(), 4);
+        assert_ne!(new_request_uuid(), new_request_uuid());
     }
 
     #[test]

@@ -31,7 +31,7 @@ use std::future::Future;
 
 use axum::{
     extract::{DefaultBodyLimit, MatchedPath, Request},
-    http::{header::CONTENT_LENGTH, HeaderName},
+    http::{header::CONTENT_LENGTH, HeaderName, HeaderValue},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::get,
@@ -40,7 +40,7 @@ use axum::{
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::{
-    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
     trace::TraceLayer,
 };
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
@@ -53,6 +53,18 @@ use state::AppState;
 use vault::{Vault, VaultError};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Gives every request without an `x-request-id` a fresh UUID.
+#[derive(Clone, Copy)]
+struct RequestUuids;
+
+impl MakeRequestId for RequestUuids {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        HeaderValue::try_from(ids::new_request_uuid())
+            .ok()
+            .map(RequestId::new)
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -135,7 +147,7 @@ pub async fn build_router(state: AppState) -> Result<Router, StartupError> {
     // The layers are composed first and put on the routes once: each `Router::layer` call
     // boxes every route again, and a request clones the whole nest of boxes.
     let layers = ServiceBuilder::new()
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, RequestUuids))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let route = req

@@ -50,6 +50,9 @@ enum Mode {
         concurrency: usize,
         #[arg(long)]
         seconds: u64,
+        /// A process whose CPU time per request to report (the server under test).
+        #[arg(long)]
+        pid: Option<u32>,
     },
     /// N concurrent streams: time to first byte and the gaps between chunks.
     Streams {
@@ -143,6 +146,22 @@ fn rss_kb(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// User plus system CPU time of process `pid` so far, in clock ticks (`/proc/PID/stat`
+/// fields 14 and 15; the command name before them may hold spaces, so count from its `)`).
+fn cpu_ticks(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            // After the name: state is field 3, so utime (14) and stime (15) sit at 11 and 12.
+            let utime: u64 = fields.get(11)?.parse().ok()?;
+            let stime: u64 = fields.get(12)?.parse().ok()?;
+            Some(utime + stime)
+        })
+        .unwrap_or(0)
+}
+
 #[tokio::main]
 async fn main() {
     let out = match Cli::parse().mode {
@@ -155,7 +174,8 @@ async fn main() {
             target,
             concurrency,
             seconds,
-        } => concurrency_run(target, concurrency, seconds).await,
+            pid,
+        } => concurrency_run(target, concurrency, seconds, pid).await,
         Mode::Streams {
             target,
             streams,
@@ -215,8 +235,9 @@ async fn rate(t: Target, rps: u64, seconds: u64) -> Value {
     v
 }
 
-async fn concurrency_run(t: Target, concurrency: usize, seconds: u64) -> Value {
+async fn concurrency_run(t: Target, concurrency: usize, seconds: u64, pid: Option<u32>) -> Value {
     let c = client(concurrency * 2);
+    let cpu_before = pid.map(cpu_ticks);
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
     let workers: Vec<_> = (0..concurrency)
@@ -248,6 +269,12 @@ async fn concurrency_run(t: Target, concurrency: usize, seconds: u64) -> Value {
     let mut v = summary(&all);
     v["rps"] = json!((all.len() as f64 / start.elapsed().as_secs_f64()).round());
     v["errors"] = json!(errors);
+    if let (Some(pid), Some(before)) = (pid, cpu_before) {
+        let ticks = cpu_ticks(pid).saturating_sub(before);
+        // /proc counts in USER_HZ, which Linux fixes at 100 per second for user space.
+        let cpu_us = ticks as f64 * 10_000.0;
+        v["cpu_us_per_request"] = json!((cpu_us / all.len().max(1) as f64 * 10.0).round() / 10.0);
+    }
     v
 }
 

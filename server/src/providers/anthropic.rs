@@ -71,8 +71,7 @@ pub async fn chat(
 ) -> Result<ChatReply, ProviderError> {
     let req = ChatRequest::from_body(body)?;
     let native = to_native(&req, stream)?;
-    let request = client
-        .post(format!("{}/v1/messages", upstream.base_url))
+    let request = super::urls::post(client, format!("{}/v1/messages", upstream.base_url))
         .header("x-api-key", upstream.credential("api_key"))
         .header("anthropic-version", API_VERSION)
         .json(&native);

@@ -147,8 +147,7 @@ pub async fn chat(
         utf8_percent_encode(&req.model, PATH_SEGMENT)
     );
     let payload = serde_json::to_vec(&native).map_err(|e| ProviderError::Decode(e.to_string()))?;
-    let mut request = client
-        .post(&url)
+    let mut request = super::urls::post(client, url.clone())
         .header(reqwest::header::CONTENT_TYPE, "application/json");
     for (name, value) in signed_headers(upstream, "POST", &url, &payload)? {
         request = request.header(name, value);

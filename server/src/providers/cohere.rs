@@ -62,8 +62,7 @@ pub async fn chat(
 ) -> Result<ChatReply, ProviderError> {
     let req = ChatRequest::from_body(body)?;
     let native = to_native(&req, stream)?;
-    let request = client
-        .post(format!("{}/v2/chat", upstream.base_url))
+    let request = super::urls::post(client, format!("{}/v2/chat", upstream.base_url))
         .bearer_auth(upstream.credential("api_key"))
         .json(&native);
     let response = send(request, upstream.timeout).await?;

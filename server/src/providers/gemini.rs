@@ -94,11 +94,13 @@ pub async fn chat(
     }
     let native = to_native(&req)?;
     let request = if stream {
-        client
-            .post(model_url(upstream, &req.model, "streamGenerateContent"))
-            .query(&[("alt", "sse")])
+        super::urls::post(
+            client,
+            model_url(upstream, &req.model, "streamGenerateContent"),
+        )
+        .query(&[("alt", "sse")])
     } else {
-        client.post(model_url(upstream, &req.model, "generateContent"))
+        super::urls::post(client, model_url(upstream, &req.model, "generateContent"))
     }
     .header("x-goog-api-key", upstream.credential("api_key"))
     .json(&native);

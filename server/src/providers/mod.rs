@@ -10,6 +10,7 @@ mod cohere;
 mod gemini;
 mod openai_compat;
 pub mod openai_format;
+mod urls;
 
 use std::{collections::BTreeMap, pin::Pin, time::Duration};
 

@@ -57,7 +57,7 @@ pub async fn ping_chat(
 
 /// The request to `{base}/{path}` with the connection's Bearer key and organization.
 fn post(client: &reqwest::Client, upstream: &Upstream<'_>, path: &str) -> reqwest::RequestBuilder {
-    let mut request = client.post(format!("{}/{path}", upstream.base_url));
+    let mut request = super::urls::post(client, format!("{}/{path}", upstream.base_url));
     let key = upstream.credential("api_key");
     if !key.is_empty() {
         request = request.bearer_auth(key);
