@@ -170,6 +170,29 @@ struct Call {
 }
 
 impl Call {
+    /// A whole answer came back: the reservation is settled with its real usage and the
+    /// call is logged as served.
+    fn answered(
+        &self,
+        route: &Route,
+        upstream_model: &str,
+        reservation: Reservation,
+        usage: Usage,
+    ) {
+        self.state
+            .limiter
+            .settle(&route.id, reservation, usage.total());
+        self.log(Outcome {
+            route: Some(route),
+            upstream_model: Some(upstream_model),
+            status: 200,
+            error_code: None,
+            ttft: None,
+            usage,
+            stream: false,
+        });
+    }
+
     fn log(&self, o: Outcome<'_>) {
         let Outcome {
             route,
@@ -738,21 +761,10 @@ fn respond_whole(
     reservation: Reservation,
 ) -> Response {
     let usage = Usage::from_json(&value).unwrap_or_default();
-    call.state
-        .limiter
-        .settle(&route.id, reservation, usage.total());
     if value.get("model").is_some() {
         value["model"] = Value::String(requested);
     }
-    call.log(Outcome {
-        route: Some(&route),
-        upstream_model: Some(&upstream_model),
-        status: 200,
-        error_code: None,
-        ttft: None,
-        usage,
-        stream: false,
-    });
+    call.answered(&route, &upstream_model, reservation, usage);
     let response = (StatusCode::OK, axum::Json(call.egress.whole(value))).into_response();
     with_headers(response, Some(&route), call.resolution)
 }
@@ -836,18 +848,7 @@ fn respond_raw(
             ProviderError::Decode("unreadable answer".into()),
         ));
     };
-    call.state
-        .limiter
-        .settle(&route.id, reservation, usage.total());
-    call.log(Outcome {
-        route: Some(&route),
-        upstream_model: Some(&upstream_model),
-        status: 200,
-        error_code: None,
-        ttft: None,
-        usage,
-        stream: false,
-    });
+    call.answered(&route, &upstream_model, reservation, usage);
     let mut response = Response::new(Body::from(body));
     response.headers_mut().insert(
         header::CONTENT_TYPE,
