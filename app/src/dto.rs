@@ -309,6 +309,11 @@ pub struct RequestLogDto {
     pub request_id: String,
     pub created_at: String,
     pub endpoint: String,
+    /// The request's path (`/v1/…`).
+    #[serde(default)]
+    pub path: String,
+    #[serde(default)]
+    pub user_agent: Option<String>,
     pub model: String,
     pub resolution: String,
     pub collection: Option<String>,
@@ -321,6 +326,10 @@ pub struct RequestLogDto {
     pub ttft_ms: Option<i64>,
     pub prompt_tokens: Option<i64>,
     pub completion_tokens: Option<i64>,
+    #[serde(default)]
+    pub cache_read_tokens: Option<i64>,
+    #[serde(default)]
+    pub cache_write_tokens: Option<i64>,
     pub stream: bool,
     pub attempts: Vec<AttemptDto>,
 }
@@ -448,6 +457,12 @@ pub struct CandidateDto {
 pub struct ExplainDto {
     pub model: String,
     pub resolution: String,
+    /// The alias that named the reference (`claude-* → collection/coding (alias of acme)`).
+    #[serde(default)]
+    pub alias: Option<String>,
+    /// Why routing did something not obvious from the reference.
+    #[serde(default)]
+    pub notes: Vec<String>,
     pub collection: Option<String>,
     pub strategy: Option<String>,
     /// How the strategy ordered the candidates, in words.
@@ -465,4 +480,36 @@ pub struct TryResultDto {
     pub content: Option<String>,
     pub error: Option<String>,
     pub latency_ms: i64,
+}
+
+/// A model alias: a name agents ask for, standing for a model reference.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AliasDto {
+    pub id: String,
+    /// Exact, or a glob where `*` matches any run of characters.
+    pub name: String,
+    /// The model reference it stands for.
+    pub target: String,
+    pub description: String,
+    pub glob: bool,
+    /// `user` or `organization`.
+    pub owner: OwnerDto,
+    pub can_edit: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// `POST /api/aliases` and `PUT /api/aliases/{id}` (owner fields only on create).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AliasInputDto {
+    pub name: String,
+    pub target: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `individual` (default) or `organization` with `organization` naming its handle.
+    #[serde(default)]
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub organization: Option<String>,
 }

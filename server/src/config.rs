@@ -22,6 +22,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// How often each connection is tested in the background; zero turns it off.
     pub health_check_interval: std::time::Duration,
+    /// How long stored Responses API answers are kept.
+    pub responses_retention: std::time::Duration,
 }
 
 impl Settings {
@@ -36,6 +38,7 @@ impl Settings {
             master_key_previous: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             health_check_interval: std::time::Duration::from_secs(600),
+            responses_retention: std::time::Duration::from_secs(30 * 86_400),
         }
     }
 
@@ -95,6 +98,7 @@ impl fmt::Debug for Settings {
             )
             .field("max_body_bytes", &self.max_body_bytes)
             .field("health_check_interval", &self.health_check_interval)
+            .field("responses_retention", &self.responses_retention)
             .finish()
     }
 }

@@ -55,6 +55,12 @@ pub enum RequestError {
     RouteNotFound(String),
     #[error("{0} not found")]
     NotFound(&'static str),
+    #[error("The model '{0}' does not exist or you do not have access to it")]
+    ModelNotListed(String),
+    #[error("Response with id '{0}' not found")]
+    ResponseNotFound(String),
+    #[error("Previous response with id '{0}' not found (stored responses are kept per user for the retention period)")]
+    PreviousResponseNotFound(String),
 }
 
 impl Coded for RequestError {
@@ -68,6 +74,9 @@ impl Coded for RequestError {
             RequestError::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             RequestError::RouteNotFound(_) => "ROUTE_NOT_FOUND",
             RequestError::NotFound(_) => "NOT_FOUND",
+            RequestError::ModelNotListed(_) => "MODEL_NOT_FOUND",
+            RequestError::ResponseNotFound(_) => "RESPONSE_NOT_FOUND",
+            RequestError::PreviousResponseNotFound(_) => "PREVIOUS_RESPONSE_NOT_FOUND",
         }
     }
 
@@ -75,11 +84,15 @@ impl Coded for RequestError {
         match self {
             RequestError::InvalidJson(_)
             | RequestError::InvalidBody(_)
-            | RequestError::InvalidField { .. } => StatusCode::BAD_REQUEST,
+            | RequestError::InvalidField { .. }
+            | RequestError::PreviousResponseNotFound(_) => StatusCode::BAD_REQUEST,
             RequestError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             RequestError::NoUsableConnection(_) => StatusCode::SERVICE_UNAVAILABLE,
             RequestError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            RequestError::RouteNotFound(_) | RequestError::NotFound(_) => StatusCode::NOT_FOUND,
+            RequestError::RouteNotFound(_)
+            | RequestError::NotFound(_)
+            | RequestError::ModelNotListed(_)
+            | RequestError::ResponseNotFound(_) => StatusCode::NOT_FOUND,
         }
     }
 
@@ -113,6 +126,8 @@ pub enum ApiError {
     Routing(#[from] RoutingError),
     #[error(transparent)]
     Collection(#[from] crate::collections::CollectionError),
+    #[error(transparent)]
+    Alias(#[from] crate::aliases::AliasError),
 }
 
 /// A provider call that failed, named after the provider: `PROVIDER_OPENAI_401`, …
@@ -176,6 +191,7 @@ impl ApiError {
             ApiError::Catalog(e) => e,
             ApiError::Routing(e) => e,
             ApiError::Collection(e) => e,
+            ApiError::Alias(e) => e,
             ApiError::Upstream(_) => return None,
         })
     }
@@ -198,6 +214,14 @@ impl ApiError {
 
     pub fn field(&self) -> Option<&'static str> {
         self.inner().and_then(Coded::field)
+    }
+
+    /// The provider's own HTTP status, when the error is a provider's answer.
+    pub fn upstream_status(&self) -> Option<u16> {
+        match self {
+            ApiError::Upstream(e) => e.error.http_status(),
+            _ => None,
+        }
     }
 
     pub fn retry_after(&self) -> Option<u64> {
@@ -257,10 +281,15 @@ pub fn error_type_for(status: StatusCode) -> &'static str {
 #[derive(Clone, Debug)]
 pub struct ErrorCause(pub String);
 
+/// Carried on every error response: the stable code, for the request log.
+#[derive(Clone, Debug)]
+pub struct ErrorCode(pub Cow<'static, str>);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let mut response = (status, Json(self.body())).into_response();
+        response.extensions_mut().insert(ErrorCode(self.code()));
         if let Some(secs) = self.retry_after() {
             if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);

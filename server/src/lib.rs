@@ -4,6 +4,7 @@
 // Leptos view types nest deeply; the default limit is too low for the larger pages.
 #![recursion_limit = "256"]
 
+pub mod aliases;
 pub mod api;
 pub mod auth;
 pub mod catalog;
@@ -13,12 +14,13 @@ pub mod collections;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod extract;
+pub mod gateway;
 pub mod health;
 pub mod ids;
+pub mod ingress;
 pub mod limits;
 pub mod logs;
-pub mod messages;
-pub mod openai;
 pub mod orgs;
 pub mod providers;
 pub mod routing;
@@ -137,8 +139,7 @@ pub async fn build_router(state: AppState) -> Result<Router, StartupError> {
     let services = Router::new()
         .route("/health", get(health::health))
         .merge(api::router())
-        .merge(openai::router())
-        .merge(messages::router())
+        .merge(ingress::router(state.clone()))
         .with_state(state.clone());
 
     // Only the console has sessions: the key-authenticated API and /v1 never read a cookie.
@@ -218,6 +219,7 @@ pub async fn serve(
         state.connections.clone(),
         state.settings.health_check_interval,
     );
+    ingress::openai_responses::spawn_pruner(state.db.clone());
     let request_log = state.request_log.clone();
     let router = build_router(state).await?;
     // Small writes (stream chunks, headers then body) must not wait for Nagle's algorithm.

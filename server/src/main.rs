@@ -82,6 +82,9 @@ struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "LANGMART_MAX_BODY_BYTES", default_value_t = server::config::DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
+    /// Days a stored Responses API answer (`store: true`) is kept.
+    #[arg(long, env = "LANGMART_RESPONSES_RETENTION_DAYS", default_value_t = 30)]
+    responses_retention_days: u64,
 }
 
 #[derive(Subcommand)]
@@ -166,6 +169,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             settings.max_body_bytes = args.max_body_bytes;
             settings.health_check_interval =
                 std::time::Duration::from_secs(args.health_check_interval_secs);
+            settings.responses_retention = std::time::Duration::from_secs(
+                args.responses_retention_days.saturating_mul(86_400),
+            );
             tracing::info!(?settings, "starting LangMart");
             let state = server::open_state(settings).await?;
             let listener = tokio::net::TcpListener::bind(args.addr).await?;

@@ -3,6 +3,7 @@
 
 use std::{ops::Deref, sync::Arc};
 
+use crate::aliases::Aliases;
 use crate::auth::{Accounts, ApiKeys};
 use crate::catalog::Connections;
 use crate::changes::Changes;
@@ -39,6 +40,7 @@ pub struct Services {
     pub changes: Changes,
     pub routing: RoutingCatalog,
     pub collections: Collections,
+    pub aliases: Aliases,
     pub limiter: Arc<Limiter>,
     pub request_log: RequestLog,
 }
@@ -55,6 +57,7 @@ impl AppState {
         let routing = RoutingCatalog::new(db.clone(), vault.clone(), changes.clone());
         let request_log = RequestLog::start(db.clone());
         let collections = Collections::new(db.clone(), routing.clone(), changes.clone());
+        let aliases = Aliases::new(db.clone(), routing.clone(), changes.clone());
         Self(Arc::new(Services {
             settings: Arc::new(settings),
             db,
@@ -67,6 +70,7 @@ impl AppState {
             changes,
             routing,
             collections,
+            aliases,
             limiter: Arc::new(Limiter::default()),
             request_log,
         }))

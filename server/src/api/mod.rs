@@ -1,16 +1,14 @@
 //! The management REST API under `/api`, authenticated with a LangMart key.
 
-mod caller;
+mod aliases;
 mod collections;
 mod connections;
-mod json;
 mod keys;
 mod orgs;
 mod providers;
 mod routing;
 
-pub use caller::{presented_key, Caller};
-pub use json::ApiJson;
+pub use crate::extract::{presented_key, ApiJson, Caller};
 pub use routing::{DEFAULT_MAX_TOKENS, DEFAULT_PROMPT_TOKENS};
 
 use axum::{
@@ -70,6 +68,13 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/connections/{id}/discover",
             post(connections::discover),
+        )
+        .route("/api/aliases", get(aliases::list).post(aliases::create))
+        .route(
+            "/api/aliases/{id}",
+            get(aliases::get)
+                .put(aliases::update)
+                .delete(aliases::delete),
         )
         .route(
             "/api/collections",

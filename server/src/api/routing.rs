@@ -54,6 +54,6 @@ pub async fn logs(
     query: Result<Query<LogQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(q) = query.map_err(|e| RequestError::InvalidBody(e.body_text()))?;
-    let rows = logs::list(&state.db, &caller.0.user_id, &q).await?;
+    let rows = logs::list(&state.db, &caller.0.user_id, caller.0.is_admin, &q).await?;
     Ok(Json(json!({ "logs": rows })))
 }

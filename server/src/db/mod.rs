@@ -2,12 +2,14 @@
 //! the URL scheme. Queries use `$1` placeholders and runtime `query_as`, so the same
 //! repository functions run on both; only the DDL differs (`migrations/<backend>/`).
 
+pub mod aliases;
 pub mod collections;
 pub mod connections;
 pub mod handles;
 pub mod keys;
 pub mod orgs;
 pub mod providers;
+pub mod responses;
 pub mod users;
 
 use std::time::Duration;

@@ -21,6 +21,10 @@ const LINGER: Duration = Duration::from_millis(200);
 
 pub use app::dto::{AttemptDto as Attempt, RequestLogDto as LogDto};
 
+/// Marks an answer whose request-log row was already written by the request path.
+#[derive(Clone, Copy, Debug)]
+pub struct Logged;
+
 #[derive(Debug, Clone, FromRow)]
 pub struct LogRow {
     pub id: String,
@@ -29,6 +33,9 @@ pub struct LogRow {
     pub user_id: String,
     pub key_id: String,
     pub endpoint: String,
+    /// The request's path (`/v1/…`), also for answers that were never routed.
+    pub path: String,
+    pub user_agent: Option<String>,
     pub requested_model: String,
     pub resolution: String,
     pub collection: Option<String>,
@@ -41,6 +48,10 @@ pub struct LogRow {
     pub ttft_ms: Option<i64>,
     pub prompt_tokens: Option<i64>,
     pub completion_tokens: Option<i64>,
+    /// Prompt tokens read from the provider's prompt cache.
+    pub cache_read_tokens: Option<i64>,
+    /// Prompt tokens written to the provider's prompt cache.
+    pub cache_write_tokens: Option<i64>,
     #[sqlx(try_from = "i64")]
     pub stream: Flag,
     /// JSON array of [`Attempt`].
@@ -55,6 +66,8 @@ impl From<LogRow> for LogDto {
             request_id: r.request_id,
             created_at: rfc3339(r.created_at),
             endpoint: r.endpoint,
+            path: r.path,
+            user_agent: r.user_agent,
             model: r.requested_model,
             resolution: r.resolution,
             collection: r.collection,
@@ -67,6 +80,8 @@ impl From<LogRow> for LogDto {
             ttft_ms: r.ttft_ms,
             prompt_tokens: r.prompt_tokens,
             completion_tokens: r.completion_tokens,
+            cache_read_tokens: r.cache_read_tokens,
+            cache_write_tokens: r.cache_write_tokens,
             stream: r.stream.0,
         }
     }
@@ -183,9 +198,11 @@ async fn write(db: &Db, conn: &mut Option<PoolConnection<Any>>, batch: &[LogRow]
 }
 
 const INSERT_ONE: &str = "INSERT INTO request_logs (id, request_id, created_at, user_id, key_id, endpoint, \
-     requested_model, resolution, collection, connection_id, provider, upstream_model, status_code, error_code, \
-     latency_ms, ttft_ms, prompt_tokens, completion_tokens, stream, attempts) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)";
+     path, user_agent, requested_model, resolution, collection, connection_id, provider, upstream_model, \
+     status_code, error_code, latency_ms, ttft_ms, prompt_tokens, completion_tokens, cache_read_tokens, \
+     cache_write_tokens, stream, attempts) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+     $21, $22, $23, $24)";
 /// Rows go in sixteen to a statement: each statement is a round trip to the database (for
 /// SQLite a hand-off to its driver thread), which per row cost more than the insert.
 const INSERT_16_SQLITE: &str = include_str!("insert_16.sqlite.sql");
@@ -202,6 +219,8 @@ fn bind_row<'q>(q: AnyQuery<'q>, r: &'q LogRow) -> AnyQuery<'q> {
         .bind(r.user_id.as_str())
         .bind(r.key_id.as_str())
         .bind(r.endpoint.as_str())
+        .bind(r.path.as_str())
+        .bind(r.user_agent.as_deref())
         .bind(r.requested_model.as_str())
         .bind(r.resolution.as_str())
         .bind(r.collection.as_deref())
@@ -214,6 +233,8 @@ fn bind_row<'q>(q: AnyQuery<'q>, r: &'q LogRow) -> AnyQuery<'q> {
         .bind(r.ttft_ms)
         .bind(r.prompt_tokens)
         .bind(r.completion_tokens)
+        .bind(r.cache_read_tokens)
+        .bind(r.cache_write_tokens)
         .bind(i64::from(r.stream))
         .bind(r.attempts.as_str())
 }
@@ -259,15 +280,22 @@ pub struct LogQuery {
 }
 
 /// The caller's log rows, newest first; filters are optional (a NULL parameter matches all).
-pub async fn list(db: &Db, user_id: &str, q: &LogQuery) -> Result<Vec<LogDto>, ApiError> {
+/// With `anonymous`, also the rows of requests that had no valid key (platform admins).
+pub async fn list(
+    db: &Db,
+    user_id: &str,
+    anonymous: bool,
+    q: &LogQuery,
+) -> Result<Vec<LogDto>, ApiError> {
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
     let offset = q.offset.unwrap_or(0).max(0);
     let rows = sqlx::query_as::<_, LogRow>(
-        "SELECT id, request_id, created_at, user_id, key_id, endpoint, requested_model, resolution, collection, \
-                connection_id, provider, upstream_model, status_code, error_code, latency_ms, ttft_ms, \
-                prompt_tokens, completion_tokens, stream, attempts \
+        "SELECT id, request_id, created_at, user_id, key_id, endpoint, path, user_agent, requested_model, \
+                resolution, collection, connection_id, provider, upstream_model, status_code, error_code, \
+                latency_ms, ttft_ms, prompt_tokens, completion_tokens, cache_read_tokens, cache_write_tokens, \
+                stream, attempts \
          FROM request_logs \
-         WHERE user_id = $1 \
+         WHERE (user_id = $1 OR ($8 = 1 AND user_id = '')) \
            AND ($2 IS NULL OR requested_model = $2) \
            AND ($3 IS NULL OR connection_id = $3) \
            AND ($4 IS NULL OR status_code = $4) \
@@ -281,6 +309,7 @@ pub async fn list(db: &Db, user_id: &str, q: &LogQuery) -> Result<Vec<LogDto>, A
     .bind(&q.resolution)
     .bind(limit)
     .bind(offset)
+    .bind(i64::from(anonymous))
     .fetch_all(&db.pool)
     .await
     .map_err(StoreError::from)?;

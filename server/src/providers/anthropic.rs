@@ -12,7 +12,8 @@ use super::openai_format::{
     self as oai, ChatRequest, ChunkWriter, Content, Message, PartRef, ToolChoice, Usage,
 };
 use super::{
-    decode, event_json, send, sse_chunks, ChatReply, DiscoveredModel, ProviderError, Upstream,
+    decode, event_json, native_reply, send, sse_chunks, ChatReply, DiscoveredModel, NativeApi,
+    NativeReply, NativeRequest, ProviderError, SseEvent, Upstream,
 };
 
 pub const API_VERSION: &str = "2023-06-01";
@@ -84,6 +85,55 @@ pub async fn chat(
     Ok(ChatReply::Stream(sse_chunks(response, move |_, data| {
         state.on_event(data)
     })))
+}
+
+/// A Messages (or count_tokens) request exactly as an Anthropic client wrote it: the body
+/// goes as it came (its `model` already the upstream id), with the client's
+/// `anthropic-version` and `anthropic-beta`, so prompt caching, thinking blocks and their
+/// signatures, betas and any field added later reach Anthropic unchanged. A stream's
+/// `error` event (e.g. `overloaded_error` after the 200) becomes an error item.
+pub async fn native(
+    client: &reqwest::Client,
+    upstream: &Upstream<'_>,
+    request: NativeRequest<'_>,
+) -> Result<NativeReply, ProviderError> {
+    let path = match request.api {
+        NativeApi::AnthropicCountTokens => "v1/messages/count_tokens",
+        _ => "v1/messages",
+    };
+    let mut builder = super::urls::post(client, format!("{}/{path}", upstream.base_url))
+        .header("x-api-key", upstream.credential("api_key"))
+        .header(reqwest::header::CONTENT_TYPE, "application/json");
+    let mut has_version = false;
+    for (name, value) in request.headers {
+        has_version |= name.as_str() == "anthropic-version";
+        builder = builder.header(name, value);
+    }
+    if !has_version {
+        builder = builder.header("anthropic-version", API_VERSION);
+    }
+    let response = send(builder.body(request.body), upstream.timeout).await?;
+    native_reply(response, request.stream, |e: SseEvent| {
+        if e.event == "error" {
+            let error = serde_json::from_str::<Value>(&e.data).unwrap_or_default();
+            let kind = error
+                .pointer("/error/type")
+                .and_then(Value::as_str)
+                .unwrap_or("api_error");
+            let message = error
+                .pointer("/error/message")
+                .and_then(Value::as_str)
+                .unwrap_or("the provider reported an error")
+                .to_owned();
+            return Some(Err(ProviderError::Http {
+                status: status_of(kind),
+                message,
+                retry_after_secs: None,
+            }));
+        }
+        Some(Ok(e))
+    })
+    .await
 }
 
 /// The Messages API request for an OpenAI-format chat request.

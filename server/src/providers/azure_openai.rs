@@ -5,8 +5,13 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    body_bytes, decode, openai_compat, send, ChatReply, DiscoveredModel, ProviderError, Upstream,
+    body_bytes, decode, native_reply, openai_compat, send, ChatReply, DiscoveredModel, NativeReply,
+    NativeRequest, ProviderError, Upstream,
 };
+
+/// The Responses API version a connection uses unless its `responses_api_version` says
+/// otherwise (Azure's v1 API takes `preview`).
+const RESPONSES_API_VERSION: &str = "preview";
 
 /// The inference API version a new connection uses unless its settings say otherwise.
 pub const DEFAULT_API_VERSION: &str = "2024-10-21";
@@ -44,6 +49,28 @@ pub async fn list_models(
             id: d.id,
         })
         .collect())
+}
+
+/// `POST {endpoint}/openai/v1/responses?api-version=…`: Azure's Responses API names the
+/// deployment in the body's `model`, so the client's body goes as it came.
+pub async fn responses(
+    client: &reqwest::Client,
+    upstream: &Upstream<'_>,
+    request: NativeRequest<'_>,
+) -> Result<NativeReply, ProviderError> {
+    let version = upstream
+        .setting("responses_api_version")
+        .unwrap_or(RESPONSES_API_VERSION);
+    let mut builder =
+        super::urls::post(client, format!("{}/openai/v1/responses", upstream.base_url))
+            .query(&[("api-version", version)])
+            .header("api-key", upstream.credential("api_key"))
+            .header(reqwest::header::CONTENT_TYPE, "application/json");
+    for (name, value) in request.headers {
+        builder = builder.header(name, value);
+    }
+    let response = send(builder.body(request.body), upstream.timeout).await?;
+    native_reply(response, request.stream, |e| Some(Ok(e))).await
 }
 
 /// `POST {endpoint}/openai/deployments/{deployment}/{path}?api-version=…`: the request's

@@ -184,6 +184,149 @@ pub async fn embed(
     }
 }
 
+/// A client protocol that some families speak natively, so a request in it can go to them
+/// as the client wrote it (only `model` replaced) and the answer come back untouched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NativeApi {
+    /// Anthropic's Messages API (`POST /v1/messages`).
+    AnthropicMessages,
+    /// Anthropic's token counter (`POST /v1/messages/count_tokens`).
+    AnthropicCountTokens,
+    /// OpenAI's Responses API (`POST /responses`).
+    OpenAiResponses,
+    /// OpenAI's legacy completions (`POST /completions`).
+    OpenAiCompletions,
+}
+
+/// One server-sent event of a native stream, as the provider sent it.
+#[derive(Debug, Clone)]
+pub struct SseEvent {
+    /// The `event:` name; empty when the provider sent none.
+    pub event: String,
+    pub data: String,
+}
+
+/// The events of a native stream, in order. Provider-level failures (a broken stream, an
+/// Anthropic `error` event) arrive as an error item, which ends the stream.
+pub type EventStream = Pin<Box<dyn Stream<Item = Result<SseEvent, ProviderError>> + Send>>;
+
+/// A native answer.
+pub enum NativeReply {
+    Whole(bytes::Bytes),
+    Stream(EventStream),
+}
+
+/// A request in a native protocol: the client's body (its `model` already the upstream's
+/// id) and the protocol headers the client sent that the provider should see.
+pub struct NativeRequest<'a> {
+    pub api: NativeApi,
+    pub body: bytes::Bytes,
+    pub headers: &'a [(reqwest::header::HeaderName, reqwest::header::HeaderValue)],
+    pub stream: bool,
+}
+
+/// Which native protocol `family` (for provider `provider_key`) speaks for `api`, if any.
+/// OpenAI's own API serves the Responses API; other OpenAI-compatible servers are reached
+/// through chat completions unless a connection's `responses_api` setting says `native`.
+pub fn speaks_natively(
+    family: ApiFamily,
+    provider_key: &str,
+    config: &BTreeMap<String, String>,
+    api: NativeApi,
+) -> bool {
+    match api {
+        NativeApi::AnthropicMessages | NativeApi::AnthropicCountTokens => {
+            family == ApiFamily::Anthropic
+        }
+        NativeApi::OpenAiResponses => match config.get("responses_api").map(String::as_str) {
+            Some("native") => matches!(family, ApiFamily::OpenaiCompat | ApiFamily::AzureOpenai),
+            Some("chat") => false,
+            _ => {
+                family == ApiFamily::AzureOpenai
+                    || (family == ApiFamily::OpenaiCompat && provider_key == "openai")
+            }
+        },
+        NativeApi::OpenAiCompletions => family == ApiFamily::OpenaiCompat,
+    }
+}
+
+/// Sends a native request to a family that speaks it (see [`speaks_natively`]).
+pub async fn native(
+    client: &reqwest::Client,
+    upstream: &Upstream<'_>,
+    request: NativeRequest<'_>,
+) -> Result<NativeReply, ProviderError> {
+    match (upstream.family, request.api) {
+        (ApiFamily::Anthropic, NativeApi::AnthropicMessages | NativeApi::AnthropicCountTokens) => {
+            anthropic::native(client, upstream, request).await
+        }
+        (ApiFamily::OpenaiCompat, NativeApi::OpenAiResponses | NativeApi::OpenAiCompletions) => {
+            openai_compat::native(client, upstream, request).await
+        }
+        (ApiFamily::AzureOpenai, NativeApi::OpenAiResponses) => {
+            azure_openai::responses(client, upstream, request).await
+        }
+        (family, api) => Err(ProviderError::Unsupported(format!(
+            "{} connections do not speak {api:?} natively",
+            family.as_str()
+        ))),
+    }
+}
+
+/// A native answer read as the client expects it: whole bytes, or its events.
+async fn native_reply(
+    response: Response,
+    stream: bool,
+    on_event: impl FnMut(SseEvent) -> Option<Result<SseEvent, ProviderError>> + Send + 'static,
+) -> Result<NativeReply, ProviderError> {
+    if !stream {
+        return Ok(NativeReply::Whole(body_bytes(response).await?));
+    }
+    Ok(NativeReply::Stream(sse_events(response, on_event)))
+}
+
+/// The raw server-sent events of a response; `on_event` may drop an event (`None`) or
+/// turn it into an error, which ends the stream.
+fn sse_events(
+    response: Response,
+    mut on_event: impl FnMut(SseEvent) -> Option<Result<SseEvent, ProviderError>> + Send + 'static,
+) -> EventStream {
+    use eventsource_stream::Eventsource;
+    use futures_util::StreamExt;
+    let mut ended = false;
+    Box::pin(
+        response
+            .bytes_stream()
+            .eventsource()
+            .filter_map(move |event| {
+                let out = if ended {
+                    None
+                } else {
+                    match event {
+                        Ok(e) => {
+                            let event = if e.event == "message" {
+                                String::new()
+                            } else {
+                                e.event
+                            };
+                            on_event(SseEvent {
+                                event,
+                                data: e.data,
+                            })
+                        }
+                        Err(e) => Some(Err(ProviderError::Unreachable(format!(
+                            "the stream broke off: {e}"
+                        )))),
+                    }
+                };
+                if matches!(out, Some(Err(_))) {
+                    ended = true;
+                }
+                futures_util::future::ready(out)
+            }),
+    )
+}
+
 /// Lists the models the connection's credentials can use.
 pub async fn list_models(
     client: &reqwest::Client,

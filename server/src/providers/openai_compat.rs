@@ -5,7 +5,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    body_bytes, decode, send, sse_chunks, ChatReply, DiscoveredModel, ProviderError, Upstream,
+    body_bytes, decode, native_reply, send, sse_chunks, ChatReply, DiscoveredModel, NativeApi,
+    NativeReply, NativeRequest, ProviderError, Upstream,
 };
 
 #[derive(Deserialize)]
@@ -66,6 +67,30 @@ fn post(client: &reqwest::Client, upstream: &Upstream<'_>, path: &str) -> reqwes
         request = request.header("OpenAI-Organization", org);
     }
     request
+}
+
+/// The Responses API (`{base}/responses`) or legacy completions (`{base}/completions`),
+/// the client's body as it came. Events pass through as sent; a completions stream ends at
+/// `[DONE]`, which the client's dialect writes itself.
+pub async fn native(
+    client: &reqwest::Client,
+    upstream: &Upstream<'_>,
+    request: NativeRequest<'_>,
+) -> Result<NativeReply, ProviderError> {
+    let path = match request.api {
+        NativeApi::OpenAiCompletions => "completions",
+        _ => "responses",
+    };
+    let mut builder =
+        post(client, upstream, path).header(reqwest::header::CONTENT_TYPE, "application/json");
+    for (name, value) in request.headers {
+        builder = builder.header(name, value);
+    }
+    let response = send(builder.body(request.body), upstream.timeout).await?;
+    native_reply(response, request.stream, |e| {
+        (e.data.trim() != "[DONE]").then_some(Ok(e))
+    })
+    .await
 }
 
 pub async fn chat(

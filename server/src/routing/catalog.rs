@@ -128,6 +128,59 @@ impl Collection {
     }
 }
 
+/// A name that stands for a model reference (`claude-*` → `collection/coding`).
+pub struct Alias {
+    pub id: String,
+    pub owner: Owner,
+    pub owner_handle: String,
+    /// Exact, or a glob where `*` matches any run of characters.
+    pub name: String,
+    pub target: String,
+}
+
+impl Alias {
+    pub fn is_glob(&self) -> bool {
+        self.name.contains('*')
+    }
+
+    pub fn matches(&self, model: &str) -> bool {
+        if self.is_glob() {
+            glob_match(&self.name, model)
+        } else {
+            self.name == model
+        }
+    }
+
+    /// How the alias reads in `explain` and error messages.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} → {} (alias of {})",
+            self.name, self.target, self.owner_handle
+        )
+    }
+}
+
+/// Whether `text` matches `pattern`, where `*` stands for any run of characters.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let [first, middle @ .., last] = parts.as_slice() else {
+        return pattern == text;
+    };
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
 /// USD per million tokens.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Price {
@@ -145,6 +198,7 @@ pub struct Snapshot {
     pub collections: Vec<Arc<Collection>>,
     /// (provider key, model id) → price.
     pub prices: HashMap<(String, String), Price>,
+    pub aliases: Vec<Arc<Alias>>,
     generation: u64,
     built: Instant,
 }
@@ -175,6 +229,25 @@ impl Snapshot {
         self.prices
             .get(&(provider_key.to_owned(), model.to_owned()))
             .copied()
+    }
+
+    /// The alias `model` names for `user_id`, if any: the user's own before their
+    /// organizations', an exact name before a glob, a more specific glob (more literal
+    /// characters) before a looser one.
+    pub fn alias_for(&self, user_id: &str, model: &str) -> Option<Arc<Alias>> {
+        self.aliases
+            .iter()
+            .filter(|a| a.matches(model) && self.owns_or_belongs(user_id, &a.owner))
+            .min_by_key(|a| {
+                (
+                    matches!(a.owner, Owner::Organization(_)),
+                    a.is_glob(),
+                    std::cmp::Reverse(a.name.len() - a.name.matches('*').count()),
+                    a.owner_handle.clone(),
+                    a.name.clone(),
+                )
+            })
+            .cloned()
     }
 
     pub fn owns_or_belongs(&self, user_id: &str, owner: &Owner) -> bool {
@@ -303,6 +376,24 @@ impl RoutingCatalog {
             .collect();
         let provider_keys = providers.into_iter().map(|p| p.key).collect();
         let collections = self.collections().await?;
+        let aliases = db::aliases::all(pool)
+            .await
+            .map_err(StoreError::from)?
+            .into_iter()
+            .map(|a| {
+                Arc::new(Alias {
+                    owner: if a.owner_kind == "organization" {
+                        Owner::Organization(a.owner_id)
+                    } else {
+                        Owner::User(a.owner_id)
+                    },
+                    id: a.id,
+                    owner_handle: a.owner_handle,
+                    name: a.name,
+                    target: a.target,
+                })
+            })
+            .collect();
         let prices = db::collections::prices(pool)
             .await
             .map_err(StoreError::from)?
@@ -377,6 +468,7 @@ impl RoutingCatalog {
             routes,
             collections,
             prices,
+            aliases,
             generation,
             built: Instant::now(),
         })
@@ -418,5 +510,23 @@ impl RoutingCatalog {
             }));
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_runs_of_characters() {
+        assert!(glob_match("claude-*", "claude-opus-4-8"));
+        assert!(glob_match("*-codex", "gpt-5-codex"));
+        assert!(glob_match("claude-*-4-*", "claude-opus-4-8"));
+        assert!(glob_match("*", "anything"));
+        assert!(!glob_match("claude-*", "gpt-4o"));
+        assert!(!glob_match("a*b", "ab-c"));
+        assert!(glob_match("a*b", "ab"));
+        assert!(!glob_match("a*a", "a"));
+        assert!(glob_match("exact", "exact") && !glob_match("exact", "exactly"));
     }
 }

@@ -115,6 +115,13 @@ pub struct Candidate {
 
 pub struct Plan {
     pub reference: ModelRef,
+    /// How the request was resolved, as `x-langmart-resolution` and the request log say it
+    /// (`alias` when an alias named the reference).
+    pub resolution: &'static str,
+    /// The alias that turned the model string into the reference, described.
+    pub alias: Option<String>,
+    /// Why routing did something not obvious from the reference (a dated model variant).
+    pub notes: Vec<String>,
     pub collection: Option<Arc<Collection>>,
     /// How the strategy ordered the candidates, in words.
     pub order: Option<String>,
@@ -180,7 +187,31 @@ pub fn plan(
     model: &str,
     ctx: &Context<'_>,
 ) -> Result<Plan, RoutingError> {
+    // Aliases resolve before the grammar: agents ask for fixed names.
+    let alias = snapshot.alias_for(user_id, model);
+    let model = alias.as_ref().map_or(model, |a| a.target.as_str());
+    let mut plan =
+        plan_reference(snapshot, user_id, model, ctx).map_err(|e| match (&alias, e) {
+            (Some(a), RoutingError::ModelNotFound(m)) => {
+                RoutingError::ModelNotFound(format!("{m} (via the alias {})", a.describe()))
+            }
+            (_, e) => e,
+        })?;
+    if let Some(a) = alias {
+        plan.resolution = "alias";
+        plan.alias = Some(a.describe());
+    }
+    Ok(plan)
+}
+
+fn plan_reference(
+    snapshot: &Snapshot,
+    user_id: &str,
+    model: &str,
+    ctx: &Context<'_>,
+) -> Result<Plan, RoutingError> {
     let reference = parse(snapshot, model)?;
+    let mut notes = Vec::new();
     let viewer = Viewer::User(user_id.to_owned());
     let collection = match &reference {
         ModelRef::Auto(name) => Some(
@@ -198,13 +229,13 @@ pub fn plan(
         _ => None,
     };
     let Some(collection) = collection else {
-        let mut matching = matches(snapshot, &viewer, &reference, model)?;
+        let mut matching = matches(snapshot, &viewer, &reference, model, &mut notes)?;
         sort_by_priority(&mut matching, ctx.limiter);
         let scored = matching
             .into_iter()
             .map(|m| score(snapshot, m, None, ctx))
             .collect();
-        return Ok(finish(reference, None, None, scored, ctx.dry_run));
+        return Ok(finish(reference, None, None, scored, notes, ctx.dry_run));
     };
 
     let mut seen = HashSet::new();
@@ -217,7 +248,7 @@ pub fn plan(
             continue;
         }
         // A member that resolves to nothing for this caller is simply not a candidate.
-        let Ok(mut matching) = matches(snapshot, &viewer, &member_ref, &member) else {
+        let Ok(mut matching) = matches(snapshot, &viewer, &member_ref, &member, &mut notes) else {
             continue;
         };
         sort_by_priority(&mut matching, ctx.limiter);
@@ -249,6 +280,7 @@ pub fn plan(
         Some(collection),
         Some(note),
         ordered,
+        notes,
         ctx.dry_run,
     ))
 }
@@ -342,12 +374,42 @@ fn find_collection(
     }
 }
 
-/// The routes `viewer` may use that serve a direct (non-collection) reference.
+/// A model id without its date or `-latest` suffix: `claude-sonnet-4-5-20250929`,
+/// `claude-sonnet-4-5-2025-09-29` and `claude-sonnet-4-5-latest` are all
+/// `claude-sonnet-4-5`.
+fn undated(model: &str) -> &str {
+    if let Some(base) = model.strip_suffix("-latest") {
+        return base;
+    }
+    let bytes = model.as_bytes();
+    let digits = |range: std::ops::Range<usize>| bytes[range].iter().all(u8::is_ascii_digit);
+    let n = bytes.len();
+    if n > 9 && bytes[n - 9] == b'-' && digits(n - 8..n) {
+        return &model[..n - 9];
+    }
+    if n > 11
+        && bytes[n - 11] == b'-'
+        && bytes[n - 6] == b'-'
+        && bytes[n - 3] == b'-'
+        && digits(n - 10..n - 6)
+        && digits(n - 5..n - 3)
+        && digits(n - 2..n)
+    {
+        return &model[..n - 11];
+    }
+    model
+}
+
+/// The routes `viewer` may use that serve a direct (non-collection) reference. A model no
+/// connection lists as such is looked for under its dated or undated variant
+/// (`claude-sonnet-4-5` ↔ `claude-sonnet-4-5-20250929`), the newest listed first; `notes`
+/// says so.
 fn matches(
     snapshot: &Snapshot,
     viewer: &Viewer,
     reference: &ModelRef,
     original: &str,
+    notes: &mut Vec<String>,
 ) -> Result<Vec<Match>, RoutingError> {
     let (provider, owner, wanted) = match reference {
         ModelRef::Auto(_) | ModelRef::Collection { .. } => {
@@ -373,7 +435,7 @@ fn matches(
         ModelRef::Provider { provider, model } => (Some(provider.as_str()), None, model.as_str()),
         ModelRef::Bare(model) => (None, None, model.as_str()),
     };
-    let matching: Vec<Match> = snapshot
+    let matching: Vec<&Arc<Route>> = snapshot
         .routes
         .iter()
         .filter(|r| viewer.may_use(snapshot, r))
@@ -383,14 +445,39 @@ fn matches(
             Some(Owner::Organization(id)) => r.owner_org_id.as_deref() == Some(id.as_str()),
             None => true,
         })
+        .collect();
+    let mut found: Vec<Match> = matching
+        .iter()
         .filter_map(|r| {
             r.serves(wanted, provider.is_some()).map(|enabled| Match {
-                route: r.clone(),
+                route: (*r).clone(),
                 enabled,
                 model: wanted.to_owned(),
             })
         })
         .collect();
+    if found.is_empty() {
+        let base = undated(wanted);
+        for r in &matching {
+            let variant = r
+                .models
+                .iter()
+                .filter(|(m, _)| m.as_str() != wanted && undated(m) == base)
+                .max_by(|a, b| a.0.cmp(b.0));
+            if let Some((m, enabled)) = variant {
+                notes.push(format!(
+                    "'{wanted}' is not listed as such; {} ({}) lists it as '{m}', a dated variant of the same model",
+                    r.name, r.id
+                ));
+                found.push(Match {
+                    route: (*r).clone(),
+                    enabled: *enabled,
+                    model: m.clone(),
+                });
+            }
+        }
+    }
+    let matching = found;
     if matching.is_empty() {
         let looked_for = match (&owner, provider) {
             (Some(_), Some(p)) => {
@@ -415,7 +502,7 @@ pub fn resolves_for(
     reference: &str,
 ) -> Result<(), RoutingError> {
     let parsed = parse(snapshot, reference)?;
-    matches(snapshot, viewer, &parsed, reference).map(|_| ())
+    matches(snapshot, viewer, &parsed, reference, &mut Vec::new()).map(|_| ())
 }
 
 fn sort_by_priority(matching: &mut [Match], limiter: &Limiter) {
@@ -480,6 +567,7 @@ fn finish(
     collection: Option<Arc<Collection>>,
     order: Option<String>,
     scored: Vec<Scored>,
+    notes: Vec<String>,
     dry_run: bool,
 ) -> Plan {
     let mut candidates = Vec::new();
@@ -513,7 +601,10 @@ fn finish(
         }
     }
     Plan {
+        resolution: reference.resolution(),
         reference,
+        alias: None,
+        notes,
         collection,
         order,
         candidates,
@@ -540,7 +631,9 @@ pub async fn explain(
     let plan = plan(&snapshot, user_id, model, &ctx)?;
     Ok(app::dto::ExplainDto {
         model: model.to_owned(),
-        resolution: plan.reference.resolution().to_owned(),
+        resolution: plan.resolution.to_owned(),
+        alias: plan.alias,
+        notes: plan.notes,
         collection: plan.collection.as_ref().map(|c| c.reference()),
         strategy: plan
             .collection

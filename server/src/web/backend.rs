@@ -367,7 +367,7 @@ impl ConsoleBackend for ConsoleService {
         status: Option<i64>,
         resolution: Option<String>,
     ) -> Result<Vec<RequestLogDto>, AppError> {
-        let id = self.user_id(session).await?;
+        let actor = self.actor(session).await?;
         let blank = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
         let query = crate::logs::LogQuery {
             model: blank(model),
@@ -377,7 +377,7 @@ impl ConsoleBackend for ConsoleService {
             limit: Some(200),
             offset: None,
         };
-        Ok(crate::logs::list(&self.state.db, &id, &query).await?)
+        Ok(crate::logs::list(&self.state.db, &actor.user_id, actor.is_admin, &query).await?)
     }
 
     async fn list_collections(&self, session: &Session) -> Result<Vec<CollectionDto>, AppError> {
@@ -450,7 +450,7 @@ impl ConsoleBackend for ConsoleService {
             prompt
         };
         Ok(
-            crate::openai::try_prompt(self.state.clone(), caller, model.trim().to_owned(), prompt)
+            crate::ingress::try_prompt(self.state.clone(), caller, model.trim().to_owned(), prompt)
                 .await,
         )
     }

@@ -1,6 +1,8 @@
 //! An OpenAI-compatible upstream for inference tests: `/v1/models`, `/v1/chat/completions`
-//! (whole or streamed), `/v1/embeddings`. It can fail with a status (+ Retry-After), hang,
-//! break a stream after its first chunk, count calls and keep the last request body.
+//! (whole or streamed), `/v1/embeddings`, and OpenAI's own `/v1/responses` (whole or
+//! streamed, in the event sequence OpenAI sends) and legacy `/v1/completions`. It can fail
+//! with a status (+ Retry-After), hang, break a stream after its first chunk, count calls
+//! and keep the last request body and path.
 
 #![expect(
     clippy::unwrap_used,
@@ -43,6 +45,7 @@ pub struct ChatMock {
     behaviour: Arc<Mutex<Behaviour>>,
     calls: Arc<AtomicUsize>,
     last_body: Arc<Mutex<Value>>,
+    last_path: Arc<Mutex<String>>,
     /// Set when a streamed response was dropped before it finished (the client went away).
     pub stream_cancelled: Arc<AtomicBool>,
 }
@@ -55,12 +58,15 @@ impl ChatMock {
             behaviour: Default::default(),
             calls: Default::default(),
             last_body: Arc::new(Mutex::new(Value::Null)),
+            last_path: Default::default(),
             stream_cancelled: Default::default(),
         };
         let app = Router::new()
             .route("/v1/models", get(models))
             .route("/v1/chat/completions", post(chat))
             .route("/v1/embeddings", post(embeddings))
+            .route("/v1/responses", post(responses))
+            .route("/v1/completions", post(completions))
             .with_state(mock.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         mock.base = format!("http://{}/v1", listener.local_addr().unwrap());
@@ -99,6 +105,10 @@ impl ChatMock {
     }
     pub fn last_body(&self) -> Value {
         self.last_body.lock().unwrap().clone()
+    }
+    /// The path of the last call that carried a body.
+    pub fn last_path(&self) -> String {
+        self.last_path.lock().unwrap().clone()
     }
 
     /// Counts the call, records the body, and applies a configured failure.
@@ -146,6 +156,7 @@ async fn models(State(mock): State<ChatMock>) -> Response {
 }
 
 async fn chat(State(mock): State<ChatMock>, Json(body): Json<Value>) -> Response {
+    *mock.last_path.lock().unwrap() = "/v1/chat/completions".into();
     if let Err(r) = mock.gate(Some(body.clone())).await {
         return r;
     }
@@ -250,5 +261,109 @@ async fn embeddings(State(mock): State<ChatMock>, Json(body): Json<Value>) -> Re
     }
     Json(json!({"object": "list", "model": body["model"], "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2, 0.3]}],
                 "usage": {"prompt_tokens": 4, "total_tokens": 4}}))
+    .into_response()
+}
+
+/// OpenAI's Responses API: a text answer, or a function call when the request offers
+/// function tools; streamed in OpenAI's event sequence when asked.
+async fn responses(State(mock): State<ChatMock>, Json(body): Json<Value>) -> Response {
+    *mock.last_path.lock().unwrap() = "/v1/responses".into();
+    if let Err(r) = mock.gate(Some(body.clone())).await {
+        return r;
+    }
+    let model = body["model"].as_str().unwrap_or_default().to_owned();
+    let call = body["tools"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["type"] == "function"))
+        .map(|t| t["name"].clone());
+    let item = match &call {
+        Some(name) => json!({"id": "fc_mock", "type": "function_call", "status": "completed",
+            "call_id": "call_mock", "name": name, "arguments": "{\"city\":\"Paris\"}"}),
+        None => {
+            json!({"id": "msg_mock", "type": "message", "status": "completed", "role": "assistant",
+            "content": [{"type": "output_text", "text": format!("native hello from {}", mock.name), "annotations": []}]})
+        }
+    };
+    let response = |status: &str, output: Value, usage: Value| {
+        json!({"id": "resp_mock_1", "object": "response", "created_at": 1_700_000_000, "status": status,
+               "model": model, "output": output, "usage": usage, "error": null, "store": body["store"]})
+    };
+    let usage = json!({"input_tokens": 12, "input_tokens_details": {"cached_tokens": 2},
+                       "output_tokens": 6, "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 18});
+    if body["stream"] != json!(true) {
+        return Json(response("completed", json!([item]), usage)).into_response();
+    }
+    let mut events = vec![
+        (
+            "response.created",
+            json!({"response": response("in_progress", json!([]), Value::Null)}),
+        ),
+        (
+            "response.in_progress",
+            json!({"response": response("in_progress", json!([]), Value::Null)}),
+        ),
+        (
+            "response.output_item.added",
+            json!({"output_index": 0, "item": item}),
+        ),
+    ];
+    if call.is_none() {
+        events.push(("response.output_text.delta", json!({"item_id": "msg_mock", "output_index": 0, "content_index": 0, "delta": "native hello"})));
+    } else {
+        events.push((
+            "response.function_call_arguments.delta",
+            json!({"item_id": "fc_mock", "output_index": 0, "delta": "{\"city\":\"Paris\"}"}),
+        ));
+    }
+    events.push((
+        "response.output_item.done",
+        json!({"output_index": 0, "item": item}),
+    ));
+    events.push((
+        "response.completed",
+        json!({"response": response("completed", json!([item]), usage)}),
+    ));
+    let text: String = events
+        .into_iter()
+        .enumerate()
+        .map(|(i, (kind, mut data))| {
+            data["type"] = json!(kind);
+            data["sequence_number"] = json!(i);
+            format!("event: {kind}\ndata: {data}\n\n")
+        })
+        .collect();
+    let mut res = Response::new(Body::from(text));
+    res.headers_mut()
+        .insert("content-type", "text/event-stream".parse().unwrap());
+    res
+}
+
+/// Legacy completions, whole or streamed.
+async fn completions(State(mock): State<ChatMock>, Json(body): Json<Value>) -> Response {
+    *mock.last_path.lock().unwrap() = "/v1/completions".into();
+    if let Err(r) = mock.gate(Some(body.clone())).await {
+        return r;
+    }
+    let model = body["model"].clone();
+    if body["stream"] == json!(true) {
+        let chunk = |text: &str, finish: Value| {
+            json!({"id": "cmpl-mock", "object": "text_completion", "created": 1, "model": model,
+                   "choices": [{"index": 0, "text": text, "finish_reason": finish}]})
+        };
+        let text = format!(
+            "data: {}\n\ndata: {}\n\ndata: [DONE]\n\n",
+            chunk("once upon", Value::Null),
+            chunk(" a time", json!("stop"))
+        );
+        let mut res = Response::new(Body::from(text));
+        res.headers_mut()
+            .insert("content-type", "text/event-stream".parse().unwrap());
+        return res;
+    }
+    Json(
+        json!({"id": "cmpl-mock", "object": "text_completion", "created": 1, "model": model,
+        "choices": [{"index": 0, "text": "once upon a time", "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}}),
+    )
     .into_response()
 }

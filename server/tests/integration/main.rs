@@ -4,6 +4,7 @@
 mod common;
 
 mod accounts;
+mod agents;
 mod chat_mock;
 mod cli;
 mod collections;
@@ -16,3 +17,4 @@ mod mocks;
 mod native;
 mod native_mock;
 mod orgs;
+mod responses;

@@ -50,7 +50,7 @@ fn families() -> Vec<Family> {
             native_body: json!({"model": "claude-sonnet-4-20250514", "max_tokens": 4096, "system": "Be brief.", "messages": user}),
             auth: ("x-api-key", KEY),
             failure: 529,
-            client_status: 502,
+            client_status: 503,
         },
         Family {
             provider: "google",
@@ -291,6 +291,20 @@ async fn every_native_family_answers_in_openai_format() {
             "{p}"
         );
         assert_eq!(streamed_text(&streamed), f.text, "{p}");
+        assert!(
+            streamed
+                .iter()
+                .all(|c| c["choices"].get(0).is_some() && c.get("usage").is_none()),
+            "{p}: no usage chunk unless asked"
+        );
+        let res = post(
+            &app,
+            &key,
+            "/v1/chat/completions",
+            json!({"model": model, "messages": messages, "stream": true, "stream_options": {"include_usage": true}}),
+        )
+        .await;
+        let streamed = chunks(&sse_data(res).await);
         let usage = streamed
             .iter()
             .rev()

@@ -40,11 +40,18 @@ pub struct Recorded {
     pub uri: String,
     pub headers: HeaderMap,
     pub body: Value,
+    /// The body's bytes as they arrived (for families that take them untouched).
+    pub raw: Bytes,
 }
 
 pub fn routes() -> Router<Mock> {
     Router::new()
         .route("/anthropic/v1/messages", post(anthropic))
+        .route(
+            "/anthropic/v1/messages/count_tokens",
+            post(anthropic_count_tokens),
+        )
+        .route("/azure/openai/v1/responses", post(azure_responses))
         .route("/gemini/v1beta/models/{call}", post(gemini))
         .route("/bedrock/model/{model}/{operation}", post(bedrock))
         .route(
@@ -88,6 +95,17 @@ async fn gate(
     body: Value,
     error: fn(u16) -> Value,
 ) -> Result<String, Response> {
+    gate_raw(mock, uri, headers, body, Bytes::new(), error).await
+}
+
+async fn gate_raw(
+    mock: &Mock,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Value,
+    raw: Bytes,
+    error: fn(u16) -> Value,
+) -> Result<String, Response> {
     mock.record(Recorded {
         uri: uri
             .path_and_query()
@@ -95,6 +113,7 @@ async fn gate(
             .unwrap_or_default(),
         headers: headers.clone(),
         body,
+        raw,
     });
     match mock.gate().await {
         Ok(key) => Ok(key),
@@ -110,13 +129,9 @@ async fn gate(
     }
 }
 
-async fn anthropic(
-    State(mock): State<Mock>,
-    uri: Uri,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> Response {
-    let key = match gate(&mock, &uri, &headers, body.clone(), |_| {
+async fn anthropic(State(mock): State<Mock>, uri: Uri, headers: HeaderMap, raw: Bytes) -> Response {
+    let body: Value = serde_json::from_slice(&raw).unwrap();
+    let key = match gate_raw(&mock, &uri, &headers, body.clone(), raw, |_| {
         json_fixture(fixture!("anthropic/error_overloaded.json"))
     })
     .await
@@ -147,6 +162,109 @@ async fn anthropic(
             Json(json_fixture(fixture!("anthropic/message_text.json"))).into_response()
         }
     }
+}
+
+/// Anthropic's token counter: a count that depends on the request, so tests can tell it
+/// from LangMart's estimate.
+async fn anthropic_count_tokens(
+    State(mock): State<Mock>,
+    uri: Uri,
+    headers: HeaderMap,
+    raw: Bytes,
+) -> Response {
+    let body: Value = serde_json::from_slice(&raw).unwrap();
+    let key = match gate_raw(&mock, &uri, &headers, body.clone(), raw, |_| {
+        json_fixture(fixture!("anthropic/error_overloaded.json"))
+    })
+    .await
+    {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    if header(&headers, "x-api-key") != key {
+        return json_response(
+            StatusCode::UNAUTHORIZED,
+            json!({"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}}),
+        );
+    }
+    let n = 1000 + body["messages"].as_array().map_or(0, Vec::len);
+    Json(json!({"input_tokens": n})).into_response()
+}
+
+/// Azure OpenAI's Responses API (v1): the deployment is the body's `model`.
+async fn azure_responses(
+    State(mock): State<Mock>,
+    Query(q): Query<HashMap<String, String>>,
+    uri: Uri,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let key = match gate(
+        &mock,
+        &uri,
+        &headers,
+        body.clone(),
+        |s| json!({"error": {"code": s.to_string(), "message": "rate limited"}}),
+    )
+    .await
+    {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    if header(&headers, "api-key") != key
+        || q.get("api-version").map(String::as_str) != Some("preview")
+    {
+        return json_response(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": {"code": "401", "message": "Access denied"}}),
+        );
+    }
+    let item = if offers_tools(&body) {
+        json!({"id": "fc_az", "type": "function_call", "status": "completed", "call_id": "call_az",
+               "name": "get_weather", "arguments": "{\"location\":\"Seattle\"}"})
+    } else {
+        json!({"id": "msg_az", "type": "message", "status": "completed", "role": "assistant",
+               "content": [{"type": "output_text", "text": "Hello from Azure.", "annotations": []}]})
+    };
+    let response = |status: &str, output: Value| {
+        json!({"id": "resp_az", "object": "response", "created_at": 1, "status": status, "model": body["model"],
+               "output": output, "usage": {"input_tokens": 9, "output_tokens": 4, "total_tokens": 13}})
+    };
+    if body["stream"] != json!(true) {
+        return Json(response("completed", json!([item]))).into_response();
+    }
+    let mut text = String::new();
+    let events = [
+        (
+            "response.created",
+            json!({"response": response("in_progress", json!([]))}),
+        ),
+        (
+            "response.output_item.added",
+            json!({"output_index": 0, "item": item}),
+        ),
+        (
+            "response.output_text.delta",
+            json!({"item_id": item["id"], "output_index": 0, "content_index": 0, "delta": "Hello from Azure."}),
+        ),
+        (
+            "response.output_item.done",
+            json!({"output_index": 0, "item": item}),
+        ),
+        (
+            "response.completed",
+            json!({"response": response("completed", json!([item]))}),
+        ),
+    ];
+    for (i, (kind, mut data)) in events.into_iter().enumerate() {
+        data["type"] = json!(kind);
+        data["sequence_number"] = json!(i);
+        text.push_str(&format!("event: {kind}\ndata: {data}\n\n"));
+    }
+    let mut res = Response::new(Body::from(text));
+    res.headers_mut()
+        .insert("content-type", "text/event-stream".parse().unwrap());
+    res
 }
 
 fn gemini_error(status: u16) -> Value {

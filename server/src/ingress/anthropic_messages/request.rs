@@ -33,6 +33,8 @@ struct Metadata {
 enum Role {
     User,
     Assistant,
+    /// Some Claude Code betas put system text inside `messages`.
+    System,
 }
 
 #[derive(Deserialize)]
@@ -185,8 +187,17 @@ pub fn to_openai(body: &Value) -> Result<Value, RequestError> {
         }
     }
     for message in req.messages {
+        if let Role::System = message.role {
+            let text = match message.content {
+                Blocks::Text(t) => t,
+                Blocks::Blocks(b) => text_of(Text::Blocks(b), "a system message")?,
+            };
+            messages.push(json!({"role": "system", "content": text}));
+            continue;
+        }
         let blocks = message.content.into_vec();
         match message.role {
+            Role::System => {}
             Role::User => {
                 let mut parts = Vec::new();
                 for block in blocks {
@@ -383,6 +394,20 @@ mod tests {
                 "user": "u-1",
             })
         );
+    }
+
+    #[test]
+    fn a_system_item_inside_messages_becomes_a_system_message() {
+        let body = json!({"model": "m", "max_tokens": 5, "messages": [
+            {"role": "system", "content": [{"type": "text", "text": "Be terse.", "cache_control": {"type": "ephemeral"}}]},
+            {"role": "user", "content": "hi"}
+        ]});
+        let out = to_openai(&body).unwrap();
+        assert_eq!(
+            out["messages"][0],
+            json!({"role": "system", "content": "Be terse."})
+        );
+        assert_eq!(out["messages"][1], json!({"role": "user", "content": "hi"}));
     }
 
     #[test]

@@ -9,13 +9,28 @@ use axum::http::StatusCode;
 use bytes::Bytes;
 use serde_json::{json, Value};
 
-use crate::openai::proxy::{Egress, StreamEncoder};
+use crate::gateway::{Dialect, StreamEncoder};
 
-pub struct AnthropicEgress;
+/// Anthropic's Messages format, for `/v1/messages` clients.
+#[derive(Default)]
+pub struct AnthropicMessages;
 
-impl Egress for AnthropicEgress {
+/// Anthropic's error shape, with LangMart's code added.
+pub fn error_body(code: &str, message: &str, status: StatusCode) -> Value {
+    json!({"type": "error", "error": {"type": error_type(status), "message": message, "code": code}})
+}
+
+impl Dialect for AnthropicMessages {
     fn error_body(&self, code: &str, message: &str, status: StatusCode) -> Value {
-        json!({"type": "error", "error": {"type": error_type(status), "message": message, "code": code}})
+        error_body(code, message, status)
+    }
+
+    fn status_for(&self, upstream: Option<u16>, status: StatusCode) -> StatusCode {
+        // Anthropic's SDKs raise `OverloadedError` for 529 and retry it.
+        match upstream.and_then(|s| StatusCode::from_u16(s).ok()) {
+            Some(s) if s.as_u16() == 529 => s,
+            _ => status,
+        }
     }
 
     fn whole(&self, answer: Value) -> Value {
@@ -28,7 +43,7 @@ impl Egress for AnthropicEgress {
 }
 
 /// The error `type`s Anthropic clients know, by status.
-fn error_type(status: StatusCode) -> &'static str {
+pub fn error_type(status: StatusCode) -> &'static str {
     match status.as_u16() {
         401 => "authentication_error",
         403 => "permission_error",
@@ -259,11 +274,7 @@ impl StreamEncoder for Encoder {
 
     fn error(&mut self, code: &str, message: &str, status: StatusCode) -> Bytes {
         let mut out = String::new();
-        event(
-            &mut out,
-            "error",
-            &AnthropicEgress.error_body(code, message, status),
-        );
+        event(&mut out, "error", &error_body(code, message, status));
         Bytes::from(out)
     }
 }
@@ -302,7 +313,7 @@ mod tests {
             "usage": {"prompt_tokens": 30, "completion_tokens": 9, "total_tokens": 39, "prompt_tokens_details": {"cached_tokens": 10}},
         });
         assert_eq!(
-            AnthropicEgress.whole(answer),
+            AnthropicMessages.whole(answer),
             json!({
                 "id": "msg_chatcmpl-1", "type": "message", "role": "assistant", "model": "collection/me/fast",
                 "content": [
@@ -372,7 +383,7 @@ mod tests {
     #[test]
     fn errors_use_anthropic_types_and_keep_our_code() {
         let body =
-            AnthropicEgress.error_body("MODEL_NOT_FOUND", "no such model", StatusCode::NOT_FOUND);
+            AnthropicMessages.error_body("MODEL_NOT_FOUND", "no such model", StatusCode::NOT_FOUND);
         assert_eq!(
             body,
             json!({"type": "error", "error": {"type": "not_found_error", "message": "no such model", "code": "MODEL_NOT_FOUND"}})

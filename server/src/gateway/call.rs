@@ -1,0 +1,291 @@
+//! One call through the gateway: what its request-log row accumulates (attempts, how it
+//! was resolved, usage) and the explainability headers every answer carries.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use axum::{
+    http::{HeaderName, HeaderValue},
+    response::Response,
+};
+use serde_json::Value;
+
+use crate::auth::Principal;
+use crate::clock::now_ms;
+use crate::db::Flag;
+use crate::error::ApiError;
+use crate::extract::RequestMeta;
+use crate::ids::new_ordered_id;
+use crate::limits::Reservation;
+use crate::logs::{Attempt, LogRow};
+use crate::routing::catalog::Route;
+use crate::state::AppState;
+
+use super::dialect::{render, Dialect};
+use super::Endpoint;
+
+const CONNECTION: HeaderName = HeaderName::from_static("x-langmart-connection");
+const RESOLUTION: HeaderName = HeaderName::from_static("x-langmart-resolution");
+const PROVIDER: HeaderName = HeaderName::from_static("x-langmart-provider");
+
+/// Token counts of one answer. `prompt` counts every input token, cached ones included
+/// (OpenAI's sense); the cache figures say how many of them were read from or written to
+/// the provider's prompt cache.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    pub prompt: Option<i64>,
+    pub completion: Option<i64>,
+    pub cache_read: Option<i64>,
+    pub cache_write: Option<i64>,
+}
+
+impl Usage {
+    /// From an OpenAI-format answer or chunk (`usage.prompt_tokens`, …).
+    pub fn from_openai(v: &Value) -> Option<Usage> {
+        let u = v.get("usage").filter(|u| u.is_object())?;
+        Some(Usage {
+            prompt: u.get("prompt_tokens").and_then(Value::as_i64),
+            completion: u.get("completion_tokens").and_then(Value::as_i64),
+            cache_read: u
+                .pointer("/prompt_tokens_details/cached_tokens")
+                .and_then(Value::as_i64),
+            cache_write: None,
+        })
+    }
+
+    /// From Anthropic's `usage` object: its `input_tokens` leave out cached tokens.
+    pub fn from_anthropic(u: &Value) -> Usage {
+        let n = |k: &str| u.get(k).and_then(Value::as_i64);
+        let (input, read, write) = (
+            n("input_tokens"),
+            n("cache_read_input_tokens"),
+            n("cache_creation_input_tokens"),
+        );
+        Usage {
+            prompt: input.map(|i| i + read.unwrap_or(0) + write.unwrap_or(0)),
+            completion: n("output_tokens"),
+            cache_read: read,
+            cache_write: write,
+        }
+    }
+
+    /// From the Responses API's `usage` object.
+    pub fn from_responses(u: &Value) -> Usage {
+        Usage {
+            prompt: u.get("input_tokens").and_then(Value::as_i64),
+            completion: u.get("output_tokens").and_then(Value::as_i64),
+            cache_read: u
+                .pointer("/input_tokens_details/cached_tokens")
+                .and_then(Value::as_i64),
+            cache_write: None,
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        u64::try_from(self.prompt.unwrap_or(0) + self.completion.unwrap_or(0)).unwrap_or(0)
+    }
+}
+
+/// How a call ended, for its log row.
+pub struct Outcome<'a> {
+    pub route: Option<&'a Route>,
+    pub upstream_model: Option<&'a str>,
+    pub status: u16,
+    pub error_code: Option<String>,
+    pub ttft: Option<Duration>,
+    pub usage: Usage,
+    pub stream: bool,
+}
+
+/// What the log row of this call accumulates.
+pub struct Call {
+    pub state: AppState,
+    pub caller: Arc<Principal>,
+    pub meta: RequestMeta,
+    pub endpoint: Endpoint,
+    pub requested_model: String,
+    pub resolution: &'static str,
+    /// The collection's reference, when the request named one.
+    pub collection: Option<String>,
+    pub started: Instant,
+    pub attempts: Vec<Attempt>,
+}
+
+impl Call {
+    pub fn new(
+        state: AppState,
+        caller: Arc<Principal>,
+        meta: RequestMeta,
+        endpoint: Endpoint,
+        requested_model: String,
+    ) -> Self {
+        Call {
+            state,
+            caller,
+            meta,
+            endpoint,
+            requested_model,
+            resolution: "direct",
+            collection: None,
+            started: Instant::now(),
+            attempts: Vec::new(),
+        }
+    }
+
+    /// A whole answer came back: the reservation is settled with its real usage and the
+    /// call is logged as served.
+    pub fn answered(
+        &self,
+        route: &Route,
+        upstream_model: &str,
+        reservation: Reservation,
+        usage: Usage,
+    ) {
+        self.state
+            .limiter
+            .settle(&route.id, reservation, usage.total());
+        self.log(Outcome {
+            route: Some(route),
+            upstream_model: Some(upstream_model),
+            status: 200,
+            error_code: None,
+            ttft: None,
+            usage,
+            stream: false,
+        });
+    }
+
+    pub fn log(&self, o: Outcome<'_>) {
+        let Outcome {
+            route,
+            upstream_model,
+            status,
+            error_code,
+            ttft,
+            usage,
+            stream,
+        } = o;
+        let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        let now = now_ms();
+        self.state.request_log.record(LogRow {
+            id: new_ordered_id("req", now),
+            request_id: self.meta.request_id.clone(),
+            created_at: now,
+            user_id: self.caller.user_id.clone(),
+            key_id: self.caller.key_id.clone(),
+            endpoint: self.endpoint.as_str().to_owned(),
+            path: self.endpoint.path().to_owned(),
+            user_agent: self.meta.user_agent.clone(),
+            requested_model: self.requested_model.clone(),
+            resolution: self.resolution.to_owned(),
+            collection: self.collection.clone(),
+            connection_id: route.map(|r| r.id.clone()),
+            provider: route.map(|r| r.provider_key.clone()),
+            upstream_model: upstream_model.map(str::to_owned),
+            status_code: i64::from(status),
+            error_code,
+            latency_ms: ms(self.started.elapsed()),
+            ttft_ms: ttft.map(ms),
+            prompt_tokens: usage.prompt,
+            completion_tokens: usage.completion,
+            cache_read_tokens: usage.cache_read,
+            cache_write_tokens: usage.cache_write,
+            stream: Flag(stream),
+            attempts: serde_json::to_string(&self.attempts).unwrap_or_else(|_| "[]".into()),
+        });
+    }
+
+    /// The call ends with `err` before any answer: logged, then rendered in the dialect.
+    pub fn fail(&self, dialect: &dyn Dialect, err: ApiError, stream: bool) -> Response {
+        self.fail_at(dialect, err, None, stream)
+    }
+
+    /// As [`Call::fail`], naming the route whose failure it was.
+    pub fn fail_at(
+        &self,
+        dialect: &dyn Dialect,
+        err: ApiError,
+        route: Option<&Route>,
+        stream: bool,
+    ) -> Response {
+        let response = render(dialect, err);
+        let code = response
+            .extensions()
+            .get::<crate::error::ErrorCode>()
+            .map(|c| c.0.to_string());
+        self.log(Outcome {
+            route,
+            upstream_model: None,
+            status: response.status().as_u16(),
+            error_code: code,
+            ttft: None,
+            usage: Usage::default(),
+            stream,
+        });
+        with_headers(response, route, self.resolution)
+    }
+
+    pub fn attempt(&mut self, route: &Route, outcome: String, status: Option<u16>, latency: i64) {
+        self.attempts.push(Attempt {
+            connection_id: route.id.clone(),
+            provider: route.provider_key.clone(),
+            outcome,
+            status,
+            latency_ms: latency,
+        });
+    }
+}
+
+/// The explainability headers; the route's values were made once, with the snapshot.
+pub fn with_headers(
+    mut response: Response,
+    route: Option<&Route>,
+    resolution: &'static str,
+) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(RESOLUTION, HeaderValue::from_static(resolution));
+    if let Some(route) = route {
+        if let Some((id, provider)) = &route.header_values {
+            headers.insert(CONNECTION, id.clone());
+            headers.insert(PROVIDER, provider.clone());
+        }
+    }
+    // The request-log middleware sees that this answer has its row already.
+    response.extensions_mut().insert(crate::logs::Logged);
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn usage_reads_every_dialect() {
+        let openai = json!({"usage": {"prompt_tokens": 10, "completion_tokens": 5, "prompt_tokens_details": {"cached_tokens": 4}}});
+        assert_eq!(
+            Usage::from_openai(&openai),
+            Some(Usage {
+                prompt: Some(10),
+                completion: Some(5),
+                cache_read: Some(4),
+                cache_write: None
+            })
+        );
+        let anthropic = json!({"input_tokens": 3, "cache_read_input_tokens": 100, "cache_creation_input_tokens": 20, "output_tokens": 7});
+        let u = Usage::from_anthropic(&anthropic);
+        assert_eq!(
+            (u.prompt, u.completion, u.cache_read, u.cache_write),
+            (Some(123), Some(7), Some(100), Some(20))
+        );
+        let responses = json!({"input_tokens": 9, "output_tokens": 2, "input_tokens_details": {"cached_tokens": 1}});
+        let u = Usage::from_responses(&responses);
+        assert_eq!(
+            (u.prompt, u.completion, u.cache_read),
+            (Some(9), Some(2), Some(1))
+        );
+        assert_eq!(u.total(), 11);
+    }
+}

@@ -1,0 +1,401 @@
+//! The request path every ingress shares: plan → for each candidate: attempt → answer.
+//!
+//! An ingress (OpenAI chat, OpenAI Responses, Anthropic Messages) parses its request into a
+//! [`GatewayRequest`] — the model, whether it streams, its size, its canonical OpenAI form
+//! for the adapters, and the client's own body for connections that speak the dialect
+//! natively — and gives a [`Dialect`] that renders answers, streams and errors. Here:
+//! routing ([`crate::routing::plan`]), then for each candidate the rpm/tpm/daily
+//! reservation, the send with same-connection retries ([`attempt`]), fallback to the next
+//! candidate on a retryable failure while nothing has reached the client, and the answer
+//! ([`answer`], [`native`]), with one request-log row per call.
+
+mod answer;
+mod attempt;
+mod call;
+pub mod dialect;
+mod estimate;
+mod native;
+
+use std::sync::Arc;
+
+use axum::{
+    http::{header, HeaderName, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
+use bytes::Bytes;
+use serde_json::{json, Value};
+
+use crate::auth::Principal;
+use crate::clock::now_ms;
+use crate::error::{ApiError, RequestError, UpstreamError};
+use crate::extract::RequestMeta;
+use crate::limits::OverBudget;
+use crate::providers::{self, ChatReply, NativeApi, NativeReply, ProviderError};
+use crate::routing::{self, catalog::Route, Candidate};
+use crate::state::AppState;
+
+pub use answer::{splice, with_model};
+pub use call::Usage;
+pub use dialect::{render, Dialect, StreamEncoder};
+pub use estimate::{json_len, request_size, DEFAULT_COMPLETION_ESTIMATE};
+
+use answer::Served;
+use attempt::{Outgoing, Reply};
+use call::{with_headers, Call, Outcome};
+
+/// The inference endpoints, as the request log names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Chat,
+    Embeddings,
+    Completions,
+    Responses,
+    Messages,
+}
+
+impl Endpoint {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Endpoint::Chat => "chat/completions",
+            Endpoint::Embeddings => "embeddings",
+            Endpoint::Completions => "completions",
+            Endpoint::Responses => "responses",
+            Endpoint::Messages => "messages",
+        }
+    }
+
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::Chat => "/v1/chat/completions",
+            Endpoint::Embeddings => "/v1/embeddings",
+            Endpoint::Completions => "/v1/completions",
+            Endpoint::Responses => "/v1/responses",
+            Endpoint::Messages => "/v1/messages",
+        }
+    }
+}
+
+/// The client's own body, for connections that speak its dialect natively.
+pub struct NativeBody {
+    pub api: NativeApi,
+    pub bytes: Bytes,
+    /// Protocol headers the client sent that the provider should see (`anthropic-beta`…).
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl NativeBody {
+    /// The body with `model` replaced, every other byte kept.
+    pub fn with_model(&self, model: &str) -> Result<Bytes, ProviderError> {
+        with_model(&self.bytes, model)
+    }
+}
+
+/// A request, parsed by its ingress.
+pub struct GatewayRequest {
+    pub endpoint: Endpoint,
+    pub model: String,
+    pub stream: bool,
+    pub size: routing::RequestSize,
+    /// The request in OpenAI's form for the adapters (chat or embeddings), or why it has
+    /// none: then only a connection that speaks the client's dialect natively can serve it.
+    pub canonical: Result<Value, String>,
+    pub native: Option<NativeBody>,
+}
+
+/// Routes `request` and answers in `dialect`.
+pub async fn serve(
+    state: AppState,
+    caller: Arc<Principal>,
+    meta: RequestMeta,
+    request: GatewayRequest,
+    dialect: Arc<dyn Dialect>,
+) -> Response {
+    let GatewayRequest {
+        endpoint,
+        model,
+        stream,
+        size,
+        mut canonical,
+        native,
+    } = request;
+    let mut call = Call::new(state.clone(), caller.clone(), meta, endpoint, model.clone());
+    let snapshot = match state.routing.snapshot().await {
+        Ok(s) => s,
+        Err(e) => return call.fail(&*dialect, e, stream),
+    };
+    let ctx = routing::Context {
+        limiter: &state.limiter,
+        cursors: &state.routing.cursors,
+        now_ms: now_ms(),
+        request: size,
+        dry_run: false,
+    };
+    let plan = match routing::plan(&snapshot, &caller.user_id, &model, &ctx) {
+        Ok(p) => p,
+        Err(e) => return call.fail(&*dialect, e.into(), stream),
+    };
+    call.resolution = plan.resolution;
+    call.collection = plan.collection.as_ref().map(|c| c.reference());
+    if plan.candidates.is_empty() {
+        let reasons: Vec<String> = plan
+            .considered
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} ({})",
+                    c.connection_id,
+                    c.reason.clone().unwrap_or_default()
+                )
+            })
+            .collect();
+        return call.fail(
+            &*dialect,
+            RequestError::NoUsableConnection(reasons.join("; ")).into(),
+            stream,
+        );
+    }
+    if let (true, Endpoint::Chat | Endpoint::Responses | Endpoint::Messages, Ok(body)) =
+        (stream, endpoint, canonical.as_mut())
+    {
+        // Usage always: ask for it upstream even when the client did not (the dialect
+        // decides whether the client sees it).
+        body["stream_options"] = json!({"include_usage": true});
+    }
+    let estimate = size.prompt_tokens.saturating_add(size.completion_tokens);
+
+    let mut last_error: Option<(Arc<Route>, ProviderError)> = None;
+    let mut over_budget: Option<OverBudget> = None;
+    for Candidate {
+        route,
+        upstream_model,
+    } in plan.candidates
+    {
+        let reservation = match state
+            .limiter
+            .take_daily(&route.id, route.rpd, now_ms())
+            .and_then(|()| {
+                state
+                    .limiter
+                    .try_acquire(&route.id, route.rpm, route.tpm, estimate)
+            }) {
+            Ok(r) => r,
+            Err(over) => {
+                call.attempt(&route, format!("over_{}_budget", over.kind), None, 0);
+                if over_budget
+                    .as_ref()
+                    .is_none_or(|o| over.retry_after < o.retry_after)
+                {
+                    over_budget = Some(over);
+                }
+                continue;
+            }
+        };
+        let native_here = native.as_ref().filter(|n| {
+            providers::speaks_natively(route.family, &route.provider_key, &route.config, n.api)
+        });
+        let outgoing = match (native_here, canonical.as_mut()) {
+            (Some(n), _) => Outgoing::Native(n),
+            (None, Ok(body)) => {
+                body["model"] = Value::String(upstream_model.clone());
+                Outgoing::Canonical(body)
+            }
+            (None, Err(why)) => Outgoing::Untranslatable(why),
+        };
+        let api = native_here.map(|n| n.api);
+        let result = attempt::send_with_retries(
+            &state,
+            &mut call,
+            &route,
+            &upstream_model,
+            outgoing,
+            stream,
+        )
+        .await;
+        let reply = match result {
+            Ok(reply) => reply,
+            Err(e) => {
+                if !matches!(e, ProviderError::Unsupported(_)) {
+                    state
+                        .connections
+                        .report_inference(&route.id, &route.status, Some(&e));
+                }
+                state.limiter.settle(&route.id, reservation, 0);
+                let go_on = attempt::retryable(&e) && route.allow_fallback;
+                last_error = Some((route, e));
+                if !go_on {
+                    break;
+                }
+                continue;
+            }
+        };
+        state
+            .connections
+            .report_inference(&route.id, &route.status, None);
+        let served = Served {
+            call,
+            route: route.clone(),
+            upstream_model,
+            reservation,
+            dialect: dialect.clone(),
+        };
+        let answered = match (reply, api) {
+            (Reply::Canonical(ChatReply::Stream(chunks)), _) => {
+                answer::canonical_stream(served, chunks).await
+            }
+            (Reply::Canonical(ChatReply::Whole(value)), _) => {
+                Ok(answer::whole(served, value).await)
+            }
+            (Reply::Canonical(ChatReply::Raw(bytes)), _) if dialect.speaks_openai() => {
+                answer::raw(
+                    served,
+                    bytes,
+                    native::usage_reader(NativeApi::OpenAiCompletions),
+                )
+                .await
+            }
+            (Reply::Canonical(ChatReply::Raw(bytes)), _) => {
+                answer::canonical_bytes(served, bytes).await
+            }
+            (Reply::Native(NativeReply::Whole(bytes)), Some(api)) => {
+                answer::raw(served, bytes, native::usage_reader(api)).await
+            }
+            (Reply::Native(NativeReply::Stream(events)), Some(api)) => {
+                let relay = native::NativeRelay::new(api, &served.call.requested_model);
+                answer::stream(served, events, Box::new(relay)).await
+            }
+            (Reply::Native(_), None) => Err(answer::fall_back(
+                served.call,
+                ProviderError::Decode("a native answer to a canonical request".into()),
+            )),
+        };
+        match answered {
+            Ok(response) => return response,
+            Err(failed) => {
+                let (returned_call, e) = *failed;
+                // The answer failed before anything was sent (a stream without a first
+                // event, a body that is not the provider's format): fall back.
+                call = returned_call;
+                if let Some(last) = call.attempts.last_mut() {
+                    last.outcome = attempt::outcome_name(&e);
+                    last.status = e.http_status();
+                }
+                let fallback = route.allow_fallback;
+                last_error = Some((route, e));
+                if !fallback {
+                    break;
+                }
+            }
+        }
+    }
+
+    match (last_error, over_budget) {
+        (None, Some(over)) => {
+            call.log(Outcome {
+                route: None,
+                upstream_model: None,
+                status: 429,
+                error_code: Some("RATE_LIMIT_EXCEEDED".into()),
+                ttft: None,
+                usage: Usage::default(),
+                stream,
+            });
+            with_headers(rate_limited(&over, &*dialect), None, call.resolution)
+        }
+        (Some((route, error)), _) => {
+            let summary: Vec<String> = call
+                .attempts
+                .iter()
+                .map(|a| format!("{} {}: {}", a.connection_id, a.provider, a.outcome))
+                .collect();
+            let err = ApiError::from(UpstreamError {
+                provider_key: route.provider_key.clone(),
+                error,
+                detail: format!(" (attempts: {})", summary.join("; ")),
+            });
+            call.fail_at(&*dialect, err, Some(&route), stream)
+        }
+        (None, None) => call.fail(
+            &*dialect,
+            RequestError::NoUsableConnection("no candidate was tried".into()).into(),
+            stream,
+        ),
+    }
+}
+
+fn rate_limited(over: &OverBudget, dialect: &dyn Dialect) -> Response {
+    let secs = over.retry_after.as_secs().max(1);
+    let reset =
+        crate::clock::rfc3339(now_ms() + i64::try_from(over.retry_after.as_millis()).unwrap_or(0));
+    let body = dialect.error_body(
+        "RATE_LIMIT_EXCEEDED",
+        &format!(
+            "Every connection for this model is over its {} budget; retry in {secs} s",
+            over.kind
+        ),
+        StatusCode::TOO_MANY_REQUESTS,
+    );
+    let mut response = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
+    let h = response.headers_mut();
+    for (name, value) in [
+        (header::RETRY_AFTER.as_str(), secs.to_string()),
+        ("x-ratelimit-limit", over.limit.to_string()),
+        ("x-ratelimit-remaining", over.remaining.to_string()),
+        ("x-ratelimit-reset", reset),
+    ] {
+        if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::from_str(&value)) {
+            h.insert(n, v);
+        }
+    }
+    response
+        .extensions_mut()
+        .insert(crate::error::ErrorCode("RATE_LIMIT_EXCEEDED".into()));
+    response
+}
+
+/// The first usable candidate for `model` that speaks `api` natively, for calls that only
+/// make sense there (token counting). A dry run: no cursor moves, nothing is reserved.
+pub async fn native_candidate(
+    state: &AppState,
+    user_id: &str,
+    model: &str,
+    api: NativeApi,
+) -> Result<Option<(Arc<Route>, String)>, ApiError> {
+    let snapshot = state.routing.snapshot().await?;
+    let ctx = routing::Context {
+        limiter: &state.limiter,
+        cursors: &state.routing.cursors,
+        now_ms: now_ms(),
+        request: routing::RequestSize::default(),
+        dry_run: true,
+    };
+    let plan = routing::plan(&snapshot, user_id, model, &ctx)?;
+    Ok(plan
+        .candidates
+        .into_iter()
+        .find(|c| {
+            providers::speaks_natively(c.route.family, &c.route.provider_key, &c.route.config, api)
+        })
+        .map(|c| (c.route, c.upstream_model)))
+}
+
+/// One native request to `route`, outside the fallback loop.
+pub async fn send_native(
+    state: &AppState,
+    route: &Route,
+    upstream_model: &str,
+    native: &NativeBody,
+    stream: bool,
+) -> Result<NativeReply, ProviderError> {
+    let body = native.with_model(upstream_model)?;
+    providers::native(
+        &state.http,
+        &route.upstream(),
+        providers::NativeRequest {
+            api: native.api,
+            body,
+            headers: &native.headers,
+            stream,
+        },
+    )
+    .await
+}
