@@ -429,7 +429,10 @@ async fn aliases_route_fixed_names_and_say_so() {
         let res = alias(&app, &key, body.clone()).await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{body}");
         let err: Value = res.json().await.unwrap();
-        assert_eq!(err["error"]["code"], "INVALID_FIELD", "{body}: {err}");
+        assert_eq!(
+            err["error"]["code"], "INVALID_FIELD",
+            "{body} ({field}): {err}"
+        );
     }
     let res = alias(
         &app,
