@@ -10,6 +10,7 @@ log="$data/server.log"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 mock_port="$(free_port)"
+export MOCK_CAPTURE="$data/mock-requests.jsonl"
 python3 "$here/mock_provider.py" "$mock_port" &
 mock_pid=$!
 
@@ -46,6 +47,18 @@ claude="$(curl -fsS -X POST "$base/api/connections" -H "Authorization: Bearer $k
   -d "{\"provider\":\"anthropic\",\"name\":\"sdk claude mock\",\"api_key\":\"sk-e2e-claude-0001\",\"endpoint_url\":\"http://127.0.0.1:$mock_port/anthropic\"}" \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
 curl -fsS -X POST "$base/api/connections/$claude/test" -H "Authorization: Bearer $key" >/dev/null
-LANGMART_BASE="$base" LANGMART_KEY="$key" "${PYTHON_SDK:-python3}" "$here/sdk/openai_python.py" || fail
-LANGMART_BASE="$base" LANGMART_KEY="$key" node "$here/sdk/openai_node.mjs" || fail
-LANGMART_BASE="$base" LANGMART_KEY="$key" "${PYTHON_SDK:-python3}" "$here/sdk/anthropic_python.py" || fail
+# A Groq connection to the same mock: Groq has no Responses API, so Responses requests to
+# it are translated to chat (an OpenAI connection takes them natively).
+groq="$(curl -fsS -X POST "$base/api/connections" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+  -d "{\"provider\":\"groq\",\"name\":\"sdk groq mock\",\"api_key\":\"sk-e2e-groq-0001\",\"endpoint_url\":\"http://127.0.0.1:$mock_port/v1\"}" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
+curl -fsS -X POST "$base/api/connections/$groq/test" -H "Authorization: Bearer $key" >/dev/null
+export LANGMART_BASE="$base" LANGMART_KEY="$key"
+"${PYTHON_SDK:-python3}" "$here/sdk/openai_python.py" || fail
+node "$here/sdk/openai_node.mjs" || fail
+"${PYTHON_SDK:-python3}" "$here/sdk/anthropic_python.py" || fail
+# Agent SDKs and coding agents, each pinned from its registry.
+"${PYTHON_SDK:-python3}" "$here/sdk/agents_python.py" || fail
+node "$here/sdk/ai_sdk.mjs" || fail
+bash "$here/sdk/codex.sh" || fail
+bash "$here/sdk/claude_code.sh" || fail

@@ -42,22 +42,30 @@ ensure_chromium() {
   fi
 }
 
+# Playwright, the openai npm SDK, the AI SDK, Codex CLI and Claude Code (each ships its
+# native binary inside its npm package: nothing is downloaded at run time). Reinstalled
+# whenever package-lock.json changes.
 ensure_end2end_deps() {
-  if [ ! -d "$ROOT/end2end/node_modules/@playwright/test" ]; then
+  local stamp="$ROOT/end2end/node_modules/.installed-lock" want
+  want="$(sha256sum "$ROOT/end2end/package-lock.json" | cut -d' ' -f1)"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     log "installing end-to-end test packages (npm ci)"
     (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund >/dev/null)
+    echo "$want" > "$stamp"
   fi
 }
 
-# The official `openai` and `anthropic` Python SDKs, pinned, in a virtualenv under .tools/.
+# The official `openai` and `anthropic` Python SDKs and the OpenAI Agents SDK, pinned, in a
+# virtualenv under .tools/.
 OPENAI_PY_VERSION="3.54.0"
 ANTHROPIC_PY_VERSION="2.14.0"
+AGENTS_PY_VERSION="0.24.0"
 ensure_python_sdk() {
   local venv="$TOOLS/venv"
-  if ! "$venv/bin/python" -c "import openai, anthropic, sys; sys.exit(openai.__version__ != '$OPENAI_PY_VERSION' or anthropic.__version__ != '$ANTHROPIC_PY_VERSION')" 2>/dev/null; then
-    log "installing the openai $OPENAI_PY_VERSION and anthropic $ANTHROPIC_PY_VERSION Python SDKs into .tools/venv"
+  if ! "$venv/bin/python" -c "import openai, anthropic, sys; from importlib.metadata import version; sys.exit(openai.__version__ != '$OPENAI_PY_VERSION' or anthropic.__version__ != '$ANTHROPIC_PY_VERSION' or version('openai-agents') != '$AGENTS_PY_VERSION')" 2>/dev/null; then
+    log "installing the openai $OPENAI_PY_VERSION, anthropic $ANTHROPIC_PY_VERSION and openai-agents $AGENTS_PY_VERSION Python SDKs into .tools/venv"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q "openai==$OPENAI_PY_VERSION" "anthropic==$ANTHROPIC_PY_VERSION"
+    "$venv/bin/pip" install -q "openai==$OPENAI_PY_VERSION" "anthropic==$ANTHROPIC_PY_VERSION" "openai-agents==$AGENTS_PY_VERSION"
   fi
   export PYTHON_SDK="$venv/bin/python"
 }

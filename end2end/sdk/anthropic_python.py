@@ -89,7 +89,22 @@ def errors():
         raise AssertionError("expected a 404")
 
 
-for name, fn in [("message", message), ("stream", stream), ("raw stream events", raw_stream_events),
+def count_tokens():
+    counted = client.messages.count_tokens(model="anthropic/claude-mock",
+                                           messages=[{"role": "user", "content": "Hello, Claude"}])
+    assert counted.input_tokens > 100, counted  # the mock's own count
+    estimated = client.messages.with_raw_response.count_tokens(
+        model="openai/mock-large", messages=[{"role": "user", "content": "x" * 400}])
+    assert estimated.headers["x-langmart-token-count"] == "estimated", estimated.headers
+    assert 90 <= estimated.parse().input_tokens <= 140, estimated.parse()
+
+
+def model_by_id():
+    m = client.models.retrieve("anthropic/claude-mock")
+    assert m.id == "anthropic/claude-mock" and m.type == "model", m
+
+
+for name, fn in [("message", message), ("count_tokens", count_tokens), ("models.retrieve", model_by_id), ("stream", stream), ("raw stream events", raw_stream_events),
                  ("tool use through the Anthropic provider", tool_use_through_anthropic_provider),
                  ("models", models), ("errors", errors)]:
     check(name, fn)

@@ -403,7 +403,10 @@ async fn stored_responses_continue_conversations_and_stay_private() {
         .await
         .unwrap();
     assert_eq!(items["object"], "list");
-    assert_eq!(items["data"][0]["content"], "My name is Ada.");
+    assert_eq!(
+        items["data"][0]["content"],
+        json!([{"type": "input_text", "text": "My name is Ada."}])
+    );
     assert!(items["data"][0]["id"].as_str().unwrap().starts_with("msg_"));
 
     // Another user cannot see it, read its items or continue from it.

@@ -30,7 +30,8 @@ fn id_prefix(kind: &str) -> &'static str {
     }
 }
 
-/// Input items as OpenAI lists them: each with a `type` and an `id`.
+/// Input items as OpenAI lists them: each with a `type` and an `id`, a message's text
+/// content as a list of parts.
 pub fn with_ids(items: &[Value]) -> Vec<Value> {
     items
         .iter()
@@ -43,6 +44,20 @@ pub fn with_ids(items: &[Value]) -> Vec<Value> {
                     .unwrap_or("message")
                     .to_owned();
                 o.insert("type".into(), Value::String(kind.clone()));
+                if let (Some(Value::String(text)), Some(role)) = (
+                    o.get("content").cloned(),
+                    o.get("role").and_then(Value::as_str),
+                ) {
+                    let part = if role == "assistant" {
+                        "output_text"
+                    } else {
+                        "input_text"
+                    };
+                    o.insert(
+                        "content".into(),
+                        serde_json::json!([{"type": part, "text": text}]),
+                    );
+                }
                 if !o.get("id").is_some_and(Value::is_string) {
                     o.insert(
                         "id".into(),
@@ -201,6 +216,7 @@ mod tests {
             json!({"type": "message", "id": "msg_keep", "role": "user", "content": "x"}),
         ]);
         assert_eq!(items[0]["type"], "message");
+        assert_eq!(items[0]["content"], json!([{"type": "input_text", "text": "hi"}]));
         assert!(items[0]["id"].as_str().unwrap().starts_with("msg_"));
         assert!(items[1]["id"].as_str().unwrap().starts_with("fco_"));
         assert_eq!(items[2]["id"], "msg_keep");
