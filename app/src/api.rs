@@ -11,10 +11,10 @@ use std::collections::BTreeMap;
 use leptos::server_fn::codec::Json;
 
 use crate::dto::{
-    ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto, ConnectionDto,
-    ConnectionUpdateDto, CreatedApiKeyDto, ExplainDto, MemberDto, ModelDto, NewConnectionDto,
-    OrgDto, OrgRole, PriceDto, ProviderDto, ReachableModelDto, RequestLogDto, TestResultDto,
-    TryResultDto, UserDto,
+    AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
+    ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, ExplainDto, MemberDto, ModelDto,
+    NewConnectionDto, OrgDto, OrgRole, PriceDto, ProviderDto, ReachableModelDto, RequestLogDto,
+    TestResultDto, TryResultDto, UserDto,
 };
 use crate::error::AppError;
 
@@ -280,6 +280,24 @@ pub async fn explain_model(model: String) -> Result<ExplainDto, AppError> {
 pub async fn try_model(model: String, prompt: String) -> Result<TryResultDto, AppError> {
     let (backend, session) = ssr::context().await?;
     backend.try_model(&session, model, prompt).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "list_aliases")]
+pub async fn list_aliases() -> Result<Vec<AliasDto>, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.list_aliases(&session).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "save_alias", input = Json)]
+pub async fn save_alias(id: Option<String>, input: AliasInputDto) -> Result<AliasDto, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.save_alias(&session, id, input).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "delete_alias")]
+pub async fn delete_alias(id: String) -> Result<(), AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.delete_alias(&session, id).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "list_prices")]

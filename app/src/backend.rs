@@ -9,10 +9,10 @@ use tower_sessions::Session;
 use std::collections::BTreeMap;
 
 use crate::dto::{
-    ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto, ConnectionDto,
-    ConnectionUpdateDto, CreatedApiKeyDto, ExplainDto, MemberDto, ModelDto, NewConnectionDto,
-    OrgDto, OrgRole, PriceDto, ProviderDto, ReachableModelDto, RequestLogDto, TestResultDto,
-    TryResultDto, UserDto,
+    AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
+    ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, ExplainDto, MemberDto, ModelDto,
+    NewConnectionDto, OrgDto, OrgRole, PriceDto, ProviderDto, ReachableModelDto, RequestLogDto,
+    TestResultDto, TryResultDto, UserDto,
 };
 use crate::error::AppError;
 
@@ -168,6 +168,14 @@ pub trait ConsoleBackend: Send + Sync + 'static {
         model: String,
         prompt: String,
     ) -> Result<TryResultDto, AppError>;
+    async fn list_aliases(&self, session: &Session) -> Result<Vec<AliasDto>, AppError>;
+    async fn save_alias(
+        &self,
+        session: &Session,
+        id: Option<String>,
+        input: AliasInputDto,
+    ) -> Result<AliasDto, AppError>;
+    async fn delete_alias(&self, session: &Session, id: String) -> Result<(), AppError>;
     async fn list_prices(&self, session: &Session) -> Result<Vec<PriceDto>, AppError>;
     async fn set_price(&self, session: &Session, price: PriceDto) -> Result<PriceDto, AppError>;
 }

@@ -309,7 +309,7 @@ pub struct RequestLogDto {
     pub request_id: String,
     pub created_at: String,
     pub endpoint: String,
-    /// The request's path (`/v1/…`).
+    /// The request's path (`/v1/` and the endpoint).
     #[serde(default)]
     pub path: String,
     #[serde(default)]

@@ -1,11 +1,9 @@
--- What coding agents and agent SDKs need: the request log records every /v1 answer (with
--- the path and the client's user agent) and prompt-cache usage; stored Responses API
+-- What coding agents and agent SDKs need: the request log records every /v1 answer (its
+-- endpoint is the path under /v1/), the client's user agent and prompt-cache usage; stored Responses API
 -- answers; model aliases per user or organization.
-ALTER TABLE request_logs ADD COLUMN path TEXT NOT NULL DEFAULT '';
 ALTER TABLE request_logs ADD COLUMN user_agent TEXT;
 ALTER TABLE request_logs ADD COLUMN cache_read_tokens BIGINT;
 ALTER TABLE request_logs ADD COLUMN cache_write_tokens BIGINT;
-CREATE INDEX request_logs_time ON request_logs(created_at);
 
 -- Responses created with `store` (the API's default), kept for `previous_response_id`,
 -- GET /v1/responses/{id} and its input items until `expires_at`.

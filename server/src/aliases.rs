@@ -9,6 +9,7 @@ use crate::catalog::Actor;
 use crate::changes::Changes;
 use crate::clock::{now_ms, rfc3339};
 use crate::db::{self, aliases::SqlAlias, Db, StoreError};
+use crate::error::codes;
 use crate::error::{ApiError, Coded};
 use crate::ids::new_id;
 use crate::orgs::OrgError;
@@ -35,10 +36,10 @@ pub enum AliasError {
 impl Coded for AliasError {
     fn code(&self) -> &'static str {
         match self {
-            AliasError::NotFound(_) => "ALIAS_NOT_FOUND",
-            AliasError::NotEditable => "ACCESS_DENIED",
-            AliasError::NameTaken(_) => "ALIAS_EXISTS",
-            AliasError::Invalid { .. } => "INVALID_FIELD",
+            AliasError::NotFound(_) => codes::ALIAS_NOT_FOUND,
+            AliasError::NotEditable => codes::ACCESS_DENIED,
+            AliasError::NameTaken(_) => codes::ALIAS_EXISTS,
+            AliasError::Invalid { .. } => codes::INVALID_FIELD,
         }
     }
 

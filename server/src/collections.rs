@@ -11,6 +11,7 @@ use crate::catalog::Actor;
 use crate::changes::Changes;
 use crate::clock::{now_ms, rfc3339};
 use crate::db::{self, collections::SqlCollection, collections::SqlPrice, Db, StoreError};
+use crate::error::codes;
 use crate::error::{ApiError, Coded};
 use crate::ids::new_id;
 use crate::orgs::OrgError;
@@ -45,11 +46,11 @@ pub enum CollectionError {
 impl Coded for CollectionError {
     fn code(&self) -> &'static str {
         match self {
-            CollectionError::NotFound(_) => "COLLECTION_NOT_FOUND",
-            CollectionError::NotEditable | CollectionError::AdminOnly => "ACCESS_DENIED",
-            CollectionError::NameTaken(_) => "COLLECTION_EXISTS",
-            CollectionError::BuiltIn => "COLLECTION_BUILT_IN",
-            CollectionError::Invalid { .. } => "INVALID_FIELD",
+            CollectionError::NotFound(_) => codes::COLLECTION_NOT_FOUND,
+            CollectionError::NotEditable | CollectionError::AdminOnly => codes::ACCESS_DENIED,
+            CollectionError::NameTaken(_) => codes::COLLECTION_EXISTS,
+            CollectionError::BuiltIn => codes::COLLECTION_BUILT_IN,
+            CollectionError::Invalid { .. } => codes::INVALID_FIELD,
         }
     }
 

@@ -135,11 +135,12 @@ pub async fn build_router(state: AppState) -> Result<Router, StartupError> {
         .with_secure(state.settings.secure_cookies)
         .with_expiry(Expiry::OnInactivity(time::Duration::days(14)));
     let max_body = state.settings.max_body_bytes;
+    let observed = state.clone();
 
     let services = Router::new()
         .route("/health", get(health::health))
         .merge(api::router())
-        .merge(ingress::router(state.clone()))
+        .merge(ingress::router())
         .with_state(state.clone());
 
     // Only the console has sessions: the key-authenticated API and /v1 never read a cookie.
@@ -163,14 +164,16 @@ pub async fn build_router(state: AppState) -> Result<Router, StartupError> {
                 .unwrap_or_default();
             // The inference path's span is at debug: at the default level it costs nothing
             // per request (a formatted info span was ~7% of its CPU), and its failures are
-            // still logged with their request id and route (`log_server_errors`).
+            // still logged with their request id and route (`observe`).
             if route.starts_with("/v1/") {
                 tracing::debug_span!("http", method = %req.method(), route, request_id)
             } else {
                 tracing::info_span!("http", method = %req.method(), route, request_id)
             }
         }))
-        .layer(middleware::from_fn(log_server_errors))
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            observe(observed.clone(), req, next)
+        }))
         .layer(middleware::from_fn(move |req, next| {
             reject_large_bodies(max_body, req, next)
         }))
@@ -191,12 +194,18 @@ async fn reject_large_bodies(limit: usize, req: Request, next: Next) -> Response
     next.run(req).await
 }
 
-/// Logs the cause of every 5xx once, here, rather than where the error was built.
-async fn log_server_errors(req: Request, next: Next) -> Response {
+/// Logs the cause of every 5xx once, here, rather than where the error was built, and
+/// gives every `/v1` answer that the request path did not log its request-log row
+/// ([`ingress::Seen`]). One layer for both: each layer costs every request.
+async fn observe(state: AppState, req: Request, next: Next) -> Response {
     // Cheap clones (reference counts), read only when the request failed.
     let request_id = req.headers().get(&REQUEST_ID).cloned();
     let route = req.extensions().get::<MatchedPath>().cloned();
+    let v1 = ingress::Seen::of(&req);
     let response = next.run(req).await;
+    if let Some(row) = v1.and_then(|seen| seen.answered(&state, &response)) {
+        row.await;
+    }
     if let Some(ErrorCause(cause)) = response.extensions().get::<ErrorCause>() {
         tracing::error!(
             status = response.status().as_u16(),

@@ -8,6 +8,7 @@ use crate::auth::{normalize_handle, Accounts};
 use crate::changes::Changes;
 use crate::clock::now_ms;
 use crate::db::{self, handles::OwnerKind, orgs::SqlOrg, orgs::SqlOrgForMember, Db, StoreError};
+use crate::error::codes;
 use crate::error::{ApiError, Coded};
 use crate::ids::new_id;
 use app::dto::{MemberDto, OrgDto, OrgRole};
@@ -31,12 +32,12 @@ pub enum OrgError {
 impl Coded for OrgError {
     fn code(&self) -> &'static str {
         match self {
-            OrgError::NotFound(_) => "ORG_NOT_FOUND",
-            OrgError::NotAdmin(_) => "ACCESS_DENIED",
-            OrgError::LastAdmin => "ORG_LAST_ADMIN",
-            OrgError::AlreadyMember(_) => "ALREADY_MEMBER",
-            OrgError::NotMember(_) => "MEMBER_NOT_FOUND",
-            OrgError::InvalidName => "INVALID_NAME",
+            OrgError::NotFound(_) => codes::ORG_NOT_FOUND,
+            OrgError::NotAdmin(_) => codes::ACCESS_DENIED,
+            OrgError::LastAdmin => codes::ORG_LAST_ADMIN,
+            OrgError::AlreadyMember(_) => codes::ALREADY_MEMBER,
+            OrgError::NotMember(_) => codes::MEMBER_NOT_FOUND,
+            OrgError::InvalidName => codes::INVALID_NAME,
         }
     }
 

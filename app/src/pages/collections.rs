@@ -1,17 +1,18 @@
 //! Model Collections: the list (own, organizations', system), the create/edit form with
 //! an ordered member list picked from reachable models, the "Try it" panel (explain and a
-//! test prompt), and model prices for cost-optimized routing.
+//! test prompt), model aliases (fixed names agents ask for, mapped to any reference), and
+//! model prices for cost-optimized routing.
 
 use leptos::prelude::*;
 
 use crate::api::{
-    list_collections, list_orgs, list_prices, reachable_models, DeleteCollection, ExplainModel,
-    SaveCollection, SetPrice, TryModel,
+    list_aliases, list_collections, list_orgs, list_prices, reachable_models, DeleteAlias,
+    DeleteCollection, ExplainModel, SaveAlias, SaveCollection, SetPrice, TryModel,
 };
 use crate::components::feedback::{FieldError, FormError};
 use crate::dto::{
-    CollectionDto, CollectionInputDto, CollectionMemberDto, MemberInput, OrgRole, PriceDto,
-    ReachableModelDto, STRATEGIES,
+    AliasInputDto, CollectionDto, CollectionInputDto, CollectionMemberDto, MemberInput, OrgRole,
+    PriceDto, ReachableModelDto, STRATEGIES,
 };
 use crate::UserContext;
 
@@ -158,7 +159,153 @@ pub fn CollectionsPage() -> impl IntoView {
             <FormError result=delete.value()/>
         </section>
         <TryPanel target=try_target collections/>
+        <Aliases orgs/>
         <Prices/>
+    }
+}
+
+/// Aliases: names agents ask for (`claude-*`, `gpt-5-codex`) mapped to a model reference.
+#[component]
+fn Aliases(
+    orgs: Resource<Result<Vec<crate::dto::OrgDto>, crate::error::AppError>>,
+) -> impl IntoView {
+    let save = ServerAction::<SaveAlias>::new();
+    let delete = ServerAction::<DeleteAlias>::new();
+    let aliases = Resource::new(
+        move || (save.version().get(), delete.version().get()),
+        |_| list_aliases(),
+    );
+    let name = RwSignal::new(String::new());
+    let target = RwSignal::new(String::new());
+    let description = RwSignal::new(String::new());
+    let owner = RwSignal::new(String::new());
+    let saved = save.value();
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = saved.get() {
+            name.set(String::new());
+            target.set(String::new());
+            description.set(String::new());
+        }
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let org = owner.get_untracked();
+        save.dispatch(SaveAlias {
+            id: None,
+            input: AliasInputDto {
+                name: name.get_untracked(),
+                target: target.get_untracked(),
+                description: Some(description.get_untracked()),
+                scope: Some(
+                    if org.is_empty() {
+                        "individual"
+                    } else {
+                        "organization"
+                    }
+                    .to_owned(),
+                ),
+                organization: (!org.is_empty()).then_some(org),
+            },
+        });
+    };
+    view! {
+        <section class="card" data-testid="aliases">
+            <h2>"Aliases"</h2>
+            <p class="muted">
+                "Coding agents ask for fixed model names (Claude Code for "<code>"claude-opus-…"</code>", Codex for "
+                <code>"gpt-5-codex"</code>"). An alias maps such a name — or a pattern with "<code>"*"</code>
+                " — to any model reference. Yours come before your organizations'; an exact name before a pattern."
+            </p>
+            <form class="stack" on:submit=submit>
+                <div class="grid2">
+                    <label>
+                        "Name or pattern"
+                        <input type="text" name="alias-name" placeholder="claude-*" required prop:value=move || name.get()
+                            on:input=move |ev| name.set(event_target_value(&ev))/>
+                    </label>
+                    <label>
+                        "Routes to"
+                        <input type="text" name="alias-target" placeholder="collection/coding" required prop:value=move || target.get()
+                            on:input=move |ev| target.set(event_target_value(&ev))/>
+                    </label>
+                </div>
+                <FieldError result=saved field="name"/>
+                <FieldError result=saved field="target"/>
+                <div class="grid2">
+                    <label>
+                        "Description (optional)"
+                        <input type="text" name="alias-description" prop:value=move || description.get()
+                            on:input=move |ev| description.set(event_target_value(&ev))/>
+                    </label>
+                    <label>
+                        "Owner"
+                        <select name="alias-owner" on:change=move |ev| owner.set(event_target_value(&ev))>
+                            <option value="">"Me"</option>
+                            <Transition fallback=|| ()>
+                                {move || Suspend::new(async move {
+                                    orgs.await.unwrap_or_default().into_iter()
+                                        .filter(|o| o.role == OrgRole::Admin)
+                                        .map(|o| view! { <option value=o.handle.clone()>{o.name.clone()}</option> })
+                                        .collect_view()
+                                })}
+                            </Transition>
+                        </select>
+                    </label>
+                </div>
+                <FieldError result=saved field="organization"/>
+                <FormError result=saved/>
+                <div class="row">
+                    <button class="primary" type="submit" prop:disabled=move || save.pending().get()>"Add alias"</button>
+                </div>
+            </form>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match aliases.await {
+                        Err(e) => view! { <p class="form-error">{e.message}</p> }.into_any(),
+                        Ok(list) if list.is_empty() => view! {
+                            <p class="empty-state">"No aliases yet."</p>
+                        }.into_any(),
+                        Ok(list) => view! {
+                            <table class="table" data-testid="alias-list">
+                                <thead><tr><th>"Name"</th><th>"Routes to"</th><th>"Owner"</th><th></th></tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|a| {
+                                        let id = a.id.clone();
+                                        let label = a.name.clone();
+                                        view! {
+                                            <tr data-alias=a.name.clone()>
+                                                <td><code>{a.name.clone()}</code><div class="muted small">{a.description.clone()}</div></td>
+                                                <td><code>{a.target.clone()}</code></td>
+                                                <td>{format!("{} ({})", a.owner.handle, a.owner.kind)}</td>
+                                                <td class="actions">
+                                                    <Show when=move || a.can_edit>
+                                                        {
+                                                            let id = id.clone();
+                                                            let label = label.clone();
+                                                            view! {
+                                                                <button class="danger" on:click=move |_| {
+                                                                    let sure = window()
+                                                                        .confirm_with_message(&format!("Delete alias {label}? Requests naming it will route by the model grammar again."))
+                                                                        .unwrap_or(false);
+                                                                    if sure {
+                                                                        delete.dispatch(DeleteAlias { id: id.clone() });
+                                                                    }
+                                                                }>"Delete"</button>
+                                                            }
+                                                        }
+                                                    </Show>
+                                                </td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+            <FormError result=delete.value()/>
+        </section>
     }
 }
 

@@ -38,7 +38,7 @@ pub fn LogsPage() -> impl IntoView {
         <header class="page-header row spread">
             <div>
                 <h1>"Request Logs"</h1>
-                <p class="muted">"Every routed request: which connection served it, how it was resolved, latency and tokens."</p>
+                <p class="muted">"Every request to /v1: the endpoint, which connection served it, how it was resolved, latency and tokens. Requests that never reached a connection (a bad key, an unknown route, a malformed body) are here too."</p>
             </div>
             <button on:click=move |_| refresh.update(|v| *v += 1)>"Refresh"</button>
         </header>
@@ -70,6 +70,8 @@ pub fn LogsPage() -> impl IntoView {
                         <option value="direct">"direct"</option>
                         <option value="collection">"collection"</option>
                         <option value="auto">"auto"</option>
+                        <option value="alias">"alias"</option>
+                        <option value="none">"not routed"</option>
                     </select>
                 </label>
             </div>
@@ -82,7 +84,7 @@ pub fn LogsPage() -> impl IntoView {
                         }.into_any(),
                         Ok(rows) => view! {
                             <table class="table" data-testid="logs">
-                                <thead><tr><th>"Time"</th><th>"Model"</th><th>"Resolution"</th><th>"Connection"</th><th>"Status"</th><th>"Latency"</th><th>"Tokens"</th></tr></thead>
+                                <thead><tr><th>"Time"</th><th>"Endpoint"</th><th>"Model"</th><th>"Resolution"</th><th>"Connection"</th><th>"Status"</th><th>"Latency"</th><th>"Tokens"</th></tr></thead>
                                 <tbody>{rows.into_iter().map(|r| view! { <LogRow r open/> }).collect_view()}</tbody>
                             </table>
                         }.into_any(),
@@ -113,6 +115,7 @@ fn LogRow(r: RequestLogDto, open: RwSignal<Option<String>>) -> impl IntoView {
     view! {
         <tr class="clickable" on:click=move |_| open.update(|o| *o = if o.as_deref() == Some(toggle_id.as_str()) { None } else { Some(toggle_id.clone()) })>
             <td>{short_time(&r.created_at)}</td>
+            <td><code>{if r.path.is_empty() { format!("/v1/{}", r.endpoint) } else { r.path.clone() }}</code></td>
             <td>
                 <code>{r.model.clone()}</code>{r.stream.then_some(" (stream)")}
                 {r.collection.clone().filter(|c| *c != r.model).map(|c| view! { <div class="muted small">{c}</div> })}
@@ -125,7 +128,7 @@ fn LogRow(r: RequestLogDto, open: RwSignal<Option<String>>) -> impl IntoView {
         </tr>
         <Show when=is_open.clone()>
             <tr class="inline-form">
-                <td colspan="7">
+                <td colspan="8">
                     <strong>"Attempts"</strong>
                     <ol class="attempts">
                         {attempts.clone().into_iter().map(|a| view! {
@@ -134,6 +137,11 @@ fn LogRow(r: RequestLogDto, open: RwSignal<Option<String>>) -> impl IntoView {
                         }).collect_view()}
                     </ol>
                     <p class="muted small">{format!("request id {}", r.request_id)}</p>
+                    {r.user_agent.clone().map(|ua| view! { <p class="muted small">{format!("client {ua}")}</p> })}
+                    {(r.cache_read_tokens.is_some() || r.cache_write_tokens.is_some()).then(|| view! {
+                        <p class="muted small">{format!("prompt cache: {} read, {} written",
+                            r.cache_read_tokens.unwrap_or(0), r.cache_write_tokens.unwrap_or(0))}</p>
+                    })}
                 </td>
             </tr>
         </Show>

@@ -7,6 +7,7 @@ use super::{normalize_handle, passwords, ApiKeys, AuthError};
 use crate::changes::Changes;
 use crate::clock::now_ms;
 use crate::db::{self, handles::OwnerKind, users::SqlUser, Db, Flag, StoreError};
+use crate::error::codes;
 use crate::error::{ApiError, Coded};
 use crate::ids::new_id;
 
@@ -41,11 +42,11 @@ pub enum AccountError {
 impl Coded for AccountError {
     fn code(&self) -> &'static str {
         match self {
-            AccountError::InvalidEmail => "INVALID_EMAIL",
-            AccountError::WeakPassword | AccountError::PasswordTooLong => "WEAK_PASSWORD",
-            AccountError::EmailTaken => "EMAIL_TAKEN",
-            AccountError::UserNotFound(_) => "USER_NOT_FOUND",
-            AccountError::WrongPassword => "AUTH_INVALID_CREDENTIALS",
+            AccountError::InvalidEmail => codes::INVALID_EMAIL,
+            AccountError::WeakPassword | AccountError::PasswordTooLong => codes::WEAK_PASSWORD,
+            AccountError::EmailTaken => codes::EMAIL_TAKEN,
+            AccountError::UserNotFound(_) => codes::USER_NOT_FOUND,
+            AccountError::WrongPassword => codes::AUTH_INVALID_CREDENTIALS,
         }
     }
 

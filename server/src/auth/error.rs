@@ -1,5 +1,6 @@
 use axum::http::StatusCode;
 
+use crate::error::codes;
 use crate::error::Coded;
 
 #[derive(Debug, thiserror::Error)]
@@ -25,11 +26,11 @@ impl Coded for AuthError {
         match self {
             AuthError::InvalidApiKey
             | AuthError::MissingApiKey
-            | AuthError::MissingBearerPrefix => "GATEWAY1_AUTH_001",
-            AuthError::InvalidCredentials => "AUTH_INVALID_CREDENTIALS",
-            AuthError::AccountLocked { .. } => "AUTH_ACCOUNT_LOCKED",
-            AuthError::NotSignedIn => "AUTH_REQUIRED",
-            AuthError::AdminOnly => "ACCESS_DENIED",
+            | AuthError::MissingBearerPrefix => codes::GATEWAY1_AUTH_001,
+            AuthError::InvalidCredentials => codes::AUTH_INVALID_CREDENTIALS,
+            AuthError::AccountLocked { .. } => codes::AUTH_ACCOUNT_LOCKED,
+            AuthError::NotSignedIn => codes::AUTH_REQUIRED,
+            AuthError::AdminOnly => codes::ACCESS_DENIED,
         }
     }
 

@@ -4,6 +4,7 @@
 
 use axum::http::StatusCode;
 
+use crate::error::codes;
 use crate::error::Coded;
 
 /// Words a handle may not be: the seeded provider keys and the router's own keywords.
@@ -55,9 +56,9 @@ pub enum HandleError {
 impl Coded for HandleError {
     fn code(&self) -> &'static str {
         match self {
-            HandleError::Length | HandleError::Characters => "INVALID_HANDLE",
-            HandleError::Reserved(_) => "RESERVED_HANDLE",
-            HandleError::Taken(_) => "HANDLE_TAKEN",
+            HandleError::Length | HandleError::Characters => codes::INVALID_HANDLE,
+            HandleError::Reserved(_) => codes::RESERVED_HANDLE,
+            HandleError::Taken(_) => codes::HANDLE_TAKEN,
         }
     }
 

@@ -11,6 +11,7 @@ pub use credentials::Credentials;
 
 use axum::http::StatusCode;
 
+use crate::error::codes;
 use crate::error::Coded;
 
 /// Who is acting: from an API key or a console session.
@@ -54,17 +55,17 @@ pub enum CatalogError {
 impl Coded for CatalogError {
     fn code(&self) -> &'static str {
         match self {
-            CatalogError::UnknownProvider(_) => "UNKNOWN_PROVIDER",
-            CatalogError::ProviderDisabled(_) => "PROVIDER_DISABLED",
-            CatalogError::ProviderExists(_) => "PROVIDER_EXISTS",
-            CatalogError::ProviderNotFound(_) => "PROVIDER_NOT_FOUND",
-            CatalogError::MissingField(_) => "MISSING_FIELD",
-            CatalogError::UnknownField(_) => "UNKNOWN_FIELD",
-            CatalogError::Invalid { .. } => "INVALID_FIELD",
-            CatalogError::ConnectionNotFound(_) => "CONNECTION_NOT_FOUND",
-            CatalogError::NotEditable | CatalogError::AdminOnly => "ACCESS_DENIED",
-            CatalogError::DuplicateModel(_) => "DUPLICATE_MODEL",
-            CatalogError::Sealed(_) => "INTERNAL_ERROR",
+            CatalogError::UnknownProvider(_) => codes::UNKNOWN_PROVIDER,
+            CatalogError::ProviderDisabled(_) => codes::PROVIDER_DISABLED,
+            CatalogError::ProviderExists(_) => codes::PROVIDER_EXISTS,
+            CatalogError::ProviderNotFound(_) => codes::PROVIDER_NOT_FOUND,
+            CatalogError::MissingField(_) => codes::MISSING_FIELD,
+            CatalogError::UnknownField(_) => codes::UNKNOWN_FIELD,
+            CatalogError::Invalid { .. } => codes::INVALID_FIELD,
+            CatalogError::ConnectionNotFound(_) => codes::CONNECTION_NOT_FOUND,
+            CatalogError::NotEditable | CatalogError::AdminOnly => codes::ACCESS_DENIED,
+            CatalogError::DuplicateModel(_) => codes::DUPLICATE_MODEL,
+            CatalogError::Sealed(_) => codes::INTERNAL_ERROR,
         }
     }
 

@@ -17,6 +17,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use sqlx::{any::AnyPoolOptions, AnyPool, Executor};
 
+use crate::error::codes;
 use crate::error::Coded;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,8 +61,8 @@ impl From<sqlx::Error> for StoreError {
 impl Coded for StoreError {
     fn code(&self) -> &'static str {
         match self {
-            StoreError::Unavailable(_) => "GATEWAY3_CONN_001",
-            StoreError::Internal(_) => "INTERNAL_ERROR",
+            StoreError::Unavailable(_) => codes::GATEWAY3_CONN_001,
+            StoreError::Internal(_) => codes::INTERNAL_ERROR,
         }
     }
 

@@ -96,17 +96,13 @@ pub fn with_model(body: &[u8], model: &str) -> Result<Bytes, ProviderError> {
 pub async fn raw(
     s: Served,
     bytes: Bytes,
-    usage_of: fn(&Value) -> Usage,
+    usage_of: fn(&str) -> Usage,
 ) -> Result<Response, Fallback> {
     let peek: Peek<'_> = match serde_json::from_slice(&bytes) {
         Ok(p) => p,
         Err(e) => return Err(fall_back(s.call, ProviderError::Decode(e.to_string()))),
     };
-    let usage = peek
-        .usage
-        .and_then(|u| serde_json::from_str::<Value>(u.get()).ok())
-        .map(|u| usage_of(&u))
-        .unwrap_or_default();
+    let usage = peek.usage.map(|u| usage_of(u.get())).unwrap_or_default();
     let body = match peek.model {
         Some(raw) => splice(&bytes, raw, &s.call.requested_model).map(Bytes::from),
         None => Some(bytes.clone()),
@@ -269,10 +265,8 @@ pub async fn stream<I: Send + 'static>(
                 Err(e) => {
                     // Mid-stream failure: too late to fall back; tell the client in-band.
                     status = 502;
-                    let code = format!(
-                        "PROVIDER_{}_STREAM_INTERRUPTED",
-                        route.provider_key.to_uppercase().replace('-', "_")
-                    );
+                    let code =
+                        crate::error::codes::provider(&route.provider_key, "STREAM_INTERRUPTED");
                     let bytes = relay.error(
                         &code,
                         &format!("the provider's stream broke off: {e}"),
@@ -286,7 +280,7 @@ pub async fn stream<I: Send + 'static>(
             if tx.send(Ok(bytes)).await.is_err() {
                 // The client went away: dropping `items` cancels the upstream request.
                 status = 499;
-                error_code = Some("CLIENT_CLOSED_REQUEST".into());
+                error_code = Some(crate::error::codes::CLIENT_CLOSED_REQUEST.into());
                 break;
             }
         }

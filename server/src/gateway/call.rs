@@ -44,15 +44,43 @@ pub struct Usage {
 impl Usage {
     /// From an OpenAI-format answer or chunk (`usage.prompt_tokens`, …).
     pub fn from_openai(v: &Value) -> Option<Usage> {
-        let u = v.get("usage").filter(|u| u.is_object())?;
-        Some(Usage {
+        v.get("usage")
+            .filter(|u| u.is_object())
+            .map(Usage::from_openai_usage)
+    }
+
+    /// From an OpenAI-format `usage` object.
+    pub fn from_openai_usage(u: &Value) -> Usage {
+        Usage {
             prompt: u.get("prompt_tokens").and_then(Value::as_i64),
             completion: u.get("completion_tokens").and_then(Value::as_i64),
             cache_read: u
                 .pointer("/prompt_tokens_details/cached_tokens")
                 .and_then(Value::as_i64),
             cache_write: None,
-        })
+        }
+    }
+
+    /// From an OpenAI-format `usage` object's JSON text, read typed (no tree is built).
+    pub fn from_openai_text(raw: &str) -> Usage {
+        #[derive(serde::Deserialize)]
+        struct Details {
+            cached_tokens: Option<i64>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Peek {
+            prompt_tokens: Option<i64>,
+            completion_tokens: Option<i64>,
+            prompt_tokens_details: Option<Details>,
+        }
+        serde_json::from_str::<Peek>(raw)
+            .map(|p| Usage {
+                prompt: p.prompt_tokens,
+                completion: p.completion_tokens,
+                cache_read: p.prompt_tokens_details.and_then(|d| d.cached_tokens),
+                cache_write: None,
+            })
+            .unwrap_or_default()
     }
 
     /// From Anthropic's `usage` object: its `input_tokens` leave out cached tokens.
@@ -176,7 +204,6 @@ impl Call {
             user_id: self.caller.user_id.clone(),
             key_id: self.caller.key_id.clone(),
             endpoint: self.endpoint.as_str().to_owned(),
-            path: self.endpoint.path().to_owned(),
             user_agent: self.meta.user_agent.clone(),
             requested_model: self.requested_model.clone(),
             resolution: self.resolution.to_owned(),
@@ -287,5 +314,10 @@ mod tests {
             (Some(9), Some(2), Some(1))
         );
         assert_eq!(u.total(), 11);
+        let text = r#"{"prompt_tokens": 10, "completion_tokens": 5, "prompt_tokens_details": {"cached_tokens": 4}, "extra": [1]}"#;
+        assert_eq!(
+            Usage::from_openai_text(text),
+            Usage::from_openai(&openai).unwrap()
+        );
     }
 }

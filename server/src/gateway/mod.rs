@@ -27,7 +27,7 @@ use serde_json::{json, Value};
 
 use crate::auth::Principal;
 use crate::clock::now_ms;
-use crate::error::{ApiError, RequestError, UpstreamError};
+use crate::error::{codes, ApiError, RequestError, UpstreamError};
 use crate::extract::RequestMeta;
 use crate::limits::OverBudget;
 use crate::providers::{self, ChatReply, NativeApi, NativeReply, ProviderError};
@@ -61,16 +61,6 @@ impl Endpoint {
             Endpoint::Completions => "completions",
             Endpoint::Responses => "responses",
             Endpoint::Messages => "messages",
-        }
-    }
-
-    pub fn path(self) -> &'static str {
-        match self {
-            Endpoint::Chat => "/v1/chat/completions",
-            Endpoint::Embeddings => "/v1/embeddings",
-            Endpoint::Completions => "/v1/completions",
-            Endpoint::Responses => "/v1/responses",
-            Endpoint::Messages => "/v1/messages",
         }
     }
 }
@@ -191,7 +181,13 @@ pub async fn serve(
             }
         };
         let native_here = native.as_ref().filter(|n| {
-            providers::speaks_natively(route.family, &route.provider_key, &route.config, n.api)
+            providers::speaks_natively(
+                route.family,
+                &route.provider_key,
+                &route.config,
+                n.api,
+                &upstream_model,
+            )
         });
         let outgoing = match (native_here, canonical.as_mut()) {
             (Some(n), _) => Outgoing::Native(n),
@@ -294,7 +290,7 @@ pub async fn serve(
                 route: None,
                 upstream_model: None,
                 status: 429,
-                error_code: Some("RATE_LIMIT_EXCEEDED".into()),
+                error_code: Some(codes::RATE_LIMIT_EXCEEDED.into()),
                 ttft: None,
                 usage: Usage::default(),
                 stream,
@@ -327,7 +323,7 @@ fn rate_limited(over: &OverBudget, dialect: &dyn Dialect) -> Response {
     let reset =
         crate::clock::rfc3339(now_ms() + i64::try_from(over.retry_after.as_millis()).unwrap_or(0));
     let body = dialect.error_body(
-        "RATE_LIMIT_EXCEEDED",
+        codes::RATE_LIMIT_EXCEEDED,
         &format!(
             "Every connection for this model is over its {} budget; retry in {secs} s",
             over.kind
@@ -348,7 +344,7 @@ fn rate_limited(over: &OverBudget, dialect: &dyn Dialect) -> Response {
     }
     response
         .extensions_mut()
-        .insert(crate::error::ErrorCode("RATE_LIMIT_EXCEEDED".into()));
+        .insert(crate::error::ErrorCode(codes::RATE_LIMIT_EXCEEDED.into()));
     response
 }
 
@@ -373,7 +369,13 @@ pub async fn native_candidate(
         .candidates
         .into_iter()
         .find(|c| {
-            providers::speaks_natively(c.route.family, &c.route.provider_key, &c.route.config, api)
+            providers::speaks_natively(
+                c.route.family,
+                &c.route.provider_key,
+                &c.route.config,
+                api,
+                &c.upstream_model,
+            )
         })
         .map(|c| (c.route, c.upstream_model)))
 }

@@ -14,14 +14,20 @@ use crate::providers::{NativeApi, SseEvent};
 use super::answer::Relay;
 use super::call::Usage;
 
-/// Reads a native whole answer's `usage` object.
-pub fn usage_reader(api: NativeApi) -> fn(&Value) -> Usage {
+/// Reads a whole answer's `usage` object from its JSON text.
+pub fn usage_reader(api: NativeApi) -> fn(&str) -> Usage {
+    fn parsed(raw: &str, read: fn(&Value) -> Usage) -> Usage {
+        serde_json::from_str::<Value>(raw)
+            .map(|u| read(&u))
+            .unwrap_or_default()
+    }
     match api {
-        NativeApi::AnthropicMessages | NativeApi::AnthropicCountTokens => Usage::from_anthropic,
-        NativeApi::OpenAiResponses => Usage::from_responses,
-        NativeApi::OpenAiCompletions => {
-            |u: &Value| Usage::from_openai(&json!({ "usage": u })).unwrap_or_default()
+        NativeApi::AnthropicMessages | NativeApi::AnthropicCountTokens => {
+            |raw| parsed(raw, Usage::from_anthropic)
         }
+        NativeApi::OpenAiResponses => |raw| parsed(raw, Usage::from_responses),
+        // The hot path's answers: read typed, without building a tree.
+        NativeApi::OpenAiCompletions => Usage::from_openai_text,
     }
 }
 

@@ -2,7 +2,7 @@
 //! ([`openai_chat`]), OpenAI Responses ([`openai_responses`]), Anthropic Messages
 //! ([`anthropic_messages`]) — each only parsing its request and rendering its answers,
 //! with the request path itself in [`crate::gateway`]. Every `/v1` answer, routed or not,
-//! leaves a request-log row ([`log_every_answer`]).
+//! leaves a request-log row ([`Seen`]).
 
 pub mod anthropic_messages;
 mod models;
@@ -10,9 +10,11 @@ pub mod openai_chat;
 pub mod openai_responses;
 
 use axum::{
-    extract::{Request, State},
-    http::{header::USER_AGENT, HeaderMap},
-    middleware::{self, Next},
+    extract::Request,
+    http::{
+        header::{AUTHORIZATION, USER_AGENT},
+        HeaderMap, HeaderValue,
+    },
     response::Response,
     routing::{any, get, post},
     Router,
@@ -35,7 +37,7 @@ pub const MAX_MODEL_LEN: usize = 512;
 /// Longest path kept in a log row.
 const MAX_PATH: usize = 256;
 
-pub fn router(state: AppState) -> Router<AppState> {
+pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/auth/validate", get(models::validate))
         .route("/v1/chat/completions", post(openai_chat::chat))
@@ -58,7 +60,6 @@ pub fn router(state: AppState) -> Router<AppState> {
             post(anthropic_messages::count_tokens),
         )
         .route("/v1/{*rest}", any(crate::api::not_found))
-        .layer(middleware::from_fn_with_state(state, log_every_answer))
 }
 
 /// The request's `model`: a string of at most [`MAX_MODEL_LEN`] bytes.
@@ -85,84 +86,125 @@ pub fn stream_field(stream: Option<&Value>) -> Result<bool, RequestError> {
     }
 }
 
-/// Gives every `/v1` answer that the request path did not log itself (unknown routes, bad
-/// keys, malformed bodies, model lists, token counts) its request-log row, and logs every
-/// refusal and failure with its path at info, so operators see what clients tried. A row
-/// whose request had no valid key belongs to no user; platform admins see those.
-async fn log_every_answer(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let started = std::time::Instant::now();
-    let uri = req.uri().clone();
-    let user_agent = req.headers().get(USER_AGENT).cloned();
-    let authorization = presented(req.headers());
-    let request_id = req.headers().get("x-request-id").cloned();
-    let response = next.run(req).await;
-    let status = response.status().as_u16();
-    let code = response
-        .extensions()
-        .get::<ErrorCode>()
-        .map(|c| c.0.clone());
-    let path = truncate(uri.path(), MAX_PATH);
-    if status >= 400 {
-        tracing::info!(
-            status,
-            path,
-            code = code.as_deref().unwrap_or_default(),
-            user_agent = user_agent
-                .as_ref()
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default(),
-            "inference request refused or failed"
-        );
-    }
-    if response.extensions().get::<Logged>().is_some() {
-        return response;
-    }
-    // Cached: no SQL or hashing beyond a digest when the key was seen recently.
-    let caller = state.keys.authenticate(authorization.as_deref()).await.ok();
-    let now = now_ms();
-    let endpoint = path.strip_prefix("/v1/").unwrap_or(path);
-    state.request_log.record(LogRow {
-        id: new_ordered_id("req", now),
-        request_id: request_id
-            .as_ref()
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned(),
-        created_at: now,
-        user_id: caller
-            .as_ref()
-            .map(|c| c.user_id.clone())
-            .unwrap_or_default(),
-        key_id: caller
-            .as_ref()
-            .map(|c| c.key_id.clone())
-            .unwrap_or_default(),
-        endpoint: truncate(endpoint, 64).to_owned(),
-        path: path.to_owned(),
-        user_agent: user_agent
-            .as_ref()
-            .and_then(|v| v.to_str().ok())
-            .map(|ua| truncate(ua, 256).to_owned()),
-        requested_model: String::new(),
-        resolution: "none".into(),
-        collection: None,
-        connection_id: None,
-        provider: None,
-        upstream_model: None,
-        status_code: i64::from(status),
-        error_code: code.map(|c| c.into_owned()),
-        latency_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
-        ttft_ms: None,
-        prompt_tokens: None,
-        completion_tokens: None,
-        cache_read_tokens: None,
-        cache_write_tokens: None,
-        stream: Flag(false),
-        attempts: "[]".into(),
-    });
-    response
+/// What is kept of a `/v1` request until its answer, so that every answer the request
+/// path did not log itself (unknown routes, bad keys, malformed bodies, model lists, token
+/// counts) gets its request-log row, and every refusal and failure an info line with its
+/// path: operators see what clients tried. A row whose request had no valid key belongs
+/// to no user; platform admins see those. Everything here is a reference count; the row's
+/// strings are made only when a row is written.
+pub struct Seen {
+    started: std::time::Instant,
+    uri: axum::http::Uri,
+    user_agent: Option<HeaderValue>,
+    authorization: Option<HeaderValue>,
+    api_key: Option<HeaderValue>,
+    request_id: Option<HeaderValue>,
 }
 
-fn presented(headers: &HeaderMap) -> Option<String> {
-    crate::extract::presented_key(headers)
+impl Seen {
+    /// `Some` for requests under `/v1/`.
+    pub fn of(req: &Request) -> Option<Seen> {
+        if !req.uri().path().starts_with("/v1/") {
+            return None;
+        }
+        let h = req.headers();
+        Some(Seen {
+            started: std::time::Instant::now(),
+            uri: req.uri().clone(),
+            user_agent: h.get(USER_AGENT).cloned(),
+            authorization: h.get(AUTHORIZATION).cloned(),
+            api_key: h.get("x-api-key").cloned(),
+            request_id: h.get("x-request-id").cloned(),
+        })
+    }
+
+    /// Logs a refusal or failure, and writes the row the request path did not.
+    pub fn answered(
+        self,
+        state: &AppState,
+        response: &Response,
+    ) -> Option<impl std::future::Future<Output = ()> + Send + 'static> {
+        let status = response.status().as_u16();
+        let code = response
+            .extensions()
+            .get::<ErrorCode>()
+            .map(|c| c.0.clone());
+        let text =
+            |v: &Option<HeaderValue>| v.as_ref().and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let path = truncate(self.uri.path(), MAX_PATH);
+        if status >= 400 {
+            tracing::info!(
+                status,
+                path,
+                code = code.as_deref().unwrap_or_default(),
+                user_agent = text(&self.user_agent).unwrap_or_default(),
+                "inference request refused or failed"
+            );
+        }
+        if response.extensions().get::<Logged>().is_some() {
+            return None;
+        }
+        let state = state.clone();
+        let path = path.to_owned();
+        Some(async move { self.write_row(&state, status, code, path).await })
+    }
+
+    async fn write_row(
+        self,
+        state: &AppState,
+        status: u16,
+        code: Option<std::borrow::Cow<'static, str>>,
+        path: String,
+    ) {
+        let text =
+            |v: &Option<HeaderValue>| v.as_ref().and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            (AUTHORIZATION.as_str(), &self.authorization),
+            ("x-api-key", &self.api_key),
+        ] {
+            if let (Some(v), Ok(n)) = (value, axum::http::HeaderName::try_from(name)) {
+                headers.insert(n, v.clone());
+            }
+        }
+        // Cached: no SQL or hashing beyond a digest when the key was seen recently.
+        let caller = state
+            .keys
+            .authenticate(crate::extract::presented_key(&headers).as_deref())
+            .await
+            .ok();
+        let now = now_ms();
+        let endpoint = path.strip_prefix("/v1/").unwrap_or(&path);
+        state.request_log.record(LogRow {
+            id: new_ordered_id("req", now),
+            request_id: text(&self.request_id).unwrap_or_default(),
+            created_at: now,
+            user_id: caller
+                .as_ref()
+                .map(|c| c.user_id.clone())
+                .unwrap_or_default(),
+            key_id: caller
+                .as_ref()
+                .map(|c| c.key_id.clone())
+                .unwrap_or_default(),
+            endpoint: truncate(endpoint, MAX_PATH).to_owned(),
+            user_agent: text(&self.user_agent).map(|ua| truncate(&ua, 256).to_owned()),
+            requested_model: String::new(),
+            resolution: "none".into(),
+            collection: None,
+            connection_id: None,
+            provider: None,
+            upstream_model: None,
+            status_code: i64::from(status),
+            error_code: code.map(|c| c.into_owned()),
+            latency_ms: i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX),
+            ttft_ms: None,
+            prompt_tokens: None,
+            completion_tokens: None,
+            cache_read_tokens: None,
+            cache_write_tokens: None,
+            stream: Flag(false),
+            attempts: "[]".into(),
+        });
+    }
 }

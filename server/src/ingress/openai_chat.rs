@@ -35,18 +35,23 @@ pub fn error_body(code: &str, message: &str, status: StatusCode) -> Value {
     json!({"error": {"code": code, "message": message, "type": crate::error::error_type_for(status), "status": status.as_u16()}})
 }
 
+/// The status OpenAI's SDKs expect: they know no 529, so an overloaded provider is a 503
+/// they retry.
+pub fn openai_status(upstream: Option<u16>, status: StatusCode) -> StatusCode {
+    if upstream == Some(529) {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        status
+    }
+}
+
 impl Dialect for OpenAiChat {
     fn error_body(&self, code: &str, message: &str, status: StatusCode) -> Value {
         error_body(code, message, status)
     }
 
     fn status_for(&self, upstream: Option<u16>, status: StatusCode) -> StatusCode {
-        // OpenAI's SDKs know no 529; an overloaded provider is a 503 they retry.
-        if upstream == Some(529) {
-            StatusCode::SERVICE_UNAVAILABLE
-        } else {
-            status
-        }
+        openai_status(upstream, status)
     }
 
     fn speaks_openai(&self) -> bool {

@@ -32,9 +32,9 @@ pub struct LogRow {
     pub created_at: i64,
     pub user_id: String,
     pub key_id: String,
+    /// The path under `/v1/` (`chat/completions`, `responses`…), also for answers that
+    /// were never routed.
     pub endpoint: String,
-    /// The request's path (`/v1/…`), also for answers that were never routed.
-    pub path: String,
     pub user_agent: Option<String>,
     pub requested_model: String,
     pub resolution: String,
@@ -65,8 +65,8 @@ impl From<LogRow> for LogDto {
             id: r.id,
             request_id: r.request_id,
             created_at: rfc3339(r.created_at),
+            path: format!("/v1/{}", r.endpoint),
             endpoint: r.endpoint,
-            path: r.path,
             user_agent: r.user_agent,
             model: r.requested_model,
             resolution: r.resolution,
@@ -198,11 +198,11 @@ async fn write(db: &Db, conn: &mut Option<PoolConnection<Any>>, batch: &[LogRow]
 }
 
 const INSERT_ONE: &str = "INSERT INTO request_logs (id, request_id, created_at, user_id, key_id, endpoint, \
-     path, user_agent, requested_model, resolution, collection, connection_id, provider, upstream_model, \
+     user_agent, requested_model, resolution, collection, connection_id, provider, upstream_model, \
      status_code, error_code, latency_ms, ttft_ms, prompt_tokens, completion_tokens, cache_read_tokens, \
      cache_write_tokens, stream, attempts) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-     $21, $22, $23, $24)";
+     $21, $22, $23)";
 /// Rows go in sixteen to a statement: each statement is a round trip to the database (for
 /// SQLite a hand-off to its driver thread), which per row cost more than the insert.
 const INSERT_16_SQLITE: &str = include_str!("insert_16.sqlite.sql");
@@ -219,7 +219,6 @@ fn bind_row<'q>(q: AnyQuery<'q>, r: &'q LogRow) -> AnyQuery<'q> {
         .bind(r.user_id.as_str())
         .bind(r.key_id.as_str())
         .bind(r.endpoint.as_str())
-        .bind(r.path.as_str())
         .bind(r.user_agent.as_deref())
         .bind(r.requested_model.as_str())
         .bind(r.resolution.as_str())
@@ -290,7 +289,7 @@ pub async fn list(
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
     let offset = q.offset.unwrap_or(0).max(0);
     let rows = sqlx::query_as::<_, LogRow>(
-        "SELECT id, request_id, created_at, user_id, key_id, endpoint, path, user_agent, requested_model, \
+        "SELECT id, request_id, created_at, user_id, key_id, endpoint, user_agent, requested_model, \
                 resolution, collection, connection_id, provider, upstream_model, status_code, error_code, \
                 latency_ms, ttft_ms, prompt_tokens, completion_tokens, cache_read_tokens, cache_write_tokens, \
                 stream, attempts \

@@ -2,7 +2,10 @@
 //! access key, secret and region. Models from `GET {base}/foundation-models`
 //! (ListFoundationModels); chat through the runtime's Converse API,
 //! `POST {runtime}/model/{id}/converse`, and ConverseStream (`/converse-stream`), whose
-//! answer is AWS's binary event stream (decoded with `aws-smithy-eventstream`).
+//! answer is AWS's binary event stream (decoded with `aws-smithy-eventstream`). Claude
+//! models also take Anthropic's own Messages body through InvokeModel
+//! (`/invoke`, `/invoke-with-response-stream`), which keeps what Converse cannot carry
+//! (thinking blocks and signatures, cache breakpoints, betas).
 
 use std::collections::HashMap;
 use std::time::SystemTime;
@@ -23,7 +26,10 @@ use serde_json::{json, Value};
 use super::openai_format::{
     self as oai, ChatRequest, ChunkWriter, Content, Message, PartRef, ToolChoice, Usage,
 };
-use super::{decode, send, ChatReply, ChunkStream, DiscoveredModel, ProviderError, Upstream};
+use super::{
+    body_bytes, decode, send, ChatReply, ChunkStream, DiscoveredModel, EventStream, NativeReply,
+    NativeRequest, ProviderError, SseEvent, Upstream,
+};
 
 const SERVICE: &str = "bedrock";
 
@@ -169,6 +175,97 @@ pub async fn chat(
         response,
         StreamState::new(&request_id, &req.model),
     )))
+}
+
+/// Whether `model` (an id, inference profile or ARN) is one of Anthropic's Claude models,
+/// which InvokeModel serves in Anthropic's own Messages format.
+pub fn is_claude(model: &str) -> bool {
+    model.contains("anthropic.claude")
+}
+
+/// The Anthropic version InvokeModel takes in the body.
+const BEDROCK_ANTHROPIC_VERSION: &str = "bedrock-2023-05-31";
+
+/// An Anthropic Messages request for a Claude model, through InvokeModel: the model moves
+/// from the body to the URL, `stream` to the operation, the `anthropic-beta` header into
+/// the body's `anthropic_beta`, and everything else (thinking blocks with their
+/// signatures, cache breakpoints, tools, fields added later) goes as the client sent it.
+/// A stream's chunks are the Anthropic events themselves.
+pub async fn anthropic_native(
+    client: &reqwest::Client,
+    upstream: &Upstream<'_>,
+    request: NativeRequest<'_>,
+) -> Result<NativeReply, ProviderError> {
+    let mut body: serde_json::Map<String, Value> = serde_json::from_slice(&request.body)
+        .map_err(|e| ProviderError::Unsupported(format!("cannot read the request: {e}")))?;
+    let model = body
+        .remove("model")
+        .and_then(|m| m.as_str().map(str::to_owned))
+        .ok_or_else(|| ProviderError::Unsupported("the request names no model".into()))?;
+    body.remove("stream");
+    body.entry("anthropic_version")
+        .or_insert_with(|| json!(BEDROCK_ANTHROPIC_VERSION));
+    let betas: Vec<Value> = request
+        .headers
+        .iter()
+        .filter(|(name, _)| name.as_str() == "anthropic-beta")
+        .filter_map(|(_, v)| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .map(|b| json!(b))
+        .collect();
+    if !betas.is_empty() && !body.contains_key("anthropic_beta") {
+        body.insert("anthropic_beta".into(), Value::Array(betas));
+    }
+    let operation = if request.stream {
+        "invoke-with-response-stream"
+    } else {
+        "invoke"
+    };
+    let url = format!(
+        "{}/model/{}/{operation}",
+        runtime_base(upstream),
+        utf8_percent_encode(&model, PATH_SEGMENT)
+    );
+    let payload = serde_json::to_vec(&body).map_err(|e| ProviderError::Decode(e.to_string()))?;
+    let mut builder = super::urls::post(client, url.clone())
+        .header(reqwest::header::CONTENT_TYPE, "application/json");
+    for (name, value) in signed_headers(upstream, "POST", &url, &payload)? {
+        builder = builder.header(name, value);
+    }
+    let response = send(builder.body(payload), upstream.timeout).await?;
+    if !request.stream {
+        return Ok(NativeReply::Whole(body_bytes(response).await?));
+    }
+    Ok(NativeReply::Stream(anthropic_events(response)))
+}
+
+/// InvokeModelWithResponseStream's frames: each `chunk` carries one Anthropic event, its
+/// JSON base64-encoded in `bytes`; an exception frame ends the stream as an error.
+fn anthropic_events(response: reqwest::Response) -> EventStream {
+    decode_frames(response, |frame| {
+        if header(frame, ":message-type") != Some("event") {
+            return vec![Err(exception(frame))];
+        }
+        anthropic_event(frame.payload())
+            .map(Ok)
+            .into_iter()
+            .collect()
+    })
+}
+
+/// The Anthropic event inside a `chunk` frame's payload (`{"bytes": base64 of its JSON}`).
+fn anthropic_event(payload: &[u8]) -> Option<SseEvent> {
+    use base64::Engine;
+    let chunk: Value = serde_json::from_slice(payload).ok()?;
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(chunk.get("bytes")?.as_str()?)
+        .ok()?;
+    let data = String::from_utf8(data).ok()?;
+    let event: Value = serde_json::from_str(&data).ok()?;
+    let kind = event.get("type")?.as_str()?.to_owned();
+    Some(SseEvent { event: kind, data })
 }
 
 fn to_native(req: &ChatRequest) -> Result<Value, ProviderError> {
@@ -405,31 +502,50 @@ impl ConverseResponse {
     }
 }
 
-/// Decodes the binary event stream frame by frame, whatever the network's chunking.
+/// Converse's stream: each frame through the stream state into chunks.
 fn event_stream(response: reqwest::Response, mut state: StreamState) -> ChunkStream {
+    decode_frames(response, move |frame| state.on_frame(frame))
+}
+
+/// Decodes AWS's binary event stream frame by frame, whatever the network's chunking;
+/// `on_frame` turns each frame into items. Nothing is read after an error item.
+fn decode_frames<T: Send + 'static>(
+    response: reqwest::Response,
+    mut on_frame: impl FnMut(&Frame) -> Vec<Result<T, ProviderError>> + Send + 'static,
+) -> std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<T, ProviderError>> + Send>> {
     let mut buffer = BytesMut::new();
     let mut decoder = MessageFrameDecoder::new();
+    let mut done = false;
     Box::pin(
         response
             .bytes_stream()
             .map(move |item| {
+                if done {
+                    return Vec::new();
+                }
                 let bytes = match item {
                     Ok(b) => b,
                     Err(e) => {
+                        done = true;
                         return vec![Err(ProviderError::Unreachable(format!(
                             "the stream broke off: {e}"
-                        )))]
+                        )))];
                     }
                 };
                 buffer.extend_from_slice(&bytes);
                 let mut out = Vec::new();
-                loop {
+                while !done {
                     match decoder.decode_frame(&mut buffer) {
-                        Ok(DecodedFrame::Complete(frame)) => out.extend(state.on_frame(&frame)),
+                        Ok(DecodedFrame::Complete(frame)) => {
+                            for item in on_frame(&frame) {
+                                done |= item.is_err();
+                                out.push(item);
+                            }
+                        }
                         Ok(DecodedFrame::Incomplete) => break,
                         Err(e) => {
+                            done = true;
                             out.push(Err(ProviderError::Decode(format!("event stream: {e}"))));
-                            break;
                         }
                     }
                 }
@@ -437,6 +553,23 @@ fn event_stream(response: reqwest::Response, mut state: StreamState) -> ChunkStr
             })
             .flat_map(futures_util::stream::iter),
     )
+}
+
+/// A frame that is not an event: the exception it reports, with Bedrock's status for it.
+fn exception(frame: &Frame) -> ProviderError {
+    let kind = header(frame, ":exception-type")
+        .or_else(|| header(frame, ":error-code"))
+        .unwrap_or("internalServerException");
+    let message = serde_json::from_slice::<Value>(frame.payload())
+        .ok()
+        .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
+        .or_else(|| header(frame, ":error-message").map(str::to_owned))
+        .unwrap_or_else(|| kind.to_owned());
+    ProviderError::Http {
+        status: status_of(kind),
+        message,
+        retry_after_secs: None,
+    }
 }
 
 fn header<'a>(frame: &'a Frame, name: &str) -> Option<&'a str> {
@@ -539,19 +672,7 @@ impl StreamState {
         let payload = frame.payload();
         if header(frame, ":message-type") != Some("event") {
             self.done = true;
-            let kind = header(frame, ":exception-type")
-                .or_else(|| header(frame, ":error-code"))
-                .unwrap_or("internalServerException");
-            let message = serde_json::from_slice::<Value>(payload)
-                .ok()
-                .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
-                .or_else(|| header(frame, ":error-message").map(str::to_owned))
-                .unwrap_or_else(|| kind.to_owned());
-            return vec![Err(ProviderError::Http {
-                status: status_of(kind),
-                message,
-                retry_after_secs: None,
-            })];
+            return vec![Err(exception(frame))];
         }
         fn parse<T: serde::de::DeserializeOwned>(payload: &[u8]) -> Result<T, ProviderError> {
             serde_json::from_slice(payload)

@@ -225,19 +225,23 @@ pub struct NativeRequest<'a> {
     pub stream: bool,
 }
 
-/// Which native protocol `family` (for provider `provider_key`) speaks for `api`, if any.
+/// Whether `family` (for provider `provider_key`, calling `model`) speaks `api` natively.
 /// OpenAI's own API serves the Responses API; other OpenAI-compatible servers are reached
 /// through chat completions unless a connection's `responses_api` setting says `native`.
+/// Bedrock serves Claude models Anthropic's Messages body through InvokeModel.
 pub fn speaks_natively(
     family: ApiFamily,
     provider_key: &str,
     config: &BTreeMap<String, String>,
     api: NativeApi,
+    model: &str,
 ) -> bool {
     match api {
-        NativeApi::AnthropicMessages | NativeApi::AnthropicCountTokens => {
+        NativeApi::AnthropicMessages => {
             family == ApiFamily::Anthropic
+                || (family == ApiFamily::Bedrock && bedrock::is_claude(model))
         }
+        NativeApi::AnthropicCountTokens => family == ApiFamily::Anthropic,
         NativeApi::OpenAiResponses => match config.get("responses_api").map(String::as_str) {
             Some("native") => matches!(family, ApiFamily::OpenaiCompat | ApiFamily::AzureOpenai),
             Some("chat") => false,
@@ -265,6 +269,9 @@ pub async fn native(
         }
         (ApiFamily::AzureOpenai, NativeApi::OpenAiResponses) => {
             azure_openai::responses(client, upstream, request).await
+        }
+        (ApiFamily::Bedrock, NativeApi::AnthropicMessages) => {
+            bedrock::anthropic_native(client, upstream, request).await
         }
         (family, api) => Err(ProviderError::Unsupported(format!(
             "{} connections do not speak {api:?} natively",

@@ -14,6 +14,7 @@ use std::{collections::HashSet, sync::Arc};
 use axum::http::StatusCode;
 use rand::Rng;
 
+use crate::error::codes;
 use crate::error::Coded;
 use crate::limits::Limiter;
 use catalog::{Collection, CollectionOwner, Owner, Route, Snapshot};
@@ -40,11 +41,11 @@ pub enum RoutingError {
 impl Coded for RoutingError {
     fn code(&self) -> &'static str {
         match self {
-            RoutingError::InvalidModel(_) => "INVALID_MODEL",
-            RoutingError::ModelNotFound(_) => "MODEL_NOT_FOUND",
-            RoutingError::AccessDenied(_) => "ACCESS_DENIED",
-            RoutingError::CollectionNotFound(_) => "COLLECTION_NOT_FOUND",
-            RoutingError::AmbiguousCollection(_) => "AMBIGUOUS_COLLECTION",
+            RoutingError::InvalidModel(_) => codes::INVALID_MODEL,
+            RoutingError::ModelNotFound(_) => codes::MODEL_NOT_FOUND,
+            RoutingError::AccessDenied(_) => codes::ACCESS_DENIED,
+            RoutingError::CollectionNotFound(_) => codes::COLLECTION_NOT_FOUND,
+            RoutingError::AmbiguousCollection(_) => codes::AMBIGUOUS_COLLECTION,
         }
     }
 

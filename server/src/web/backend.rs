@@ -12,10 +12,10 @@ use std::collections::BTreeMap;
 
 use crate::catalog::{connections::ConnectionFilter, providers, Actor};
 use app::dto::{
-    ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto, ConnectionDto,
-    ConnectionUpdateDto, CreatedApiKeyDto, ExplainDto, MemberDto, ModelDto, NewConnectionDto,
-    OrgDto, OrgRole, PriceDto, ProviderDto, ReachableModelDto, RequestLogDto, TestResultDto,
-    TryResultDto, UserDto,
+    AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
+    ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, ExplainDto, MemberDto, ModelDto,
+    NewConnectionDto, OrgDto, OrgRole, PriceDto, ProviderDto, ReachableModelDto, RequestLogDto,
+    TestResultDto, TryResultDto, UserDto,
 };
 use app::error::AppError;
 
@@ -63,7 +63,11 @@ impl ConsoleService {
 
 fn session_error(err: tower_sessions::session::Error) -> AppError {
     tracing::error!(error = %err, "session store failed");
-    AppError::new("INTERNAL_ERROR", "Session could not be read or saved", 500)
+    AppError::new(
+        crate::error::codes::INTERNAL_ERROR,
+        "Session could not be read or saved",
+        500,
+    )
 }
 
 #[async_trait]
@@ -401,6 +405,29 @@ impl ConsoleBackend for ConsoleService {
     async fn delete_collection(&self, session: &Session, id: String) -> Result<(), AppError> {
         let actor = self.actor(session).await?;
         Ok(self.state.collections.delete(&actor, &id).await?)
+    }
+
+    async fn list_aliases(&self, session: &Session) -> Result<Vec<AliasDto>, AppError> {
+        let actor = self.actor(session).await?;
+        Ok(self.state.aliases.list(&actor).await?)
+    }
+
+    async fn save_alias(
+        &self,
+        session: &Session,
+        id: Option<String>,
+        input: AliasInputDto,
+    ) -> Result<AliasDto, AppError> {
+        let actor = self.actor(session).await?;
+        Ok(match id {
+            Some(id) => self.state.aliases.update(&actor, &id, input).await?,
+            None => self.state.aliases.create(&actor, input).await?,
+        })
+    }
+
+    async fn delete_alias(&self, session: &Session, id: String) -> Result<(), AppError> {
+        let actor = self.actor(session).await?;
+        Ok(self.state.aliases.delete(&actor, &id).await?)
     }
 
     async fn reachable_models(

@@ -17,35 +17,6 @@ use crate::mocks::{connection_body, Mock};
 
 const KEY: &str = "sk-native-test-0001";
 
-async fn connect(app: &TestApp, key: &str, body: Value) -> String {
-    let created: Value = app
-        .api(Method::POST, "/api/connections", key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = created["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{created}"))
-        .to_owned();
-    app.api(Method::POST, &format!("/api/connections/{id}/test"), key)
-        .send()
-        .await
-        .unwrap();
-    app.api(
-        Method::POST,
-        &format!("/api/connections/{id}/discover"),
-        key,
-    )
-    .send()
-    .await
-    .unwrap();
-    id
-}
-
 fn messages(app: &TestApp, path: &str, key: &str) -> reqwest::RequestBuilder {
     reqwest::Client::new()
         .post(app.url(path))
@@ -92,12 +63,9 @@ async fn anthropic_requests_reach_anthropic_byte_for_byte_with_their_betas() {
     let Some(app) = spawn_app().await else { return };
     let (_, key) = app.user_with_key("cc@example.com", "cc-user").await;
     let mock = Mock::start(KEY).await;
-    let conn = connect(
-        &app,
-        &key,
-        connection_body(&mock, "anthropic", "claude", KEY),
-    )
-    .await;
+    let conn = app
+        .connection(&key, connection_body(&mock, "anthropic", "claude", KEY))
+        .await;
     let beta = "claude-code-20250219,interleaved-thinking-2025-05-14,context-management-2025-06-27";
 
     for stream in [false, true] {
@@ -160,11 +128,86 @@ async fn anthropic_requests_reach_anthropic_byte_for_byte_with_their_betas() {
 }
 
 #[tokio::test]
+async fn bedrock_hosted_claude_keeps_thinking_and_cache_breakpoints() {
+    let Some(app) = spawn_app().await else { return };
+    let (_, key) = app
+        .user_with_key("bedrock@example.com", "bedrock-user")
+        .await;
+    let mock = Mock::start(KEY).await;
+    let conn = app
+        .connection(
+            &key,
+            connection_body(&mock, "bedrock", "bedrock claude", KEY),
+        )
+        .await;
+    let model = "bedrock/anthropic.claude-3-haiku-20240307-v1:0";
+    for stream in [false, true] {
+        let sent = claude_code_body(model, stream);
+        let res = messages(&app, "/v1/messages", &key)
+            .header(
+                "anthropic-beta",
+                "interleaved-thinking-2025-05-14, context-1m-2025-08-07",
+            )
+            .header("content-type", "application/json")
+            .body(sent.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "stream={stream}");
+        assert_eq!(res.headers()["x-langmart-connection"], conn.as_str());
+        let seen = mock.last_request();
+        let operation = if stream {
+            "invoke-with-response-stream"
+        } else {
+            "invoke"
+        };
+        assert_eq!(
+            seen.uri,
+            format!("/bedrock/model/anthropic.claude-3-haiku-20240307-v1%3A0/{operation}")
+        );
+        // InvokeModel's body: Anthropic's own, without model and stream, with the version
+        // and betas Bedrock wants; everything else as the client sent it.
+        let mut expected: Value = serde_json::from_str(&sent).unwrap();
+        let o = expected.as_object_mut().unwrap();
+        o.remove("model");
+        o.remove("stream");
+        o.insert("anthropic_version".into(), json!("bedrock-2023-05-31"));
+        o.insert(
+            "anthropic_beta".into(),
+            json!(["interleaved-thinking-2025-05-14", "context-1m-2025-08-07"]),
+        );
+        assert_eq!(seen.body, expected);
+        let text = res.text().await.unwrap();
+        if stream {
+            assert!(text.starts_with("event: message_start\n"), "{text}");
+            assert!(
+                text.contains("event: content_block_delta")
+                    && text.contains("\"type\":\"input_json_delta\"")
+            );
+            assert!(text.contains(&format!("\"model\":\"{model}\"")));
+        } else {
+            let body: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(body["id"], "msg_01Aq9w938a90dw8q");
+            assert_eq!(body["model"], model);
+        }
+    }
+    // Chat through the same connection still uses Converse.
+    let res = app
+        .api(Method::POST, "/v1/chat/completions", &key)
+        .json(&json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(mock.last_request().uri.ends_with("/converse"));
+}
+
+#[tokio::test]
 async fn claude_code_requests_translate_for_other_providers() {
     let Some(app) = spawn_app().await else { return };
     let (_, key) = app.user_with_key("cc2@example.com", "cc2-user").await;
     let up = ChatMock::start("openai-up").await;
-    connect(&app, &key, json!({"provider": "groq", "name": "groq", "api_key": "sk-up-0001", "endpoint_url": up.base})).await;
+    app.connection(&key, json!({"provider": "groq", "name": "groq", "api_key": "sk-up-0001", "endpoint_url": up.base})).await;
     let res = messages(&app, "/v1/messages", &key)
         .header("content-type", "application/json")
         .body(claude_code_body("groq/gpt-4o", false))
@@ -193,14 +236,10 @@ async fn count_tokens_is_counted_by_anthropic_or_estimated_and_says_which() {
     let Some(app) = spawn_app().await else { return };
     let (_, key) = app.user_with_key("count@example.com", "count-user").await;
     let mock = Mock::start(KEY).await;
-    connect(
-        &app,
-        &key,
-        connection_body(&mock, "anthropic", "claude", KEY),
-    )
-    .await;
+    app.connection(&key, connection_body(&mock, "anthropic", "claude", KEY))
+        .await;
     let up = ChatMock::start("openai-up").await;
-    connect(&app, &key, json!({"provider": "openai", "name": "openai", "api_key": "sk-up-0001", "endpoint_url": up.base})).await;
+    app.connection(&key, json!({"provider": "openai", "name": "openai", "api_key": "sk-up-0001", "endpoint_url": up.base})).await;
 
     let body = json!({"model": "anthropic/claude-sonnet-4-20250514", "messages": [{"role": "user", "content": "Hello, Claude"}]});
     let res = messages(&app, "/v1/messages/count_tokens?beta=true", &key)
@@ -252,7 +291,7 @@ async fn a_single_model_in_both_shapes_and_legacy_completions() {
     let Some(app) = spawn_app().await else { return };
     let (_, key) = app.user_with_key("models@example.com", "models-user").await;
     let up = ChatMock::start("openai-up").await;
-    connect(&app, &key, json!({"provider": "openai", "name": "openai", "api_key": "sk-up-0001", "endpoint_url": up.base})).await;
+    app.connection(&key, json!({"provider": "openai", "name": "openai", "api_key": "sk-up-0001", "endpoint_url": up.base})).await;
 
     let res = app
         .api(Method::GET, "/v1/models/openai/gpt-4o", &key)
@@ -324,14 +363,11 @@ async fn aliases_route_fixed_names_and_say_so() {
     let Some(app) = spawn_app().await else { return };
     let (_, key) = app.user_with_key("alias@example.com", "alias-user").await;
     let mock = Mock::start(KEY).await;
-    let claude = connect(
-        &app,
-        &key,
-        connection_body(&mock, "anthropic", "claude", KEY),
-    )
-    .await;
+    let claude = app
+        .connection(&key, connection_body(&mock, "anthropic", "claude", KEY))
+        .await;
     let up = ChatMock::start("openai-up").await;
-    let openai = connect(&app, &key, json!({"provider": "openai", "name": "openai", "api_key": "sk-up-0001", "endpoint_url": up.base})).await;
+    let openai = app.connection(&key, json!({"provider": "openai", "name": "openai", "api_key": "sk-up-0001", "endpoint_url": up.base})).await;
 
     let res = alias(&app, &key, json!({"name": "claude-*", "target": "anthropic/claude-sonnet-4-20250514", "description": "Claude Code's models"})).await;
     assert_eq!(res.status(), StatusCode::CREATED);
@@ -471,7 +507,7 @@ async fn organization_aliases_apply_to_members_after_their_own() {
     let (_, admin) = app.user_with_key("orgadmin@example.com", "org-admin").await;
     let (_, member) = app.user_with_key("member@example.com", "org-member").await;
     let up = ChatMock::start("openai-up").await;
-    let conn = connect(&app, &member, json!({"provider": "openai", "name": "mine", "api_key": "sk-up-0001", "endpoint_url": up.base})).await;
+    let conn = app.connection(&member, json!({"provider": "openai", "name": "mine", "api_key": "sk-up-0001", "endpoint_url": up.base})).await;
     app.api(Method::POST, "/api/organizations", &admin)
         .json(&json!({"name": "Acme", "handle": "acme"}))
         .send()
@@ -552,12 +588,9 @@ async fn an_undated_model_id_routes_to_its_dated_variant() {
     let Some(app) = spawn_app().await else { return };
     let (_, key) = app.user_with_key("dated@example.com", "dated-user").await;
     let mock = Mock::start(KEY).await;
-    let conn = connect(
-        &app,
-        &key,
-        connection_body(&mock, "anthropic", "claude", KEY),
-    )
-    .await;
+    let conn = app
+        .connection(&key, connection_body(&mock, "anthropic", "claude", KEY))
+        .await;
     // Listed: claude-sonnet-4-20250514 and claude-3-5-haiku-20241022.
     let res = messages(&app, "/v1/messages", &key)
         .json(&json!({"model": "claude-sonnet-4", "max_tokens": 50, "messages": [{"role": "user", "content": "hi"}]}))

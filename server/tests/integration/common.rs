@@ -271,6 +271,37 @@ impl TestApp {
         (user.id, key.key)
     }
 
+    /// Creates a connection from `body` as the owner of `key`, tests it (so it is active)
+    /// and discovers its models; returns its id.
+    pub async fn connection(&self, key: &str, body: Value) -> String {
+        let created: Value = self
+            .api(reqwest::Method::POST, "/api/connections", key)
+            .json(&body)
+            .send()
+            .await
+            .expect("create a connection")
+            .json()
+            .await
+            .expect("a JSON answer");
+        let id = created["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{created}"))
+            .to_owned();
+        for step in ["test", "discover"] {
+            let res = self
+                .api(
+                    reqwest::Method::POST,
+                    &format!("/api/connections/{id}/{step}"),
+                    key,
+                )
+                .send()
+                .await
+                .expect("a connection step");
+            assert!(res.status().is_success(), "{step} {body}: {}", res.status());
+        }
+        id
+    }
+
     pub fn api(&self, method: reqwest::Method, path: &str, key: &str) -> reqwest::RequestBuilder {
         Client::new()
             .request(method, self.url(path))

@@ -729,7 +729,6 @@ async fn request_log_batches_of_any_size_are_written_whole() {
             user_id: user.clone(),
             key_id: "key-batch".into(),
             endpoint: "chat/completions".into(),
-            path: "/v1/chat/completions".into(),
             user_agent: Some(format!("batch-client/{i}")),
             requested_model: "openai/batch".into(),
             resolution: "priority".into(),

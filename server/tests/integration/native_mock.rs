@@ -367,6 +367,41 @@ fn event_stream(jsonl: &'static str) -> Response {
     res
 }
 
+/// InvokeModelWithResponseStream for Claude: each Anthropic event of an SSE fixture as a
+/// `chunk` frame carrying its JSON base64-encoded.
+fn bedrock_anthropic_chunks(sse_text: &'static str) -> Response {
+    use base64::Engine;
+    let frames: Vec<Result<Bytes, std::io::Error>> = sse_text
+        .split("\n\n")
+        .filter_map(|f| f.lines().find_map(|l| l.strip_prefix("data: ")))
+        .map(|data| {
+            let payload = json!({"bytes": base64::engine::general_purpose::STANDARD.encode(data)});
+            let frame = Frame::new(payload.to_string().into_bytes())
+                .add_header(Header::new(
+                    ":message-type",
+                    HeaderValue::String("event".into()),
+                ))
+                .add_header(Header::new(
+                    ":event-type",
+                    HeaderValue::String("chunk".into()),
+                ))
+                .add_header(Header::new(
+                    ":content-type",
+                    HeaderValue::String("application/json".into()),
+                ));
+            let mut bytes = Vec::new();
+            write_message_to(&frame, &mut bytes).unwrap();
+            Ok(Bytes::from(bytes))
+        })
+        .collect();
+    let mut res = Response::new(Body::from_stream(futures_util::stream::iter(frames)));
+    res.headers_mut().insert(
+        "content-type",
+        "application/vnd.amazon.eventstream".parse().unwrap(),
+    );
+    res
+}
+
 async fn bedrock(
     State(mock): State<Mock>,
     Path((model, operation)): Path<(String, String)>,
@@ -395,7 +430,30 @@ async fn bedrock(
             json!({"message": "The provided model identifier is invalid."}),
         );
     }
+    let invoke = operation.starts_with("invoke");
+    if invoke
+        && (body["anthropic_version"] != "bedrock-2023-05-31"
+            || body.get("model").is_some()
+            || body.get("stream").is_some())
+    {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            json!({"message": "ValidationException: anthropic_version bedrock-2023-05-31 required; model and stream are not body fields"}),
+        );
+    }
     let mut res = match (operation.as_str(), offers_tools(&body)) {
+        ("invoke", true) => {
+            Json(json_fixture(fixture!("anthropic/message_tool_use.json"))).into_response()
+        }
+        ("invoke", false) => {
+            Json(json_fixture(fixture!("anthropic/message_text.json"))).into_response()
+        }
+        ("invoke-with-response-stream", true) => {
+            bedrock_anthropic_chunks(fixture!("anthropic/stream_tool_use.sse"))
+        }
+        ("invoke-with-response-stream", false) => {
+            bedrock_anthropic_chunks(fixture!("anthropic/stream_text.sse"))
+        }
         ("converse-stream", true) => event_stream(fixture!("bedrock/stream_tool_use.jsonl")),
         ("converse-stream", false) => event_stream(fixture!("bedrock/stream_text.jsonl")),
         ("converse", true) => {

@@ -17,40 +17,6 @@ use crate::mocks::{connection_body, Mock};
 
 const KEY: &str = "sk-native-test-0001";
 
-async fn connect(app: &TestApp, key: &str, body: Value) -> String {
-    let created: Value = app
-        .api(Method::POST, "/api/connections", key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = created["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{created}"))
-        .to_owned();
-    let tested: Value = app
-        .api(Method::POST, &format!("/api/connections/{id}/test"), key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(tested["success"], true, "{body}: {tested}");
-    app.api(
-        Method::POST,
-        &format!("/api/connections/{id}/discover"),
-        key,
-    )
-    .send()
-    .await
-    .unwrap();
-    id
-}
-
 async fn create(app: &TestApp, key: &str, body: Value) -> reqwest::Response {
     app.api(Method::POST, "/v1/responses", key)
         .json(&body)
@@ -146,15 +112,11 @@ async fn every_family_answers_the_responses_api_whole_and_streamed_with_tools() 
     let mock = Mock::start(KEY).await;
     let openai = ChatMock::start("openai-up").await;
     let groq = ChatMock::start("groq-up").await;
-    connect(&app, &key, json!({"provider": "openai", "name": "openai native", "api_key": "sk-up-0001", "endpoint_url": openai.base})).await;
-    connect(&app, &key, json!({"provider": "groq", "name": "groq chat", "api_key": "sk-up-0002", "endpoint_url": groq.base})).await;
+    app.connection(&key, json!({"provider": "openai", "name": "openai native", "api_key": "sk-up-0001", "endpoint_url": openai.base})).await;
+    app.connection(&key, json!({"provider": "groq", "name": "groq chat", "api_key": "sk-up-0002", "endpoint_url": groq.base})).await;
     for p in ["anthropic", "google", "bedrock", "azure-openai", "cohere"] {
-        connect(
-            &app,
-            &key,
-            connection_body(&mock, p, &format!("{p} native"), KEY),
-        )
-        .await;
+        app.connection(&key, connection_body(&mock, p, &format!("{p} native"), KEY))
+            .await;
     }
     let cases = [
         Case {
@@ -326,7 +288,7 @@ async fn a_native_responses_request_reaches_openai_untouched_but_for_the_model()
     let Some(app) = spawn_app().await else { return };
     let (_, key) = app.user_with_key("native-r@example.com", "native-r").await;
     let openai = ChatMock::start("openai-up").await;
-    let conn = connect(&app, &key, json!({"provider": "openai", "name": "openai", "api_key": "sk-up-0001", "endpoint_url": openai.base})).await;
+    let conn = app.connection(&key, json!({"provider": "openai", "name": "openai", "api_key": "sk-up-0001", "endpoint_url": openai.base})).await;
     let body = json!({"model": "openai/gpt-4o", "input": [{"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "sys"}]},
                       {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "gAAAA"}],
                       "tools": [{"type": "web_search", "external_web_access": false}, {"type": "custom", "name": "apply_patch", "format": {"type": "grammar", "syntax": "lark", "definition": "start: x"}}],
@@ -367,7 +329,7 @@ async fn stored_responses_continue_conversations_and_stay_private() {
     let (_, key) = app.user_with_key("store@example.com", "store-user").await;
     let (_, other) = app.user_with_key("other@example.com", "other-user").await;
     let groq = ChatMock::start("groq-up").await;
-    connect(&app, &key, json!({"provider": "groq", "name": "groq", "api_key": "sk-up-0002", "endpoint_url": groq.base})).await;
+    app.connection(&key, json!({"provider": "groq", "name": "groq", "api_key": "sk-up-0002", "endpoint_url": groq.base})).await;
 
     // store defaults to true.
     let first: Value = create(

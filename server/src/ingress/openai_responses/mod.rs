@@ -60,11 +60,7 @@ impl Dialect for Responses {
     }
 
     fn status_for(&self, upstream: Option<u16>, status: StatusCode) -> StatusCode {
-        if upstream == Some(529) {
-            StatusCode::SERVICE_UNAVAILABLE
-        } else {
-            status
-        }
+        crate::ingress::openai_chat::openai_status(upstream, status)
     }
 
     fn whole(&self, answer: Value) -> Value {

@@ -153,9 +153,20 @@ pub fn check(body: &Value) -> Result<Checked, RequestError> {
     })
 }
 
-/// The request's function and custom tools with their chat names: a namespace's members
-/// are flattened as `namespace__name`.
-fn flat_tools(body: &Value) -> Vec<(String, &Value)> {
+/// One of the request's tools as a chat model sees it.
+struct FlatTool<'a> {
+    /// `namespace__name` for a namespace's member, else the tool's name.
+    chat_name: String,
+    namespace: Option<&'a str>,
+    name: &'a str,
+    tool: &'a Value,
+}
+
+/// The request's tools, a namespace's members flattened as `namespace__name`.
+fn flat_tools(body: &Value) -> Vec<FlatTool<'_>> {
+    fn name_of(t: &Value) -> &str {
+        t.get("name").and_then(Value::as_str).unwrap_or_default()
+    }
     let mut out = Vec::new();
     for tool in body
         .get("tools")
@@ -163,23 +174,30 @@ fn flat_tools(body: &Value) -> Vec<(String, &Value)> {
         .into_iter()
         .flatten()
     {
-        if tool.get("type").and_then(Value::as_str) == Some("namespace") {
-            let ns = tool.get("name").and_then(Value::as_str).unwrap_or_default();
-            for member in tool
-                .get("tools")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let name = member
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                out.push((format!("{ns}{NAMESPACE_SEPARATOR}{name}"), member));
-            }
-        } else {
-            let name = tool.get("name").and_then(Value::as_str).unwrap_or_default();
-            out.push((name.to_owned(), tool));
+        if tool.get("type").and_then(Value::as_str) != Some("namespace") {
+            let name = name_of(tool);
+            out.push(FlatTool {
+                chat_name: name.to_owned(),
+                namespace: None,
+                name,
+                tool,
+            });
+            continue;
+        }
+        let ns = name_of(tool);
+        for member in tool
+            .get("tools")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let name = name_of(member);
+            out.push(FlatTool {
+                chat_name: format!("{ns}{NAMESPACE_SEPARATOR}{name}"),
+                namespace: Some(ns),
+                name,
+                tool: member,
+            });
         }
     }
     out
@@ -197,37 +215,16 @@ pub struct ToolNames {
 
 pub fn tool_names(body: &Value) -> ToolNames {
     let mut names = ToolNames::default();
-    for tool in body
-        .get("tools")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        if tool.get("type").and_then(Value::as_str) != Some("namespace") {
-            continue;
+    for t in flat_tools(body) {
+        if t.tool.get("type").and_then(Value::as_str) == Some("custom") {
+            names.custom.insert(t.chat_name.clone());
         }
-        let ns = tool.get("name").and_then(Value::as_str).unwrap_or_default();
-        for member in tool
-            .get("tools")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let name = member
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            names.namespaced.insert(
-                format!("{ns}{NAMESPACE_SEPARATOR}{name}"),
-                (ns.to_owned(), name.to_owned()),
-            );
+        if let Some(ns) = t.namespace {
+            names
+                .namespaced
+                .insert(t.chat_name, (ns.to_owned(), t.name.to_owned()));
         }
     }
-    names.custom = flat_tools(body)
-        .into_iter()
-        .filter(|(_, t)| t.get("type").and_then(Value::as_str) == Some("custom"))
-        .map(|(name, _)| name)
-        .collect();
     names
 }
 
@@ -299,7 +296,12 @@ pub fn to_chat(body: &Value, items: &[Value]) -> Result<Value, String> {
 
 fn tools(body: &Value) -> Result<Vec<Value>, String> {
     let mut out = Vec::new();
-    for (name, tool) in flat_tools(body) {
+    for FlatTool {
+        chat_name: name,
+        tool,
+        ..
+    } in flat_tools(body)
+    {
         let kind = tool.get("type").and_then(Value::as_str).unwrap_or_default();
         let function = match kind {
             "function" => {

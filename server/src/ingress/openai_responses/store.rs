@@ -216,7 +216,10 @@ mod tests {
             json!({"type": "message", "id": "msg_keep", "role": "user", "content": "x"}),
         ]);
         assert_eq!(items[0]["type"], "message");
-        assert_eq!(items[0]["content"], json!([{"type": "input_text", "text": "hi"}]));
+        assert_eq!(
+            items[0]["content"],
+            json!([{"type": "input_text", "text": "hi"}])
+        );
         assert!(items[0]["id"].as_str().unwrap().starts_with("msg_"));
         assert!(items[1]["id"].as_str().unwrap().starts_with("fco_"));
         assert_eq!(items[2]["id"], "msg_keep");

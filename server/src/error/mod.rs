@@ -1,6 +1,9 @@
 //! The one API error. Each domain has its own `thiserror` enum; all of them implement
 //! [`Coded`] and convert into [`ApiError`], which renders the single JSON envelope
-//! `{"error":{"code","message","type","status"}}` used by every surface.
+//! `{"error":{"code","message","type","status"}}` used by every surface. Every code comes
+//! from the catalogue in [`codes`].
+
+pub mod codes;
 
 use axum::{
     http::{header, HeaderValue, StatusCode},
@@ -66,17 +69,17 @@ pub enum RequestError {
 impl Coded for RequestError {
     fn code(&self) -> &'static str {
         match self {
-            RequestError::InvalidJson(_) => "INVALID_JSON",
-            RequestError::InvalidBody(_) => "INVALID_BODY",
-            RequestError::InvalidField { .. } => "INVALID_FIELD",
-            RequestError::TooLarge => "PAYLOAD_TOO_LARGE",
-            RequestError::NoUsableConnection(_) => "NO_AVAILABLE_CONNECTION",
-            RequestError::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
-            RequestError::RouteNotFound(_) => "ROUTE_NOT_FOUND",
-            RequestError::NotFound(_) => "NOT_FOUND",
-            RequestError::ModelNotListed(_) => "MODEL_NOT_FOUND",
-            RequestError::ResponseNotFound(_) => "RESPONSE_NOT_FOUND",
-            RequestError::PreviousResponseNotFound(_) => "PREVIOUS_RESPONSE_NOT_FOUND",
+            RequestError::InvalidJson(_) => codes::INVALID_JSON,
+            RequestError::InvalidBody(_) => codes::INVALID_BODY,
+            RequestError::InvalidField { .. } => codes::INVALID_FIELD,
+            RequestError::TooLarge => codes::PAYLOAD_TOO_LARGE,
+            RequestError::NoUsableConnection(_) => codes::NO_AVAILABLE_CONNECTION,
+            RequestError::UnsupportedMediaType => codes::UNSUPPORTED_MEDIA_TYPE,
+            RequestError::RouteNotFound(_) => codes::ROUTE_NOT_FOUND,
+            RequestError::NotFound(_) => codes::NOT_FOUND,
+            RequestError::ModelNotListed(_) => codes::MODEL_NOT_FOUND,
+            RequestError::ResponseNotFound(_) => codes::RESPONSE_NOT_FOUND,
+            RequestError::PreviousResponseNotFound(_) => codes::PREVIOUS_RESPONSE_NOT_FOUND,
         }
     }
 
@@ -142,15 +145,17 @@ pub struct UpstreamError {
 
 impl UpstreamError {
     fn code(&self) -> Cow<'static, str> {
-        let key = self.provider_key.to_uppercase().replace('-', "_");
+        let key = &self.provider_key;
         match &self.error {
-            ProviderError::Http { status, .. } => Cow::Owned(format!("PROVIDER_{key}_{status}")),
-            ProviderError::Timeout(_) => Cow::Borrowed("GATEWAY_TIMEOUT_001"),
-            ProviderError::Unreachable(_) => Cow::Owned(format!("PROVIDER_{key}_UNREACHABLE")),
-            ProviderError::Decode(_) => Cow::Owned(format!("PROVIDER_{key}_BAD_RESPONSE")),
-            ProviderError::Config(_) => Cow::Borrowed("CONNECTION_MISCONFIGURED"),
-            ProviderError::Unsupported(_) => Cow::Owned(format!("PROVIDER_{key}_UNSUPPORTED")),
-            ProviderError::Blocked(_) => Cow::Owned(format!("PROVIDER_{key}_CONTENT_BLOCKED")),
+            ProviderError::Http { status, .. } => {
+                Cow::Owned(codes::provider(key, &status.to_string()))
+            }
+            ProviderError::Timeout(_) => Cow::Borrowed(codes::GATEWAY_TIMEOUT_001),
+            ProviderError::Unreachable(_) => Cow::Owned(codes::provider(key, "UNREACHABLE")),
+            ProviderError::Decode(_) => Cow::Owned(codes::provider(key, "BAD_RESPONSE")),
+            ProviderError::Config(_) => Cow::Borrowed(codes::CONNECTION_MISCONFIGURED),
+            ProviderError::Unsupported(_) => Cow::Owned(codes::provider(key, "UNSUPPORTED")),
+            ProviderError::Blocked(_) => Cow::Owned(codes::provider(key, "CONTENT_BLOCKED")),
         }
     }
 
@@ -200,7 +205,7 @@ impl ApiError {
         match (self, self.inner()) {
             (ApiError::Upstream(e), _) => e.code(),
             (_, Some(inner)) => Cow::Borrowed(inner.code()),
-            (_, None) => Cow::Borrowed("INTERNAL_ERROR"),
+            (_, None) => Cow::Borrowed(codes::INTERNAL_ERROR),
         }
     }
 
