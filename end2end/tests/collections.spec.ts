@@ -106,3 +106,38 @@ test("a person builds a fallback collection and a call goes to the second member
   await expect(page.locator("ol.attempts")).toContainText(`${failing} (openai) — http_503`);
   await expect(page.locator("ol.attempts")).toContainText(`${healthy} (groq) — ok`);
 });
+
+test("a person maps a coding agent's model name to a model with an alias, and a call by that name routes there", async ({ page }) => {
+  const mock = process.env.MOCK_PROVIDER_URL!;
+  await signUp(page);
+  const groq = await connect(page, "groq", "Groq for agents", mock);
+
+  await page.goto("/collections");
+  await hydrated(page);
+  const aliases = page.getByTestId("aliases");
+  await expect(aliases).toContainText("No aliases yet.");
+  // A target that is not a model reference is refused next to the field.
+  await aliases.getByLabel("Name or pattern").fill("claude-*");
+  await aliases.getByLabel("Routes to").fill("groq/");
+  await aliases.getByRole("button", { name: "Add alias" }).click();
+  await expect(aliases.locator('.field-error[data-field="target"]')).toContainText("names no model");
+  await aliases.getByLabel("Routes to").fill("groq/mock-large");
+  await aliases.getByLabel("Description (optional)").fill("Claude Code's models");
+  await aliases.getByLabel("Description (optional)").press("Enter"); // a real form: Enter submits
+  const row = aliases.locator('tr[data-alias="claude-*"]');
+  await expect(row).toContainText("groq/mock-large");
+  await expect(aliases.getByLabel("Name or pattern")).toHaveValue("");
+
+  // The Try panel explains a name the alias covers: resolved through the alias.
+  const panel = page.getByTestId("try-panel");
+  await panel.getByLabel("Or any model string").fill("claude-opus-4-8");
+  await panel.getByLabel("Or any model string").press("Tab");
+  await expect(panel.getByTestId("explain")).toContainText("Resolved by alias");
+  await expect(panel.getByTestId("explain")).toContainText("claude-* → groq/mock-large");
+  await expect(panel.getByTestId("explain")).toContainText(groq);
+
+  // Deleting asks first, then the alias is gone.
+  page.once("dialog", (d) => d.accept());
+  await row.getByRole("button", { name: "Delete" }).click();
+  await expect(aliases).toContainText("No aliases yet.");
+});

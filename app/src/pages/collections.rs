@@ -560,6 +560,11 @@ fn TryPanel(
                         </Transition>
                     </select>
                 </label>
+                <label>
+                    "Or any model string"
+                    <input type="text" name="try-model" placeholder="claude-opus-4-8, openai/gpt-4o…"
+                        on:change=move |ev| target.set(event_target_value(&ev))/>
+                </label>
                 <button on:click=move |_| { explain.dispatch(ExplainModel { model: target.get_untracked() }); }>"Explain"</button>
             </div>
             {move || explain.value().get().map(|r| match r {
@@ -567,9 +572,12 @@ fn TryPanel(
                 Ok(plan) => view! {
                     <div data-testid="explain">
                         <p>
+                            {format!("Resolved by {}. ", plan.resolution)}
+                            {plan.alias.clone().map(|a| format!("Alias: {a}. "))}
                             {plan.strategy.clone().map(|s| format!("Strategy: {}. ", strategy_label(&s)))}
                             {plan.order.clone()}
                         </p>
+                        {plan.notes.clone().into_iter().map(|n| view! { <p class="hint">{n}</p> }).collect_view()}
                         <table class="table">
                             <thead><tr><th>"#"</th><th>"Member"</th><th>"Connection"</th><th>"Status"</th><th>"Latency"</th><th>"Est. cost"</th><th>"Usable"</th></tr></thead>
                             <tbody>
