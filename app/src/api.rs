@@ -12,9 +12,9 @@ use leptos::server_fn::codec::Json;
 
 use crate::dto::{
     AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
-    ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, ExplainDto, MemberDto, ModelDto,
-    NewConnectionDto, OrgDto, OrgRole, PriceDto, ProviderDto, ReachableModelDto, RequestLogDto,
-    TestResultDto, TryResultDto, UserDto,
+    ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, ExplainDto, InvitationDto, MemberDto,
+    ModelDto, NewConnectionDto, OrgDto, OrgRole, PriceDto, ProviderDto, ReachableModelDto,
+    RequestLogDto, TestResultDto, TryResultDto, UserDto,
 };
 use crate::error::AppError;
 
@@ -113,10 +113,50 @@ pub async fn list_members(org: String) -> Result<Vec<MemberDto>, AppError> {
     backend.list_members(&session, org).await
 }
 
-#[server(prefix = "/api/fn", endpoint = "add_member")]
-pub async fn add_member(org: String, email: String, role: OrgRole) -> Result<MemberDto, AppError> {
+#[server(prefix = "/api/fn", endpoint = "invite_member")]
+pub async fn invite_member(
+    org: String,
+    email: String,
+    role: OrgRole,
+) -> Result<InvitationDto, AppError> {
     let (backend, session) = ssr::context().await?;
-    backend.add_member(&session, org, email, role).await
+    backend.invite_member(&session, org, email, role).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "org_invitations")]
+pub async fn org_invitations(org: String) -> Result<Vec<InvitationDto>, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.org_invitations(&session, org).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "withdraw_invitation")]
+pub async fn withdraw_invitation(org: String, id: String) -> Result<(), AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.withdraw_invitation(&session, org, id).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "my_invitations")]
+pub async fn my_invitations() -> Result<Vec<InvitationDto>, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.my_invitations(&session).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "answer_invitation")]
+pub async fn answer_invitation(id: String, accept: bool) -> Result<(), AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.answer_invitation(&session, id, accept).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "set_membership")]
+pub async fn set_membership(
+    org: String,
+    serve_unqualified: bool,
+    trust_priorities: bool,
+) -> Result<OrgDto, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend
+        .set_membership(&session, org, serve_unqualified, trust_priorities)
+        .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "set_member_role")]

@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 
 use crate::dto::{
     AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
-    ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, ExplainDto, MemberDto, ModelDto,
-    NewConnectionDto, OrgDto, OrgRole, PriceDto, ProviderDto, ReachableModelDto, RequestLogDto,
-    TestResultDto, TryResultDto, UserDto,
+    ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, ExplainDto, InvitationDto, MemberDto,
+    ModelDto, NewConnectionDto, OrgDto, OrgRole, PriceDto, ProviderDto, ReachableModelDto,
+    RequestLogDto, TestResultDto, TryResultDto, UserDto,
 };
 use crate::error::AppError;
 
@@ -63,13 +63,38 @@ pub trait ConsoleBackend: Send + Sync + 'static {
         session: &Session,
         org: String,
     ) -> Result<Vec<MemberDto>, AppError>;
-    async fn add_member(
+    async fn invite_member(
         &self,
         session: &Session,
         org: String,
         email: String,
         role: OrgRole,
-    ) -> Result<MemberDto, AppError>;
+    ) -> Result<InvitationDto, AppError>;
+    async fn org_invitations(
+        &self,
+        session: &Session,
+        org: String,
+    ) -> Result<Vec<InvitationDto>, AppError>;
+    async fn withdraw_invitation(
+        &self,
+        session: &Session,
+        org: String,
+        id: String,
+    ) -> Result<(), AppError>;
+    async fn my_invitations(&self, session: &Session) -> Result<Vec<InvitationDto>, AppError>;
+    async fn answer_invitation(
+        &self,
+        session: &Session,
+        id: String,
+        accept: bool,
+    ) -> Result<(), AppError>;
+    async fn set_membership(
+        &self,
+        session: &Session,
+        org: String,
+        serve_unqualified: bool,
+        trust_priorities: bool,
+    ) -> Result<OrgDto, AppError>;
     async fn set_member_role(
         &self,
         session: &Session,

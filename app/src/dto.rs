@@ -46,6 +46,38 @@ pub struct OrgDto {
     pub role: OrgRole,
     pub member_count: i64,
     pub created_at: String,
+    /// The caller lets its connections serve their `provider/model` requests.
+    #[serde(default = "yes")]
+    pub serve_unqualified: bool,
+    /// The caller lets its priorities compete with their own connections'.
+    #[serde(default)]
+    pub trust_priorities: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// An open invitation to an organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationDto {
+    pub id: String,
+    pub organization: String,
+    pub organization_name: String,
+    pub email: String,
+    pub role: OrgRole,
+    pub invited_by: String,
+    pub invited_at: String,
+}
+
+/// A member's choices about one organization's connections.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MembershipPrefsDto {
+    #[serde(default)]
+    pub serve_unqualified: Option<bool>,
+    #[serde(default)]
+    pub trust_priorities: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

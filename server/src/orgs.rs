@@ -1,17 +1,22 @@
 //! Organizations: created by a user (who becomes its first admin), with members in the
-//! roles `admin` and `member`. Admins manage members; anyone may leave, except the last
-//! admin. Non-members are told the organization does not exist, so handles don't leak.
+//! roles `admin` and `member`. Nobody is made a member without consent: an admin invites
+//! an email address, and the person with it accepts (or declines); the answer to an
+//! invitation is the same whether the address has an account or not. Each member chooses
+//! whether the organization's connections may serve their un-namespaced requests and
+//! whether its priorities compete with their own connections. Admins manage members;
+//! anyone may leave, except the last admin. Non-members are told the organization does
+//! not exist, so handles don't leak.
 
 use axum::http::StatusCode;
 
-use crate::auth::{normalize_handle, Accounts};
+use crate::auth::{normalize_email, normalize_handle, Accounts};
 use crate::changes::Changes;
 use crate::clock::now_ms;
 use crate::db::{self, handles::OwnerKind, orgs::SqlOrg, orgs::SqlOrgForMember, Db, StoreError};
 use crate::error::codes;
 use crate::error::{ApiError, Coded};
 use crate::ids::new_id;
-use app::dto::{MemberDto, OrgDto, OrgRole};
+use app::dto::{InvitationDto, MemberDto, MembershipPrefsDto, OrgDto, OrgRole};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OrgError {
@@ -27,6 +32,8 @@ pub enum OrgError {
     NotMember(String),
     #[error("Organization name must be 1–100 characters")]
     InvalidName,
+    #[error("No open invitation {0} for you")]
+    InvitationNotFound(String),
 }
 
 impl Coded for OrgError {
@@ -38,12 +45,15 @@ impl Coded for OrgError {
             OrgError::AlreadyMember(_) => codes::ALREADY_MEMBER,
             OrgError::NotMember(_) => codes::MEMBER_NOT_FOUND,
             OrgError::InvalidName => codes::INVALID_NAME,
+            OrgError::InvitationNotFound(_) => codes::INVITATION_NOT_FOUND,
         }
     }
 
     fn status(&self) -> StatusCode {
         match self {
-            OrgError::NotFound(_) | OrgError::NotMember(_) => StatusCode::NOT_FOUND,
+            OrgError::NotFound(_) | OrgError::NotMember(_) | OrgError::InvitationNotFound(_) => {
+                StatusCode::NOT_FOUND
+            }
             OrgError::NotAdmin(_) => StatusCode::FORBIDDEN,
             OrgError::LastAdmin | OrgError::AlreadyMember(_) => StatusCode::CONFLICT,
             OrgError::InvalidName => StatusCode::BAD_REQUEST,
@@ -113,6 +123,8 @@ impl Orgs {
             role: OrgRole::Admin,
             member_count: 1,
             created_at: crate::clock::rfc3339(now),
+            serve_unqualified: true,
+            trust_priorities: false,
         })
     }
 
@@ -147,30 +159,162 @@ impl Orgs {
         Ok(rows.into_iter().map(|m| m.into_dto()).collect())
     }
 
-    pub async fn add_member(
+    /// Invites `email` (admins only). The answer does not say whether the address has an
+    /// account: the person who has it, now or after signing up, sees the invitation and
+    /// decides. Inviting an address twice keeps the first invitation.
+    pub async fn invite(
         &self,
         actor_id: &str,
         handle: &str,
         email: &str,
         role: OrgRole,
-    ) -> Result<MemberDto, ApiError> {
+    ) -> Result<InvitationDto, ApiError> {
         let org = self.as_admin(actor_id, handle).await?;
-        let user = self.accounts.find_by_email(email).await?;
-        match db::orgs::add_member(&self.db.pool, &org.id, &user.id, role, now_ms()).await {
-            Ok(()) => {}
-            Err(e) if db::is_unique_violation(&e) => {
-                return Err(OrgError::AlreadyMember(user.email).into())
-            }
-            Err(e) => return Err(StoreError::from(e).into()),
-        }
-        let mut tx = self.db.pool.begin().await.map_err(StoreError::from)?;
-        let member = db::orgs::member(&mut tx, &org.id, &user.id)
+        let email = normalize_email(email)?;
+        let already = db::orgs::members(&self.db.pool, &org.id)
             .await
             .map_err(StoreError::from)?
-            .ok_or_else(|| OrgError::NotMember(user.email.clone()))?;
+            .into_iter()
+            .any(|m| m.email == email);
+        if already {
+            return Err(OrgError::AlreadyMember(email).into());
+        }
+        let invitation = db::orgs::SqlInvitation {
+            id: new_id("inv"),
+            org_id: org.id.clone(),
+            org_handle: org.handle.clone(),
+            org_name: org.name.clone(),
+            email: email.clone(),
+            role: role.as_str().to_owned(),
+            invited_by_handle: String::new(),
+            created_at: now_ms(),
+        };
+        db::orgs::invite(&self.db.pool, &invitation, actor_id)
+            .await
+            .map_err(StoreError::from)?;
+        let stored = db::orgs::invitations_of_org(&self.db.pool, &org.id)
+            .await
+            .map_err(StoreError::from)?
+            .into_iter()
+            .find(|i| i.email == email)
+            .unwrap_or(invitation);
+        tracing::info!(org_id = %org.id, invitation = %stored.id, "invitation sent");
+        Ok(invitation_dto(stored))
+    }
+
+    /// The organization's open invitations (admins).
+    pub async fn invitations_of(
+        &self,
+        actor_id: &str,
+        handle: &str,
+    ) -> Result<Vec<InvitationDto>, ApiError> {
+        let org = self.as_admin(actor_id, handle).await?;
+        Ok(db::orgs::invitations_of_org(&self.db.pool, &org.id)
+            .await
+            .map_err(StoreError::from)?
+            .into_iter()
+            .map(invitation_dto)
+            .collect())
+    }
+
+    /// Withdraws an open invitation (admins).
+    pub async fn withdraw(&self, actor_id: &str, handle: &str, id: &str) -> Result<(), ApiError> {
+        let org = self.as_admin(actor_id, handle).await?;
+        match db::orgs::invitation(&self.db.pool, id)
+            .await
+            .map_err(StoreError::from)?
+        {
+            Some(inv) if inv.org_id == org.id => {
+                db::orgs::delete_invitation(&self.db.pool, id)
+                    .await
+                    .map_err(StoreError::from)?;
+                Ok(())
+            }
+            _ => Err(OrgError::InvitationNotFound(id.to_owned()).into()),
+        }
+    }
+
+    /// The invitations open for the user's email address.
+    pub async fn my_invitations(&self, user_id: &str) -> Result<Vec<InvitationDto>, ApiError> {
+        let user = self
+            .accounts
+            .find(user_id)
+            .await?
+            .ok_or(crate::auth::AuthError::NotSignedIn)?;
+        Ok(db::orgs::invitations_for_email(&self.db.pool, &user.email)
+            .await
+            .map_err(StoreError::from)?
+            .into_iter()
+            .map(invitation_dto)
+            .collect())
+    }
+
+    /// An invitation of the user's own, by id.
+    async fn own_invitation(
+        &self,
+        user_id: &str,
+        id: &str,
+    ) -> Result<db::orgs::SqlInvitation, ApiError> {
+        let user = self
+            .accounts
+            .find(user_id)
+            .await?
+            .ok_or(crate::auth::AuthError::NotSignedIn)?;
+        match db::orgs::invitation(&self.db.pool, id)
+            .await
+            .map_err(StoreError::from)?
+        {
+            Some(inv) if inv.email == user.email => Ok(inv),
+            _ => Err(OrgError::InvitationNotFound(id.to_owned()).into()),
+        }
+    }
+
+    /// Accepts an invitation: the user becomes a member in the invited role.
+    pub async fn accept(&self, user_id: &str, id: &str) -> Result<OrgDto, ApiError> {
+        let inv = self.own_invitation(user_id, id).await?;
+        let role = OrgRole::parse(&inv.role).unwrap_or(OrgRole::Member);
+        let mut tx = self.db.pool.begin().await.map_err(StoreError::from)?;
+        match db::orgs::add_member(&mut *tx, &inv.org_id, user_id, role, now_ms()).await {
+            Ok(()) => {}
+            Err(e) if db::is_unique_violation(&e) => {}
+            Err(e) => return Err(StoreError::from(e).into()),
+        }
+        db::orgs::delete_invitation(&mut *tx, id)
+            .await
+            .map_err(StoreError::from)?;
         tx.commit().await.map_err(StoreError::from)?;
         self.changes.bump();
-        Ok(member.into_dto())
+        tracing::info!(org_id = %inv.org_id, user_id, "invitation accepted");
+        Ok(self.as_member(user_id, &inv.org_handle).await?.into_dto())
+    }
+
+    pub async fn decline(&self, user_id: &str, id: &str) -> Result<(), ApiError> {
+        self.own_invitation(user_id, id).await?;
+        db::orgs::delete_invitation(&self.db.pool, id)
+            .await
+            .map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    /// The member's own choices about the organization's connections.
+    pub async fn set_preferences(
+        &self,
+        user_id: &str,
+        handle: &str,
+        prefs: MembershipPrefsDto,
+    ) -> Result<OrgDto, ApiError> {
+        let org = self.as_member(user_id, handle).await?;
+        db::orgs::set_preferences(
+            &self.db.pool,
+            &org.id,
+            user_id,
+            prefs.serve_unqualified.unwrap_or(org.serve_unqualified.0),
+            prefs.trust_priorities.unwrap_or(org.trust_priorities.0),
+        )
+        .await
+        .map_err(StoreError::from)?;
+        self.changes.bump();
+        Ok(self.as_member(user_id, handle).await?.into_dto())
     }
 
     pub async fn set_role(
@@ -238,5 +382,17 @@ impl Orgs {
 
     pub async fn leave(&self, user_id: &str, handle: &str) -> Result<(), ApiError> {
         self.remove_member(user_id, handle, user_id).await
+    }
+}
+
+fn invitation_dto(i: db::orgs::SqlInvitation) -> InvitationDto {
+    InvitationDto {
+        role: OrgRole::parse(&i.role).unwrap_or(OrgRole::Member),
+        id: i.id,
+        organization: i.org_handle,
+        organization_name: i.org_name,
+        email: i.email,
+        invited_by: i.invited_by_handle,
+        invited_at: crate::clock::rfc3339(i.created_at),
     }
 }

@@ -31,8 +31,23 @@ pub fn router() -> Router<AppState> {
         .route("/api/organizations", get(orgs::list).post(orgs::create))
         .route(
             "/api/organizations/{handle}/members",
-            get(orgs::members).post(orgs::add_member),
+            get(orgs::members).post(orgs::invite),
         )
+        .route(
+            "/api/organizations/{handle}/invitations",
+            get(orgs::org_invitations),
+        )
+        .route(
+            "/api/organizations/{handle}/invitations/{id}",
+            delete(orgs::withdraw),
+        )
+        .route(
+            "/api/organizations/{handle}/membership",
+            put(orgs::set_preferences),
+        )
+        .route("/api/invitations", get(orgs::my_invitations))
+        .route("/api/invitations/{id}/accept", post(orgs::accept))
+        .route("/api/invitations/{id}/decline", post(orgs::decline))
         .route(
             "/api/organizations/{handle}/members/{user_id}",
             put(orgs::set_role).delete(orgs::remove_member),

@@ -1,4 +1,5 @@
-//! `/api/organizations`: the caller's organizations and their members.
+//! `/api/organizations`: the caller's organizations, their members and invitations;
+//! `/api/invitations`: the invitations open for the caller.
 
 use axum::{
     extract::{Path, State},
@@ -11,7 +12,7 @@ use serde_json::{json, Value};
 use super::{ApiJson, Caller};
 use crate::error::ApiError;
 use crate::state::AppState;
-use app::dto::{MemberDto, OrgDto, OrgRole};
+use app::dto::{InvitationDto, MemberDto, MembershipPrefsDto, OrgDto, OrgRole};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -67,17 +68,79 @@ pub async fn members(
     Ok(Json(json!({ "members": members })))
 }
 
-pub async fn add_member(
+/// `POST /api/organizations/{handle}/members`: invites an email address (the invitee
+/// accepts before anything of the organization routes their requests).
+pub async fn invite(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(handle): Path<String>,
     ApiJson(body): ApiJson<AddMember>,
-) -> Result<(StatusCode, Json<MemberDto>), ApiError> {
-    let member = state
+) -> Result<(StatusCode, Json<InvitationDto>), ApiError> {
+    let invitation = state
         .orgs
-        .add_member(&caller.user_id, &handle, &body.email, body.role)
+        .invite(&caller.user_id, &handle, &body.email, body.role)
         .await?;
-    Ok((StatusCode::CREATED, Json(member)))
+    Ok((StatusCode::CREATED, Json(invitation)))
+}
+
+pub async fn org_invitations(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(handle): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let invitations = state.orgs.invitations_of(&caller.user_id, &handle).await?;
+    Ok(Json(json!({ "invitations": invitations })))
+}
+
+pub async fn withdraw(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((handle, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    state.orgs.withdraw(&caller.user_id, &handle, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/invitations`: the invitations open for the caller's email address.
+pub async fn my_invitations(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Json<Value>, ApiError> {
+    let invitations = state.orgs.my_invitations(&caller.user_id).await?;
+    Ok(Json(json!({ "invitations": invitations })))
+}
+
+pub async fn accept(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<OrgDto>, ApiError> {
+    Ok(Json(state.orgs.accept(&caller.user_id, &id).await?))
+}
+
+pub async fn decline(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.orgs.decline(&caller.user_id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT /api/organizations/{handle}/membership`: the caller's own choices about the
+/// organization's connections.
+pub async fn set_preferences(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(handle): Path<String>,
+    ApiJson(body): ApiJson<MembershipPrefsDto>,
+) -> Result<Json<OrgDto>, ApiError> {
+    Ok(Json(
+        state
+            .orgs
+            .set_preferences(&caller.user_id, &handle, body)
+            .await?,
+    ))
 }
 
 pub async fn set_role(

@@ -7,7 +7,7 @@ mod handles;
 mod keys;
 mod passwords;
 
-pub use accounts::{AccountError, Accounts, NewAccount};
+pub use accounts::{normalize_email, AccountError, Accounts, NewAccount};
 pub use error::AuthError;
 pub use handles::{normalize_handle, HandleError, RESERVED_HANDLES};
 pub use keys::{digest as digest_key, ApiKeys, Principal, KEY_PREFIX};

@@ -30,6 +30,7 @@ catalogue! {
     USER_NOT_FOUND,
     ORG_NOT_FOUND,
     MEMBER_NOT_FOUND,
+    INVITATION_NOT_FOUND,
     // the HTTP request itself
     NOT_FOUND,
     ROUTE_NOT_FOUND,

@@ -188,9 +188,20 @@ pub struct Price {
     pub output_per_mtok: f64,
 }
 
+/// A member's choices about one organization's connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MembershipPrefs {
+    /// Its connections may serve the member's un-namespaced `provider/model` requests.
+    pub serve_unqualified: bool,
+    /// Its `prefer_score`s compete with the member's own connections (else those come first).
+    pub trust_priorities: bool,
+}
+
 pub struct Snapshot {
     pub handles: HashMap<String, Owner>,
     pub orgs_of: HashMap<String, HashSet<String>>,
+    /// user id → organization id → the member's choices.
+    pub prefs: HashMap<String, HashMap<String, MembershipPrefs>>,
     pub provider_keys: HashSet<String>,
     /// Keys of providers flagged free by an administrator.
     pub free_providers: HashSet<String>,
@@ -229,6 +240,30 @@ impl Snapshot {
         self.prices
             .get(&(provider_key.to_owned(), model.to_owned()))
             .copied()
+    }
+
+    /// The member's choices about the organization `org_id` (defaults for non-members).
+    pub fn prefs_of(&self, user_id: &str, org_id: &str) -> MembershipPrefs {
+        self.prefs
+            .get(user_id)
+            .and_then(|orgs| orgs.get(org_id))
+            .copied()
+            .unwrap_or(MembershipPrefs {
+                serve_unqualified: true,
+                trust_priorities: false,
+            })
+    }
+
+    /// Where `route` stands for `user_id` before priorities count: 0 for the user's own
+    /// connections and those of organizations whose priorities they let compete, 1 for
+    /// every other shared connection (other organizations', the platform's). A shared
+    /// connection can never jump ahead of the user's own by its `prefer_score` alone.
+    pub fn tier(&self, user_id: &str, route: &Route) -> u8 {
+        match (&route.owner_user_id, &route.owner_org_id) {
+            (Some(owner), _) if owner == user_id => 0,
+            (_, Some(org)) if self.prefs_of(user_id, org).trust_priorities => 0,
+            _ => 1,
+        }
     }
 
     /// The alias `model` names for `user_id`, if any: the user's own before their
@@ -360,11 +395,22 @@ impl RoutingCatalog {
             })
             .collect();
         let mut orgs_of: HashMap<String, HashSet<String>> = HashMap::new();
-        for (org, user) in db::orgs::all_memberships(pool)
+        let mut prefs: HashMap<String, HashMap<String, MembershipPrefs>> = HashMap::new();
+        for m in db::orgs::all_memberships(pool)
             .await
             .map_err(StoreError::from)?
         {
-            orgs_of.entry(user).or_default().insert(org);
+            orgs_of
+                .entry(m.user_id.clone())
+                .or_default()
+                .insert(m.org_id.clone());
+            prefs.entry(m.user_id).or_default().insert(
+                m.org_id,
+                MembershipPrefs {
+                    serve_unqualified: m.serve_unqualified.0,
+                    trust_priorities: m.trust_priorities.0,
+                },
+            );
         }
         let providers = providers::list(&self.db).await?;
         let families: HashMap<String, ApiFamily> =
@@ -463,6 +509,7 @@ impl RoutingCatalog {
         Ok(Snapshot {
             handles,
             orgs_of,
+            prefs,
             provider_keys,
             free_providers,
             routes,

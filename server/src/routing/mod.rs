@@ -231,7 +231,7 @@ fn plan_reference(
     };
     let Some(collection) = collection else {
         let mut matching = matches(snapshot, &viewer, &reference, model, &mut notes)?;
-        sort_by_priority(&mut matching, ctx.limiter);
+        sort_by_priority(snapshot, &viewer, &mut matching, ctx.limiter, &mut notes);
         let scored = matching
             .into_iter()
             .map(|m| score(snapshot, m, None, ctx))
@@ -252,7 +252,7 @@ fn plan_reference(
         let Ok(mut matching) = matches(snapshot, &viewer, &member_ref, &member, &mut notes) else {
             continue;
         };
-        sort_by_priority(&mut matching, ctx.limiter);
+        sort_by_priority(snapshot, &viewer, &mut matching, ctx.limiter, &mut notes);
         let items: Vec<Scored> = matching
             .into_iter()
             .filter(|m| seen.insert((m.route.id.clone(), m.model.clone())))
@@ -436,10 +436,17 @@ fn matches(
         ModelRef::Provider { provider, model } => (Some(provider.as_str()), None, model.as_str()),
         ModelRef::Bare(model) => (None, None, model.as_str()),
     };
+    // An organization's connections answer a member's un-namespaced request only if the
+    // member lets them; `HANDLE/provider/model` reaches them regardless.
+    let unqualified = owner.is_none();
     let matching: Vec<&Arc<Route>> = snapshot
         .routes
         .iter()
         .filter(|r| viewer.may_use(snapshot, r))
+        .filter(|r| match (viewer, &r.owner_org_id, unqualified) {
+            (Viewer::User(user), Some(org), true) => snapshot.prefs_of(user, org).serve_unqualified,
+            _ => true,
+        })
         .filter(|r| provider.is_none_or(|p| r.provider_key == p))
         .filter(|r| match &owner {
             Some(Owner::User(id)) => r.owner_user_id.as_deref() == Some(id.as_str()),
@@ -506,11 +513,42 @@ pub fn resolves_for(
     matches(snapshot, viewer, &parsed, reference, &mut Vec::new()).map(|_| ())
 }
 
-fn sort_by_priority(matching: &mut [Match], limiter: &Limiter) {
+/// Candidate order: the viewer's own connections (and those of organizations whose
+/// priorities they let compete) first, then higher `prefer_score`, scope, latency. Says in
+/// `notes` when a shared connection's priority was outranked by the viewer's own.
+fn sort_by_priority(
+    snapshot: &Snapshot,
+    viewer: &Viewer,
+    matching: &mut [Match],
+    limiter: &Limiter,
+    notes: &mut Vec<String>,
+) {
+    let tier = |m: &Match| match viewer {
+        Viewer::User(user) => snapshot.tier(user, &m.route),
+        _ => 0,
+    };
+    let best_own = matching
+        .iter()
+        .filter(|m| tier(m) == 0)
+        .map(|m| m.route.prefer_score)
+        .max();
+    if let Some(best) = best_own {
+        let outranked: Vec<&str> = matching
+            .iter()
+            .filter(|m| tier(m) == 1 && m.route.prefer_score > best)
+            .map(|m| m.route.name.as_str())
+            .collect();
+        if !outranked.is_empty() {
+            notes.push(format!(
+                "your own connections come first: {} would rank higher by priority, but an organization's priorities count against yours only if you let them (Settings → Organizations)",
+                outranked.join(", ")
+            ));
+        }
+    }
     matching.sort_by(|a, b| {
-        b.route
-            .prefer_score
-            .cmp(&a.route.prefer_score)
+        tier(a)
+            .cmp(&tier(b))
+            .then(b.route.prefer_score.cmp(&a.route.prefer_score))
             .then(a.route.scope_rank().cmp(&b.route.scope_rank()))
             .then_with(|| {
                 let la = limiter.latency_ms(&a.route.id).unwrap_or(0.0);

@@ -13,9 +13,9 @@ use std::collections::BTreeMap;
 use crate::catalog::{connections::ConnectionFilter, providers, Actor};
 use app::dto::{
     AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
-    ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, ExplainDto, MemberDto, ModelDto,
-    NewConnectionDto, OrgDto, OrgRole, PriceDto, ProviderDto, ReachableModelDto, RequestLogDto,
-    TestResultDto, TryResultDto, UserDto,
+    ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, ExplainDto, InvitationDto, MemberDto,
+    ModelDto, NewConnectionDto, OrgDto, OrgRole, PriceDto, ProviderDto, ReachableModelDto,
+    RequestLogDto, TestResultDto, TryResultDto, UserDto,
 };
 use app::error::AppError;
 
@@ -186,15 +186,69 @@ impl ConsoleBackend for ConsoleService {
         Ok(self.state.orgs.members(&id, &org).await?)
     }
 
-    async fn add_member(
+    async fn invite_member(
         &self,
         session: &Session,
         org: String,
         email: String,
         role: OrgRole,
-    ) -> Result<MemberDto, AppError> {
+    ) -> Result<InvitationDto, AppError> {
         let id = self.user_id(session).await?;
-        Ok(self.state.orgs.add_member(&id, &org, &email, role).await?)
+        Ok(self.state.orgs.invite(&id, &org, &email, role).await?)
+    }
+
+    async fn org_invitations(
+        &self,
+        session: &Session,
+        org: String,
+    ) -> Result<Vec<InvitationDto>, AppError> {
+        let id = self.user_id(session).await?;
+        Ok(self.state.orgs.invitations_of(&id, &org).await?)
+    }
+
+    async fn withdraw_invitation(
+        &self,
+        session: &Session,
+        org: String,
+        invitation: String,
+    ) -> Result<(), AppError> {
+        let id = self.user_id(session).await?;
+        Ok(self.state.orgs.withdraw(&id, &org, &invitation).await?)
+    }
+
+    async fn my_invitations(&self, session: &Session) -> Result<Vec<InvitationDto>, AppError> {
+        let id = self.user_id(session).await?;
+        Ok(self.state.orgs.my_invitations(&id).await?)
+    }
+
+    async fn answer_invitation(
+        &self,
+        session: &Session,
+        invitation: String,
+        accept: bool,
+    ) -> Result<(), AppError> {
+        let id = self.user_id(session).await?;
+        if accept {
+            self.state.orgs.accept(&id, &invitation).await?;
+        } else {
+            self.state.orgs.decline(&id, &invitation).await?;
+        }
+        Ok(())
+    }
+
+    async fn set_membership(
+        &self,
+        session: &Session,
+        org: String,
+        serve_unqualified: bool,
+        trust_priorities: bool,
+    ) -> Result<OrgDto, AppError> {
+        let id = self.user_id(session).await?;
+        let prefs = app::dto::MembershipPrefsDto {
+            serve_unqualified: Some(serve_unqualified),
+            trust_priorities: Some(trust_priorities),
+        };
+        Ok(self.state.orgs.set_preferences(&id, &org, prefs).await?)
     }
 
     async fn set_member_role(

@@ -513,11 +513,8 @@ async fn organization_aliases_apply_to_members_after_their_own() {
         .send()
         .await
         .unwrap();
-    app.api(Method::POST, "/api/organizations/acme/members", &admin)
-        .json(&json!({"email": "member@example.com", "role": "member"}))
-        .send()
-        .await
-        .unwrap();
+    app.join_org(&admin, "acme", &member, "member@example.com", "member")
+        .await;
     let res = alias(&app, &admin, json!({"name": "gpt-5-codex", "target": "openai/gpt-4o", "scope": "organization", "organization": "acme"})).await;
     assert_eq!(
         res.status(),

@@ -544,17 +544,8 @@ async fn organization_collections_follow_membership_and_ambiguity_is_an_error() 
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::CREATED);
-        let res = app
-            .api(
-                Method::POST,
-                &format!("/api/organizations/{org}/members"),
-                &ada,
-            )
-            .json(&json!({"email": "bob@example.com"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::CREATED);
+        app.join_org(&ada, org, &bob, "bob@example.com", "member")
+            .await;
         let conn = connect(
             &app,
             &ada,

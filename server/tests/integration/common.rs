@@ -271,6 +271,53 @@ impl TestApp {
         (user.id, key.key)
     }
 
+    /// Invites `email` to the organization `org` as `role` (with `admin_key`) and accepts
+    /// the invitation as its owner (`member_key`): membership needs both.
+    pub async fn join_org(
+        &self,
+        admin_key: &str,
+        org: &str,
+        member_key: &str,
+        email: &str,
+        role: &str,
+    ) {
+        let res = self
+            .api(
+                reqwest::Method::POST,
+                &format!("/api/organizations/{org}/members"),
+                admin_key,
+            )
+            .json(&serde_json::json!({"email": email, "role": role}))
+            .send()
+            .await
+            .expect("invite");
+        assert_eq!(res.status(), StatusCode::CREATED, "invite {email} to {org}");
+        let open: Value = self
+            .api(reqwest::Method::GET, "/api/invitations", member_key)
+            .send()
+            .await
+            .expect("invitations")
+            .json()
+            .await
+            .expect("a JSON answer");
+        let id = open["invitations"]
+            .as_array()
+            .and_then(|list| list.iter().find(|i| i["organization"] == org))
+            .and_then(|i| i["id"].as_str())
+            .unwrap_or_else(|| panic!("no invitation to {org} in {open}"))
+            .to_owned();
+        let res = self
+            .api(
+                reqwest::Method::POST,
+                &format!("/api/invitations/{id}/accept"),
+                member_key,
+            )
+            .send()
+            .await
+            .expect("accept");
+        assert_eq!(res.status(), StatusCode::OK, "accept {id}");
+    }
+
     /// Creates a connection from `body` as the owner of `key`, tests it (so it is active)
     /// and discovers its models; returns its id.
     pub async fn connection(&self, key: &str, body: Value) -> String {

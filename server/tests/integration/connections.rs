@@ -671,13 +671,8 @@ async fn access_matrix() {
         json!({"name": "Acme", "handle": "acme"}),
     )
     .await;
-    post(
-        &app,
-        &ada,
-        "/api/organizations/acme/members",
-        json!({"email": "bob@example.com"}),
-    )
-    .await;
+    app.join_org(&ada, "acme", &bob, "bob@example.com", "member")
+        .await;
 
     let own = create(
         &app,

@@ -275,7 +275,7 @@ async fn bad_requests_never_reach_a_provider() {
 }
 
 #[tokio::test]
-async fn priority_order_private_then_organization_then_platform_unless_scored() {
+async fn priority_order_own_first_then_shared_by_score() {
     let Some(app) = spawn_app().await else { return };
     let (_, admin) = app.user_with_key("root@example.com", "root").await;
     let (_, key) = app.user_with_key("ada@example.com", "ada").await;
@@ -315,8 +315,18 @@ async fn priority_order_private_then_organization_then_platform_unless_scored() 
         .unwrap();
     assert_eq!(
         served_by(&chat(&app, &key, "openai/gpt-4o").await),
+        own,
+        "a shared connection's priority never jumps ahead of your own"
+    );
+    app.api(Method::PUT, &format!("/api/connections/{own}"), &key)
+        .json(&json!({"status": "inactive"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        served_by(&chat(&app, &key, "openai/gpt-4o").await),
         platform,
-        "prefer_score overrides scope"
+        "among shared connections prefer_score overrides scope"
     );
     assert_eq!(
         served_by(&chat(&app, &key, "acme/openai/gpt-4o").await),

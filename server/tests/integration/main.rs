@@ -18,3 +18,4 @@ mod native;
 mod native_mock;
 mod orgs;
 mod responses;
+mod trust;

@@ -45,15 +45,87 @@ async fn organizations_members_and_roles() {
         "RESERVED_HANDLE"
     );
 
-    // Add bob as a member.
-    let added = app
+    // Invite bob: nothing changes for him until he accepts.
+    let invited = app
         .api(Method::POST, "/api/organizations/acme/members", &ada)
-        .json(&json!({"email": "bob@example.com"}))
+        .json(&json!({"email": "Bob@Example.com"}))
         .send()
         .await
         .unwrap();
-    assert_eq!(added.status(), StatusCode::CREATED);
-    assert_eq!(added.json::<Value>().await.unwrap()["role"], "member");
+    assert_eq!(invited.status(), StatusCode::CREATED);
+    let invitation: Value = invited.json().await.unwrap();
+    assert_eq!(invitation["role"], "member");
+    assert_eq!(invitation["email"], "bob@example.com");
+    let none: Value = app
+        .api(Method::GET, "/api/organizations", &bob)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        none["organizations"],
+        json!([]),
+        "not a member before accepting"
+    );
+    // An address without an account gets the same answer: nothing tells whether it has one.
+    let nobody = app
+        .api(Method::POST, "/api/organizations/acme/members", &ada)
+        .json(&json!({"email": "nobody@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nobody.status(), StatusCode::CREATED);
+    let pending: Value = app
+        .api(Method::GET, "/api/organizations/acme/invitations", &ada)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pending["invitations"].as_array().unwrap().len(), 2);
+    // Nobody else can accept bob's invitation.
+    let stolen = app
+        .api(
+            Method::POST,
+            &format!(
+                "/api/invitations/{}/accept",
+                invitation["id"].as_str().unwrap()
+            ),
+            &eve,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(stolen, StatusCode::NOT_FOUND).await,
+        "INVITATION_NOT_FOUND"
+    );
+    let mine: Value = app
+        .api(Method::GET, "/api/invitations", &bob)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine["invitations"][0]["organization"], "acme");
+    assert_eq!(mine["invitations"][0]["invited_by"], "ada");
+    let accepted = app
+        .api(
+            Method::POST,
+            &format!(
+                "/api/invitations/{}/accept",
+                invitation["id"].as_str().unwrap()
+            ),
+            &bob,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), StatusCode::OK);
     let again = app
         .api(Method::POST, "/api/organizations/acme/members", &ada)
         .json(&json!({"email": "bob@example.com"}))
@@ -63,16 +135,6 @@ async fn organizations_members_and_roles() {
     assert_eq!(
         error_code(again, StatusCode::CONFLICT).await,
         "ALREADY_MEMBER"
-    );
-    let nobody = app
-        .api(Method::POST, "/api/organizations/acme/members", &ada)
-        .json(&json!({"email": "nobody@example.com"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        error_code(nobody, StatusCode::NOT_FOUND).await,
-        "USER_NOT_FOUND"
     );
 
     // Bob sees the organization and its members but cannot manage them.
@@ -203,11 +265,8 @@ async fn admins_remove_members_and_roles_are_validated() {
         .send()
         .await
         .unwrap();
-    app.api(Method::POST, "/api/organizations/acme/members", &ada)
-        .json(&json!({"email": "bob@example.com", "role": "member"}))
-        .send()
-        .await
-        .unwrap();
+    app.join_org(&ada, "acme", &bob, "bob@example.com", "member")
+        .await;
 
     let bad_role = app
         .api(
@@ -249,7 +308,7 @@ async fn admins_remove_members_and_roles_are_validated() {
 async fn console_manages_organizations() {
     let Some(app) = spawn_app().await else { return };
     app.signup("ada@example.com", "ada").await;
-    app.user_with_key("bob@example.com", "bob").await;
+    let (_, bob) = app.user_with_key("bob@example.com", "bob").await;
     let org = app
         .call_fn("create_org", &[("name", "Acme"), ("handle", "acme")])
         .await;
@@ -260,9 +319,9 @@ async fn console_manages_organizations() {
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     assert_eq!(bad.json::<Value>().await.unwrap()["field"], "name");
 
-    let member = app
+    let invited = app
         .call_fn(
-            "add_member",
+            "invite_member",
             &[
                 ("org", "acme"),
                 ("email", "bob@example.com"),
@@ -270,7 +329,33 @@ async fn console_manages_organizations() {
             ],
         )
         .await;
-    assert_eq!(member.status(), StatusCode::OK);
+    assert_eq!(invited.status(), StatusCode::OK);
+    let pending: Value = app
+        .call_fn("org_invitations", &[("org", "acme")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pending[0]["email"], "bob@example.com");
+    let open: Value = app
+        .api(reqwest::Method::GET, "/api/invitations", &bob)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = open["invitations"][0]["id"].as_str().unwrap().to_owned();
+    let accepted = app
+        .api(
+            reqwest::Method::POST,
+            &format!("/api/invitations/{id}/accept"),
+            &bob,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), StatusCode::OK);
     let members: Value = app
         .call_fn("list_members", &[("org", "acme")])
         .await

@@ -1,24 +1,72 @@
-use leptos::prelude::*;
+//! Settings → Organizations: invitations to answer, the organizations you are in (with your
+//! choices about their connections), members and invitations (admins), and a new one.
 
-use super::short_time;
 use crate::api::{
-    list_members, list_orgs, AddMember, CreateOrg, LeaveOrg, RemoveMember, SetMemberRole,
+    list_members, list_orgs, my_invitations, org_invitations, AnswerInvitation, CreateOrg,
+    InviteMember, LeaveOrg, RemoveMember, SetMemberRole, SetMembership, WithdrawInvitation,
 };
 use crate::components::feedback::{FieldError, FormError};
 use crate::dto::{OrgDto, OrgRole};
+use leptos::prelude::*;
+
+use super::short_time;
 
 #[component]
 pub fn OrganizationsTab() -> impl IntoView {
     let create = ServerAction::<CreateOrg>::new();
     let leave = ServerAction::<LeaveOrg>::new();
+    let answer = ServerAction::<AnswerInvitation>::new();
+    let prefs = ServerAction::<SetMembership>::new();
     let created = create.value();
     let orgs = Resource::new(
-        move || (create.version().get(), leave.version().get()),
+        move || {
+            (
+                create.version().get(),
+                leave.version().get(),
+                answer.version().get(),
+                prefs.version().get(),
+            )
+        },
         |_| list_orgs(),
     );
+    let invitations = Resource::new(move || answer.version().get(), |_| my_invitations());
     let selected = RwSignal::new(None::<String>);
 
     view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let list = invitations.await.unwrap_or_default();
+                (!list.is_empty()).then(|| view! {
+                    <section class="card" data-testid="invitations">
+                        <h2>"Invitations"</h2>
+                        <p class="muted">"Joining lets the organization's connections serve your requests (you choose how, below). Its admins see nothing of your own connections or keys."</p>
+                        <ul class="plain">
+                            {list.into_iter().map(|inv| {
+                                let (accept_id, decline_id) = (inv.id.clone(), inv.id.clone());
+                                view! {
+                                    <li class="row spread" data-invitation=inv.organization.clone()>
+                                        <span>
+                                            <strong>{inv.organization_name.clone()}</strong>
+                                            {format!(" (@{}) invites you as {}", inv.organization, inv.role.as_str())}
+                                            {(!inv.invited_by.is_empty()).then(|| format!(" — from @{}", inv.invited_by))}
+                                        </span>
+                                        <span class="actions">
+                                            <button class="primary small" on:click=move |_| {
+                                                answer.dispatch(AnswerInvitation { id: accept_id.clone(), accept: true });
+                                            }>"Accept"</button>
+                                            <button class="small" on:click=move |_| {
+                                                answer.dispatch(AnswerInvitation { id: decline_id.clone(), accept: false });
+                                            }>"Decline"</button>
+                                        </span>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                        <FormError result=answer.value()/>
+                    </section>
+                })
+            })}
+        </Transition>
         <section class="card">
             <h2>"Your organizations"</h2>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -33,7 +81,7 @@ pub fn OrganizationsTab() -> impl IntoView {
                             }
                                 .into_any()
                         }
-                        Ok(list) => view! { <OrgTable list selected/> }.into_any(),
+                        Ok(list) => view! { <OrgTable list selected prefs/> }.into_any(),
                     }
                 })}
             </Transition>
@@ -71,8 +119,18 @@ pub fn OrganizationsTab() -> impl IntoView {
 }
 
 #[component]
-fn OrgTable(list: Vec<OrgDto>, selected: RwSignal<Option<String>>) -> impl IntoView {
+fn OrgTable(
+    list: Vec<OrgDto>,
+    selected: RwSignal<Option<String>>,
+    prefs: ServerAction<SetMembership>,
+) -> impl IntoView {
     view! {
+        <p class="hint">
+            "Your own connections always come first unless you let an organization's priorities compete with them. "
+            "An organization's connections serve your "<code>"provider/model"</code>" requests only if you allow it; "
+            <code>"HANDLE/provider/model"</code>" always reaches them."
+        </p>
+        <FormError result=prefs.value()/>
         <table class="table" data-testid="orgs">
             <thead>
                 <tr>
@@ -80,6 +138,8 @@ fn OrgTable(list: Vec<OrgDto>, selected: RwSignal<Option<String>>) -> impl IntoV
                     <th>"Handle"</th>
                     <th>"Your role"</th>
                     <th>"Members"</th>
+                    <th>"Serves your provider/model requests"</th>
+                    <th>"Its priorities compete with yours"</th>
                     <th></th>
                 </tr>
             </thead>
@@ -88,12 +148,27 @@ fn OrgTable(list: Vec<OrgDto>, selected: RwSignal<Option<String>>) -> impl IntoV
                     .into_iter()
                     .map(|org| {
                         let handle = org.handle.clone();
+                        let (serve, trust) = (org.serve_unqualified, org.trust_priorities);
+                        let (serve_org, trust_org) = (org.handle.clone(), org.handle.clone());
+                        let row_handle = org.handle.clone();
                         view! {
-                            <tr>
+                            <tr data-org=row_handle>
                                 <td>{org.name}</td>
                                 <td><code>{org.handle}</code></td>
                                 <td>{org.role.as_str()}</td>
                                 <td>{org.member_count}</td>
+                                <td>
+                                    <input type="checkbox" name="serve_unqualified" aria-label="Serves your provider/model requests"
+                                        prop:checked=serve on:change=move |ev| {
+                                            prefs.dispatch(SetMembership { org: serve_org.clone(), serve_unqualified: event_target_checked(&ev), trust_priorities: trust });
+                                        }/>
+                                </td>
+                                <td>
+                                    <input type="checkbox" name="trust_priorities" aria-label="Its priorities compete with yours"
+                                        prop:checked=trust on:change=move |ev| {
+                                            prefs.dispatch(SetMembership { org: trust_org.clone(), serve_unqualified: serve, trust_priorities: event_target_checked(&ev) });
+                                        }/>
+                                </td>
                                 <td>
                                     <button
                                         class="small"
@@ -117,11 +192,17 @@ fn Members(
     leave: ServerAction<LeaveOrg>,
     selected: RwSignal<Option<String>>,
 ) -> impl IntoView {
-    let add = ServerAction::<AddMember>::new();
+    let add = ServerAction::<InviteMember>::new();
+    let withdraw = ServerAction::<WithdrawInvitation>::new();
     let set_role = ServerAction::<SetMemberRole>::new();
     let remove = ServerAction::<RemoveMember>::new();
     let added = add.value();
     let org_handle = org.handle.clone();
+    let invited_handle = org.handle.clone();
+    let pending = Resource::new(
+        move || (add.version().get(), withdraw.version().get()),
+        move |_| org_invitations(invited_handle.clone()),
+    );
     let members = Resource::new(
         move || {
             (
@@ -255,7 +336,32 @@ fn Members(
                 }
             </Transition>
             <Show when=move || is_admin>
-                <h3>"Add a member"</h3>
+                <h3>"Invitations"</h3>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let list = pending.await.unwrap_or_default();
+                        if list.is_empty() {
+                            return view! { <p class="muted">"No open invitations."</p> }.into_any();
+                        }
+                        view! {
+                            <ul class="plain" data-testid="pending-invitations">
+                                {list.into_iter().map(|inv| {
+                                    let (org, id) = (stored_handle.get_value(), inv.id.clone());
+                                    view! {
+                                        <li class="row spread">
+                                            <span>{format!("{} as {} — invited {}", inv.email, inv.role.as_str(), short_time(&inv.invited_at))}</span>
+                                            <button class="small" on:click=move |_| {
+                                                withdraw.dispatch(WithdrawInvitation { org: org.clone(), id: id.clone() });
+                                            }>"Withdraw"</button>
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                        }.into_any()
+                    })}
+                </Transition>
+                <h3>"Invite someone"</h3>
+                <p class="hint">"They join only when they accept. Whether the address has an account is not shown: the person who has it sees the invitation."</p>
                 <ActionForm action=add>
                     <input type="hidden" name="org" value=stored_handle.get_value()/>
                     <div class="row">
@@ -268,11 +374,12 @@ fn Members(
                             </select>
                         </label>
                         <button type="submit" class="primary" disabled=move || add.pending().get()>
-                            "Add"
+                            "Invite"
                         </button>
                     </div>
                     <FieldError result=added field="email"/>
                     <FormError result=added/>
+                    {move || matches!(added.get(), Some(Ok(_))).then(|| view! { <p class="ok" role="status">"Invitation sent."</p> })}
                 </ActionForm>
             </Show>
         </section>
