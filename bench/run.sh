@@ -45,7 +45,7 @@ bare_pid="$(tail -n1 "$work/pids")"
 bare_streamy="http://$(helper passthrough --upstream "$streamy")"
 
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-"$BIN/langmart" serve --addr "127.0.0.1:$port" --data-dir "$work/data" --health-check-interval-secs 0 > "$work/langmart.log" 2>&1 &
+"$BIN/langmart" serve --addr "127.0.0.1:$port" --data-dir "$work/data" --health-check-interval-secs 0 --allow-private-endpoints > "$work/langmart.log" 2>&1 &
 gw_pid=$!
 echo "$gw_pid" >> "$work/pids"
 gw="http://127.0.0.1:$port"

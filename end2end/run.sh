@@ -14,7 +14,8 @@ export MOCK_CAPTURE="$data/mock-requests.jsonl"
 python3 "$here/mock_provider.py" "$mock_port" &
 mock_pid=$!
 
-"$bin" serve --addr "127.0.0.1:$port" --data-dir "$data" >"$log" 2>&1 &
+# The mock provider listens on loopback: let connections reach it.
+"$bin" serve --addr "127.0.0.1:$port" --data-dir "$data" --allow-private-endpoints >"$log" 2>&1 &
 pid=$!
 cleanup() {
   kill "$pid" "$mock_pid" 2>/dev/null || true

@@ -135,6 +135,9 @@ pub struct ProviderDto {
     pub supports_model_listing: bool,
     pub free: bool,
     pub enabled: bool,
+    /// Its connections may reach non-public addresses (a platform admin's choice).
+    #[serde(default)]
+    pub allow_private: bool,
     pub gateway_type: i64,
 }
 
@@ -182,6 +185,9 @@ pub struct ConnectionDto {
     pub rate_limits: RateLimits,
     pub prefer_score: i64,
     pub allow_fallback: bool,
+    /// A platform admin let it reach loopback, private and other non-public addresses.
+    #[serde(default)]
+    pub allow_private: bool,
     pub timeout_ms: i64,
     pub max_retries: i64,
     pub config: std::collections::BTreeMap<String, String>,
@@ -271,6 +277,9 @@ pub struct NewConnectionDto {
     pub prefer_score: Option<i64>,
     #[serde(default)]
     pub allow_fallback: Option<bool>,
+    /// Platform admins only: let it reach loopback, private and other non-public addresses.
+    #[serde(default)]
+    pub allow_private: Option<bool>,
     #[serde(default)]
     pub timeout_ms: Option<i64>,
     #[serde(default)]
@@ -305,6 +314,15 @@ pub struct ConnectionUpdateDto {
     pub max_retries: Option<i64>,
     #[serde(default)]
     pub config: Option<std::collections::BTreeMap<String, String>>,
+    /// Platform admins only: let it reach loopback, private and other non-public addresses.
+    #[serde(default)]
+    pub allow_private: Option<bool>,
+    /// The credential again: required when `endpoint_url` moves to another host, since a
+    /// stored credential stays bound to the endpoint it was entered for.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    #[serde(default)]
+    pub credentials: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// Tells "absent" (no change) from `null` (clear) in partial updates.

@@ -17,3 +17,8 @@ CREATE TABLE org_invitations (
     UNIQUE (org_id, email)
 );
 CREATE INDEX org_invitations_email ON org_invitations(email);
+
+-- Connections may reach loopback, private, link-local and other non-public addresses only
+-- when a platform admin allowed it, on the connection or on its provider.
+ALTER TABLE connections ADD COLUMN allow_private BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE providers ADD COLUMN allow_private BIGINT NOT NULL DEFAULT 0;

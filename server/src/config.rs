@@ -24,6 +24,9 @@ pub struct Settings {
     pub health_check_interval: std::time::Duration,
     /// How long stored Responses API answers are kept.
     pub responses_retention: std::time::Duration,
+    /// Every connection may reach loopback, private and other non-public addresses (for a
+    /// single-user install beside a local Ollama, and for tests against local mocks).
+    pub allow_private_endpoints: bool,
 }
 
 impl Settings {
@@ -39,6 +42,7 @@ impl Settings {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             health_check_interval: std::time::Duration::from_secs(600),
             responses_retention: std::time::Duration::from_secs(30 * 86_400),
+            allow_private_endpoints: false,
         }
     }
 
@@ -99,6 +103,7 @@ impl fmt::Debug for Settings {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("health_check_interval", &self.health_check_interval)
             .field("responses_retention", &self.responses_retention)
+            .field("allow_private_endpoints", &self.allow_private_endpoints)
             .finish()
     }
 }

@@ -22,6 +22,7 @@ pub mod ingress;
 pub mod limits;
 pub mod logs;
 pub mod orgs;
+pub mod outbound;
 pub mod providers;
 pub mod routing;
 pub mod sessions;
@@ -102,16 +103,11 @@ pub async fn open_state(settings: Settings) -> Result<AppState, StartupError> {
     catalog::providers::seed(&db)
         .await
         .map_err(|e| StartupError::Seed(e.to_string()))?;
-    let http = reqwest::Client::builder()
-        .pool_idle_timeout(std::time::Duration::from_secs(90))
-        .tcp_keepalive(std::time::Duration::from_secs(60))
-        .user_agent(concat!("LangMart/", env!("CARGO_PKG_VERSION")))
-        // A provider API that redirects a POST is misconfigured; following it would resend
-        // the body (and the credential) elsewhere.
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
+    // Each process marks its outbound requests with its own id, to recognise them coming back.
+    let instance = format!("lm-{}", ids::random_base62(16));
+    let outbound = outbound::Outbound::new(settings.allow_private_endpoints, &instance)
         .map_err(|e| StartupError::HttpClient(e.to_string()))?;
-    let state = AppState::new(settings, db, vault, http);
+    let state = AppState::new(settings, db, vault, outbound);
     // Daily quotas survive a restart: count today's requests from the log.
     let now = clock::now_ms();
     let midnight = now - now.rem_euclid(86_400_000);
@@ -198,6 +194,15 @@ async fn reject_large_bodies(limit: usize, req: Request, next: Next) -> Response
 /// gives every `/v1` answer that the request path did not log its request-log row
 /// ([`ingress::Seen`]). One layer for both: each layer costs every request.
 async fn observe(state: AppState, req: Request, next: Next) -> Response {
+    // A request this instance sent itself: a connection points back at LangMart. Refused
+    // before anything else runs, so the loop ends at the first turn.
+    if state.outbound.is_own_hop(req.headers()) {
+        tracing::warn!(
+            path = req.uri().path(),
+            "refused a request from this instance itself (a connection points at LangMart)"
+        );
+        return ApiError::from(RequestError::Loop).into_response();
+    }
     // Cheap clones (reference counts), read only when the request failed.
     let request_id = req.headers().get(&REQUEST_ID).cloned();
     let route = req.extensions().get::<MatchedPath>().cloned();

@@ -85,6 +85,10 @@ struct ServeArgs {
     /// Days a stored Responses API answer (`store: true`) is kept.
     #[arg(long, env = "LANGMART_RESPONSES_RETENTION_DAYS", default_value_t = 30)]
     responses_retention_days: u64,
+    /// Let every connection reach loopback, private and other non-public addresses (a
+    /// single-user install beside a local Ollama; never on an instance others can use).
+    #[arg(long, env = "LANGMART_ALLOW_PRIVATE_ENDPOINTS")]
+    allow_private_endpoints: bool,
 }
 
 #[derive(Subcommand)]

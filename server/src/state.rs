@@ -35,8 +35,9 @@ pub struct Services {
     pub accounts: Accounts,
     pub orgs: Orgs,
     pub connections: Connections,
-    /// One pooled client (rustls, keep-alive) for every provider call.
-    pub http: reqwest::Client,
+    /// The outbound policy and its pooled clients (rustls, keep-alive): every provider
+    /// call goes through it.
+    pub outbound: Arc<crate::outbound::Outbound>,
     pub changes: Changes,
     pub routing: RoutingCatalog,
     pub collections: Collections,
@@ -46,14 +47,20 @@ pub struct Services {
 }
 
 impl AppState {
-    pub fn new(settings: Settings, db: Db, vault: Vault, http: reqwest::Client) -> Self {
+    pub fn new(
+        settings: Settings,
+        db: Db,
+        vault: Vault,
+        outbound: crate::outbound::Outbound,
+    ) -> Self {
+        let outbound = Arc::new(outbound);
         let changes = Changes::default();
         let keys = ApiKeys::new(db.clone());
         let accounts = Accounts::new(db.clone(), keys.clone(), changes.clone());
         let orgs = Orgs::new(db.clone(), accounts.clone(), changes.clone());
         let vault = Arc::new(vault);
         let connections =
-            Connections::new(db.clone(), vault.clone(), http.clone(), changes.clone());
+            Connections::new(db.clone(), vault.clone(), outbound.clone(), changes.clone());
         let routing = RoutingCatalog::new(db.clone(), vault.clone(), changes.clone());
         let request_log = RequestLog::start(db.clone());
         let collections = Collections::new(db.clone(), routing.clone(), changes.clone());
@@ -66,7 +73,7 @@ impl AppState {
             accounts,
             orgs,
             connections,
-            http,
+            outbound,
             changes,
             routing,
             collections,

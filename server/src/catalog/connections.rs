@@ -43,7 +43,7 @@ pub struct ConnectionFilter {
 pub struct Connections {
     pub(super) db: Db,
     pub(super) vault: Arc<Vault>,
-    pub(super) http: reqwest::Client,
+    pub(super) outbound: Arc<crate::outbound::Outbound>,
     pub(super) locks: super::health::TestLocks,
     pub(super) changes: Changes,
 }
@@ -55,11 +55,16 @@ pub struct Accessible {
 }
 
 impl Connections {
-    pub fn new(db: Db, vault: Arc<Vault>, http: reqwest::Client, changes: Changes) -> Self {
+    pub fn new(
+        db: Db,
+        vault: Arc<Vault>,
+        outbound: Arc<crate::outbound::Outbound>,
+        changes: Changes,
+    ) -> Self {
         Self {
             db,
             vault,
-            http,
+            outbound,
             locks: Default::default(),
             changes,
         }
@@ -191,6 +196,14 @@ impl Connections {
             credentials_for(&provider, req.api_key.as_deref(), req.credentials.as_ref())?;
         let config = config_for(&provider, req.config.as_ref())?;
         let endpoint_url = endpoint_for(&provider, req.endpoint_url.as_deref(), &config)?;
+        if req.allow_private == Some(true) && !actor.is_admin {
+            return Err(CatalogError::AdminOnly.into());
+        }
+        // Platform admins may point a connection at private addresses; it is recorded on
+        // the connection, and anyone else's endpoint is held to the outbound policy.
+        let allow_private = actor.is_admin && req.allow_private != Some(false);
+        self.check_endpoint(&endpoint_url, allow_private || provider.allow_private)
+            .await?;
         let scope = req.scope.as_deref().unwrap_or(SCOPE_INDIVIDUAL).to_owned();
         let (owner_user_id, owner_org_id) = match scope.as_str() {
             SCOPE_INDIVIDUAL => (Some(actor.user_id.clone()), None),
@@ -250,7 +263,18 @@ impl Connections {
             owner_org_id,
             limits,
             allow_fallback: req.allow_fallback.unwrap_or(true),
+            allow_private,
         })
+    }
+
+    /// Holds an endpoint to the outbound policy, naming the field.
+    async fn check_endpoint(&self, url: &str, allowed: bool) -> Result<(), CatalogError> {
+        crate::outbound::check_endpoint(url, self.outbound.private_allowed(allowed))
+            .await
+            .map_err(|e| CatalogError::Invalid {
+                field: "endpoint_url",
+                message: e.to_string(),
+            })
     }
 
     pub async fn create(
@@ -280,6 +304,7 @@ impl Connections {
             rate_limit_rpd: p.limits.rpd,
             prefer_score: p.limits.prefer_score,
             allow_fallback: Flag(p.allow_fallback),
+            allow_private: Flag(p.allow_private),
             timeout_ms: p.limits.timeout_ms,
             max_retries: p.limits.max_retries,
             config: serde_json::to_string(&p.config)
@@ -335,9 +360,41 @@ impl Connections {
             row.description = d.trim().to_owned();
             changed.push("description");
         }
+        let provider = self.provider_of(&row).await?;
+        if change.allow_private.is_some() && !actor.is_admin {
+            return Err(CatalogError::AdminOnly.into());
+        }
+        let mut new_credentials = None;
         if let Some(url) = &change.endpoint_url {
-            row.endpoint_url = check_url(url)?;
-            changed.push("endpoint_url");
+            let url = check_url(url)?;
+            if url != row.endpoint_url {
+                // Whoever moves the endpoint decides what it may reach.
+                row.allow_private = Flag(actor.is_admin && change.allow_private != Some(false));
+                self.check_endpoint(&url, row.allow_private.0 || provider.allow_private)
+                    .await?;
+                // A stored credential stays bound to the host it was entered for: moving
+                // the endpoint elsewhere needs the credential again, and the old one goes.
+                if host_of(&url) != host_of(&row.endpoint_url) {
+                    if change.api_key.is_none() && change.credentials.is_none() {
+                        return Err(CatalogError::Invalid {
+                            field: "api_key",
+                            message: "the endpoint moves to another host: enter the credential again (the stored one stays with the old host and is discarded)".into(),
+                        }
+                        .into());
+                    }
+                    new_credentials = Some(credentials_for(
+                        &provider,
+                        change.api_key.as_deref(),
+                        change.credentials.as_ref(),
+                    )?);
+                }
+                row.endpoint_url = url;
+                changed.push("endpoint_url");
+            }
+        }
+        if let Some(allow) = change.allow_private {
+            row.allow_private = Flag(allow);
+            changed.push("allow_private");
         }
         if let Some(status) = &change.status {
             match status.as_str() {
@@ -392,7 +449,6 @@ impl Connections {
             changed.push("max_retries");
         }
         if let Some(cfg) = &change.config {
-            let provider = self.provider_of(&row).await?;
             row.config = serde_json::to_string(&config_for(&provider, Some(cfg))?)
                 .map_err(|e| StoreError::Internal(e.to_string()))?;
             changed.push("config");
@@ -401,6 +457,21 @@ impl Connections {
         db::connections::update_settings(&self.db.pool, &row)
             .await
             .map_err(StoreError::from)?;
+        if let Some(credentials) = new_credentials {
+            let sealed = credentials.seal(&self.vault, id, primary_field(&provider))?;
+            store_sealed(&self.db, id, &sealed).await?;
+            self.audit(
+                Some(actor),
+                "update_key",
+                id,
+                &format!(
+                    "endpoint moved to {}: the old credential was discarded, the new one is {}",
+                    host_of(&row.endpoint_url).unwrap_or_default(),
+                    sealed.mask
+                ),
+            )
+            .await?;
+        }
         if action == "edit" {
             self.audit(
                 Some(actor),
@@ -607,6 +678,7 @@ pub(super) struct Prepared {
     pub owner_org_id: Option<String>,
     pub limits: Limits,
     pub allow_fallback: bool,
+    pub allow_private: bool,
 }
 
 async fn store_sealed(db: &Db, id: &str, sealed: &SealedCredentials) -> Result<(), ApiError> {
@@ -708,6 +780,16 @@ pub(super) fn endpoint_for(
     }
 }
 
+/// The host (and port) an endpoint URL names, which a credential is bound to.
+fn host_of(url: &str) -> Option<String> {
+    let u = reqwest::Url::parse(url).ok()?;
+    Some(format!(
+        "{}:{}",
+        u.host_str()?.to_ascii_lowercase(),
+        u.port_or_known_default().unwrap_or(0)
+    ))
+}
+
 fn check_url(url: &str) -> Result<String, CatalogError> {
     let url = url.trim().trim_end_matches('/');
     let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
@@ -787,6 +869,7 @@ pub fn to_dto(row: SqlConnection, can_edit: bool) -> ConnectionDto {
         },
         prefer_score: row.prefer_score,
         allow_fallback: row.allow_fallback.0,
+        allow_private: row.allow_private.0,
         timeout_ms: row.timeout_ms,
         max_retries: row.max_retries,
         config,

@@ -114,8 +114,10 @@ impl Connections {
         credentials: &'a Credentials,
         config: &'a std::collections::BTreeMap<String, String>,
         timeout_ms: i64,
+        allow_private: bool,
     ) -> Upstream<'a> {
         Upstream {
+            allow_private: self.outbound.private_allowed(allow_private),
             family,
             base_url: endpoint.trim_end_matches('/').to_owned(),
             credentials: credentials.fields(),
@@ -141,7 +143,9 @@ impl Connections {
         known_models: &[String],
     ) -> Result<Option<Vec<DiscoveredModel>>, ProviderError> {
         if provider.supports_model_listing || provider.family != ApiFamily::OpenaiCompat {
-            return providers::list_models(&self.http, upstream).await.map(Some);
+            return providers::list_models(self.outbound.client(upstream.allow_private), upstream)
+                .await
+                .map(Some);
         }
         let model = upstream
             .config
@@ -149,9 +153,13 @@ impl Connections {
             .cloned()
             .or_else(|| known_models.first().cloned())
             .ok_or_else(|| ProviderError::Config("this provider cannot list models: add a model or set default_model to test with".into()))?;
-        providers::ping_chat(&self.http, upstream, &model)
-            .await
-            .map(|()| None)
+        providers::ping_chat(
+            self.outbound.client(upstream.allow_private),
+            upstream,
+            &model,
+        )
+        .await
+        .map(|()| None)
     }
 
     /// Tests a stored connection, applies the status rules and records the result.
@@ -178,6 +186,7 @@ impl Connections {
             &credentials,
             &config,
             row.timeout_ms,
+            row.allow_private.0 || provider.allow_private,
         );
         let known: Vec<String> = db::connections::models(&self.db.pool, &row.id)
             .await
@@ -316,6 +325,7 @@ impl Connections {
             &p.credentials,
             &p.config,
             p.limits.timeout_ms,
+            p.allow_private || p.provider.allow_private,
         );
         let started = Instant::now();
         let outcome = self
@@ -363,14 +373,16 @@ impl Connections {
             &credentials,
             &config,
             row.timeout_ms,
+            row.allow_private.0 || provider.allow_private,
         );
-        let found: Vec<DiscoveredModel> = providers::list_models(&self.http, &upstream)
-            .await
-            .map_err(|error| UpstreamError {
-                provider_key: provider.key.clone(),
-                error,
-                detail: String::new(),
-            })?;
+        let found: Vec<DiscoveredModel> =
+            providers::list_models(self.outbound.client(upstream.allow_private), &upstream)
+                .await
+                .map_err(|error| UpstreamError {
+                    provider_key: provider.key.clone(),
+                    error,
+                    detail: String::new(),
+                })?;
         let pairs: Vec<(String, String)> =
             found.into_iter().map(|m| (m.id, m.display_name)).collect();
         db::connections::replace_discovered(&self.db.pool, id, &pairs, now_ms())

@@ -237,6 +237,8 @@ pub struct Provider {
     pub supports_model_listing: bool,
     pub free: bool,
     pub enabled: bool,
+    /// Its connections may reach non-public addresses (set by a platform admin).
+    pub allow_private: bool,
     pub gateway_type: i64,
 }
 
@@ -263,6 +265,7 @@ impl Provider {
             supports_model_listing: row.supports_model_listing.0,
             free: row.free.0,
             enabled: row.enabled.0,
+            allow_private: row.allow_private.0,
             gateway_type: row.gateway_type,
         })
     }
@@ -279,6 +282,7 @@ impl Provider {
             supports_model_listing: self.supports_model_listing,
             free: self.free,
             enabled: self.enabled,
+            allow_private: self.allow_private,
             gateway_type: self.gateway_type,
         }
     }
@@ -314,6 +318,7 @@ pub async fn seed(db: &Db) -> Result<(), ApiError> {
             supports_model_listing: Flag(true),
             free: Flag(s.free),
             enabled: Flag(true),
+            allow_private: Flag(false),
             gateway_type: s.gateway_type,
             created_at: now,
             updated_at: now,
@@ -377,6 +382,9 @@ pub struct NewProvider {
     pub credential_fields: Option<Vec<FieldSpec>>,
     #[serde(default)]
     pub config_fields: Option<Vec<FieldSpec>>,
+    /// Let its connections reach loopback, private and other non-public addresses.
+    #[serde(default)]
+    pub allow_private: Option<bool>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -388,6 +396,8 @@ pub struct ProviderUpdate {
     pub free: Option<bool>,
     pub supports_model_listing: Option<bool>,
     pub gateway_type: Option<i64>,
+    /// Let its connections reach loopback, private and other non-public addresses.
+    pub allow_private: Option<bool>,
 }
 
 fn check_key(key: &str) -> Result<(), CatalogError> {
@@ -442,6 +452,7 @@ pub async fn create(db: &Db, new: NewProvider) -> Result<Provider, ApiError> {
         supports_model_listing: Flag(new.supports_model_listing.unwrap_or(true)),
         free: Flag(new.free.unwrap_or(false)),
         enabled: Flag(true),
+        allow_private: Flag(new.allow_private.unwrap_or(false)),
         gateway_type,
         created_at: now,
         updated_at: now,
@@ -474,6 +485,9 @@ pub async fn update(db: &Db, id: &str, change: ProviderUpdate) -> Result<Provide
     }
     if let Some(v) = change.supports_model_listing {
         row.supports_model_listing = Flag(v);
+    }
+    if let Some(v) = change.allow_private {
+        row.allow_private = Flag(v);
     }
     if let Some(t) = change.gateway_type {
         check_gateway_type(t)?;

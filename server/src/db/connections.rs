@@ -24,6 +24,9 @@ pub struct SqlConnection {
     pub prefer_score: i64,
     #[sqlx(try_from = "i64")]
     pub allow_fallback: Flag,
+    /// A platform admin let it reach non-public addresses.
+    #[sqlx(try_from = "i64")]
+    pub allow_private: Flag,
     pub timeout_ms: i64,
     pub max_retries: i64,
     /// JSON object of non-secret provider settings.
@@ -50,7 +53,7 @@ macro_rules! connection_select {
     () => {
         "SELECT c.id, c.name, c.description, c.provider_id, c.endpoint_url, c.gateway_type, c.status, \
                 c.scope, c.owner_user_id, c.owner_org_id, c.rate_limit_rpm, c.rate_limit_tpm, c.rate_limit_rpd, \
-                c.prefer_score, c.allow_fallback, c.timeout_ms, c.max_retries, c.config, \
+                c.prefer_score, c.allow_fallback, c.allow_private, c.timeout_ms, c.max_retries, c.config, \
                 c.credential_mask, c.sealed_key_id, c.sealed_nonce, c.sealed_credentials, \
                 c.last_health_check_at, c.last_error, c.cooldown_until, c.created_by, c.created_at, \
                 c.updated_at, p.key AS provider_key, p.name AS provider_name, p.api_family, \
@@ -68,9 +71,10 @@ pub async fn insert(tx: &mut Transaction<'_, Any>, c: &SqlConnection) -> Result<
         "INSERT INTO connections (id, name, description, provider_id, endpoint_url, gateway_type, status, \
          scope, owner_user_id, owner_org_id, rate_limit_rpm, rate_limit_tpm, prefer_score, allow_fallback, \
          timeout_ms, max_retries, config, credential_mask, sealed_key_id, sealed_nonce, sealed_credentials, \
-         last_health_check_at, last_error, cooldown_until, created_by, created_at, updated_at, rate_limit_rpd) \
+         last_health_check_at, last_error, cooldown_until, created_by, created_at, updated_at, rate_limit_rpd, \
+         allow_private) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-         $21, $22, $23, $24, $25, $26, $27, $28)",
+         $21, $22, $23, $24, $25, $26, $27, $28, $29)",
     )
     .bind(&c.id)
     .bind(&c.name)
@@ -100,6 +104,7 @@ pub async fn insert(tx: &mut Transaction<'_, Any>, c: &SqlConnection) -> Result<
     .bind(c.created_at)
     .bind(c.updated_at)
     .bind(c.rate_limit_rpd)
+    .bind(i64::from(c.allow_private))
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -140,7 +145,8 @@ pub async fn update_settings(pool: &AnyPool, c: &SqlConnection) -> Result<(), sq
     sqlx::query(
         "UPDATE connections SET name = $1, description = $2, endpoint_url = $3, status = $4, \
          rate_limit_rpm = $5, rate_limit_tpm = $6, prefer_score = $7, allow_fallback = $8, timeout_ms = $9, \
-         max_retries = $10, config = $11, updated_at = $12, rate_limit_rpd = $14 WHERE id = $13",
+         max_retries = $10, config = $11, updated_at = $12, rate_limit_rpd = $14, allow_private = $15 \
+         WHERE id = $13",
     )
     .bind(&c.name)
     .bind(&c.description)
@@ -156,6 +162,7 @@ pub async fn update_settings(pool: &AnyPool, c: &SqlConnection) -> Result<(), sq
     .bind(c.updated_at)
     .bind(&c.id)
     .bind(c.rate_limit_rpd)
+    .bind(i64::from(c.allow_private))
     .execute(pool)
     .await?;
     Ok(())

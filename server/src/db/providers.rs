@@ -21,6 +21,9 @@ pub struct SqlProvider {
     pub free: Flag,
     #[sqlx(try_from = "i64")]
     pub enabled: Flag,
+    /// Its connections may reach non-public addresses (a platform admin's choice).
+    #[sqlx(try_from = "i64")]
+    pub allow_private: Flag,
     pub gateway_type: i64,
     pub created_at: i64,
     pub updated_at: i64,
@@ -29,7 +32,7 @@ pub struct SqlProvider {
 macro_rules! provider_columns {
     () => {
         "id, key, name, api_family, base_url, credential_fields, config_fields, \
-         supports_model_listing, free, enabled, gateway_type, created_at, updated_at"
+         supports_model_listing, free, enabled, gateway_type, created_at, updated_at, allow_private"
     };
 }
 
@@ -38,7 +41,7 @@ pub async fn insert_if_absent(pool: &AnyPool, p: &SqlProvider) -> Result<bool, s
     let done = sqlx::query(concat!(
         "INSERT INTO providers (",
         provider_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (key) DO NOTHING"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (key) DO NOTHING"
     ))
     .bind(&p.id)
     .bind(&p.key)
@@ -53,6 +56,7 @@ pub async fn insert_if_absent(pool: &AnyPool, p: &SqlProvider) -> Result<bool, s
     .bind(p.gateway_type)
     .bind(p.created_at)
     .bind(p.updated_at)
+    .bind(i64::from(p.allow_private))
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -93,7 +97,8 @@ pub async fn find_by_key(pool: &AnyPool, key: &str) -> Result<Option<SqlProvider
 pub async fn update(pool: &AnyPool, p: &SqlProvider) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE providers SET name = $1, base_url = $2, supports_model_listing = $3, free = $4, \
-         enabled = $5, gateway_type = $6, credential_fields = $7, config_fields = $8, updated_at = $9 WHERE id = $10",
+         enabled = $5, gateway_type = $6, credential_fields = $7, config_fields = $8, updated_at = $9, \
+         allow_private = $11 WHERE id = $10",
     )
     .bind(&p.name)
     .bind(&p.base_url)
@@ -105,6 +110,7 @@ pub async fn update(pool: &AnyPool, p: &SqlProvider) -> Result<(), sqlx::Error> 
     .bind(&p.config_fields)
     .bind(p.updated_at)
     .bind(&p.id)
+    .bind(i64::from(p.allow_private))
     .execute(pool)
     .await?;
     Ok(())

@@ -64,6 +64,8 @@ pub enum RequestError {
     ResponseNotFound(String),
     #[error("Previous response with id '{0}' not found (stored responses are kept per user for the retention period)")]
     PreviousResponseNotFound(String),
+    #[error("This request came from this LangMart instance itself: a connection points back at LangMart")]
+    Loop,
 }
 
 impl Coded for RequestError {
@@ -80,6 +82,7 @@ impl Coded for RequestError {
             RequestError::ModelNotListed(_) => codes::MODEL_NOT_FOUND,
             RequestError::ResponseNotFound(_) => codes::RESPONSE_NOT_FOUND,
             RequestError::PreviousResponseNotFound(_) => codes::PREVIOUS_RESPONSE_NOT_FOUND,
+            RequestError::Loop => codes::LOOP_DETECTED,
         }
     }
 
@@ -96,6 +99,7 @@ impl Coded for RequestError {
             | RequestError::NotFound(_)
             | RequestError::ModelNotListed(_)
             | RequestError::ResponseNotFound(_) => StatusCode::NOT_FOUND,
+            RequestError::Loop => StatusCode::LOOP_DETECTED,
         }
     }
 
@@ -147,9 +151,12 @@ impl UpstreamError {
     fn code(&self) -> Cow<'static, str> {
         let key = &self.provider_key;
         match &self.error {
+            // The request came back to this instance: a connection points at LangMart.
+            ProviderError::Http { status: 508, .. } => Cow::Borrowed(codes::LOOP_DETECTED),
             ProviderError::Http { status, .. } => {
                 Cow::Owned(codes::provider(key, &status.to_string()))
             }
+            ProviderError::Refused(_) => Cow::Borrowed(codes::ENDPOINT_NOT_ALLOWED),
             ProviderError::Timeout(_) => Cow::Borrowed(codes::GATEWAY_TIMEOUT_001),
             ProviderError::Unreachable(_) => Cow::Owned(codes::provider(key, "UNREACHABLE")),
             ProviderError::Decode(_) => Cow::Owned(codes::provider(key, "BAD_RESPONSE")),
@@ -161,7 +168,9 @@ impl UpstreamError {
 
     fn status(&self) -> StatusCode {
         match &self.error {
-            ProviderError::Http { status, .. } if matches!(status, 400 | 401 | 403 | 404 | 429) => {
+            ProviderError::Http { status, .. }
+                if matches!(status, 400 | 401 | 403 | 404 | 429 | 508) =>
+            {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY)
             }
             ProviderError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,

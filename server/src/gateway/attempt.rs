@@ -42,7 +42,8 @@ pub fn retryable(e: &ProviderError) -> bool {
         | ProviderError::Timeout(_)
         | ProviderError::Decode(_)
         | ProviderError::Config(_)
-        | ProviderError::Unsupported(_) => true,
+        | ProviderError::Unsupported(_)
+        | ProviderError::Refused(_) => true,
         ProviderError::Blocked(_) => false,
         ProviderError::Http { status, .. } => {
             matches!(status, 401 | 403 | 408 | 429) || *status >= 500
@@ -54,7 +55,8 @@ pub fn retryable(e: &ProviderError) -> bool {
 fn retry_same(e: &ProviderError) -> bool {
     match e {
         ProviderError::Unreachable(_) => true,
-        ProviderError::Http { status, .. } => *status >= 500,
+        // 508: the request came back to this instance; another try would too.
+        ProviderError::Http { status, .. } => *status >= 500 && *status != 508,
         _ => false,
     }
 }
@@ -75,6 +77,7 @@ pub fn outcome_name(e: &ProviderError) -> String {
         ProviderError::Config(_) => "misconfigured".into(),
         ProviderError::Unsupported(_) => "unsupported".into(),
         ProviderError::Blocked(_) => "blocked".into(),
+        ProviderError::Refused(_) => "refused_by_policy".into(),
     }
 }
 
@@ -144,12 +147,14 @@ async fn send(
     outgoing: &Outgoing<'_>,
     stream: bool,
 ) -> Result<Reply, ProviderError> {
-    let upstream = route.upstream();
+    let mut upstream = route.upstream();
+    upstream.allow_private = state.outbound.private_allowed(route.allow_private);
+    let http = state.outbound.client(route.allow_private);
     match outgoing {
         Outgoing::Native(native) => {
             let body = native.with_model(upstream_model)?;
             providers::native(
-                &state.http,
+                http,
                 &upstream,
                 NativeRequest {
                     api: native.api,
@@ -162,8 +167,8 @@ async fn send(
             .map(Reply::Native)
         }
         Outgoing::Canonical(body) => match endpoint {
-            Endpoint::Embeddings => providers::embed(&state.http, &upstream, body).await,
-            _ => providers::chat(&state.http, &upstream, body, stream).await,
+            Endpoint::Embeddings => providers::embed(http, &upstream, body).await,
+            _ => providers::chat(http, &upstream, body, stream).await,
         }
         .map(Reply::Canonical),
         Outgoing::Untranslatable(why) => Err(ProviderError::Unsupported((*why).to_owned())),

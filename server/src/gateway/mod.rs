@@ -389,9 +389,11 @@ pub async fn send_native(
     stream: bool,
 ) -> Result<NativeReply, ProviderError> {
     let body = native.with_model(upstream_model)?;
+    let mut upstream = route.upstream();
+    upstream.allow_private = state.outbound.private_allowed(route.allow_private);
     providers::native(
-        &state.http,
-        &route.upstream(),
+        state.outbound.client(route.allow_private),
+        &upstream,
         providers::NativeRequest {
             api: native.api,
             body,

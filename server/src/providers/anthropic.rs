@@ -51,7 +51,7 @@ pub async fn list_models(
         if let Some(id) = &after {
             request = request.query(&[("after_id", id.as_str())]);
         }
-        let page: ModelPage = decode(send(request, upstream.timeout).await?).await?;
+        let page: ModelPage = decode(send(request, upstream).await?).await?;
         models.extend(page.data.into_iter().map(|m| DiscoveredModel {
             display_name: m.display_name.unwrap_or_else(|| m.id.clone()),
             id: m.id,
@@ -76,7 +76,7 @@ pub async fn chat(
         .header("x-api-key", upstream.credential("api_key"))
         .header("anthropic-version", API_VERSION)
         .json(&native);
-    let response = send(request, upstream.timeout).await?;
+    let response = send(request, upstream).await?;
     if !stream {
         let answer: MessageResponse = decode(response).await?;
         return Ok(ChatReply::Whole(answer.into_openai(&req.model)));
@@ -112,7 +112,7 @@ pub async fn native(
     if !has_version {
         builder = builder.header("anthropic-version", API_VERSION);
     }
-    let response = send(builder.body(request.body), upstream.timeout).await?;
+    let response = send(builder.body(request.body), upstream).await?;
     native_reply(response, request.stream, |e: SseEvent| {
         if e.event == "error" {
             let error = serde_json::from_str::<Value>(&e.data).unwrap_or_default();

@@ -37,7 +37,7 @@ pub async fn list_models(
         .get(format!("{}/openai/deployments", upstream.base_url))
         .header("api-key", upstream.credential("api_key"))
         .query(&[("api-version", DEPLOYMENTS_API_VERSION)]);
-    let list: DeploymentList = decode(send(request, upstream.timeout).await?).await?;
+    let list: DeploymentList = decode(send(request, upstream).await?).await?;
     Ok(list
         .data
         .into_iter()
@@ -69,7 +69,7 @@ pub async fn responses(
     for (name, value) in request.headers {
         builder = builder.header(name, value);
     }
-    let response = send(builder.body(request.body), upstream.timeout).await?;
+    let response = send(builder.body(request.body), upstream).await?;
     native_reply(response, request.stream, |e| Some(Ok(e))).await
 }
 
@@ -112,7 +112,7 @@ pub async fn chat(
     stream: bool,
 ) -> Result<ChatReply, ProviderError> {
     let request = deployment_request(client, upstream, "chat/completions", body)?;
-    openai_compat::read_chat(send(request, upstream.timeout).await?, stream).await
+    openai_compat::read_chat(send(request, upstream).await?, stream).await
 }
 
 pub async fn embed(
@@ -121,6 +121,6 @@ pub async fn embed(
     body: &Value,
 ) -> Result<ChatReply, ProviderError> {
     let request = deployment_request(client, upstream, "embeddings", body)?;
-    let response = send(request, upstream.timeout).await?;
+    let response = send(request, upstream).await?;
     Ok(ChatReply::Raw(body_bytes(response).await?))
 }

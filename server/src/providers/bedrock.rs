@@ -58,7 +58,7 @@ pub async fn list_models(
     for (name, value) in headers {
         request = request.header(name, value);
     }
-    let list: ModelList = decode(send(request, upstream.timeout).await?).await?;
+    let list: ModelList = decode(send(request, upstream).await?).await?;
     Ok(list
         .model_summaries
         .into_iter()
@@ -158,7 +158,7 @@ pub async fn chat(
     for (name, value) in signed_headers(upstream, "POST", &url, &payload)? {
         request = request.header(name, value);
     }
-    let response = send(request.body(payload), upstream.timeout).await?;
+    let response = send(request.body(payload), upstream).await?;
     let request_id = response
         .headers()
         .get("x-amzn-requestid")
@@ -234,7 +234,7 @@ pub async fn anthropic_native(
     for (name, value) in signed_headers(upstream, "POST", &url, &payload)? {
         builder = builder.header(name, value);
     }
-    let response = send(builder.body(payload), upstream.timeout).await?;
+    let response = send(builder.body(payload), upstream).await?;
     if !request.stream {
         return Ok(NativeReply::Whole(body_bytes(response).await?));
     }
@@ -859,6 +859,7 @@ mod tests {
             credentials: &creds,
             config: &config,
             timeout: std::time::Duration::from_secs(1),
+            allow_private: false,
         };
         assert_eq!(
             runtime_base(&upstream),

@@ -41,7 +41,7 @@ pub async fn list_models(
         if let Some(t) = &token {
             request = request.query(&[("page_token", t.as_str())]);
         }
-        let page: ModelPage = decode(send(request, upstream.timeout).await?).await?;
+        let page: ModelPage = decode(send(request, upstream).await?).await?;
         models.extend(page.models.into_iter().map(|m| DiscoveredModel {
             display_name: m.name.clone(),
             id: m.name,
@@ -65,7 +65,7 @@ pub async fn chat(
     let request = super::urls::post(client, format!("{}/v2/chat", upstream.base_url))
         .bearer_auth(upstream.credential("api_key"))
         .json(&native);
-    let response = send(request, upstream.timeout).await?;
+    let response = send(request, upstream).await?;
     if !stream {
         let answer: ChatResponse = decode(response).await?;
         return Ok(ChatReply::Whole(answer.into_openai(&req.model)));
@@ -475,7 +475,7 @@ pub async fn embed(
         .post(format!("{}/v2/embed", upstream.base_url))
         .bearer_auth(upstream.credential("api_key"))
         .json(&native);
-    let answer: EmbedResponse = decode(send(request, upstream.timeout).await?).await?;
+    let answer: EmbedResponse = decode(send(request, upstream).await?).await?;
     let tokens = answer
         .meta
         .and_then(|m| m.billed_units)

@@ -48,7 +48,7 @@ pub async fn list_models(
         if let Some(t) = &token {
             request = request.query(&[("pageToken", t.as_str())]);
         }
-        let page: ModelPage = decode(send(request, upstream.timeout).await?).await?;
+        let page: ModelPage = decode(send(request, upstream).await?).await?;
         models.extend(
             page.models
                 .into_iter()
@@ -104,7 +104,7 @@ pub async fn chat(
     }
     .header("x-goog-api-key", upstream.credential("api_key"))
     .json(&native);
-    let response = send(request, upstream.timeout).await?;
+    let response = send(request, upstream).await?;
     if !stream {
         let answer: GenerateResponse = decode(response).await?;
         return answer.into_openai(&req.model).map(ChatReply::Whole);
@@ -601,7 +601,7 @@ pub async fn embed(
             .post(model_url(upstream, &model, "embedContent"))
             .header("x-goog-api-key", key)
             .json(&content(single));
-        let answer: EmbedResponse = decode(send(request, upstream.timeout).await?).await?;
+        let answer: EmbedResponse = decode(send(request, upstream).await?).await?;
         vec![answer.embedding.values]
     } else {
         let name = format!("models/{}", model.strip_prefix("models/").unwrap_or(&model));
@@ -617,7 +617,7 @@ pub async fn embed(
             .post(model_url(upstream, &model, "batchEmbedContents"))
             .header("x-goog-api-key", key)
             .json(&json!({"requests": requests}));
-        let answer: BatchEmbedResponse = decode(send(request, upstream.timeout).await?).await?;
+        let answer: BatchEmbedResponse = decode(send(request, upstream).await?).await?;
         answer.embeddings.into_iter().map(|e| e.values).collect()
     };
     // Gemini's embedding answers carry no token counts.

@@ -70,6 +70,8 @@ pub struct Upstream<'a> {
     pub credentials: &'a BTreeMap<String, String>,
     pub config: &'a BTreeMap<String, String>,
     pub timeout: Duration,
+    /// The outbound policy lets this connection reach non-public addresses.
+    pub allow_private: bool,
 }
 
 impl Upstream<'_> {
@@ -118,6 +120,9 @@ pub enum ProviderError {
     /// The provider refused the content (e.g. a Gemini safety block).
     #[error("the provider blocked the request: {0}")]
     Blocked(String),
+    /// The outbound policy refused the endpoint (a non-public address, not allowed).
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl ProviderError {
@@ -353,10 +358,21 @@ pub async fn list_models(
 }
 
 /// Sends a request and turns transport failures and non-2xx answers into `ProviderError`,
-/// with the provider's own error message where its body has one.
-async fn send(request: RequestBuilder, timeout: Duration) -> Result<Response, ProviderError> {
-    let response = request.timeout(timeout).send().await.map_err(|e| {
-        if e.is_timeout() {
+/// with the provider's own error message where its body has one. The outbound policy is
+/// applied here for address literals (names are checked by the client's resolver).
+async fn send(request: RequestBuilder, upstream: &Upstream<'_>) -> Result<Response, ProviderError> {
+    let timeout = upstream.timeout;
+    let (client, request) = request.timeout(timeout).build_split();
+    let request = request.map_err(|e| ProviderError::Config(without_url(&e)))?;
+    if !upstream.allow_private {
+        if let Some(refused) = crate::outbound::refused_literal(request.url()) {
+            return Err(ProviderError::Refused(refused.to_string()));
+        }
+    }
+    let response = client.execute(request).await.map_err(|e| {
+        if let Some(refused) = refusal(&e) {
+            ProviderError::Refused(refused)
+        } else if e.is_timeout() {
             ProviderError::Timeout(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX))
         } else {
             ProviderError::Unreachable(without_url(&e))
@@ -377,6 +393,18 @@ async fn send(request: RequestBuilder, timeout: Duration) -> Result<Response, Pr
         message: error_message(status, &body),
         retry_after_secs,
     })
+}
+
+/// The outbound policy's refusal inside a transport error, if that is what it was.
+fn refusal(err: &reqwest::Error) -> Option<String> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
+    while let Some(e) = source {
+        if let Some(refused) = e.downcast_ref::<crate::outbound::OutboundError>() {
+            return Some(refused.to_string());
+        }
+        source = e.source();
+    }
+    None
 }
 
 /// reqwest's messages include the URL, which for some families carries a key.
@@ -404,7 +432,10 @@ fn error_message(status: StatusCode, body: &str) -> String {
             .and_then(|m| m.as_str())
             .map(str::to_owned)
     });
-    let text = found.unwrap_or_else(|| body.chars().take(200).collect());
+    // Trimmed: an error body is the provider's, and may be long or not meant for clients.
+    let text = found
+        .map(|m| m.chars().take(500).collect::<String>())
+        .unwrap_or_else(|| body.chars().take(200).collect());
     if text.trim().is_empty() {
         status.canonical_reason().unwrap_or("error").to_owned()
     } else {

@@ -31,7 +31,7 @@ pub async fn list_models(
     if let Some(org) = upstream.setting("organization_id") {
         request = request.header("OpenAI-Organization", org);
     }
-    let list: ModelList = decode(send(request, upstream.timeout).await?).await?;
+    let list: ModelList = decode(send(request, upstream).await?).await?;
     Ok(list
         .data
         .into_iter()
@@ -53,7 +53,7 @@ pub async fn ping_chat(
         "messages": [{"role": "user", "content": "ping"}],
         "max_tokens": 1,
     }));
-    send(request, upstream.timeout).await.map(|_| ())
+    send(request, upstream).await.map(|_| ())
 }
 
 /// The request to `{base}/{path}` with the connection's Bearer key and organization.
@@ -86,7 +86,7 @@ pub async fn native(
     for (name, value) in request.headers {
         builder = builder.header(name, value);
     }
-    let response = send(builder.body(request.body), upstream.timeout).await?;
+    let response = send(builder.body(request.body), upstream).await?;
     native_reply(response, request.stream, |e| {
         (e.data.trim() != "[DONE]").then_some(Ok(e))
     })
@@ -101,7 +101,7 @@ pub async fn chat(
 ) -> Result<ChatReply, ProviderError> {
     let response = send(
         post(client, upstream, "chat/completions").json(body),
-        upstream.timeout,
+        upstream,
     )
     .await?;
     read_chat(response, stream).await
@@ -161,10 +161,6 @@ pub async fn embed(
     upstream: &Upstream<'_>,
     body: &Value,
 ) -> Result<ChatReply, ProviderError> {
-    let response = send(
-        post(client, upstream, "embeddings").json(body),
-        upstream.timeout,
-    )
-    .await?;
+    let response = send(post(client, upstream, "embeddings").json(body), upstream).await?;
     Ok(ChatReply::Raw(body_bytes(response).await?))
 }

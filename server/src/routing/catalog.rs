@@ -42,6 +42,8 @@ pub struct Route {
     pub owner_org_id: Option<String>,
     pub prefer_score: i64,
     pub allow_fallback: bool,
+    /// A platform admin let it reach non-public addresses (on it, or on its provider).
+    pub allow_private: bool,
     pub timeout: Duration,
     pub max_retries: u32,
     pub rpm: Option<i64>,
@@ -67,6 +69,7 @@ impl Route {
             credentials: self.credentials.fields(),
             config: &self.config,
             timeout: self.timeout,
+            allow_private: self.allow_private,
         }
     }
 
@@ -413,8 +416,10 @@ impl RoutingCatalog {
             );
         }
         let providers = providers::list(&self.db).await?;
-        let families: HashMap<String, ApiFamily> =
-            providers.iter().map(|p| (p.id.clone(), p.family)).collect();
+        let families: HashMap<String, (ApiFamily, bool)> = providers
+            .iter()
+            .map(|p| (p.id.clone(), (p.family, p.allow_private)))
+            .collect();
         let free_providers = providers
             .iter()
             .filter(|p| p.free && p.enabled)
@@ -476,7 +481,8 @@ impl RoutingCatalog {
                     continue;
                 }
             };
-            let Some(family) = families.get(&row.provider_id).copied() else {
+            let Some((family, provider_allows_private)) = families.get(&row.provider_id).copied()
+            else {
                 continue;
             };
             let header_values = axum::http::HeaderValue::from_str(&row.id)
@@ -491,6 +497,7 @@ impl RoutingCatalog {
                 timeout: Duration::from_millis(u64::try_from(row.timeout_ms).unwrap_or(30_000)),
                 max_retries: u32::try_from(row.max_retries).unwrap_or(0),
                 allow_fallback: row.allow_fallback.0,
+                allow_private: row.allow_private.0 || provider_allows_private,
                 id: row.id,
                 name: row.name,
                 provider_key: row.provider_key,

@@ -392,6 +392,7 @@ impl ConsoleBackend for ConsoleService {
             gateway_type: None,
             credential_fields: None,
             config_fields: None,
+            allow_private: None,
         };
         Ok(providers::create(&self.state.db, new).await?.to_dto())
     }

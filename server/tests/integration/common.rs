@@ -145,6 +145,8 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> Option<TestApp
         None
     };
     settings.health_check_interval = std::time::Duration::ZERO;
+    // The mock providers listen on loopback; the outbound policy's own tests turn this off.
+    settings.allow_private_endpoints = true;
     tweak(&mut settings);
     let path = dir.path().to_path_buf();
     Some(start(settings, Arc::new(dir), pg.map(Arc::new), path, None).await)

@@ -425,8 +425,19 @@ async fn falls_back_on_each_retryable_failure_and_marks_the_connection() {
         json!({"prefer_score": 900}),
     )
     .await;
-    app.api(Method::PUT, &format!("/api/connections/{c}"), &key)
+    // Another host: the credential has to come along (it stays bound to its endpoint).
+    let moved = app
+        .api(Method::PUT, &format!("/api/connections/{c}"), &key)
         .json(&json!({"endpoint_url": fresh_first.base}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(moved, StatusCode::BAD_REQUEST).await,
+        "INVALID_FIELD"
+    );
+    app.api(Method::PUT, &format!("/api/connections/{c}"), &key)
+        .json(&json!({"endpoint_url": fresh_first.base, "api_key": "sk-upstream-0001"}))
         .send()
         .await
         .unwrap();

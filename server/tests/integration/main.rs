@@ -17,5 +17,6 @@ mod mocks;
 mod native;
 mod native_mock;
 mod orgs;
+mod outbound;
 mod responses;
 mod trust;

@@ -257,3 +257,90 @@ async fn invitations_can_be_declined_and_withdrawn() {
         .unwrap();
     assert_eq!(orgs["organizations"], json!([]));
 }
+
+/// An organization co-admin (or anyone who may edit a connection) moves its endpoint to
+/// their own server and runs a test, hoping to receive the stored key. The move needs the
+/// credential again; with one, the old key is discarded, so the new endpoint never sees it.
+#[tokio::test]
+async fn a_stored_key_never_follows_its_connection_to_another_host() {
+    let Some(app) = spawn_app().await else { return };
+    let (_, owner) = app.user_with_key("owner@example.com", "owner").await;
+    let (_, coadmin) = app.user_with_key("co@example.com", "coadmin").await;
+    let real = ChatMock::start("real").await;
+    let thief = crate::mocks::Mock::start("sk-thief-0001").await;
+    app.api(Method::POST, "/api/organizations", &owner)
+        .json(&json!({"name": "Team", "handle": "team"}))
+        .send()
+        .await
+        .unwrap();
+    app.join_org(&owner, "team", &coadmin, "co@example.com", "admin")
+        .await;
+    let id = app
+        .connection(&owner, json!({"provider": "openai", "name": "shared", "api_key": "sk-real-secret-0001",
+                                    "endpoint_url": real.base, "scope": "organization", "organization": "team"}))
+        .await;
+    let moved = app
+        .api(Method::PUT, &format!("/api/connections/{id}"), &coadmin)
+        .json(&json!({"endpoint_url": thief.url("/openai/v1")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status(), StatusCode::BAD_REQUEST);
+    let err: Value = moved.json().await.unwrap();
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("credential again"),
+        "{err}"
+    );
+    // Unchanged: still the real endpoint, and a test reaches only it.
+    let conn: Value = app
+        .api(Method::GET, &format!("/api/connections/{id}"), &coadmin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(conn["endpoint_url"], real.base.as_str());
+    assert_eq!(thief.calls(), 0);
+    // With a credential of their own, the move happens and the old key is gone for good.
+    let moved = app
+        .api(Method::PUT, &format!("/api/connections/{id}"), &coadmin)
+        .json(&json!({"endpoint_url": thief.url("/openai/v1"), "api_key": "sk-thief-0001"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status(), StatusCode::OK);
+    app.api(
+        Method::POST,
+        &format!("/api/connections/{id}/test"),
+        &coadmin,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert!(thief.calls() > 0);
+    let audit: Value = app
+        .api(Method::GET, &format!("/api/connections/{id}/audit"), &owner)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        audit.to_string().contains("old credential was discarded"),
+        "{audit}"
+    );
+    let db_file = std::fs::read(app.data_dir.join("langmart.db")).unwrap_or_default();
+    let log_text = crate::common::captured_logs();
+    for haystack in [
+        String::from_utf8_lossy(&db_file).into_owned(),
+        log_text,
+        audit.to_string(),
+    ] {
+        assert!(!haystack.contains("sk-real-secret-0001"));
+    }
+}
