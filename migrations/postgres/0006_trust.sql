@@ -22,3 +22,7 @@ CREATE INDEX org_invitations_email ON org_invitations(email);
 -- when a platform admin allowed it, on the connection or on its provider.
 ALTER TABLE connections ADD COLUMN allow_private BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE providers ADD COLUMN allow_private BIGINT NOT NULL DEFAULT 0;
+
+-- Console sessions signed in before this moment (epoch ms) are no longer valid: a password
+-- change ends every other session.
+ALTER TABLE users ADD COLUMN sessions_valid_after BIGINT NOT NULL DEFAULT 0;

@@ -1,5 +1,7 @@
 //! Console sessions, stored in the database (never only in memory) so any replica can
-//! serve any request. The store is tower-sessions-sqlx-store's, on its own typed pool.
+//! serve any request. The store is tower-sessions-sqlx-store's, on its own typed pool;
+//! what it stores under is a digest of the session id, so a copy of the database holds no
+//! id that could be used as a cookie.
 
 use async_trait::async_trait;
 use sqlx::{postgres::PgPoolOptions, sqlite::SqliteConnectOptions, sqlite::SqlitePoolOptions};
@@ -14,6 +16,18 @@ use crate::db::{Backend, ConnectError};
 
 /// Session key holding the signed-in user's id.
 pub const USER_ID_KEY: &str = "user_id";
+/// Session key holding when the user signed in (epoch ms): sessions from before the
+/// user's last password change are no longer valid.
+pub const SIGNED_IN_AT_KEY: &str = "signed_in_at";
+
+/// The id a session is stored under: the first 128 bits of SHA-256 of its cookie id.
+fn stored(id: &Id) -> Id {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(id.0.to_le_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    Id(i128::from_le_bytes(bytes))
+}
 
 #[derive(Debug, Clone)]
 pub enum SessionBackend {
@@ -75,30 +89,50 @@ impl ExpiredDeletion for SessionBackend {
 #[async_trait]
 impl SessionStore for SessionBackend {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let mut hashed = record.clone();
+        hashed.id = stored(&record.id);
         match self {
-            SessionBackend::Sqlite(s) => s.create(record).await,
-            SessionBackend::Postgres(s) => s.create(record).await,
+            SessionBackend::Sqlite(s) => s.create(&mut hashed).await,
+            SessionBackend::Postgres(s) => s.create(&mut hashed).await,
         }
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let mut hashed = record.clone();
+        hashed.id = stored(&record.id);
         match self {
-            SessionBackend::Sqlite(s) => s.save(record).await,
-            SessionBackend::Postgres(s) => s.save(record).await,
+            SessionBackend::Sqlite(s) => s.save(&hashed).await,
+            SessionBackend::Postgres(s) => s.save(&hashed).await,
         }
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        match self {
-            SessionBackend::Sqlite(s) => s.load(id).await,
-            SessionBackend::Postgres(s) => s.load(id).await,
-        }
+        let found = match self {
+            SessionBackend::Sqlite(s) => s.load(&stored(id)).await?,
+            SessionBackend::Postgres(s) => s.load(&stored(id)).await?,
+        };
+        Ok(found.map(|mut r| {
+            r.id = *id;
+            r
+        }))
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         match self {
-            SessionBackend::Sqlite(s) => s.delete(id).await,
-            SessionBackend::Postgres(s) => s.delete(id).await,
+            SessionBackend::Sqlite(s) => s.delete(&stored(id)).await,
+            SessionBackend::Postgres(s) => s.delete(&stored(id)).await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_ids_are_digests_not_the_cookie() {
+        let id = Id(0x1234_5678_9abc_def0_1234_5678_9abc_def0);
+        assert_ne!(stored(&id), id);
+        assert_eq!(stored(&id), stored(&id));
     }
 }

@@ -139,6 +139,7 @@ impl Accounts {
             locked_until: None,
             created_at: now,
             updated_at: now,
+            sessions_valid_after: 0,
         };
 
         let mut tx = self.db.pool.begin().await.map_err(StoreError::from)?;

@@ -19,6 +19,8 @@ pub enum AuthError {
     NotSignedIn,
     #[error("Only platform administrators may do this")]
     AdminOnly,
+    #[error("This console call did not come from this site")]
+    CrossSite,
 }
 
 impl Coded for AuthError {
@@ -31,13 +33,14 @@ impl Coded for AuthError {
             AuthError::AccountLocked { .. } => codes::AUTH_ACCOUNT_LOCKED,
             AuthError::NotSignedIn => codes::AUTH_REQUIRED,
             AuthError::AdminOnly => codes::ACCESS_DENIED,
+            AuthError::CrossSite => codes::CROSS_SITE_REQUEST,
         }
     }
 
     fn status(&self) -> StatusCode {
         match self {
             AuthError::AccountLocked { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AuthError::AdminOnly => StatusCode::FORBIDDEN,
+            AuthError::AdminOnly | AuthError::CrossSite => StatusCode::FORBIDDEN,
             _ => StatusCode::UNAUTHORIZED,
         }
     }

@@ -19,6 +19,8 @@ pub struct SqlUser {
     pub locked_until: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Sessions signed in before this (epoch ms) are ended (set on a password change).
+    pub sessions_valid_after: i64,
 }
 
 impl SqlUser {
@@ -36,7 +38,8 @@ impl SqlUser {
 /// The columns of `SqlUser`, as a literal so queries stay compile-time constants.
 macro_rules! user_columns {
     () => {
-        "id, email, handle, password_hash, is_admin, failed_logins, locked_until, created_at, updated_at"
+        "id, email, handle, password_hash, is_admin, failed_logins, locked_until, created_at, updated_at, \
+         sessions_valid_after"
     };
 }
 
@@ -109,7 +112,9 @@ pub async fn set_password(
     hash: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+    sqlx::query(
+        "UPDATE users SET password_hash = $1, updated_at = $2, sessions_valid_after = $2 WHERE id = $3",
+    )
         .bind(hash)
         .bind(now)
         .bind(id)

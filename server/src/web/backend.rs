@@ -5,7 +5,7 @@ use tower_sessions::Session;
 
 use crate::auth::{AuthError, NewAccount};
 use crate::error::ApiError;
-use crate::sessions::USER_ID_KEY;
+use crate::sessions::{SIGNED_IN_AT_KEY, USER_ID_KEY};
 use crate::state::AppState;
 use app::backend::ConsoleBackend;
 use std::collections::BTreeMap;
@@ -28,12 +28,32 @@ impl ConsoleService {
         Self { state }
     }
 
+    /// The signed-in user's id; a session from before the user's last password change
+    /// counts as signed out (and is ended).
     async fn user_id(&self, session: &Session) -> Result<String, AppError> {
-        session
+        let signed_out = || AppError::from(ApiError::from(AuthError::NotSignedIn));
+        let id = session
             .get::<String>(USER_ID_KEY)
             .await
             .map_err(session_error)?
-            .ok_or_else(|| ApiError::from(AuthError::NotSignedIn).into())
+            .ok_or_else(signed_out)?;
+        let signed_in_at = session
+            .get::<i64>(SIGNED_IN_AT_KEY)
+            .await
+            .map_err(session_error)?
+            .unwrap_or(0);
+        let valid_after = self
+            .state
+            .accounts
+            .find(&id)
+            .await?
+            .map(|u| u.sessions_valid_after)
+            .ok_or_else(signed_out)?;
+        if signed_in_at < valid_after {
+            session.flush().await.map_err(session_error)?;
+            return Err(signed_out());
+        }
+        Ok(id)
     }
 
     /// The signed-in user as an actor of the catalogue (admin flag read fresh).
@@ -52,8 +72,13 @@ impl ConsoleService {
     }
 
     /// Starts a fresh session for `user_id` (a new id defeats session fixation).
+    /// A new session id for every sign-in (a fixed id planted before sign-in is worthless).
     async fn sign_in(&self, session: &Session, user_id: &str) -> Result<(), AppError> {
         session.cycle_id().await.map_err(session_error)?;
+        session
+            .insert(SIGNED_IN_AT_KEY, crate::clock::now_ms())
+            .await
+            .map_err(session_error)?;
         session
             .insert(USER_ID_KEY, user_id)
             .await
@@ -136,11 +161,12 @@ impl ConsoleBackend for ConsoleService {
         new_password: String,
     ) -> Result<(), AppError> {
         let id = self.user_id(session).await?;
-        Ok(self
-            .state
+        self.state
             .accounts
             .change_password(&id, current_password, new_password)
-            .await?)
+            .await?;
+        // Every other session ends; this one continues under a new id.
+        self.sign_in(session, &id).await
     }
 
     async fn list_api_keys(&self, session: &Session) -> Result<Vec<ApiKeyDto>, AppError> {

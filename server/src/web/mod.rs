@@ -51,7 +51,75 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler(shell))
         .layer(middleware::from_fn(server_fn_status))
         .layer(middleware::from_fn(guard))
+        .layer(middleware::from_fn(same_origin))
+        .layer(middleware::from_fn(security_headers))
         .with_state(options)
+}
+
+/// The headers every console response carries: no framing (clickjacking), no type
+/// sniffing, no referrer to other sites, and a content policy that lets the page load only
+/// its own scripts, styles and wasm (Leptos' hydration snippet is inline).
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    let h = response.headers_mut();
+    for (name, value) in [
+        ("x-frame-options", "DENY"),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "same-origin"),
+        (
+            "content-security-policy",
+            "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; \
+             style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+             frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
+        ),
+    ] {
+        h.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// Server functions act with the session cookie, so a page elsewhere must not be able to
+/// call them through a signed-in visitor's browser (CSRF). Browsers say where a request
+/// comes from (`Origin`, `Sec-Fetch-Site`): it must be this site. A request that says
+/// neither is accepted only with a JSON body, which no other page can send without this
+/// server's consent (CORS preflight). `text/plain` bodies are refused outright.
+async fn same_origin(req: Request, next: Next) -> Response {
+    if req.method() == Method::GET || !req.uri().path().starts_with(SERVER_FN_PREFIX) {
+        return next.run(req).await;
+    }
+    let h = req.headers();
+    let text = |name: &str| {
+        h.get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    };
+    let content_type = text("content-type").to_ascii_lowercase();
+    let fetch_site = text("sec-fetch-site");
+    let origin = text("origin");
+    let host = text("host");
+    let same_site_fetch = matches!(fetch_site, "" | "same-origin" | "none");
+    let same_origin = origin.is_empty()
+        || reqwest::Url::parse(origin).ok().is_some_and(|o| {
+            let port = o.port().map(|p| format!(":{p}")).unwrap_or_default();
+            o.host_str()
+                .is_some_and(|oh| format!("{oh}{port}").eq_ignore_ascii_case(host))
+        });
+    let says_where = !origin.is_empty() || !fetch_site.is_empty();
+    let json = content_type.starts_with("application/json");
+    let refused = content_type.starts_with("text/plain")
+        || !same_site_fetch
+        || !same_origin
+        || (!says_where && !json);
+    if refused {
+        tracing::warn!(
+            path = req.uri().path(),
+            origin,
+            fetch_site,
+            "refused a cross-site console call"
+        );
+        return crate::error::ApiError::from(crate::auth::AuthError::CrossSite).into_response();
+    }
+    next.run(req).await
 }
 
 /// Pages that need a signed-in user; everything else (log-in, sign-up, assets, server

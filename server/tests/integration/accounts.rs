@@ -141,6 +141,7 @@ async fn signup_rejects_bad_input_with_field_errors() {
         let res = fresh
             .post(app.url("/api/fn/signup"))
             .header("accept", "application/json")
+            .header("origin", &app.base)
             .form(&[
                 ("email", *email),
                 ("password", *password),

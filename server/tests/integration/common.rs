@@ -174,13 +174,7 @@ async fn start(
         .await
         .expect("server");
     });
-    let browser = browser.unwrap_or_else(|| {
-        Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client")
-    });
+    let browser = browser.unwrap_or_else(self::browser);
     TestApp {
         base: format!("http://{addr}"),
         data_dir,
@@ -225,10 +219,12 @@ impl TestApp {
     }
 
     /// Calls a console server function the way the browser does (form-encoded POST).
+    /// Calls a server function as the console page does: a form post from this origin.
     pub async fn call_fn(&self, name: &str, form: &[(&str, &str)]) -> Response {
         self.browser
             .post(self.url(&format!("/api/fn/{name}")))
             .header(header::ACCEPT, "application/json")
+            .header(header::ORIGIN, &self.base)
             .form(form)
             .send()
             .await
@@ -359,6 +355,15 @@ impl TestApp {
 }
 
 /// Reads an error envelope and checks its shape; returns the code.
+/// A browser-like client: keeps cookies, never follows redirects.
+pub fn browser() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
 pub async fn error_code(res: Response, status: StatusCode) -> String {
     assert_eq!(res.status(), status);
     let body: Value = res.json().await.expect("error body is JSON");

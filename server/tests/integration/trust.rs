@@ -344,3 +344,126 @@ async fn a_stored_key_never_follows_its_connection_to_another_host() {
         assert!(!haystack.contains("sk-real-secret-0001"));
     }
 }
+
+/// A page on another site (another port of the same host counts: same site, other origin)
+/// drives a signed-in visitor's browser to call the console's server functions: as a form,
+/// as `text/plain` JSON, with a forged log-in. Every one is refused before it runs.
+#[tokio::test]
+async fn cross_site_console_calls_are_refused() {
+    let Some(app) = spawn_app().await else { return };
+    app.signup("victim@example.com", "victim").await;
+    let evil_origin = "http://127.0.0.1:1";
+    let post = |name: &str| app.browser.post(app.url(&format!("/api/fn/{name}")));
+    let attempts = [
+        post("create_api_key")
+            .header("origin", evil_origin)
+            .form(&[("name", "stolen")]),
+        post("create_api_key")
+            .header("origin", "null")
+            .form(&[("name", "stolen")]),
+        post("create_api_key")
+            .header("sec-fetch-site", "cross-site")
+            .form(&[("name", "stolen")]),
+        post("create_api_key")
+            .header("sec-fetch-site", "same-site")
+            .header("origin", evil_origin)
+            .form(&[("name", "stolen")]),
+        // No Origin at all and a form body: not what a page of ours sends.
+        post("create_api_key").form(&[("name", "stolen")]),
+        // text/plain: the one JSON-ish body a cross-site form can send without preflight.
+        post("create_connection")
+            .header("content-type", "text/plain")
+            .body(r#"{"req":{"provider":"openai","name":"x","api_key":"sk-x"}}"#),
+        post("login").header("origin", evil_origin).form(&[
+            ("email", "victim@example.com"),
+            ("password", "correct horse battery"),
+        ]),
+    ];
+    for attempt in attempts {
+        let res = attempt.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "CROSS_SITE_REQUEST", "{body}");
+    }
+    let keys: Value = app
+        .call_fn("list_api_keys", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(keys, json!([]), "nothing was created");
+    // The console's own calls pass: same origin, or JSON without an origin (not a browser).
+    assert_eq!(app.call_fn("list_orgs", &[]).await.status(), StatusCode::OK);
+    let res = post("list_orgs")
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+/// Changing the password ends every other session; the one that changed it goes on.
+#[tokio::test]
+async fn a_password_change_ends_other_sessions_and_session_ids_are_not_stored() {
+    let Some(app) = spawn_app().await else { return };
+    app.signup("ada@example.com", "ada").await;
+    let other = crate::common::browser();
+    let res = other
+        .post(app.url("/api/fn/login"))
+        .header("origin", &app.base)
+        .header("accept", "application/json")
+        .form(&[
+            ("email", "ada@example.com"),
+            ("password", "correct horse battery"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookie = res
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .and_then(|c| c.split_once('='))
+        .map(|(_, v)| v.to_owned())
+        .unwrap();
+    let list = |client: &reqwest::Client| {
+        client
+            .post(app.url("/api/fn/list_orgs"))
+            .header("origin", &app.base)
+            .header("accept", "application/json")
+            .send()
+    };
+    assert_eq!(list(&other).await.unwrap().status(), StatusCode::OK);
+    // The database holds no session id a thief could replay as a cookie.
+    let db_file = std::fs::read(app.data_dir.join("langmart.db")).unwrap_or_default();
+    let wal = std::fs::read(app.data_dir.join("langmart.db-wal")).unwrap_or_default();
+    for bytes in [db_file, wal] {
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(&cookie),
+            "session id stored in plaintext"
+        );
+    }
+    let changed = app
+        .call_fn(
+            "change_password",
+            &[
+                ("current_password", "correct horse battery"),
+                ("new_password", "another horse battery"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    assert_eq!(
+        list(&app.browser).await.unwrap().status(),
+        StatusCode::OK,
+        "this session goes on"
+    );
+    assert_eq!(
+        list(&other).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED,
+        "the other one ended"
+    );
+}
