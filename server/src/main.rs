@@ -176,6 +176,10 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             settings.responses_retention = std::time::Duration::from_secs(
                 args.responses_retention_days.saturating_mul(86_400),
             );
+            settings.allow_private_endpoints = args.allow_private_endpoints;
+            if args.allow_private_endpoints {
+                tracing::warn!("--allow-private-endpoints: every user's connections may reach this machine's and its network's private addresses");
+            }
             tracing::info!(?settings, "starting LangMart");
             let state = server::open_state(settings).await?;
             let listener = tokio::net::TcpListener::bind(args.addr).await?;
