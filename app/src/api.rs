@@ -12,9 +12,9 @@ use leptos::server_fn::codec::Json;
 
 use crate::dto::{
     AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
-    ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, ExplainDto, InvitationDto, MemberDto,
-    ModelDto, NewConnectionDto, OrgDto, OrgRole, PriceDto, ProviderDto, ReachableModelDto,
-    RequestLogDto, TestResultDto, TryResultDto, UserDto,
+    ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, ExplainDto, InvitationDto, KeyLifetime,
+    KeyScope, MemberDto, ModelDto, NewConnectionDto, OrgDto, OrgRole, PriceDto, ProviderDto,
+    ReachableModelDto, RequestLogDto, TestResultDto, TryResultDto, UserDto,
 };
 use crate::error::AppError;
 
@@ -83,10 +83,22 @@ pub async fn list_api_keys() -> Result<Vec<ApiKeyDto>, AppError> {
     backend.list_api_keys(&session).await
 }
 
+/// `inference` and `manage` are checkboxes: present when ticked.
 #[server(prefix = "/api/fn", endpoint = "create_api_key")]
-pub async fn create_api_key(name: String) -> Result<CreatedApiKeyDto, AppError> {
+pub async fn create_api_key(
+    name: String,
+    inference: Option<String>,
+    manage: Option<String>,
+    lifetime: Option<KeyLifetime>,
+) -> Result<CreatedApiKeyDto, AppError> {
     let (backend, session) = ssr::context().await?;
-    backend.create_api_key(&session, name).await
+    let scopes = [(KeyScope::Inference, inference), (KeyScope::Manage, manage)]
+        .into_iter()
+        .filter_map(|(scope, ticked)| ticked.map(|_| scope))
+        .collect();
+    backend
+        .create_api_key(&session, name, scopes, lifetime.unwrap_or_default())
+        .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "revoke_api_key")]

@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 
 use crate::dto::{
     AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
-    ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, ExplainDto, InvitationDto, MemberDto,
-    ModelDto, NewConnectionDto, OrgDto, OrgRole, PriceDto, ProviderDto, ReachableModelDto,
-    RequestLogDto, TestResultDto, TryResultDto, UserDto,
+    ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, ExplainDto, InvitationDto, KeyLifetime,
+    KeyScope, MemberDto, ModelDto, NewConnectionDto, OrgDto, OrgRole, PriceDto, ProviderDto,
+    ReachableModelDto, RequestLogDto, TestResultDto, TryResultDto, UserDto,
 };
 use crate::error::AppError;
 
@@ -48,6 +48,8 @@ pub trait ConsoleBackend: Send + Sync + 'static {
         &self,
         session: &Session,
         name: String,
+        scopes: Vec<KeyScope>,
+        lifetime: KeyLifetime,
     ) -> Result<CreatedApiKeyDto, AppError>;
     async fn revoke_api_key(&self, session: &Session, id: String) -> Result<(), AppError>;
 

@@ -89,13 +89,71 @@ pub struct MemberDto {
     pub joined_at: String,
 }
 
+/// What an API key may do: `inference` calls `/v1`, `manage` calls `/api` (keys,
+/// connections, collections, organizations). A key made with a key never has more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyScope {
+    Inference,
+    Manage,
+}
+
+impl KeyScope {
+    pub const ALL: [KeyScope; 2] = [KeyScope::Inference, KeyScope::Manage];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyScope::Inference => "inference",
+            KeyScope::Manage => "manage",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        KeyScope::ALL.into_iter().find(|scope| scope.as_str() == s)
+    }
+}
+
+/// How long a key made in the console lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum KeyLifetime {
+    #[default]
+    #[serde(rename = "never")]
+    Never,
+    #[serde(rename = "7")]
+    Days7,
+    #[serde(rename = "30")]
+    Days30,
+    #[serde(rename = "90")]
+    Days90,
+    #[serde(rename = "365")]
+    Days365,
+}
+
+impl KeyLifetime {
+    pub fn days(self) -> Option<u32> {
+        match self {
+            KeyLifetime::Never => None,
+            KeyLifetime::Days7 => Some(7),
+            KeyLifetime::Days30 => Some(30),
+            KeyLifetime::Days90 => Some(90),
+            KeyLifetime::Days365 => Some(365),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiKeyDto {
     pub id: String,
     pub name: String,
     /// The first characters of the key, enough to recognise it (`sk-langmart-AbCd`).
     pub prefix: String,
+    pub scopes: Vec<KeyScope>,
+    /// The key this one was made with, if it was made with a key (it dies with it).
+    pub parent_key_id: Option<String>,
     pub created_at: String,
+    pub expires_at: Option<String>,
+    /// Whether `expires_at` has passed (as the server's clock says).
+    pub expired: bool,
     pub last_used_at: Option<String>,
     pub revoked_at: Option<String>,
 }

@@ -8,6 +8,7 @@ use std::{io::Write, net::SocketAddr, path::PathBuf, process::ExitCode};
 use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+use app::dto::KeyScope;
 use server::{auth::NewAccount, config::Settings, error::ApiError, StartupError};
 
 /// mimalloc (without transparent huge pages): the request path allocates many small,
@@ -117,9 +118,17 @@ enum KeyCommand {
         email: String,
         #[arg(long)]
         name: String,
+        /// Scopes, comma-separated: `inference` (call /v1), `manage` (call /api).
+        #[arg(long, value_delimiter = ',', default_value = "inference,manage", value_parser = parse_scope)]
+        scopes: Vec<KeyScope>,
         #[command(flatten)]
         store: StoreArgs,
     },
+}
+
+fn parse_scope(text: &str) -> Result<KeyScope, String> {
+    KeyScope::parse(text.trim())
+        .ok_or_else(|| format!("unknown scope '{text}' (inference, manage)"))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -243,11 +252,22 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             );
         }
         Command::Key {
-            command: KeyCommand::Create { email, name, store },
+            command:
+                KeyCommand::Create {
+                    email,
+                    name,
+                    scopes,
+                    store,
+                },
         } => {
             let state = server::open_state(settings_for(&store)).await?;
             let user = state.accounts.find_by_email(&email).await?;
-            let created = state.keys.create(&user.id, &name).await?;
+            let request = server::auth::KeyRequest {
+                name,
+                scopes: Some(scopes),
+                expires_at: None,
+            };
+            let created = state.keys.create(&user.id, None, request).await?;
             writeln!(std::io::stdout(), "{}", created.key)?;
         }
     }

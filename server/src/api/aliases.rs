@@ -7,19 +7,19 @@ use axum::{
 };
 use serde_json::{json, Value};
 
-use super::{ApiJson, Caller};
+use super::{ApiJson, Manager};
 use crate::error::ApiError;
 use crate::state::AppState;
 use app::dto::{AliasDto, AliasInputDto};
 
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+pub async fn list(State(state): State<AppState>, caller: Manager) -> Result<Json<Value>, ApiError> {
     let aliases = state.aliases.list(&caller.actor()).await?;
     Ok(Json(json!({ "aliases": aliases })))
 }
 
 pub async fn create(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Manager,
     ApiJson(body): ApiJson<AliasInputDto>,
 ) -> Result<(StatusCode, Json<AliasDto>), ApiError> {
     let created = state.aliases.create(&caller.actor(), body).await?;
@@ -28,7 +28,7 @@ pub async fn create(
 
 pub async fn get(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Manager,
     Path(id): Path<String>,
 ) -> Result<Json<AliasDto>, ApiError> {
     Ok(Json(state.aliases.get(&caller.actor(), &id).await?))
@@ -36,7 +36,7 @@ pub async fn get(
 
 pub async fn update(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Manager,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<AliasInputDto>,
 ) -> Result<Json<AliasDto>, ApiError> {
@@ -47,7 +47,7 @@ pub async fn update(
 
 pub async fn delete(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Manager,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     state.aliases.delete(&caller.actor(), &id).await?;

@@ -8,19 +8,19 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{ApiJson, Caller};
+use super::{ApiJson, Manager};
 use crate::error::{ApiError, RequestError};
 use crate::state::AppState;
 use app::dto::{CollectionDto, CollectionInputDto, PriceDto};
 
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+pub async fn list(State(state): State<AppState>, caller: Manager) -> Result<Json<Value>, ApiError> {
     let collections = state.collections.list(&caller.actor()).await?;
     Ok(Json(json!({ "collections": collections })))
 }
 
 pub async fn create(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Manager,
     ApiJson(body): ApiJson<CollectionInputDto>,
 ) -> Result<(StatusCode, Json<CollectionDto>), ApiError> {
     let created = state.collections.create(&caller.actor(), body).await?;
@@ -29,7 +29,7 @@ pub async fn create(
 
 pub async fn get(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Manager,
     Path(id): Path<String>,
 ) -> Result<Json<CollectionDto>, ApiError> {
     Ok(Json(state.collections.get(&caller.actor(), &id).await?))
@@ -37,7 +37,7 @@ pub async fn get(
 
 pub async fn update(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Manager,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<CollectionInputDto>,
 ) -> Result<Json<CollectionDto>, ApiError> {
@@ -48,7 +48,7 @@ pub async fn update(
 
 pub async fn delete(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Manager,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     state.collections.delete(&caller.actor(), &id).await?;
@@ -59,7 +59,7 @@ pub async fn delete(
 
 pub async fn reachable_models(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Manager,
 ) -> Result<Json<Value>, ApiError> {
     let models = state.collections.reachable_models(&caller.actor()).await?;
     Ok(Json(json!({ "models": models })))
@@ -67,14 +67,14 @@ pub async fn reachable_models(
 
 pub async fn prices(
     State(state): State<AppState>,
-    _caller: Caller,
+    _caller: Manager,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({ "prices": state.collections.prices().await? })))
 }
 
 pub async fn set_price(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Manager,
     ApiJson(body): ApiJson<PriceDto>,
 ) -> Result<Json<PriceDto>, ApiError> {
     Ok(Json(
@@ -91,7 +91,7 @@ pub struct PriceKey {
 
 pub async fn delete_price(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Manager,
     query: Result<Query<PriceKey>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(key) = query.map_err(|e| RequestError::InvalidBody(e.body_text()))?;

@@ -10,7 +10,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{ApiJson, Caller};
+use super::{ApiJson, Manager};
 use crate::catalog::connections::ConnectionFilter;
 use crate::error::{ApiError, RequestError};
 use crate::state::AppState;
@@ -18,7 +18,7 @@ use app::dto::{ConnectionDto, ConnectionUpdateDto, ModelDto, NewConnectionDto, T
 
 pub async fn list(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Manager,
     filter: Result<Query<ConnectionFilter>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(filter) = filter.map_err(|e| RequestError::InvalidBody(e.body_text()))?;
@@ -28,7 +28,7 @@ pub async fn list(
 
 pub async fn create(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Manager,
     ApiJson(body): ApiJson<NewConnectionDto>,
 ) -> Result<(StatusCode, Json<ConnectionDto>), ApiError> {
     let created = state.connections.create(&caller.actor(), &body).await?;
@@ -37,7 +37,7 @@ pub async fn create(
 
 pub async fn get(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Manager,
     Path(id): Path<String>,
 ) -> Result<Json<ConnectionDto>, ApiError> {
     Ok(Json(state.connections.get(&caller.actor(), &id).await?))
@@ -45,7 +45,7 @@ pub async fn get(
 
 pub async fn update(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Manager,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ConnectionUpdateDto>,
 ) -> Result<Json<ConnectionDto>, ApiError> {
@@ -59,7 +59,7 @@ pub async fn update(
 
 pub async fn delete(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Manager,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let models_removed = state.connections.delete(&caller.actor(), &id).await?;
@@ -79,7 +79,7 @@ pub struct KeyUpdate {
 
 pub async fn update_key(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Manager,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<KeyUpdate>,
 ) -> Result<Json<Value>, ApiError> {
@@ -99,7 +99,7 @@ pub async fn update_key(
 
 pub async fn test(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Manager,
     Path(id): Path<String>,
 ) -> Result<Json<TestResultDto>, ApiError> {
     Ok(Json(state.connections.test(&caller.actor(), &id).await?))
@@ -107,7 +107,7 @@ pub async fn test(
 
 pub async fn test_draft(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Manager,
     ApiJson(body): ApiJson<NewConnectionDto>,
 ) -> Result<Json<TestResultDto>, ApiError> {
     Ok(Json(
@@ -117,7 +117,7 @@ pub async fn test_draft(
 
 pub async fn tests(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Manager,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let detail = state.connections.detail(&caller.actor(), &id).await?;
@@ -126,7 +126,7 @@ pub async fn tests(
 
 pub async fn audit(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Manager,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let detail = state.connections.detail(&caller.actor(), &id).await?;
@@ -135,7 +135,7 @@ pub async fn audit(
 
 pub async fn models(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Manager,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let models = state.connections.models(&caller.actor(), &id).await?;
@@ -151,7 +151,7 @@ pub struct NewModel {
 
 pub async fn add_model(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Manager,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<NewModel>,
 ) -> Result<(StatusCode, Json<ModelDto>), ApiError> {
@@ -164,7 +164,7 @@ pub async fn add_model(
 
 pub async fn discover(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Manager,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let models = state.connections.discover(&caller.actor(), &id).await?;

@@ -8,7 +8,7 @@ mod orgs;
 mod providers;
 mod routing;
 
-pub use crate::extract::{presented_key, ApiJson, Caller};
+pub use crate::extract::{presented_key, ApiJson, Manager};
 pub use routing::{DEFAULT_MAX_TOKENS, DEFAULT_PROMPT_TOKENS};
 
 use axum::{
@@ -118,7 +118,7 @@ pub fn router() -> Router<AppState> {
 
 async fn me(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    Manager(caller): Manager,
 ) -> Result<Json<UserDto>, ApiError> {
     let user = state
         .accounts

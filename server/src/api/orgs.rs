@@ -9,7 +9,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{ApiJson, Caller};
+use super::{ApiJson, Manager};
 use crate::error::ApiError;
 use crate::state::AppState;
 use app::dto::{InvitationDto, MemberDto, MembershipPrefsDto, OrgDto, OrgRole};
@@ -41,7 +41,7 @@ fn member_role() -> OrgRole {
 
 pub async fn list(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    Manager(caller): Manager,
 ) -> Result<Json<Value>, ApiError> {
     let orgs: Vec<OrgDto> = state.orgs.list(&caller.user_id).await?;
     Ok(Json(json!({ "organizations": orgs })))
@@ -49,7 +49,7 @@ pub async fn list(
 
 pub async fn create(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    Manager(caller): Manager,
     ApiJson(body): ApiJson<CreateOrg>,
 ) -> Result<(StatusCode, Json<OrgDto>), ApiError> {
     let org = state
@@ -61,7 +61,7 @@ pub async fn create(
 
 pub async fn members(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    Manager(caller): Manager,
     Path(handle): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let members: Vec<MemberDto> = state.orgs.members(&caller.user_id, &handle).await?;
@@ -72,7 +72,7 @@ pub async fn members(
 /// accepts before anything of the organization routes their requests).
 pub async fn invite(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    Manager(caller): Manager,
     Path(handle): Path<String>,
     ApiJson(body): ApiJson<AddMember>,
 ) -> Result<(StatusCode, Json<InvitationDto>), ApiError> {
@@ -85,7 +85,7 @@ pub async fn invite(
 
 pub async fn org_invitations(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    Manager(caller): Manager,
     Path(handle): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let invitations = state.orgs.invitations_of(&caller.user_id, &handle).await?;
@@ -94,7 +94,7 @@ pub async fn org_invitations(
 
 pub async fn withdraw(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    Manager(caller): Manager,
     Path((handle, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     state.orgs.withdraw(&caller.user_id, &handle, &id).await?;
@@ -104,7 +104,7 @@ pub async fn withdraw(
 /// `GET /api/invitations`: the invitations open for the caller's email address.
 pub async fn my_invitations(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    Manager(caller): Manager,
 ) -> Result<Json<Value>, ApiError> {
     let invitations = state.orgs.my_invitations(&caller.user_id).await?;
     Ok(Json(json!({ "invitations": invitations })))
@@ -112,7 +112,7 @@ pub async fn my_invitations(
 
 pub async fn accept(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    Manager(caller): Manager,
     Path(id): Path<String>,
 ) -> Result<Json<OrgDto>, ApiError> {
     Ok(Json(state.orgs.accept(&caller.user_id, &id).await?))
@@ -120,7 +120,7 @@ pub async fn accept(
 
 pub async fn decline(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    Manager(caller): Manager,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     state.orgs.decline(&caller.user_id, &id).await?;
@@ -131,7 +131,7 @@ pub async fn decline(
 /// organization's connections.
 pub async fn set_preferences(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    Manager(caller): Manager,
     Path(handle): Path<String>,
     ApiJson(body): ApiJson<MembershipPrefsDto>,
 ) -> Result<Json<OrgDto>, ApiError> {
@@ -145,7 +145,7 @@ pub async fn set_preferences(
 
 pub async fn set_role(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    Manager(caller): Manager,
     Path((handle, user_id)): Path<(String, String)>,
     ApiJson(body): ApiJson<SetRole>,
 ) -> Result<Json<Value>, ApiError> {
@@ -158,7 +158,7 @@ pub async fn set_role(
 
 pub async fn remove_member(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    Manager(caller): Manager,
     Path((handle, user_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     state
@@ -170,7 +170,7 @@ pub async fn remove_member(
 
 pub async fn leave(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    Manager(caller): Manager,
     Path(handle): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     state.orgs.leave(&caller.user_id, &handle).await?;

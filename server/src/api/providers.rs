@@ -8,14 +8,14 @@ use axum::{
 };
 use serde_json::{json, Value};
 
-use super::{ApiJson, Caller};
+use super::{ApiJson, Manager};
 use crate::catalog::providers::{self, NewProvider, ProviderUpdate};
 use crate::catalog::CatalogError;
 use crate::error::ApiError;
 use crate::state::AppState;
 use app::dto::ProviderDto;
 
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+pub async fn list(State(state): State<AppState>, caller: Manager) -> Result<Json<Value>, ApiError> {
     let admin = caller.0.is_admin;
     let list: Vec<ProviderDto> = providers::list(&state.db)
         .await?
@@ -28,7 +28,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
 
 pub async fn create(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Manager,
     ApiJson(body): ApiJson<NewProvider>,
 ) -> Result<(StatusCode, Json<ProviderDto>), ApiError> {
     if !caller.0.is_admin {
@@ -40,7 +40,7 @@ pub async fn create(
 
 pub async fn update(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Manager,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ProviderUpdate>,
 ) -> Result<Json<ProviderDto>, ApiError> {

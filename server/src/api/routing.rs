@@ -7,7 +7,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::Caller;
+use super::Manager;
 use crate::error::{ApiError, RequestError};
 use crate::logs::{self, LogQuery};
 use crate::routing::{self, RequestSize};
@@ -34,7 +34,7 @@ pub struct ExplainQuery {
 /// A dry run of routing for the caller: the ordered candidates and why any is skipped.
 pub async fn explain(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Manager,
     query: Result<Query<ExplainQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<ExplainDto>, ApiError> {
     let Query(q) = query.map_err(|e| RequestError::InvalidBody(e.body_text()))?;
@@ -50,7 +50,7 @@ pub async fn explain(
 
 pub async fn logs(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Manager,
     query: Result<Query<LogQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(q) = query.map_err(|e| RequestError::InvalidBody(e.body_text()))?;

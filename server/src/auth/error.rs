@@ -21,6 +21,12 @@ pub enum AuthError {
     AdminOnly,
     #[error("This console call did not come from this site")]
     CrossSite,
+    #[error("This API key has expired")]
+    ExpiredApiKey,
+    #[error("This API key lacks the '{0}' scope")]
+    MissingScope(&'static str),
+    #[error("A key made with an API key cannot {0} than the key it is made with")]
+    ExceedsParentKey(&'static str),
 }
 
 impl Coded for AuthError {
@@ -28,7 +34,10 @@ impl Coded for AuthError {
         match self {
             AuthError::InvalidApiKey
             | AuthError::MissingApiKey
-            | AuthError::MissingBearerPrefix => codes::GATEWAY1_AUTH_001,
+            | AuthError::MissingBearerPrefix
+            | AuthError::ExpiredApiKey => codes::GATEWAY1_AUTH_001,
+            AuthError::MissingScope(_) => codes::INSUFFICIENT_SCOPE,
+            AuthError::ExceedsParentKey(_) => codes::KEY_EXCEEDS_PARENT,
             AuthError::InvalidCredentials => codes::AUTH_INVALID_CREDENTIALS,
             AuthError::AccountLocked { .. } => codes::AUTH_ACCOUNT_LOCKED,
             AuthError::NotSignedIn => codes::AUTH_REQUIRED,
@@ -40,7 +49,10 @@ impl Coded for AuthError {
     fn status(&self) -> StatusCode {
         match self {
             AuthError::AccountLocked { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AuthError::AdminOnly | AuthError::CrossSite => StatusCode::FORBIDDEN,
+            AuthError::AdminOnly
+            | AuthError::CrossSite
+            | AuthError::MissingScope(_)
+            | AuthError::ExceedsParentKey(_) => StatusCode::FORBIDDEN,
             _ => StatusCode::UNAUTHORIZED,
         }
     }

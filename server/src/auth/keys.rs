@@ -14,11 +14,11 @@ use moka::future::Cache;
 use sha2::{Digest, Sha256};
 
 use super::AuthError;
-use crate::clock::now_ms;
+use crate::clock::{now_ms, rfc3339};
 use crate::db::{self, keys::SqlApiKey, Db, StoreError};
 use crate::error::{ApiError, RequestError};
 use crate::ids::{new_id, random_base62};
-use app::dto::{ApiKeyDto, CreatedApiKeyDto};
+use app::dto::{ApiKeyDto, CreatedApiKeyDto, KeyScope};
 
 pub const KEY_PREFIX: &str = "sk-langmart-";
 const KEY_RANDOM_CHARS: usize = 43;
@@ -29,6 +29,62 @@ const CACHE_TTL: Duration = Duration::from_secs(30);
 /// `last_used_at` is written at most this often per key.
 const TOUCH_INTERVAL_MS: i64 = 60_000;
 
+/// The scopes a key holds, as a small set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scopes(u8);
+
+impl Scopes {
+    pub const ALL: Scopes = Scopes(0b11);
+
+    fn bit(scope: KeyScope) -> u8 {
+        match scope {
+            KeyScope::Inference => 0b01,
+            KeyScope::Manage => 0b10,
+        }
+    }
+
+    pub fn of(scopes: &[KeyScope]) -> Self {
+        Scopes(scopes.iter().fold(0, |bits, s| bits | Self::bit(*s)))
+    }
+
+    /// Reads the stored form (space-separated names); names it does not know grant nothing.
+    pub fn parse(text: &str) -> Self {
+        let known: Vec<KeyScope> = text
+            .split_whitespace()
+            .filter_map(KeyScope::parse)
+            .collect();
+        Self::of(&known)
+    }
+
+    pub fn contains(self, scope: KeyScope) -> bool {
+        self.0 & Self::bit(scope) != 0
+    }
+
+    /// Whether every scope of `other` is in `self`.
+    pub fn covers(self, other: Scopes) -> bool {
+        other.0 & !self.0 == 0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn list(self) -> Vec<KeyScope> {
+        KeyScope::ALL
+            .into_iter()
+            .filter(|s| self.contains(*s))
+            .collect()
+    }
+
+    pub fn to_text(self) -> String {
+        self.list()
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
 /// Who is calling, as established by an API key.
 #[derive(Debug)]
 pub struct Principal {
@@ -37,6 +93,9 @@ pub struct Principal {
     pub email: String,
     pub handle: String,
     pub is_admin: bool,
+    pub scopes: Scopes,
+    /// Epoch ms after which the key no longer works.
+    pub expires_at: Option<i64>,
     last_touch_ms: AtomicI64,
 }
 
@@ -50,9 +109,22 @@ impl Principal {
             email,
             handle,
             is_admin,
+            scopes: Scopes::ALL,
+            expires_at: None,
             last_touch_ms: AtomicI64::new(0),
         }
     }
+}
+
+/// A key to create: its name, and optionally fewer scopes or a lifetime. Unset, a key has
+/// every scope of the key it is made with (all of them when made in the console or CLI)
+/// and lives as long as that key.
+#[derive(Debug, Clone, Default)]
+pub struct KeyRequest {
+    pub name: String,
+    pub scopes: Option<Vec<KeyScope>>,
+    /// Epoch ms.
+    pub expires_at: Option<i64>,
 }
 
 #[derive(Clone)]
@@ -77,8 +149,15 @@ impl ApiKeys {
         }
     }
 
-    pub async fn create(&self, user_id: &str, name: &str) -> Result<CreatedApiKeyDto, ApiError> {
-        let name = name.trim();
+    /// Creates a key for `user_id`. `made_with` is the API key the request came with, if
+    /// any: the new key gets at most its scopes and lifetime, and dies with it.
+    pub async fn create(
+        &self,
+        user_id: &str,
+        made_with: Option<&Principal>,
+        request: KeyRequest,
+    ) -> Result<CreatedApiKeyDto, ApiError> {
+        let name = request.name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(RequestError::InvalidField {
                 field: "name",
@@ -86,6 +165,35 @@ impl ApiKeys {
             }
             .into());
         }
+        let now = now_ms();
+        let parent = made_with.filter(|p| p.key_id != "console");
+        let ceiling = parent.map_or(Scopes::ALL, |p| p.scopes);
+        let scopes = request.scopes.as_deref().map_or(ceiling, Scopes::of);
+        if scopes.is_empty() {
+            return Err(RequestError::InvalidField {
+                field: "scopes",
+                message: "Choose at least one scope: inference, manage".into(),
+            }
+            .into());
+        }
+        if !ceiling.covers(scopes) {
+            return Err(AuthError::ExceedsParentKey("have a scope").into());
+        }
+        if request.expires_at.is_some_and(|at| at <= now) {
+            return Err(RequestError::InvalidField {
+                field: "expires_at",
+                message: "The expiry must be in the future".into(),
+            }
+            .into());
+        }
+        let parent_expiry = parent.and_then(|p| p.expires_at);
+        let expires_at = match (request.expires_at, parent_expiry) {
+            (Some(asked), Some(limit)) if asked > limit => {
+                return Err(AuthError::ExceedsParentKey("live longer").into())
+            }
+            (Some(asked), _) => Some(asked),
+            (None, limit) => limit,
+        };
         let key = format!("{KEY_PREFIX}{}", random_base62(KEY_RANDOM_CHARS));
         let row = SqlApiKey {
             id: new_id("key"),
@@ -93,16 +201,23 @@ impl ApiKeys {
             name: name.to_owned(),
             prefix: key[..DISPLAY_PREFIX_CHARS].to_owned(),
             digest: digest(&key),
-            created_at: now_ms(),
+            scopes: scopes.to_text(),
+            parent_key_id: parent.map(|p| p.key_id.clone()),
+            created_at: now,
+            expires_at,
             last_used_at: None,
             revoked_at: None,
         };
-        db::keys::insert(&self.db.pool, &row)
+        let inserted = db::keys::insert(&self.db.pool, &row)
             .await
             .map_err(StoreError::from)?;
+        if !inserted {
+            // The parent was revoked while this request was under way.
+            return Err(AuthError::InvalidApiKey.into());
+        }
         self.cache.invalidate(&row.digest).await;
         Ok(CreatedApiKeyDto {
-            api_key: row.into_dto(),
+            api_key: key_dto(row),
             key,
         })
     }
@@ -111,25 +226,64 @@ impl ApiKeys {
         let rows = db::keys::list_for_user(&self.db.pool, user_id)
             .await
             .map_err(StoreError::from)?;
-        Ok(rows.into_iter().map(SqlApiKey::into_dto).collect())
+        Ok(rows.into_iter().map(key_dto).collect())
     }
 
-    /// Revokes one of `user_id`'s keys; another user's key id is reported as not found.
+    /// Revokes one of `user_id`'s keys and every key made with it, at any depth; another
+    /// user's key id is reported as not found.
     pub async fn revoke(&self, user_id: &str, key_id: &str) -> Result<(), ApiError> {
-        let key = db::keys::find_for_user(&self.db.pool, user_id, key_id)
-            .await
-            .map_err(StoreError::from)?
-            .ok_or(RequestError::NotFound("API key"))?;
-        db::keys::revoke(&self.db.pool, &key.id, now_ms())
+        let keys = db::keys::list_for_user(&self.db.pool, user_id)
             .await
             .map_err(StoreError::from)?;
-        self.cache.invalidate(&key.digest).await;
-        tracing::info!(key_id = %key.id, "API key revoked");
+        if !keys.iter().any(|k| k.id == key_id) {
+            return Err(RequestError::NotFound("API key").into());
+        }
+        let mut doomed = vec![key_id.to_owned()];
+        let mut next = 0;
+        while next < doomed.len() {
+            let parent = doomed[next].clone();
+            doomed.extend(
+                keys.iter()
+                    .filter(|k| k.parent_key_id.as_deref() == Some(parent.as_str()))
+                    .map(|k| k.id.clone()),
+            );
+            next += 1;
+        }
+        let now = now_ms();
+        for key in keys.iter().filter(|k| doomed.contains(&k.id)) {
+            db::keys::revoke(&self.db.pool, &key.id, now)
+                .await
+                .map_err(StoreError::from)?;
+            self.cache.invalidate(&key.digest).await;
+        }
+        tracing::info!(
+            key_id,
+            revoked = doomed.len(),
+            "API key revoked with the keys made with it"
+        );
         Ok(())
     }
 
-    /// Authenticates an `Authorization` header value.
-    pub async fn authenticate(&self, header: Option<&str>) -> Result<Arc<Principal>, ApiError> {
+    /// Authenticates an `Authorization` header value for a route that needs `scope`.
+    pub async fn authenticate(
+        &self,
+        header: Option<&str>,
+        scope: KeyScope,
+    ) -> Result<Arc<Principal>, ApiError> {
+        let principal = self.identify(header).await?;
+        if principal.expires_at.is_some_and(|at| at <= now_ms()) {
+            return Err(AuthError::ExpiredApiKey.into());
+        }
+        if !principal.scopes.contains(scope) {
+            return Err(AuthError::MissingScope(scope.as_str()).into());
+        }
+        self.touch(&principal);
+        Ok(principal)
+    }
+
+    /// The owner of the presented key, whatever its scopes and lifetime: for attributing a
+    /// request-log row, never for granting anything.
+    pub async fn identify(&self, header: Option<&str>) -> Result<Arc<Principal>, ApiError> {
         let token = bearer_token(header)?;
         let digest = digest(token);
         let db = self.db.clone();
@@ -145,15 +299,15 @@ impl ApiKeys {
                         email: o.email,
                         handle: o.handle,
                         is_admin: o.is_admin.0,
+                        scopes: Scopes::parse(&o.scopes),
+                        expires_at: o.expires_at,
                         last_touch_ms: AtomicI64::new(0),
                     })
                 }))
             })
             .await
             .map_err(|e| StoreError::Internal(e.to_string()))?;
-        let principal = cached.ok_or(AuthError::InvalidApiKey)?;
-        self.touch(&principal);
-        Ok(principal)
+        Ok(cached.ok_or(AuthError::InvalidApiKey)?)
     }
 
     /// Records `last_used_at` off the request path, at most once a minute per key.
@@ -180,6 +334,21 @@ impl ApiKeys {
     /// Drops every cached owner (after a change to data the cache copies, such as a handle).
     pub fn forget_all(&self) {
         self.cache.invalidate_all();
+    }
+}
+
+fn key_dto(row: SqlApiKey) -> ApiKeyDto {
+    ApiKeyDto {
+        id: row.id,
+        name: row.name,
+        prefix: row.prefix,
+        scopes: Scopes::parse(&row.scopes).list(),
+        parent_key_id: row.parent_key_id,
+        created_at: rfc3339(row.created_at),
+        expires_at: row.expires_at.map(rfc3339),
+        expired: row.expires_at.is_some_and(|at| at <= now_ms()),
+        last_used_at: row.last_used_at.map(rfc3339),
+        revoked_at: row.revoked_at.map(rfc3339),
     }
 }
 
@@ -224,6 +393,20 @@ mod tests {
             bearer_token(Some("Bearer ")),
             Err(AuthError::MissingApiKey)
         ));
+    }
+
+    #[test]
+    fn scopes_round_trip_and_compare() {
+        let inference = Scopes::of(&[KeyScope::Inference]);
+        assert_eq!(Scopes::parse("inference manage"), Scopes::ALL);
+        assert_eq!(
+            Scopes::parse("manage bogus"),
+            Scopes::of(&[KeyScope::Manage])
+        );
+        assert_eq!(Scopes::ALL.to_text(), "inference manage");
+        assert!(Scopes::ALL.covers(inference));
+        assert!(!inference.covers(Scopes::ALL));
+        assert!(Scopes::parse("").is_empty());
     }
 
     #[test]

@@ -10,4 +10,4 @@ mod passwords;
 pub use accounts::{normalize_email, AccountError, Accounts, NewAccount};
 pub use error::AuthError;
 pub use handles::{normalize_handle, HandleError, RESERVED_HANDLES};
-pub use keys::{digest as digest_key, ApiKeys, Principal, KEY_PREFIX};
+pub use keys::{digest as digest_key, ApiKeys, KeyRequest, Principal, Scopes, KEY_PREFIX};

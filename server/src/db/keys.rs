@@ -3,8 +3,6 @@
 use sqlx::{AnyPool, FromRow};
 
 use super::Flag;
-use crate::clock::rfc3339;
-use app::dto::ApiKeyDto;
 
 #[derive(FromRow, Debug, Clone)]
 pub struct SqlApiKey {
@@ -13,28 +11,21 @@ pub struct SqlApiKey {
     pub name: String,
     pub prefix: String,
     pub digest: String,
+    /// Space-separated scope names.
+    pub scopes: String,
+    pub parent_key_id: Option<String>,
     pub created_at: i64,
+    pub expires_at: Option<i64>,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
-}
-
-impl SqlApiKey {
-    pub fn into_dto(self) -> ApiKeyDto {
-        ApiKeyDto {
-            id: self.id,
-            name: self.name,
-            prefix: self.prefix,
-            created_at: rfc3339(self.created_at),
-            last_used_at: self.last_used_at.map(rfc3339),
-            revoked_at: self.revoked_at.map(rfc3339),
-        }
-    }
 }
 
 /// The owner of an active key, as the authentication cache keeps it.
 #[derive(FromRow, Debug, Clone)]
 pub struct SqlKeyOwner {
     pub key_id: String,
+    pub scopes: String,
+    pub expires_at: Option<i64>,
     pub user_id: String,
     pub email: String,
     pub handle: String,
@@ -42,29 +33,39 @@ pub struct SqlKeyOwner {
     pub is_admin: Flag,
 }
 
-pub async fn insert(pool: &AnyPool, key: &SqlApiKey) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO api_keys (id, user_id, name, prefix, digest, created_at, last_used_at, revoked_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+const COLUMNS: &str = "id, user_id, name, prefix, digest, scopes, parent_key_id, created_at, \
+                       expires_at, last_used_at, revoked_at";
+
+/// Inserts `key`; a key with a parent is inserted only while the parent is active (a
+/// revocation racing the creation cannot leave a live child). Returns whether it was.
+pub async fn insert(pool: &AnyPool, key: &SqlApiKey) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO api_keys (id, user_id, name, prefix, digest, scopes, parent_key_id, \
+         created_at, expires_at, last_used_at, revoked_at) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 \
+         WHERE $7 IS NULL OR EXISTS \
+         (SELECT 1 FROM api_keys WHERE id = $7 AND revoked_at IS NULL)",
     )
     .bind(&key.id)
     .bind(&key.user_id)
     .bind(&key.name)
     .bind(&key.prefix)
     .bind(&key.digest)
+    .bind(&key.scopes)
+    .bind(&key.parent_key_id)
     .bind(key.created_at)
+    .bind(key.expires_at)
     .bind(key.last_used_at)
     .bind(key.revoked_at)
     .execute(pool)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn list_for_user(pool: &AnyPool, user_id: &str) -> Result<Vec<SqlApiKey>, sqlx::Error> {
-    sqlx::query_as::<_, SqlApiKey>(
-        "SELECT id, user_id, name, prefix, digest, created_at, last_used_at, revoked_at \
-         FROM api_keys WHERE user_id = $1 ORDER BY created_at DESC, id",
-    )
+    sqlx::query_as::<_, SqlApiKey>(&format!(
+        "SELECT {COLUMNS} FROM api_keys WHERE user_id = $1 ORDER BY created_at DESC, id"
+    ))
     .bind(user_id)
     .fetch_all(pool)
     .await
@@ -75,30 +76,35 @@ pub async fn find_for_user(
     user_id: &str,
     id: &str,
 ) -> Result<Option<SqlApiKey>, sqlx::Error> {
-    sqlx::query_as::<_, SqlApiKey>(
-        "SELECT id, user_id, name, prefix, digest, created_at, last_used_at, revoked_at \
-         FROM api_keys WHERE user_id = $1 AND id = $2",
-    )
+    sqlx::query_as::<_, SqlApiKey>(&format!(
+        "SELECT {COLUMNS} FROM api_keys WHERE user_id = $1 AND id = $2"
+    ))
     .bind(user_id)
     .bind(id)
     .fetch_optional(pool)
     .await
 }
 
+/// The owner of the key with this digest unless the key, or the key it was made with, is
+/// revoked. (Expiry is checked by the caller, so that an expired key can say so.)
 pub async fn owner_of_active(
     pool: &AnyPool,
     digest: &str,
 ) -> Result<Option<SqlKeyOwner>, sqlx::Error> {
     sqlx::query_as::<_, SqlKeyOwner>(
-        "SELECT k.id AS key_id, u.id AS user_id, u.email, u.handle, u.is_admin \
+        "SELECT k.id AS key_id, k.scopes, k.expires_at, u.id AS user_id, u.email, u.handle, \
+         u.is_admin \
          FROM api_keys k JOIN users u ON u.id = k.user_id \
-         WHERE k.digest = $1 AND k.revoked_at IS NULL",
+         LEFT JOIN api_keys p ON p.id = k.parent_key_id \
+         WHERE k.digest = $1 AND k.revoked_at IS NULL \
+         AND (k.parent_key_id IS NULL OR p.revoked_at IS NULL)",
     )
     .bind(digest)
     .fetch_optional(pool)
     .await
 }
 
+/// Revokes key `id` unless it already is.
 pub async fn revoke(pool: &AnyPool, id: &str, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
         .bind(now)

@@ -1,5 +1,6 @@
-//! The `Caller` extractor: a valid LangMart key in `Authorization: Bearer …` (or in
-//! `x-api-key`, where Anthropic clients put it).
+//! The `Caller` and `Manager` extractors: a valid LangMart key in `Authorization: Bearer …`
+//! (or in `x-api-key`, where Anthropic clients put it) with the `inference` scope (`/v1`)
+//! or the `manage` scope (`/api`).
 
 use std::sync::Arc;
 
@@ -12,10 +13,15 @@ use crate::auth::Principal;
 use crate::catalog::Actor;
 use crate::error::ApiError;
 use crate::state::AppState;
+use app::dto::KeyScope;
 
+/// A key that may call models (`/v1`).
 pub struct Caller(pub Arc<Principal>);
 
-impl Caller {
+/// A key that may manage the account (`/api`).
+pub struct Manager(pub Arc<Principal>);
+
+impl Manager {
     pub fn actor(&self) -> Actor {
         Actor {
             user_id: self.0.user_id.clone(),
@@ -29,7 +35,24 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let header = presented_key(&parts.headers);
-        state.keys.authenticate(header.as_deref()).await.map(Caller)
+        state
+            .keys
+            .authenticate(header.as_deref(), KeyScope::Inference)
+            .await
+            .map(Caller)
+    }
+}
+
+impl FromRequestParts<AppState> for Manager {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = presented_key(&parts.headers);
+        state
+            .keys
+            .authenticate(header.as_deref(), KeyScope::Manage)
+            .await
+            .map(Manager)
     }
 }
 

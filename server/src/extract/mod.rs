@@ -4,7 +4,7 @@
 mod caller;
 mod json;
 
-pub use caller::{presented_key, Caller};
+pub use caller::{presented_key, Caller, Manager};
 pub use json::ApiJson;
 
 use axum::http::{header::USER_AGENT, request::Parts, HeaderMap};

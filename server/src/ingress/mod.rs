@@ -170,7 +170,7 @@ impl Seen {
         // Cached: no SQL or hashing beyond a digest when the key was seen recently.
         let caller = state
             .keys
-            .authenticate(crate::extract::presented_key(&headers).as_deref())
+            .identify(crate::extract::presented_key(&headers).as_deref())
             .await
             .ok();
         let now = now_ms();

@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use tower_sessions::Session;
 
-use crate::auth::{AuthError, NewAccount};
+use crate::auth::{AuthError, KeyRequest, NewAccount};
+use crate::clock::now_ms;
 use crate::error::ApiError;
 use crate::sessions::{SIGNED_IN_AT_KEY, USER_ID_KEY};
 use crate::state::AppState;
@@ -13,9 +14,9 @@ use std::collections::BTreeMap;
 use crate::catalog::{connections::ConnectionFilter, providers, Actor};
 use app::dto::{
     AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
-    ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, ExplainDto, InvitationDto, MemberDto,
-    ModelDto, NewConnectionDto, OrgDto, OrgRole, PriceDto, ProviderDto, ReachableModelDto,
-    RequestLogDto, TestResultDto, TryResultDto, UserDto,
+    ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, ExplainDto, InvitationDto, KeyLifetime,
+    KeyScope, MemberDto, ModelDto, NewConnectionDto, OrgDto, OrgRole, PriceDto, ProviderDto,
+    ReachableModelDto, RequestLogDto, TestResultDto, TryResultDto, UserDto,
 };
 use app::error::AppError;
 
@@ -178,9 +179,18 @@ impl ConsoleBackend for ConsoleService {
         &self,
         session: &Session,
         name: String,
+        scopes: Vec<KeyScope>,
+        lifetime: KeyLifetime,
     ) -> Result<CreatedApiKeyDto, AppError> {
         let id = self.user_id(session).await?;
-        Ok(self.state.keys.create(&id, &name).await?)
+        let request = KeyRequest {
+            name,
+            scopes: Some(scopes),
+            expires_at: lifetime
+                .days()
+                .map(|days| now_ms() + i64::from(days) * 86_400_000),
+        };
+        Ok(self.state.keys.create(&id, None, request).await?)
     }
 
     async fn revoke_api_key(&self, session: &Session, key_id: String) -> Result<(), AppError> {

@@ -141,7 +141,7 @@ async fn user_and_key_commands_create_a_working_key() {
     let state = server::open_state(settings).await.unwrap();
     let principal = state
         .keys
-        .authenticate(Some(&format!("Bearer {key}")))
+        .authenticate(Some(&format!("Bearer {key}")), app::dto::KeyScope::Inference)
         .await
         .unwrap();
     assert_eq!(principal.handle, "ada");

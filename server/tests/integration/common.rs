@@ -263,7 +263,14 @@ impl TestApp {
         let key = self
             .state
             .keys
-            .create(&user.id, "test")
+            .create(
+                &user.id,
+                None,
+                server::auth::KeyRequest {
+                    name: "test".into(),
+                    ..Default::default()
+                },
+            )
             .await
             .expect("create key");
         (user.id, key.key)

@@ -812,7 +812,10 @@ async fn no_plaintext_credential_anywhere() {
     let mock = Mock::start(SECRET).await;
     app.signup("ada@example.com", "ada").await;
     let created: Value = app
-        .call_fn("create_api_key", &[("name", "t")])
+        .call_fn(
+            "create_api_key",
+            &[("name", "t"), ("inference", "on"), ("manage", "on")],
+        )
         .await
         .json()
         .await

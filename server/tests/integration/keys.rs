@@ -217,7 +217,10 @@ async fn console_creates_lists_and_revokes_keys() {
     let Some(app) = spawn_app().await else { return };
     app.signup("ada@example.com", "ada").await;
     let created: Value = app
-        .call_fn("create_api_key", &[("name", "laptop")])
+        .call_fn(
+            "create_api_key",
+            &[("name", "laptop"), ("inference", "on"), ("manage", "on")],
+        )
         .await
         .json()
         .await
@@ -256,4 +259,280 @@ async fn console_creates_lists_and_revokes_keys() {
             .status(),
         StatusCode::UNAUTHORIZED
     );
+}
+
+#[expect(clippy::unwrap_used, reason = "a failed request must fail the test")]
+async fn make_key(app: &crate::common::TestApp, with: &str, body: Value) -> reqwest::Response {
+    app.api(Method::POST, "/api/keys", with)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[expect(clippy::unwrap_used, reason = "a failed request must fail the test")]
+async fn status(app: &crate::common::TestApp, method: Method, path: &str, key: &str) -> StatusCode {
+    app.api(method, path, key).send().await.unwrap().status()
+}
+
+/// A key holds scopes: `inference` reaches `/v1`, `manage` reaches `/api`, and a route
+/// the key lacks the scope for answers 403 INSUFFICIENT_SCOPE.
+#[tokio::test]
+async fn scopes_decide_which_routes_a_key_reaches() {
+    let Some(app) = spawn_app().await else { return };
+    let (_, root) = app.user_with_key("ada@example.com", "ada").await;
+    let created: Value = make_key(
+        &app,
+        &root,
+        json!({"name": "infer", "scopes": ["inference"]}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(created["api_key"]["scopes"], json!(["inference"]));
+    assert_eq!(
+        created["api_key"]["parent_key_id"]
+            .as_str()
+            .map(|s| &s[..4]),
+        Some("key-")
+    );
+    let infer = created["key"].as_str().unwrap().to_owned();
+    let manage: Value = make_key(&app, &root, json!({"name": "ops", "scopes": ["manage"]}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let manage = manage["key"].as_str().unwrap().to_owned();
+
+    assert_eq!(
+        status(&app, Method::GET, "/v1/models", &infer).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status(&app, Method::GET, "/v1/auth/validate", &infer).await,
+        StatusCode::OK
+    );
+    let res = app
+        .api(Method::GET, "/api/connections", &infer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(res, StatusCode::FORBIDDEN).await,
+        "INSUFFICIENT_SCOPE"
+    );
+    let res = make_key(&app, &infer, json!({"name": "escape"})).await;
+    assert_eq!(
+        error_code(res, StatusCode::FORBIDDEN).await,
+        "INSUFFICIENT_SCOPE"
+    );
+
+    assert_eq!(
+        status(&app, Method::GET, "/api/connections", &manage).await,
+        StatusCode::OK
+    );
+    let res = app
+        .api(Method::GET, "/v1/models", &manage)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(res, StatusCode::FORBIDDEN).await,
+        "INSUFFICIENT_SCOPE"
+    );
+    let res = app
+        .api(Method::POST, "/v1/messages", &manage)
+        .json(&json!({"model": "anthropic/claude-x", "max_tokens": 5,
+                      "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    let res = make_key(&app, &root, json!({"name": "none", "scopes": []})).await;
+    assert_eq!(
+        error_code(res, StatusCode::BAD_REQUEST).await,
+        "INVALID_FIELD"
+    );
+    let res = make_key(&app, &root, json!({"name": "odd", "scopes": ["admin"]})).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+}
+
+/// A leaked key that mints a key does not outlive its own revocation: a key made with a
+/// key has at most its scopes and lifetime, and every descendant dies with it.
+#[tokio::test]
+async fn a_key_minted_by_a_key_dies_with_it_and_is_no_stronger() {
+    let Some(app) = spawn_app().await else { return };
+    let (_, root) = app.user_with_key("ada@example.com", "ada").await;
+    let soon = "2099-01-01T00:00:00Z";
+    let leaked: Value = make_key(
+        &app,
+        &root,
+        json!({"name": "leaked", "scopes": ["manage"], "expires_at": soon}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let leaked_id = leaked["api_key"]["id"].as_str().unwrap().to_owned();
+    let leaked = leaked["key"].as_str().unwrap().to_owned();
+
+    // No more scopes, no longer life than the parent.
+    let res = make_key(
+        &app,
+        &leaked,
+        json!({"name": "wider", "scopes": ["inference", "manage"]}),
+    )
+    .await;
+    assert_eq!(
+        error_code(res, StatusCode::FORBIDDEN).await,
+        "KEY_EXCEEDS_PARENT"
+    );
+    let res = make_key(
+        &app,
+        &leaked,
+        json!({"name": "longer", "expires_at": "2100-01-01T00:00:00Z"}),
+    )
+    .await;
+    assert_eq!(
+        error_code(res, StatusCode::FORBIDDEN).await,
+        "KEY_EXCEEDS_PARENT"
+    );
+    let res = make_key(
+        &app,
+        &leaked,
+        json!({"name": "past", "expires_at": "2001-01-01T00:00:00Z"}),
+    )
+    .await;
+    assert_eq!(
+        error_code(res, StatusCode::BAD_REQUEST).await,
+        "INVALID_FIELD"
+    );
+
+    // Defaults: the parent's scopes and expiry.
+    let child: Value = make_key(&app, &leaked, json!({"name": "child"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(child["api_key"]["scopes"], json!(["manage"]));
+    assert_eq!(child["api_key"]["expires_at"], "2099-01-01T00:00:00Z");
+    assert_eq!(child["api_key"]["parent_key_id"], leaked_id.as_str());
+    let child = child["key"].as_str().unwrap().to_owned();
+    let grandchild: Value = make_key(&app, &child, json!({"name": "grandchild"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let grandchild = grandchild["key"].as_str().unwrap().to_owned();
+    assert_eq!(
+        status(&app, Method::GET, "/api/keys", &grandchild).await,
+        StatusCode::OK
+    );
+
+    // The owner revokes the leaked key (with the root key): its whole line goes.
+    assert_eq!(
+        status(
+            &app,
+            Method::DELETE,
+            &format!("/api/keys/{leaked_id}"),
+            &root
+        )
+        .await,
+        StatusCode::OK
+    );
+    for key in [&leaked, &child, &grandchild] {
+        assert_eq!(
+            status(&app, Method::GET, "/api/keys", key).await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let list: Value = app
+        .api(Method::GET, "/api/keys", &root)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let revoked = list["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["revoked_at"].is_string())
+        .count();
+    assert_eq!(revoked, 3);
+    assert_eq!(
+        status(&app, Method::GET, "/api/keys", &root).await,
+        StatusCode::OK
+    );
+}
+
+/// A key past its expiry stops working and says why; the list marks it expired.
+#[tokio::test]
+async fn an_expired_key_stops_working() {
+    let Some(app) = spawn_app().await else { return };
+    let (_, root) = app.user_with_key("ada@example.com", "ada").await;
+    let at = server::clock::rfc3339(server::clock::now_ms() + 1_500);
+    let short: Value = make_key(&app, &root, json!({"name": "short", "expires_at": at}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let short = short["key"].as_str().unwrap().to_owned();
+    assert_eq!(
+        status(&app, Method::GET, "/v1/auth/validate", &short).await,
+        StatusCode::OK
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1_600)).await;
+    let res = app
+        .api(Method::GET, "/v1/auth/validate", &short)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = res.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expired"),
+        "{body}"
+    );
+    let list: Value = app
+        .api(Method::GET, "/api/keys", &root)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(list["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|k| k["name"] == "short" && k["expired"] == true));
+}
+
+/// The console offers scopes and a lifetime; unticking both is refused at the field.
+#[tokio::test]
+async fn console_keys_take_scopes_and_a_lifetime() {
+    let Some(app) = spawn_app().await else { return };
+    app.signup("ada@example.com", "ada").await;
+    let created: Value = app
+        .call_fn(
+            "create_api_key",
+            &[("name", "ci"), ("inference", "on"), ("lifetime", "30")],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(created["api_key"]["scopes"], json!(["inference"]));
+    assert!(created["api_key"]["expires_at"].is_string());
+    assert!(created["api_key"]["parent_key_id"].is_null());
+    let none = app.call_fn("create_api_key", &[("name", "x")]).await;
+    assert_eq!(none.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(none.json::<Value>().await.unwrap()["field"], "scopes");
 }

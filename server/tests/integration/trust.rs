@@ -355,21 +355,25 @@ async fn cross_site_console_calls_are_refused() {
     let evil_origin = "http://127.0.0.1:1";
     let post = |name: &str| app.browser.post(app.url(&format!("/api/fn/{name}")));
     let attempts = [
-        post("create_api_key")
-            .header("origin", evil_origin)
-            .form(&[("name", "stolen")]),
-        post("create_api_key")
-            .header("origin", "null")
-            .form(&[("name", "stolen")]),
+        post("create_api_key").header("origin", evil_origin).form(&[
+            ("name", "stolen"),
+            ("inference", "on"),
+            ("manage", "on"),
+        ]),
+        post("create_api_key").header("origin", "null").form(&[
+            ("name", "stolen"),
+            ("inference", "on"),
+            ("manage", "on"),
+        ]),
         post("create_api_key")
             .header("sec-fetch-site", "cross-site")
-            .form(&[("name", "stolen")]),
+            .form(&[("name", "stolen"), ("inference", "on"), ("manage", "on")]),
         post("create_api_key")
             .header("sec-fetch-site", "same-site")
             .header("origin", evil_origin)
-            .form(&[("name", "stolen")]),
+            .form(&[("name", "stolen"), ("inference", "on"), ("manage", "on")]),
         // No Origin at all and a form body: not what a page of ours sends.
-        post("create_api_key").form(&[("name", "stolen")]),
+        post("create_api_key").form(&[("name", "stolen"), ("inference", "on"), ("manage", "on")]),
         // text/plain: the one JSON-ish body a cross-site form can send without preflight.
         post("create_connection")
             .header("content-type", "text/plain")

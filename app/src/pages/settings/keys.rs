@@ -27,11 +27,33 @@ pub fn ApiKeysTab() -> impl IntoView {
                     <label>
                         "Name" <input type="text" name="name" required placeholder="e.g. production"/>
                     </label>
+                    <label>
+                        "Expires"
+                        <select name="lifetime">
+                            <option value="never" selected>"never"</option>
+                            <option value="7">"in 7 days"</option>
+                            <option value="30">"in 30 days"</option>
+                            <option value="90">"in 90 days"</option>
+                            <option value="365">"in a year"</option>
+                        </select>
+                    </label>
                     <button type="submit" class="primary" disabled=move || create.pending().get()>
                         "Create key"
                     </button>
                 </div>
+                <fieldset class="row scopes">
+                    <legend>"Scopes"</legend>
+                    <label class="checkbox">
+                        <input type="checkbox" name="inference" checked/>
+                        "inference — call models ("<code>"/v1"</code>")"
+                    </label>
+                    <label class="checkbox">
+                        <input type="checkbox" name="manage" checked/>
+                        "manage — keys, connections, collections, organizations ("<code>"/api"</code>")"
+                    </label>
+                </fieldset>
                 <FieldError result=created field="name"/>
+                <FieldError result=created field="scopes"/>
                 <FormError result=created/>
             </ActionForm>
             {move || created.get().and_then(|r| r.ok()).map(|created| view! { <NewKey created/> })}
@@ -52,7 +74,9 @@ pub fn ApiKeysTab() -> impl IntoView {
                                         <tr>
                                             <th>"Name"</th>
                                             <th>"Key"</th>
+                                            <th>"Scopes"</th>
                                             <th>"Created"</th>
+                                            <th>"Expires"</th>
                                             <th>"Last used"</th>
                                             <th>"Status"</th>
                                             <th></th>
@@ -64,11 +88,29 @@ pub fn ApiKeysTab() -> impl IntoView {
                                             .map(|key| {
                                                 let id = key.id.clone();
                                                 let revoked = key.revoked_at.is_some();
+                                                let expired = !revoked && key.expired;
                                                 view! {
                                                     <tr>
                                                         <td>{key.name}</td>
                                                         <td><code>{key.prefix}"…"</code></td>
+                                                        <td>
+                                                            {key
+                                                                .scopes
+                                                                .iter()
+                                                                .map(|s| view! { <span class="chip">{s.as_str()}</span> })
+                                                                .collect_view()}
+                                                            {key
+                                                                .parent_key_id
+                                                                .is_some()
+                                                                .then(|| view! { <span class="muted" title="Made with another API key; revoked with it">" (made with a key)"</span> })}
+                                                        </td>
                                                         <td>{short_time(&key.created_at)}</td>
+                                                        <td>
+                                                            {key
+                                                                .expires_at
+                                                                .map(|t| short_time(&t))
+                                                                .unwrap_or_else(|| "never".into())}
+                                                        </td>
                                                         <td>
                                                             {key
                                                                 .last_used_at
@@ -78,6 +120,8 @@ pub fn ApiKeysTab() -> impl IntoView {
                                                         <td>
                                                             {if revoked {
                                                                 view! { <span class="chip grey">"revoked"</span> }
+                                                            } else if expired {
+                                                                view! { <span class="chip grey">"expired"</span> }
                                                             } else {
                                                                 view! { <span class="chip green">"active"</span> }
                                                             }}

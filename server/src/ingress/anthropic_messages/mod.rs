@@ -29,6 +29,7 @@ use crate::extract::RequestMeta;
 use crate::gateway::{self, render, Endpoint, GatewayRequest, NativeBody};
 use crate::providers::{NativeApi, NativeReply, ProviderError};
 use crate::state::AppState;
+use app::dto::KeyScope;
 
 pub use response::{error_body, error_type, AnthropicMessages};
 
@@ -48,7 +49,7 @@ struct Parsed {
 async fn parse(state: &AppState, headers: &HeaderMap, bytes: &Bytes) -> Result<Parsed, ApiError> {
     let caller = state
         .keys
-        .authenticate(presented_key(headers).as_deref())
+        .authenticate(presented_key(headers).as_deref(), KeyScope::Inference)
         .await?;
     let body: Value =
         serde_json::from_slice(bytes).map_err(|e| RequestError::InvalidJson(e.to_string()))?;
