@@ -14,30 +14,47 @@ export MOCK_CAPTURE="$data/mock-requests.jsonl"
 python3 "$here/mock_provider.py" "$mock_port" &
 mock_pid=$!
 
-# The mock provider listens on loopback: let connections reach it.
-"$bin" serve --addr "127.0.0.1:$port" --data-dir "$data" --allow-private-endpoints >"$log" 2>&1 &
+# The operator makes the admin from the shell (the password on stdin, not in the process
+# list); the tests' visitors then sign up freely (--signup open). The mock provider
+# listens on loopback: let connections reach it.
+"$bin" user create --email operator@example.com --handle e2e-operator --admin --password-stdin \
+  --data-dir "$data" <<<"correct horse battery" 2>/dev/null
+"$bin" serve --addr "127.0.0.1:$port" --data-dir "$data" --allow-private-endpoints --signup open >"$log" 2>&1 &
 pid=$!
+# A second, fresh install with the default policy (invite): its first account needs the
+# setup token it prints in its log.
+fresh="$data/fresh"
+fresh_port="$(free_port)"
+fresh_log="$data/fresh.log"
+mkdir -p "$fresh"
+"$bin" serve --addr "127.0.0.1:$fresh_port" --data-dir "$fresh" >"$fresh_log" 2>&1 &
+fresh_pid=$!
 cleanup() {
-  kill "$pid" "$mock_pid" 2>/dev/null || true
-  wait "$pid" "$mock_pid" 2>/dev/null || true
+  kill "$pid" "$mock_pid" "$fresh_pid" 2>/dev/null || true
+  wait "$pid" "$mock_pid" "$fresh_pid" 2>/dev/null || true
   rm -rf "$data"
 }
 trap cleanup EXIT
 
-for _ in $(seq 1 200); do
-  if curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1; then break; fi
-  if ! kill -0 "$pid" 2>/dev/null; then cat "$log" >&2; echo "server exited" >&2; exit 1; fi
-  sleep 0.1
-done
+wait_healthy() {
+  for _ in $(seq 1 200); do
+    if curl -fsS "http://127.0.0.1:$1/health" >/dev/null 2>&1; then return 0; fi
+    if ! kill -0 "$2" 2>/dev/null; then cat "$3" >&2; echo "server exited" >&2; exit 1; fi
+    sleep 0.1
+  done
+}
+wait_healthy "$port" "$pid" "$log"
+wait_healthy "$fresh_port" "$fresh_pid" "$fresh_log"
 
 cd "$here"
 base="http://127.0.0.1:$port"
 fail() { echo "--- server log ---" >&2; tail -n 100 "$log" >&2; exit 1; }
+FRESH_BASE_URL="http://127.0.0.1:$fresh_port" FRESH_LOG="$fresh_log" \
 BASE_URL="$base" MOCK_PROVIDER_URL="http://127.0.0.1:$mock_port/v1" npx playwright test || fail
 
 # The official OpenAI SDKs (Python from PyPI, Node from npm) against the same server,
 # routed to the mock provider through a connection made with the REST API.
-"$bin" user create --email sdk@example.com --password "correct horse battery" --handle sdk-tests --data-dir "$data" 2>/dev/null
+"$bin" user create --email sdk@example.com --password-stdin --handle sdk-tests --data-dir "$data" <<<"correct horse battery" 2>/dev/null
 key="$("$bin" key create --email sdk@example.com --name sdk --data-dir "$data" 2>/dev/null)"
 conn="$(curl -fsS -X POST "$base/api/connections" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
   -d "{\"provider\":\"openai\",\"name\":\"sdk mock\",\"api_key\":\"sk-e2e-sdk-0001\",\"endpoint_url\":\"http://127.0.0.1:$mock_port/v1\"}" \

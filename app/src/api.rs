@@ -12,9 +12,10 @@ use leptos::server_fn::codec::Json;
 
 use crate::dto::{
     AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
-    ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, ExplainDto, InvitationDto, KeyLifetime,
-    KeyScope, MemberDto, ModelDto, NewConnectionDto, OrgDto, OrgRole, PriceDto, ProviderDto,
-    ReachableModelDto, RequestLogDto, TestResultDto, TryResultDto, UserDto,
+    ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, CreatedSignupInviteDto, ExplainDto,
+    InvitationDto, KeyLifetime, MemberDto, ModelDto, NewConnectionDto, OrgDto, OrgRole, PriceDto,
+    ProviderDto, ReachableModelDto, RequestLogDto, SignupInviteDto, SignupStatusDto, TestResultDto,
+    TryResultDto, UserDto,
 };
 use crate::error::AppError;
 
@@ -42,10 +43,59 @@ pub async fn current_user() -> Result<Option<UserDto>, AppError> {
     backend.current_user(&session).await
 }
 
+/// `invite` comes from the invite link (`/signup?invite=…`); `setup_token` from the server
+/// log of a fresh install.
 #[server(prefix = "/api/fn", endpoint = "signup")]
-pub async fn signup(email: String, password: String, handle: String) -> Result<UserDto, AppError> {
+pub async fn signup(
+    email: String,
+    password: String,
+    handle: String,
+    invite: Option<String>,
+    setup_token: Option<String>,
+) -> Result<UserDto, AppError> {
     let (backend, session) = ssr::context().await?;
-    backend.signup(&session, email, password, handle).await
+    let form = crate::backend::SignupForm {
+        email,
+        password,
+        handle,
+        invite,
+        setup_token,
+    };
+    backend.signup(&session, form).await
+}
+
+/// The sign-up policy and whether this install still needs its first account.
+#[server(prefix = "/api/fn", endpoint = "signup_status")]
+pub async fn signup_status() -> Result<SignupStatusDto, AppError> {
+    let (backend, _session) = ssr::context().await?;
+    backend.signup_status().await
+}
+
+#[server(prefix = "/api/fn", endpoint = "list_users")]
+pub async fn list_users() -> Result<Vec<UserDto>, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.list_users(&session).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "create_signup_invite")]
+pub async fn create_signup_invite(
+    note: String,
+    days: Option<u32>,
+) -> Result<CreatedSignupInviteDto, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.create_signup_invite(&session, note, days).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "list_signup_invites")]
+pub async fn list_signup_invites() -> Result<Vec<SignupInviteDto>, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.list_signup_invites(&session).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "withdraw_signup_invite")]
+pub async fn withdraw_signup_invite(id: String) -> Result<(), AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.withdraw_signup_invite(&session, id).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "login")]
@@ -92,10 +142,13 @@ pub async fn create_api_key(
     lifetime: Option<KeyLifetime>,
 ) -> Result<CreatedApiKeyDto, AppError> {
     let (backend, session) = ssr::context().await?;
-    let scopes = [(KeyScope::Inference, inference), (KeyScope::Manage, manage)]
-        .into_iter()
-        .filter_map(|(scope, ticked)| ticked.map(|_| scope))
-        .collect();
+    let scopes = [
+        (crate::dto::KeyScope::Inference, inference),
+        (crate::dto::KeyScope::Manage, manage),
+    ]
+    .into_iter()
+    .filter_map(|(scope, ticked)| ticked.map(|_| scope))
+    .collect();
     backend
         .create_api_key(&session, name, scopes, lifetime.unwrap_or_default())
         .await

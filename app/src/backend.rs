@@ -10,24 +10,42 @@ use std::collections::BTreeMap;
 
 use crate::dto::{
     AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
-    ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, ExplainDto, InvitationDto, KeyLifetime,
-    KeyScope, MemberDto, ModelDto, NewConnectionDto, OrgDto, OrgRole, PriceDto, ProviderDto,
-    ReachableModelDto, RequestLogDto, TestResultDto, TryResultDto, UserDto,
+    ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, CreatedSignupInviteDto, ExplainDto,
+    InvitationDto, KeyLifetime, KeyScope, MemberDto, ModelDto, NewConnectionDto, OrgDto, OrgRole,
+    PriceDto, ProviderDto, ReachableModelDto, RequestLogDto, SignupInviteDto, SignupStatusDto,
+    TestResultDto, TryResultDto, UserDto,
 };
 use crate::error::AppError;
 
 pub type Backend = Arc<dyn ConsoleBackend>;
 
+/// A visitor's sign-up: the account, and the invite or setup token that lets it in.
+#[derive(Debug, Clone)]
+pub struct SignupForm {
+    pub email: String,
+    pub password: String,
+    pub handle: String,
+    pub invite: Option<String>,
+    pub setup_token: Option<String>,
+}
+
 #[async_trait]
 pub trait ConsoleBackend: Send + Sync + 'static {
     async fn current_user(&self, session: &Session) -> Result<Option<UserDto>, AppError>;
-    async fn signup(
+    async fn signup(&self, session: &Session, form: SignupForm) -> Result<UserDto, AppError>;
+    async fn signup_status(&self) -> Result<SignupStatusDto, AppError>;
+    async fn list_users(&self, session: &Session) -> Result<Vec<UserDto>, AppError>;
+    async fn create_signup_invite(
         &self,
         session: &Session,
-        email: String,
-        password: String,
-        handle: String,
-    ) -> Result<UserDto, AppError>;
+        note: String,
+        days: Option<u32>,
+    ) -> Result<CreatedSignupInviteDto, AppError>;
+    async fn list_signup_invites(
+        &self,
+        session: &Session,
+    ) -> Result<Vec<SignupInviteDto>, AppError>;
+    async fn withdraw_signup_invite(&self, session: &Session, id: String) -> Result<(), AppError>;
     async fn login(
         &self,
         session: &Session,

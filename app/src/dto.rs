@@ -12,6 +12,69 @@ pub struct UserDto {
     pub created_at: String,
 }
 
+/// Who may create an account: anyone (`open`), holders of an admin's invite link
+/// (`invite`, the default), or nobody but an operator with `langmart user create` (`closed`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignupPolicy {
+    Open,
+    #[default]
+    Invite,
+    Closed,
+}
+
+impl SignupPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignupPolicy::Open => "open",
+            SignupPolicy::Invite => "invite",
+            SignupPolicy::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            SignupPolicy::Open,
+            SignupPolicy::Invite,
+            SignupPolicy::Closed,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
+    }
+}
+
+/// What the sign-up page needs to know before anyone is signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignupStatusDto {
+    pub policy: SignupPolicy,
+    /// No account exists yet: the first needs the setup token from the server log.
+    pub needs_setup: bool,
+}
+
+/// A single-use sign-up link made by a platform admin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignupInviteDto {
+    pub id: String,
+    /// Who it is for, as the admin wrote it.
+    pub note: String,
+    /// The email of the admin who made it.
+    pub created_by: String,
+    pub created_at: String,
+    pub expires_at: String,
+    /// `unused`, `used` or `expired`.
+    pub status: String,
+    pub used_at: Option<String>,
+    pub used_by: Option<String>,
+}
+
+/// Returned once, when an invite is made: the only time its token leaves the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedSignupInviteDto {
+    pub invite: SignupInviteDto,
+    /// `/signup?invite=…`, to put after this site's origin.
+    pub path: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OrgRole {

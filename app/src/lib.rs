@@ -25,7 +25,7 @@ use pages::{
     collections::CollectionsPage,
     connections::{ConnectionDetailPage, ConnectionsPage},
     logs::LogsPage,
-    settings::{AccountTab, ApiKeysTab, OrganizationsTab, ProvidersTab, SettingsPage},
+    settings::{AccountTab, ApiKeysTab, OrganizationsTab, ProvidersTab, SettingsPage, UsersTab},
 };
 
 /// The HTML document around the app; rendered on the server only.
@@ -107,6 +107,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("keys") view=ApiKeysTab/>
                         <Route path=path!("organizations") view=OrganizationsTab/>
                         <Route path=path!("providers") view=ProvidersTab/>
+                        <Route path=path!("users") view=UsersTab/>
                     </ParentRoute>
                 </ParentRoute>
             </Routes>

@@ -27,6 +27,8 @@ pub struct Settings {
     /// Every connection may reach loopback, private and other non-public addresses (for a
     /// single-user install beside a local Ollama, and for tests against local mocks).
     pub allow_private_endpoints: bool,
+    /// Who may create an account in the console.
+    pub signup: app::dto::SignupPolicy,
 }
 
 impl Settings {
@@ -43,6 +45,7 @@ impl Settings {
             health_check_interval: std::time::Duration::from_secs(600),
             responses_retention: std::time::Duration::from_secs(30 * 86_400),
             allow_private_endpoints: false,
+            signup: app::dto::SignupPolicy::Invite,
         }
     }
 
@@ -104,6 +107,7 @@ impl fmt::Debug for Settings {
             .field("health_check_interval", &self.health_check_interval)
             .field("responses_retention", &self.responses_retention)
             .field("allow_private_endpoints", &self.allow_private_endpoints)
+            .field("signup", &self.signup)
             .finish()
     }
 }

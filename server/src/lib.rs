@@ -223,6 +223,25 @@ async fn observe(state: AppState, req: Request, next: Next) -> Response {
     response
 }
 
+/// On a fresh install (no account yet), prints a one-time setup token: whoever holds it
+/// (someone who can read this log) makes the first, admin, account in the console.
+async fn announce_setup(state: &AppState, listener: &TcpListener) {
+    match state.signup.issue_setup_token().await {
+        Ok(Some(token)) => {
+            let addr = listener
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            tracing::warn!(
+                "No account exists yet. Open http://{addr}/signup and enter the setup token {token} \
+                 to create the first (administrator) account, or run `langmart user create --admin`."
+            );
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "could not issue a setup token"),
+    }
+}
+
 /// Serves LangMart on `listener` until `shutdown` resolves, then drains in-flight requests.
 pub async fn serve(
     state: AppState,
@@ -234,6 +253,7 @@ pub async fn serve(
         state.settings.health_check_interval,
     );
     ingress::openai_responses::spawn_pruner(state.db.clone());
+    announce_setup(&state, &listener).await;
     let request_log = state.request_log.clone();
     let router = build_router(state).await?;
     // Small writes (stream chunks, headers then body) must not wait for Nagle's algorithm.

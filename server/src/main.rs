@@ -8,7 +8,7 @@ use std::{io::Write, net::SocketAddr, path::PathBuf, process::ExitCode};
 use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use app::dto::KeyScope;
+use app::dto::{KeyScope, SignupPolicy};
 use server::{auth::NewAccount, config::Settings, error::ApiError, StartupError};
 
 /// mimalloc (without transparent huge pages): the request path allocates many small,
@@ -90,6 +90,15 @@ struct ServeArgs {
     /// single-user install beside a local Ollama; never on an instance others can use).
     #[arg(long, env = "LANGMART_ALLOW_PRIVATE_ENDPOINTS")]
     allow_private_endpoints: bool,
+    /// Who may create an account in the console: `open` (anyone), `invite` (with an
+    /// admin's single-use invite link) or `closed` (only `langmart user create`).
+    #[arg(long, env = "LANGMART_SIGNUP", default_value = "invite", value_parser = parse_signup)]
+    signup: SignupPolicy,
+}
+
+fn parse_signup(text: &str) -> Result<SignupPolicy, String> {
+    SignupPolicy::parse(text.trim())
+        .ok_or_else(|| format!("unknown policy '{text}' (open, invite, closed)"))
 }
 
 #[derive(Subcommand)]
@@ -98,8 +107,13 @@ enum UserCommand {
     Create {
         #[arg(long)]
         email: String,
+        /// The password on the command line (visible to other users in the process list:
+        /// prefer --password-stdin, or no flag at all to be asked for it).
+        #[arg(long, conflicts_with = "password_stdin")]
+        password: Option<String>,
+        /// Read the password from the first line of standard input.
         #[arg(long)]
-        password: String,
+        password_stdin: bool,
         #[arg(long)]
         handle: String,
         /// Make the account a platform admin.
@@ -186,6 +200,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 args.responses_retention_days.saturating_mul(86_400),
             );
             settings.allow_private_endpoints = args.allow_private_endpoints;
+            settings.signup = args.signup;
             if args.allow_private_endpoints {
                 tracing::warn!("--allow-private-endpoints: every user's connections may reach this machine's and its network's private addresses");
             }
@@ -224,11 +239,13 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 UserCommand::Create {
                     email,
                     password,
+                    password_stdin,
                     handle,
                     admin,
                     store,
                 },
         } => {
+            let password = read_password(password, password_stdin)?;
             let state = server::open_state(settings_for(&store)).await?;
             let user = state
                 .accounts
@@ -272,6 +289,24 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// The password from `--password` (with a warning), the first line of stdin
+/// (`--password-stdin`, or no flag with stdin not a terminal), or a prompt that does not
+/// echo.
+fn read_password(flag: Option<String>, from_stdin: bool) -> Result<String, CliError> {
+    use std::io::{BufRead, IsTerminal};
+    if let Some(password) = flag {
+        tracing::warn!("--password is visible to other users of this machine in the process list; prefer --password-stdin");
+        return Ok(password);
+    }
+    let stdin = std::io::stdin();
+    if from_stdin || !stdin.is_terminal() {
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line)?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_owned());
+    }
+    Ok(rpassword::prompt_password("Password: ")?)
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -4,7 +4,7 @@
 use std::{ops::Deref, sync::Arc};
 
 use crate::aliases::Aliases;
-use crate::auth::{Accounts, ApiKeys};
+use crate::auth::{Accounts, ApiKeys, Signup};
 use crate::catalog::Connections;
 use crate::changes::Changes;
 use crate::collections::Collections;
@@ -33,6 +33,7 @@ pub struct Services {
     pub vault: Arc<Vault>,
     pub keys: ApiKeys,
     pub accounts: Accounts,
+    pub signup: Signup,
     pub orgs: Orgs,
     pub connections: Connections,
     /// The outbound policy and its pooled clients (rustls, keep-alive): every provider
@@ -58,6 +59,7 @@ impl AppState {
         let keys = ApiKeys::new(db.clone());
         let accounts = Accounts::new(db.clone(), keys.clone(), changes.clone());
         let orgs = Orgs::new(db.clone(), accounts.clone(), changes.clone());
+        let signup = Signup::new(db.clone(), accounts.clone(), settings.signup);
         let vault = Arc::new(vault);
         let connections =
             Connections::new(db.clone(), vault.clone(), outbound.clone(), changes.clone());
@@ -71,6 +73,7 @@ impl AppState {
             vault,
             keys,
             accounts,
+            signup,
             orgs,
             connections,
             outbound,

@@ -7,6 +7,7 @@ mod keys;
 mod orgs;
 mod providers;
 mod routing;
+mod users;
 
 pub use crate::extract::{presented_key, ApiJson, Manager};
 pub use routing::{DEFAULT_MAX_TOKENS, DEFAULT_PROMPT_TOKENS};
@@ -28,6 +29,12 @@ pub fn router() -> Router<AppState> {
         .route("/api/me", get(me))
         .route("/api/keys", get(keys::list).post(keys::create))
         .route("/api/keys/{id}", delete(keys::revoke))
+        .route("/api/users", get(users::list))
+        .route(
+            "/api/signup-invites",
+            get(users::invites).post(users::create_invite),
+        )
+        .route("/api/signup-invites/{id}", delete(users::withdraw_invite))
         .route("/api/organizations", get(orgs::list).post(orgs::create))
         .route(
             "/api/organizations/{handle}/members",

@@ -1,5 +1,6 @@
-//! Accounts: sign-up, log-in with lock-out after repeated failures, handle and password
-//! changes. The first account of an installation becomes platform admin.
+//! Accounts: creation under an admission (operator, open sign-up, invite, setup token),
+//! log-in with lock-out after repeated failures, handle and password changes. The first
+//! account of an installation is its platform admin.
 
 use axum::http::StatusCode;
 
@@ -37,6 +38,16 @@ pub enum AccountError {
     UserNotFound(String),
     #[error("Current password is wrong")]
     WrongPassword,
+    #[error("Sign-up is closed on this LangMart: ask an administrator for an account")]
+    SignupClosed,
+    #[error("Sign-up needs an invite link from an administrator of this LangMart")]
+    InviteRequired,
+    #[error("This invite link is not valid: it was used, withdrawn or has expired")]
+    InvalidInvite,
+    #[error("This LangMart has no account yet: enter the setup token printed in the server log (or run `langmart user create --admin`)")]
+    SetupTokenRequired,
+    #[error("This setup token is not valid (the first account may exist already: log in)")]
+    InvalidSetupToken,
 }
 
 impl Coded for AccountError {
@@ -47,6 +58,13 @@ impl Coded for AccountError {
             AccountError::EmailTaken => codes::EMAIL_TAKEN,
             AccountError::UserNotFound(_) => codes::USER_NOT_FOUND,
             AccountError::WrongPassword => codes::AUTH_INVALID_CREDENTIALS,
+            AccountError::SignupClosed => codes::SIGNUP_CLOSED,
+            AccountError::InviteRequired | AccountError::InvalidInvite => {
+                codes::SIGNUP_INVITE_REQUIRED
+            }
+            AccountError::SetupTokenRequired | AccountError::InvalidSetupToken => {
+                codes::SETUP_TOKEN_REQUIRED
+            }
         }
     }
 
@@ -54,6 +72,11 @@ impl Coded for AccountError {
         match self {
             AccountError::EmailTaken => StatusCode::CONFLICT,
             AccountError::UserNotFound(_) => StatusCode::NOT_FOUND,
+            AccountError::SignupClosed
+            | AccountError::InviteRequired
+            | AccountError::InvalidInvite
+            | AccountError::SetupTokenRequired
+            | AccountError::InvalidSetupToken => StatusCode::FORBIDDEN,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -65,8 +88,26 @@ impl Coded for AccountError {
             | AccountError::UserNotFound(_) => Some("email"),
             AccountError::WeakPassword | AccountError::PasswordTooLong => Some("password"),
             AccountError::WrongPassword => Some("current_password"),
+            AccountError::SignupClosed => None,
+            AccountError::InviteRequired | AccountError::InvalidInvite => Some("invite"),
+            AccountError::SetupTokenRequired | AccountError::InvalidSetupToken => {
+                Some("setup_token")
+            }
         }
     }
+}
+
+/// What lets an account be created, checked in the transaction that creates it.
+#[derive(Debug, Clone)]
+pub enum Admission {
+    /// An operator at the command line: no conditions; the first account becomes admin.
+    Operator,
+    /// Open sign-up: anyone, once the first account exists.
+    Open,
+    /// A sign-up invite (the digest of its token), spent by this sign-up.
+    Invite(String),
+    /// The setup token (its digest) of a fresh install: makes the first, admin, account.
+    SetupToken(String),
 }
 
 pub struct NewAccount {
@@ -123,7 +164,17 @@ impl Accounts {
         Self { db, keys, changes }
     }
 
+    /// Creates an account as an operator does (command line, tests): no sign-up policy.
     pub async fn create(&self, new: NewAccount) -> Result<SqlUser, ApiError> {
+        self.register(new, Admission::Operator).await
+    }
+
+    /// Creates an account if `admission` lets it in.
+    pub async fn register(
+        &self,
+        new: NewAccount,
+        admission: Admission,
+    ) -> Result<SqlUser, ApiError> {
         let email = normalize_email(&new.email)?;
         let handle = normalize_handle(&new.handle)?;
         check_password(&new.password)?;
@@ -143,7 +194,32 @@ impl Accounts {
         };
 
         let mut tx = self.db.pool.begin().await.map_err(StoreError::from)?;
-        user.is_admin.0 |= db::users::count(&mut tx).await.map_err(StoreError::from)? == 0;
+        let first = db::users::count(&mut tx).await.map_err(StoreError::from)? == 0;
+        match &admission {
+            Admission::Operator => user.is_admin.0 |= first,
+            Admission::SetupToken(digest) => {
+                if !first
+                    || !db::signup::consume_setup_token(&mut tx, digest)
+                        .await
+                        .map_err(StoreError::from)?
+                {
+                    return Err(AccountError::InvalidSetupToken.into());
+                }
+                user.is_admin.0 = true;
+            }
+            Admission::Open | Admission::Invite(_) if first => {
+                return Err(AccountError::SetupTokenRequired.into())
+            }
+            Admission::Open => {}
+            Admission::Invite(digest) => {
+                if !db::signup::consume_invite(&mut tx, digest, &user.email, now)
+                    .await
+                    .map_err(StoreError::from)?
+                {
+                    return Err(AccountError::InvalidInvite.into());
+                }
+            }
+        }
         db::handles::claim(&mut tx, &user.handle, OwnerKind::User, &user.id).await?;
         match db::users::insert(&mut tx, &user).await {
             Ok(()) => {}
@@ -194,6 +270,16 @@ impl Accounts {
 
     pub async fn find(&self, user_id: &str) -> Result<Option<SqlUser>, ApiError> {
         Ok(db::users::find_by_id(&self.db.pool, user_id)
+            .await
+            .map_err(StoreError::from)?)
+    }
+
+    /// Every account (platform admins only).
+    pub async fn list(&self, actor: &crate::catalog::Actor) -> Result<Vec<SqlUser>, ApiError> {
+        if !actor.is_admin {
+            return Err(AuthError::AdminOnly.into());
+        }
+        Ok(db::users::list_all(&self.db.pool)
             .await
             .map_err(StoreError::from)?)
     }

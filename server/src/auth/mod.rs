@@ -6,8 +6,10 @@ mod error;
 mod handles;
 mod keys;
 mod passwords;
+mod signup;
 
-pub use accounts::{normalize_email, AccountError, Accounts, NewAccount};
+pub use accounts::{normalize_email, AccountError, Accounts, Admission, NewAccount};
 pub use error::AuthError;
 pub use handles::{normalize_handle, HandleError, RESERVED_HANDLES};
 pub use keys::{digest as digest_key, ApiKeys, KeyRequest, Principal, Scopes, KEY_PREFIX};
+pub use signup::{Signup, SignupRequest, DEFAULT_INVITE_DAYS};

@@ -10,6 +10,7 @@ pub mod keys;
 pub mod orgs;
 pub mod providers;
 pub mod responses;
+pub mod signup;
 pub mod users;
 
 use std::time::Duration;

@@ -69,6 +69,17 @@ pub async fn count(tx: &mut Transaction<'_, Any>) -> Result<i64, sqlx::Error> {
     Ok(n)
 }
 
+/// Every account, oldest first (for platform admins).
+pub async fn list_all(pool: &AnyPool) -> Result<Vec<SqlUser>, sqlx::Error> {
+    sqlx::query_as::<_, SqlUser>(concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM users ORDER BY created_at, id LIMIT 5000"
+    ))
+    .fetch_all(pool)
+    .await
+}
+
 pub async fn find_by_email(pool: &AnyPool, email: &str) -> Result<Option<SqlUser>, sqlx::Error> {
     sqlx::query_as::<_, SqlUser>(concat!(
         "SELECT ",

@@ -3,20 +3,21 @@
 use async_trait::async_trait;
 use tower_sessions::Session;
 
-use crate::auth::{AuthError, KeyRequest, NewAccount};
+use crate::auth::{AuthError, KeyRequest, SignupRequest};
 use crate::clock::now_ms;
 use crate::error::ApiError;
 use crate::sessions::{SIGNED_IN_AT_KEY, USER_ID_KEY};
 use crate::state::AppState;
-use app::backend::ConsoleBackend;
+use app::backend::{ConsoleBackend, SignupForm};
 use std::collections::BTreeMap;
 
 use crate::catalog::{connections::ConnectionFilter, providers, Actor};
 use app::dto::{
     AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
-    ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, ExplainDto, InvitationDto, KeyLifetime,
-    KeyScope, MemberDto, ModelDto, NewConnectionDto, OrgDto, OrgRole, PriceDto, ProviderDto,
-    ReachableModelDto, RequestLogDto, TestResultDto, TryResultDto, UserDto,
+    ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, CreatedSignupInviteDto, ExplainDto,
+    InvitationDto, KeyLifetime, KeyScope, MemberDto, ModelDto, NewConnectionDto, OrgDto, OrgRole,
+    PriceDto, ProviderDto, ReachableModelDto, RequestLogDto, SignupInviteDto, SignupStatusDto,
+    TestResultDto, TryResultDto, UserDto,
 };
 use app::error::AppError;
 
@@ -109,25 +110,53 @@ impl ConsoleBackend for ConsoleService {
         Ok(self.state.accounts.find(&id).await?.map(|u| u.into_dto()))
     }
 
-    async fn signup(
-        &self,
-        session: &Session,
-        email: String,
-        password: String,
-        handle: String,
-    ) -> Result<UserDto, AppError> {
+    async fn signup(&self, session: &Session, form: SignupForm) -> Result<UserDto, AppError> {
         let user = self
             .state
-            .accounts
-            .create(NewAccount {
-                email,
-                password,
-                handle,
-                admin: false,
+            .signup
+            .register(SignupRequest {
+                email: form.email,
+                password: form.password,
+                handle: form.handle,
+                invite: form.invite,
+                setup_token: form.setup_token,
             })
             .await?;
         self.sign_in(session, &user.id).await?;
         Ok(user.into_dto())
+    }
+
+    async fn signup_status(&self) -> Result<SignupStatusDto, AppError> {
+        Ok(self.state.signup.status().await?)
+    }
+
+    async fn list_users(&self, session: &Session) -> Result<Vec<UserDto>, AppError> {
+        let actor = self.actor(session).await?;
+        let users = self.state.accounts.list(&actor).await?;
+        Ok(users.into_iter().map(|u| u.into_dto()).collect())
+    }
+
+    async fn create_signup_invite(
+        &self,
+        session: &Session,
+        note: String,
+        days: Option<u32>,
+    ) -> Result<CreatedSignupInviteDto, AppError> {
+        let actor = self.actor(session).await?;
+        Ok(self.state.signup.create_invite(&actor, &note, days).await?)
+    }
+
+    async fn list_signup_invites(
+        &self,
+        session: &Session,
+    ) -> Result<Vec<SignupInviteDto>, AppError> {
+        let actor = self.actor(session).await?;
+        Ok(self.state.signup.list_invites(&actor).await?)
+    }
+
+    async fn withdraw_signup_invite(&self, session: &Session, id: String) -> Result<(), AppError> {
+        let actor = self.actor(session).await?;
+        Ok(self.state.signup.withdraw_invite(&actor, &id).await?)
     }
 
     async fn login(

@@ -23,6 +23,13 @@ async fn first_account_is_admin_and_later_ones_are_not() {
 #[tokio::test]
 async fn signup_starts_a_session_and_logout_ends_it() {
     let Some(app) = spawn_app().await else { return };
+    let token = app
+        .state
+        .signup
+        .issue_setup_token()
+        .await
+        .unwrap()
+        .expect("a fresh install has a setup token");
     let res = app
         .call_fn(
             "signup",
@@ -30,6 +37,7 @@ async fn signup_starts_a_session_and_logout_ends_it() {
                 ("email", "Ada@Example.com"),
                 ("password", "correct horse battery"),
                 ("handle", "ada"),
+                ("setup_token", &token),
             ],
         )
         .await;

@@ -17,6 +17,90 @@ fn langmart(data_dir: &std::path::Path, args: &[&str]) -> Output {
         .expect("run langmart")
 }
 
+/// `langmart` with `input` on its standard input.
+#[expect(
+    clippy::expect_used,
+    reason = "a binary that cannot start must fail the test"
+)]
+fn langmart_with_stdin(data_dir: &std::path::Path, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_langmart"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("LANGMART_DATABASE_URL")
+        .env_remove("LANGMART_MASTER_KEY")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run langmart");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait for langmart")
+}
+
+/// The password need not be on the command line (where the process list shows it):
+/// `--password-stdin` reads it; `--password` still works for scripts, with a warning.
+#[tokio::test]
+async fn passwords_can_come_from_stdin_and_the_flag_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let piped = langmart_with_stdin(
+        data,
+        &[
+            "user",
+            "create",
+            "--email",
+            "ada@example.com",
+            "--handle",
+            "ada",
+            "--password-stdin",
+        ],
+        "correct horse battery\n",
+    );
+    assert!(piped.status.success(), "{}", stderr(&piped));
+    assert!(!stderr(&piped).contains("process list"));
+    let flagged = langmart(
+        data,
+        &[
+            "user",
+            "create",
+            "--email",
+            "bob@example.com",
+            "--handle",
+            "bob",
+            "--password",
+            "correct horse battery",
+        ],
+    );
+    assert!(flagged.status.success(), "{}", stderr(&flagged));
+    assert!(
+        stderr(&flagged).contains("process list"),
+        "{}",
+        stderr(&flagged)
+    );
+
+    let mut settings = server::config::Settings::new(data.to_path_buf());
+    settings.site_root = Some(data.join("site"));
+    let state = server::open_state(settings).await.unwrap();
+    let ada = state
+        .accounts
+        .login("ada@example.com", "correct horse battery".into())
+        .await
+        .unwrap();
+    assert!(ada.is_admin.0, "the first account is the admin");
+    assert!(state
+        .accounts
+        .login("ada@example.com", "correct horse battery\n".into())
+        .await
+        .is_err());
+}
+
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -141,7 +225,10 @@ async fn user_and_key_commands_create_a_working_key() {
     let state = server::open_state(settings).await.unwrap();
     let principal = state
         .keys
-        .authenticate(Some(&format!("Bearer {key}")), app::dto::KeyScope::Inference)
+        .authenticate(
+            Some(&format!("Bearer {key}")),
+            app::dto::KeyScope::Inference,
+        )
         .await
         .unwrap();
     assert_eq!(principal.handle, "ada");

@@ -147,6 +147,8 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> Option<TestApp
     settings.health_check_interval = std::time::Duration::ZERO;
     // The mock providers listen on loopback; the outbound policy's own tests turn this off.
     settings.allow_private_endpoints = true;
+    // Most tests sign people up freely; the sign-up policy's own tests choose theirs.
+    settings.signup = app::dto::SignupPolicy::Open;
     tweak(&mut settings);
     let path = dir.path().to_path_buf();
     Some(start(settings, Arc::new(dir), pg.map(Arc::new), path, None).await)
@@ -231,8 +233,16 @@ impl TestApp {
             .expect("server fn request")
     }
 
-    /// Signs up through the console (the browser client keeps the session cookie).
+    /// Signs up through the console (the browser client keeps the session cookie). On a
+    /// fresh install it gives the setup token, as the operator reading the log would.
     pub async fn signup(&self, email: &str, handle: &str) -> Value {
+        let token = self
+            .state
+            .signup
+            .issue_setup_token()
+            .await
+            .expect("setup token")
+            .unwrap_or_default();
         let res = self
             .call_fn(
                 "signup",
@@ -240,11 +250,14 @@ impl TestApp {
                     ("email", email),
                     ("password", "correct horse battery"),
                     ("handle", handle),
+                    ("setup_token", &token),
                 ],
             )
             .await;
-        assert_eq!(res.status(), StatusCode::OK, "signup failed");
-        res.json().await.expect("user json")
+        let status = res.status();
+        let body: Value = res.json().await.expect("user json");
+        assert_eq!(status, StatusCode::OK, "signup failed: {body}");
+        body
     }
 
     /// Creates an account and a key through the service layer; returns (user id, key).

@@ -19,4 +19,5 @@ mod native_mock;
 mod orgs;
 mod outbound;
 mod responses;
+mod signup;
 mod trust;

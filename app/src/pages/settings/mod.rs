@@ -1,14 +1,17 @@
-//! Settings: the account, LangMart API keys and organizations, one tab each.
+//! Settings: the account, LangMart API keys and organizations, one tab each; for platform
+//! admins also users (with sign-up invites) and providers.
 
 mod account;
 mod keys;
 mod orgs;
 mod providers;
+mod users;
 
 pub use account::AccountTab;
 pub use keys::ApiKeysTab;
 pub use orgs::OrganizationsTab;
 pub use providers::ProvidersTab;
+pub use users::UsersTab;
 
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, A};
@@ -32,6 +35,7 @@ pub fn SettingsPage() -> impl IntoView {
             <A href="/settings/keys">"API Keys"</A>
             <A href="/settings/organizations">"Organizations"</A>
             <Show when=is_admin>
+                <A href="/settings/users">"Users"</A>
                 <A href="/settings/providers">"Providers"</A>
             </Show>
         </nav>
