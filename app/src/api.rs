@@ -35,6 +35,13 @@ mod ssr {
             .map_err(|e| AppError::new("INTERNAL_ERROR", e.to_string(), 500))?;
         Ok((backend, session))
     }
+
+    /// Where this request came from (see [`crate::backend::ClientAddr`]).
+    pub fn client_addr() -> Option<std::net::IpAddr> {
+        use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<crate::backend::ClientAddr>().copied())
+            .map(|c| c.0)
+    }
 }
 
 #[server(prefix = "/api/fn", endpoint = "current_user")]
@@ -101,7 +108,9 @@ pub async fn withdraw_signup_invite(id: String) -> Result<(), AppError> {
 #[server(prefix = "/api/fn", endpoint = "login")]
 pub async fn login(email: String, password: String) -> Result<UserDto, AppError> {
     let (backend, session) = ssr::context().await?;
-    backend.login(&session, email, password).await
+    backend
+        .login(&session, ssr::client_addr(), email, password)
+        .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "logout")]

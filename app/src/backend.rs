@@ -19,6 +19,11 @@ use crate::error::AppError;
 
 pub type Backend = Arc<dyn ConsoleBackend>;
 
+/// The address a console request came from, as the server determined it (the peer, or
+/// the proxy's `X-Forwarded-For` when trusted). Log-in throttling is keyed by it.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
 /// A visitor's sign-up: the account, and the invite or setup token that lets it in.
 #[derive(Debug, Clone)]
 pub struct SignupForm {
@@ -49,6 +54,7 @@ pub trait ConsoleBackend: Send + Sync + 'static {
     async fn login(
         &self,
         session: &Session,
+        client: Option<std::net::IpAddr>,
         email: String,
         password: String,
     ) -> Result<UserDto, AppError>;

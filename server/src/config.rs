@@ -29,6 +29,9 @@ pub struct Settings {
     pub allow_private_endpoints: bool,
     /// Who may create an account in the console.
     pub signup: app::dto::SignupPolicy,
+    /// The client address is the last `X-Forwarded-For` entry (behind a reverse proxy
+    /// that appends it), not the peer's.
+    pub trust_forwarded_for: bool,
 }
 
 impl Settings {
@@ -46,6 +49,7 @@ impl Settings {
             responses_retention: std::time::Duration::from_secs(30 * 86_400),
             allow_private_endpoints: false,
             signup: app::dto::SignupPolicy::Invite,
+            trust_forwarded_for: false,
         }
     }
 
@@ -107,6 +111,7 @@ impl fmt::Debug for Settings {
             .field("health_check_interval", &self.health_check_interval)
             .field("responses_retention", &self.responses_retention)
             .field("allow_private_endpoints", &self.allow_private_endpoints)
+            .field("trust_forwarded_for", &self.trust_forwarded_for)
             .field("signup", &self.signup)
             .finish()
     }

@@ -264,7 +264,11 @@ pub async fn serve(
     });
     // One router for all connections: `serve` given a `Router` would re-finalize a private
     // copy of every route for each accepted connection (about 60 KB each, measured).
-    let served = axum::serve(listener, router.into_make_service())
+    // The peer address is kept for log-in throttling (see `web::client_address`).
+    let served = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(StartupError::Serve);

@@ -94,6 +94,10 @@ struct ServeArgs {
     /// admin's single-use invite link) or `closed` (only `langmart user create`).
     #[arg(long, env = "LANGMART_SIGNUP", default_value = "invite", value_parser = parse_signup)]
     signup: SignupPolicy,
+    /// Behind a reverse proxy: take the client's address from the last `X-Forwarded-For`
+    /// entry (log-in throttling is per address). Only with a proxy that sets it.
+    #[arg(long, env = "LANGMART_TRUST_FORWARDED_FOR")]
+    trust_forwarded_for: bool,
 }
 
 fn parse_signup(text: &str) -> Result<SignupPolicy, String> {
@@ -201,6 +205,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             );
             settings.allow_private_endpoints = args.allow_private_endpoints;
             settings.signup = args.signup;
+            settings.trust_forwarded_for = args.trust_forwarded_for;
             if args.allow_private_endpoints {
                 tracing::warn!("--allow-private-endpoints: every user's connections may reach this machine's and its network's private addresses");
             }

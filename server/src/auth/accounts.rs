@@ -1,22 +1,18 @@
 //! Accounts: creation under an admission (operator, open sign-up, invite, setup token),
-//! log-in with lock-out after repeated failures, handle and password changes. The first
+//! log-in (throttled, see [`super::throttle`]), handle and password changes. The first
 //! account of an installation is its platform admin.
+
+use std::net::IpAddr;
 
 use axum::http::StatusCode;
 
-use super::{normalize_handle, passwords, ApiKeys, AuthError};
+use super::{normalize_handle, passwords, throttle::LoginThrottle, ApiKeys, AuthError};
 use crate::changes::Changes;
 use crate::clock::now_ms;
 use crate::db::{self, handles::OwnerKind, users::SqlUser, Db, Flag, StoreError};
 use crate::error::codes;
 use crate::error::{ApiError, Coded};
 use crate::ids::new_id;
-
-/// Failed logins allowed before an account is locked.
-pub const FREE_LOGIN_ATTEMPTS: i64 = 5;
-/// First lock-out; doubles with each further failure, up to [`MAX_LOCK_MS`].
-const BASE_LOCK_MS: i64 = 30_000;
-const MAX_LOCK_MS: i64 = 15 * 60_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -143,25 +139,22 @@ pub fn check_password(password: &str) -> Result<(), AccountError> {
     }
 }
 
-/// How long an account stays locked after `failures` consecutive failed logins.
-fn lock_duration_ms(failures: i64) -> Option<i64> {
-    let over = failures - FREE_LOGIN_ATTEMPTS;
-    (over >= 0).then(|| {
-        let shift = u32::try_from(over.min(10)).unwrap_or(10);
-        (BASE_LOCK_MS << shift).min(MAX_LOCK_MS)
-    })
-}
-
 #[derive(Clone)]
 pub struct Accounts {
     db: Db,
     keys: ApiKeys,
     changes: Changes,
+    throttle: LoginThrottle,
 }
 
 impl Accounts {
     pub fn new(db: Db, keys: ApiKeys, changes: Changes) -> Self {
-        Self { db, keys, changes }
+        Self {
+            db,
+            keys,
+            changes,
+            throttle: LoginThrottle::default(),
+        }
     }
 
     /// Creates an account as an operator does (command line, tests): no sign-up policy.
@@ -232,40 +225,38 @@ impl Accounts {
         Ok(user)
     }
 
-    pub async fn login(&self, email: &str, password: String) -> Result<SqlUser, ApiError> {
+    /// Signs in with email and password. Every failure, whether the account exists or not,
+    /// costs one argon2 verification and answers the same; `client` (the caller's address)
+    /// feeds the throttle.
+    pub async fn login(
+        &self,
+        client: Option<IpAddr>,
+        email: &str,
+        password: String,
+    ) -> Result<SqlUser, ApiError> {
         let email = email.trim().to_lowercase();
-        let Some(user) = db::users::find_by_email(&self.db.pool, &email)
-            .await
-            .map_err(StoreError::from)?
-        else {
-            passwords::verify_dummy(password).await;
-            return Err(AuthError::InvalidCredentials.into());
-        };
-
-        let now = now_ms();
-        if let Some(until) = user.locked_until.filter(|until| *until > now) {
-            return Err(locked(until - now));
-        }
-        if passwords::verify(user.password_hash.clone(), password).await {
-            if user.failed_logins > 0 {
-                db::users::clear_failed_logins(&self.db.pool, &user.id)
-                    .await
-                    .map_err(StoreError::from)?;
-            }
-            return Ok(user);
-        }
-
-        let failures = db::users::record_failed_login(&self.db.pool, &user.id)
+        self.throttle.check(client, &email)?;
+        let user = db::users::find_by_email(&self.db.pool, &email)
             .await
             .map_err(StoreError::from)?;
-        if let Some(lock_ms) = lock_duration_ms(failures) {
-            db::users::lock_until(&self.db.pool, &user.id, now + lock_ms)
-                .await
-                .map_err(StoreError::from)?;
-            tracing::warn!(user_id = %user.id, failures, "account locked after failed logins");
-            return Err(locked(lock_ms));
+        let verified = match &user {
+            Some(user) => passwords::verify(user.password_hash.clone(), password).await?,
+            None => {
+                passwords::verify_dummy(password).await?;
+                false
+            }
+        };
+        match user {
+            Some(user) if verified => {
+                self.throttle.succeeded(client, &email);
+                Ok(user)
+            }
+            _ => {
+                self.throttle.failed(client, &email);
+                tracing::info!(client = ?client, "failed login");
+                Err(AuthError::InvalidCredentials.into())
+            }
         }
-        Err(AuthError::InvalidCredentials.into())
     }
 
     pub async fn find(&self, user_id: &str) -> Result<Option<SqlUser>, ApiError> {
@@ -326,7 +317,7 @@ impl Accounts {
     ) -> Result<(), ApiError> {
         check_password(&new_password)?;
         let user = self.find(user_id).await?.ok_or(AuthError::NotSignedIn)?;
-        if !passwords::verify(user.password_hash.clone(), current).await {
+        if !passwords::verify(user.password_hash.clone(), current).await? {
             return Err(AccountError::WrongPassword.into());
         }
         let hash = passwords::hash(new_password).await?;
@@ -335,16 +326,6 @@ impl Accounts {
             .map_err(StoreError::from)?;
         Ok(())
     }
-}
-
-fn locked(remaining_ms: i64) -> ApiError {
-    let secs = u64::try_from((remaining_ms + 999) / 1000)
-        .unwrap_or(1)
-        .max(1);
-    AuthError::AccountLocked {
-        retry_after_secs: secs,
-    }
-    .into()
 }
 
 #[cfg(test)]
@@ -378,11 +359,4 @@ mod tests {
         assert!(check_password("ééééééééé").is_err());
     }
 
-    #[test]
-    fn lock_out_starts_after_free_attempts_and_is_capped() {
-        assert_eq!(lock_duration_ms(4), None);
-        assert_eq!(lock_duration_ms(5), Some(30_000));
-        assert_eq!(lock_duration_ms(6), Some(60_000));
-        assert_eq!(lock_duration_ms(50), Some(MAX_LOCK_MS));
-    }
 }

@@ -14,7 +14,9 @@ pub enum AuthError {
     #[error("Wrong email or password")]
     InvalidCredentials,
     #[error("Too many failed logins; try again in {retry_after_secs} seconds")]
-    AccountLocked { retry_after_secs: u64 },
+    TooManyAttempts { retry_after_secs: u64 },
+    #[error("The server is busy checking passwords; try again in a moment")]
+    Busy,
     #[error("Sign in to continue")]
     NotSignedIn,
     #[error("Only platform administrators may do this")]
@@ -39,7 +41,8 @@ impl Coded for AuthError {
             AuthError::MissingScope(_) => codes::INSUFFICIENT_SCOPE,
             AuthError::ExceedsParentKey(_) => codes::KEY_EXCEEDS_PARENT,
             AuthError::InvalidCredentials => codes::AUTH_INVALID_CREDENTIALS,
-            AuthError::AccountLocked { .. } => codes::AUTH_ACCOUNT_LOCKED,
+            AuthError::TooManyAttempts { .. } => codes::AUTH_TOO_MANY_ATTEMPTS,
+            AuthError::Busy => codes::AUTH_BUSY,
             AuthError::NotSignedIn => codes::AUTH_REQUIRED,
             AuthError::AdminOnly => codes::ACCESS_DENIED,
             AuthError::CrossSite => codes::CROSS_SITE_REQUEST,
@@ -48,7 +51,8 @@ impl Coded for AuthError {
 
     fn status(&self) -> StatusCode {
         match self {
-            AuthError::AccountLocked { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AuthError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AuthError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AuthError::AdminOnly
             | AuthError::CrossSite
             | AuthError::MissingScope(_)
@@ -59,7 +63,8 @@ impl Coded for AuthError {
 
     fn retry_after(&self) -> Option<u64> {
         match self {
-            AuthError::AccountLocked { retry_after_secs } => Some(*retry_after_secs),
+            AuthError::TooManyAttempts { retry_after_secs } => Some(*retry_after_secs),
+            AuthError::Busy => Some(1),
             _ => None,
         }
     }

@@ -133,31 +133,3 @@ pub async fn set_password(
         .await?;
     Ok(())
 }
-
-/// Counts one more failed login and returns the new count.
-pub async fn record_failed_login(pool: &AnyPool, id: &str) -> Result<i64, sqlx::Error> {
-    let (n,): (i64,) = sqlx::query_as(
-        "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins",
-    )
-    .bind(id)
-    .fetch_one(pool)
-    .await?;
-    Ok(n)
-}
-
-pub async fn lock_until(pool: &AnyPool, id: &str, until: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET locked_until = $1 WHERE id = $2")
-        .bind(until)
-        .bind(id)
-        .execute(pool)
-        .await?;
-    Ok(())
-}
-
-pub async fn clear_failed_logins(pool: &AnyPool, id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
-        .bind(id)
-        .execute(pool)
-        .await?;
-    Ok(())
-}

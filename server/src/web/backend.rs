@@ -162,10 +162,11 @@ impl ConsoleBackend for ConsoleService {
     async fn login(
         &self,
         session: &Session,
+        client: Option<std::net::IpAddr>,
         email: String,
         password: String,
     ) -> Result<UserDto, AppError> {
-        let user = self.state.accounts.login(&email, password).await?;
+        let user = self.state.accounts.login(client, &email, password).await?;
         self.sign_in(session, &user.id).await?;
         Ok(user.into_dto())
     }

@@ -3,11 +3,12 @@
 
 mod backend;
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::{
     body::Body,
-    extract::Request,
+    extract::{ConnectInfo, Request},
     http::{header::RETRY_AFTER, HeaderValue, Method, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Redirect, Response},
@@ -19,7 +20,11 @@ use tower_sessions::Session;
 
 use crate::sessions::USER_ID_KEY;
 use crate::state::AppState;
-use app::{backend::Backend, error::AppError, shell, App};
+use app::{
+    backend::{Backend, ClientAddr},
+    error::AppError,
+    shell, App,
+};
 
 const SERVER_FN_PREFIX: &str = "/api/fn/";
 /// Error bodies of server functions are small; anything larger is not one of ours.
@@ -36,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .site_pkg_dir("pkg")
         .site_addr(state.settings.addr)
         .build();
+    let trust_forwarded_for = state.settings.trust_forwarded_for;
     let backend: Backend = Arc::new(backend::ConsoleService::new(state));
     let routes = generate_route_list(App);
     Router::new()
@@ -52,8 +58,35 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(server_fn_status))
         .layer(middleware::from_fn(guard))
         .layer(middleware::from_fn(same_origin))
+        .layer(middleware::from_fn(move |req, next| {
+            client_address(trust_forwarded_for, req, next)
+        }))
         .layer(middleware::from_fn(security_headers))
         .with_state(options)
+}
+
+/// Records where the request came from for the service layer (log-in throttling): the
+/// peer's address or, behind a trusted proxy, the last `X-Forwarded-For` entry.
+async fn client_address(trust_forwarded_for: bool, mut req: Request, next: Next) -> Response {
+    let forwarded = trust_forwarded_for
+        .then(|| {
+            req.headers()
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .last()
+                .and_then(|ip| ip.trim().parse::<IpAddr>().ok())
+        })
+        .flatten();
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(ip) = forwarded.or(peer) {
+        req.extensions_mut().insert(ClientAddr(ip));
+    }
+    next.run(req).await
 }
 
 /// The headers every console response carries: no framing (clickjacking), no type

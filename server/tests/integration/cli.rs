@@ -90,13 +90,13 @@ async fn passwords_can_come_from_stdin_and_the_flag_warns() {
     let state = server::open_state(settings).await.unwrap();
     let ada = state
         .accounts
-        .login("ada@example.com", "correct horse battery".into())
+        .login(None, "ada@example.com", "correct horse battery".into())
         .await
         .unwrap();
     assert!(ada.is_admin.0, "the first account is the admin");
     assert!(state
         .accounts
-        .login("ada@example.com", "correct horse battery\n".into())
+        .login(None, "ada@example.com", "correct horse battery\n".into())
         .await
         .is_err());
 }

@@ -12,6 +12,7 @@ mod connections;
 mod http;
 mod inference;
 mod keys;
+mod login_hardening;
 mod messages;
 mod mocks;
 mod native;
