@@ -39,7 +39,12 @@ mod ssr {
     /// Where this request came from (see [`crate::backend::ClientAddr`]).
     pub fn client_addr() -> Option<std::net::IpAddr> {
         use_context::<http::request::Parts>()
-            .and_then(|parts| parts.extensions.get::<crate::backend::ClientAddr>().copied())
+            .and_then(|parts| {
+                parts
+                    .extensions
+                    .get::<crate::backend::ClientAddr>()
+                    .copied()
+            })
             .map(|c| c.0)
     }
 }

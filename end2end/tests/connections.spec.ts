@@ -42,7 +42,7 @@ test("a person creates, tests, rotates, disables and deletes a connection", asyn
 
   const row = page.locator('tr[data-connection="Mock OpenAI"]');
   await expect(row).toBeVisible();
-  await expect(row).toContainText("sk-…0111");
+  await expect(row).toContainText("…0111");
   await row.getByRole("button", { name: "Test" }).click();
   await expect(page.getByTestId("test-result")).toContainText("Test passed");
   await expect(row.locator(".chip.green")).toHaveText("active");
@@ -52,7 +52,7 @@ test("a person creates, tests, rotates, disables and deletes a connection", asyn
   await row.getByRole("button", { name: "Update API key" }).click();
   await page.getByLabel("New API key").fill("sk-e2e-rotated-key-000222");
   await page.getByRole("button", { name: "Update", exact: true }).click();
-  await expect(row).toContainText("sk-…0222");
+  await expect(row).toContainText("…0222");
   await expect(row.getByTestId("model-count")).toHaveText("3");
 
   // Disable, then see it grey.

@@ -22,6 +22,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// How often each connection is tested in the background; zero turns it off.
     pub health_check_interval: std::time::Duration,
+    /// Least time between manual tests of one connection by one user (zero: no limit).
+    pub manual_test_interval: std::time::Duration,
     /// How long stored Responses API answers are kept.
     pub responses_retention: std::time::Duration,
     /// Every connection may reach loopback, private and other non-public addresses (for a
@@ -46,6 +48,7 @@ impl Settings {
             master_key_previous: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             health_check_interval: std::time::Duration::from_secs(600),
+            manual_test_interval: std::time::Duration::from_secs(5),
             responses_retention: std::time::Duration::from_secs(30 * 86_400),
             allow_private_endpoints: false,
             signup: app::dto::SignupPolicy::Invite,
@@ -80,18 +83,42 @@ impl Settings {
     }
 }
 
-/// Hides the password in a database URL so settings can be logged.
+/// Hides the password in a database URL so settings can be logged: the user-info password
+/// and any query parameter that carries one (`?password=`, `sslpassword=`, …).
 pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let mut out = match (base.find("://"), base.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let userinfo = &url[scheme_end + 3..at];
+            let userinfo = &base[scheme_end + 3..at];
             match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
-                None => url.to_owned(),
+                Some((user, _)) => format!("{}{user}:***{}", &base[..scheme_end + 3], &base[at..]),
+                None => base.to_owned(),
             }
         }
-        _ => url.to_owned(),
+        _ => base.to_owned(),
+    };
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) if is_secret_param(name) => format!("{name}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&pairs.join("&"));
     }
+    out
+}
+
+fn is_secret_param(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["password", "passwd", "pwd", "secret", "token", "key"]
+        .iter()
+        .any(|word| name.contains(word))
 }
 
 impl fmt::Debug for Settings {
@@ -109,6 +136,7 @@ impl fmt::Debug for Settings {
             )
             .field("max_body_bytes", &self.max_body_bytes)
             .field("health_check_interval", &self.health_check_interval)
+            .field("manual_test_interval", &self.manual_test_interval)
             .field("responses_retention", &self.responses_retention)
             .field("allow_private_endpoints", &self.allow_private_endpoints)
             .field("trust_forwarded_for", &self.trust_forwarded_for)
@@ -128,6 +156,14 @@ mod tests {
             "postgres://app:***@db:5432/langmart"
         );
         assert_eq!(redact_url("sqlite://./data/x.db"), "sqlite://./data/x.db");
+        assert_eq!(
+            redact_url("postgres://db/langmart?user=app&password=s3cret&sslpassword=k3y"),
+            "postgres://db/langmart?user=app&password=***&sslpassword=***"
+        );
+        assert_eq!(
+            redact_url("sqlite:///data/x.db?mode=rwc"),
+            "sqlite:///data/x.db?mode=rwc"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod changes;
 pub mod clock;
 pub mod collections;
 pub mod config;
+pub mod data_dir;
 pub mod db;
 pub mod error;
 pub mod extract;
@@ -71,7 +72,7 @@ impl MakeRequestId for RequestUuids {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
-    #[error("could not create the data directory {path}: {source}")]
+    #[error("could not create or protect the data directory {path}: {source}")]
     DataDir {
         path: String,
         source: std::io::Error,
@@ -90,9 +91,11 @@ pub enum StartupError {
 
 /// Opens storage and the master key: what every command (serve, user, key) needs.
 pub async fn open_state(settings: Settings) -> Result<AppState, StartupError> {
-    std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartupError::DataDir {
-        path: settings.data_dir.display().to_string(),
-        source,
+    data_dir::prepare(&settings.data_dir, &settings.database_url()).map_err(|source| {
+        StartupError::DataDir {
+            path: settings.data_dir.display().to_string(),
+            source,
+        }
     })?;
     let db = Db::open(&settings.database_url()).await?;
     let vault = Vault::load(
@@ -269,9 +272,9 @@ pub async fn serve(
         listener,
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(StartupError::Serve);
+    .with_graceful_shutdown(shutdown)
+    .await
+    .map_err(StartupError::Serve);
     // Rows of requests that finished during shutdown are written before the process ends.
     request_log.flush().await;
     served

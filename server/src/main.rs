@@ -80,6 +80,9 @@ struct ServeArgs {
         default_value_t = 600
     )]
     health_check_interval_secs: u64,
+    /// Least seconds between manual tests (or discoveries) of one connection by one user.
+    #[arg(long, env = "LANGMART_MANUAL_TEST_INTERVAL_SECS", default_value_t = 5)]
+    manual_test_interval_secs: u64,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "LANGMART_MAX_BODY_BYTES", default_value_t = server::config::DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
@@ -200,6 +203,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             settings.max_body_bytes = args.max_body_bytes;
             settings.health_check_interval =
                 std::time::Duration::from_secs(args.health_check_interval_secs);
+            settings.manual_test_interval =
+                std::time::Duration::from_secs(args.manual_test_interval_secs);
             settings.responses_retention = std::time::Duration::from_secs(
                 args.responses_retention_days.saturating_mul(86_400),
             );

@@ -61,8 +61,13 @@ impl AppState {
         let orgs = Orgs::new(db.clone(), accounts.clone(), changes.clone());
         let signup = Signup::new(db.clone(), accounts.clone(), settings.signup);
         let vault = Arc::new(vault);
-        let connections =
-            Connections::new(db.clone(), vault.clone(), outbound.clone(), changes.clone());
+        let connections = Connections::new(
+            db.clone(),
+            vault.clone(),
+            outbound.clone(),
+            changes.clone(),
+            settings.manual_test_interval,
+        );
         let routing = RoutingCatalog::new(db.clone(), vault.clone(), changes.clone());
         let request_log = RequestLog::start(db.clone());
         let collections = Collections::new(db.clone(), routing.clone(), changes.clone());

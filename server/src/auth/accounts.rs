@@ -145,6 +145,7 @@ pub struct Accounts {
     keys: ApiKeys,
     changes: Changes,
     throttle: LoginThrottle,
+    hasher: passwords::Hasher,
 }
 
 impl Accounts {
@@ -154,6 +155,7 @@ impl Accounts {
             keys,
             changes,
             throttle: LoginThrottle::default(),
+            hasher: passwords::Hasher::default(),
         }
     }
 
@@ -171,7 +173,7 @@ impl Accounts {
         let email = normalize_email(&new.email)?;
         let handle = normalize_handle(&new.handle)?;
         check_password(&new.password)?;
-        let password_hash = passwords::hash(new.password).await?;
+        let password_hash = self.hasher.hash(new.password).await?;
         let now = now_ms();
         let mut user = SqlUser {
             id: new_id("user"),
@@ -240,9 +242,13 @@ impl Accounts {
             .await
             .map_err(StoreError::from)?;
         let verified = match &user {
-            Some(user) => passwords::verify(user.password_hash.clone(), password).await?,
+            Some(user) => {
+                self.hasher
+                    .verify(user.password_hash.clone(), password)
+                    .await?
+            }
             None => {
-                passwords::verify_dummy(password).await?;
+                self.hasher.verify_dummy(password).await?;
                 false
             }
         };
@@ -257,6 +263,11 @@ impl Accounts {
                 Err(AuthError::InvalidCredentials.into())
             }
         }
+    }
+
+    /// The most password hashes that ran at once (bounded by [`passwords::in_flight_limit`]).
+    pub fn password_checks_peak(&self) -> usize {
+        self.hasher.peak_in_flight()
     }
 
     pub async fn find(&self, user_id: &str) -> Result<Option<SqlUser>, ApiError> {
@@ -317,10 +328,14 @@ impl Accounts {
     ) -> Result<(), ApiError> {
         check_password(&new_password)?;
         let user = self.find(user_id).await?.ok_or(AuthError::NotSignedIn)?;
-        if !passwords::verify(user.password_hash.clone(), current).await? {
+        if !self
+            .hasher
+            .verify(user.password_hash.clone(), current)
+            .await?
+        {
             return Err(AccountError::WrongPassword.into());
         }
-        let hash = passwords::hash(new_password).await?;
+        let hash = self.hasher.hash(new_password).await?;
         db::users::set_password(&self.db.pool, user_id, &hash, now_ms())
             .await
             .map_err(StoreError::from)?;
@@ -358,5 +373,4 @@ mod tests {
         // counted in characters, not bytes
         assert!(check_password("ééééééééé").is_err());
     }
-
 }

@@ -13,5 +13,5 @@ pub use accounts::{normalize_email, AccountError, Accounts, Admission, NewAccoun
 pub use error::AuthError;
 pub use handles::{normalize_handle, HandleError, RESERVED_HANDLES};
 pub use keys::{digest as digest_key, ApiKeys, KeyRequest, Principal, Scopes, KEY_PREFIX};
-pub use passwords::{in_flight_limit as password_checks_at_once, peak_in_flight as password_checks_peak};
+pub use passwords::in_flight_limit as password_checks_at_once;
 pub use signup::{Signup, SignupRequest, DEFAULT_INVITE_DAYS};

@@ -5,7 +5,7 @@
 //! [`QUEUE_WAIT`] and is then answered 503, instead of growing memory without bound.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
@@ -33,37 +33,71 @@ pub fn in_flight_limit() -> usize {
         .max(2)
 }
 
-fn permits() -> &'static Semaphore {
-    static PERMITS: OnceLock<Semaphore> = OnceLock::new();
-    PERMITS.get_or_init(|| Semaphore::new(in_flight_limit()))
+/// The bound on argon2 work: hashes wait here for a permit. One per installation (held by
+/// `Accounts`).
+#[derive(Clone)]
+pub struct Hasher {
+    permits: Arc<Semaphore>,
+    running: Arc<AtomicUsize>,
+    peak: Arc<AtomicUsize>,
 }
 
-static RUNNING: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-/// The most hashes that ever ran at once in this process (tests hold it to the limit).
-pub fn peak_in_flight() -> usize {
-    PEAK.load(Ordering::Relaxed)
+impl Default for Hasher {
+    fn default() -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(in_flight_limit())),
+            running: Default::default(),
+            peak: Default::default(),
+        }
+    }
 }
 
-/// Runs one argon2 computation on the blocking pool once a permit is free.
-async fn bounded<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
-    let _permit = tokio::time::timeout(QUEUE_WAIT, permits().acquire())
+impl Hasher {
+    /// The most hashes that ever ran at once (tests hold it to the limit).
+    pub fn peak_in_flight(&self) -> usize {
+        self.peak.load(Ordering::Relaxed)
+    }
+
+    /// Runs one argon2 computation on the blocking pool once a permit is free.
+    async fn bounded<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let _permit = tokio::time::timeout(QUEUE_WAIT, self.permits.acquire())
+            .await
+            .map_err(|_| {
+                tracing::warn!("password hashing is saturated; a request was turned away");
+                AuthError::Busy
+            })?
+            .map_err(|_| AuthError::Busy)?;
+        let running = self.running.fetch_add(1, Ordering::Relaxed) + 1;
+        self.peak.fetch_max(running, Ordering::Relaxed);
+        let out = tokio::task::spawn_blocking(work).await;
+        self.running.fetch_sub(1, Ordering::Relaxed);
+        out.map_err(|e| StoreError::Internal(format!("hashing task failed: {e}")).into())
+    }
+
+    pub async fn hash(&self, password: String) -> Result<String, ApiError> {
+        Ok(self.bounded(move || hash_blocking(&password)).await??)
+    }
+
+    pub async fn verify(&self, stored_hash: String, password: String) -> Result<bool, ApiError> {
+        self.bounded(move || verify_blocking(&stored_hash, &password))
+            .await
+    }
+
+    /// Verifies against a throwaway hash so that a login for an unknown email costs the
+    /// same time as one for a known email, and does not reveal which accounts exist.
+    pub async fn verify_dummy(&self, password: String) -> Result<(), ApiError> {
+        static DUMMY: OnceLock<String> = OnceLock::new();
+        self.bounded(move || {
+            let hash =
+                DUMMY.get_or_init(|| hash_blocking("langmart-dummy-password").unwrap_or_default());
+            verify_blocking(hash, &password)
+        })
         .await
-        .map_err(|_| {
-            tracing::warn!("password hashing is saturated; a request was turned away");
-            AuthError::Busy
-        })?
-        .map_err(|_| AuthError::Busy)?;
-    let running = RUNNING.fetch_add(1, Ordering::Relaxed) + 1;
-    PEAK.fetch_max(running, Ordering::Relaxed);
-    let out = tokio::task::spawn_blocking(work).await;
-    RUNNING.fetch_sub(1, Ordering::Relaxed);
-    out.map_err(|e| StoreError::Internal(format!("hashing task failed: {e}")).into())
-}
-
-pub async fn hash(password: String) -> Result<String, ApiError> {
-    Ok(bounded(move || hash_blocking(&password)).await??)
+        .map(|_| ())
+    }
 }
 
 fn hash_blocking(password: &str) -> Result<String, StoreError> {
@@ -72,10 +106,6 @@ fn hash_blocking(password: &str) -> Result<String, StoreError> {
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| StoreError::Internal(format!("password hashing failed: {e}")))
-}
-
-pub async fn verify(stored_hash: String, password: String) -> Result<bool, ApiError> {
-    bounded(move || verify_blocking(&stored_hash, &password)).await
 }
 
 fn verify_blocking(stored_hash: &str, password: &str) -> bool {
@@ -88,35 +118,31 @@ fn verify_blocking(stored_hash: &str, password: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Verifies against a throwaway hash so that a login for an unknown email costs the same
-/// time as one for a known email, and does not reveal which accounts exist.
-pub async fn verify_dummy(password: String) -> Result<(), ApiError> {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    bounded(move || {
-        let hash =
-            DUMMY.get_or_init(|| hash_blocking("langmart-dummy-password").unwrap_or_default());
-        verify_blocking(hash, &password)
-    })
-    .await
-    .map(|_| ())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[tokio::test]
     async fn hash_then_verify() {
-        let h = hash("correct horse battery".into()).await.unwrap();
+        let hasher = Hasher::default();
+        let h = hasher.hash("correct horse battery".into()).await.unwrap();
         assert!(h.starts_with("$argon2id$"));
-        assert!(verify(h.clone(), "correct horse battery".into())
+        assert!(hasher
+            .verify(h.clone(), "correct horse battery".into())
             .await
             .unwrap());
-        assert!(!verify(h, "wrong horse battery".into()).await.unwrap());
+        assert!(!hasher
+            .verify(h, "wrong horse battery".into())
+            .await
+            .unwrap());
     }
 
     #[tokio::test]
     async fn garbage_hash_never_verifies() {
-        assert!(!verify("not-a-hash".into(), "x".into()).await.unwrap());
+        let hasher = Hasher::default();
+        assert!(!hasher
+            .verify("not-a-hash".into(), "x".into())
+            .await
+            .unwrap());
     }
 }

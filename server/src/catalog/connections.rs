@@ -45,6 +45,7 @@ pub struct Connections {
     pub(super) vault: Arc<Vault>,
     pub(super) outbound: Arc<crate::outbound::Outbound>,
     pub(super) locks: super::health::TestLocks,
+    pub(super) pace: super::health::TestPace,
     pub(super) changes: Changes,
 }
 
@@ -60,12 +61,14 @@ impl Connections {
         vault: Arc<Vault>,
         outbound: Arc<crate::outbound::Outbound>,
         changes: Changes,
+        manual_test_interval: std::time::Duration,
     ) -> Self {
         Self {
             db,
             vault,
             outbound,
             locks: Default::default(),
+            pace: super::health::TestPace::new(manual_test_interval),
             changes,
         }
     }
@@ -727,6 +730,20 @@ pub(super) fn credentials_for(
         values.insert("api_key".into(), key.trim().to_owned());
     }
     values.retain(|_, v| !v.is_empty());
+    // A secret with a control character in it would be sent inside a header: refuse it
+    // (the value itself is never echoed).
+    if let Some(name) = values
+        .iter()
+        .find(|(_, v)| v.chars().any(char::is_control))
+        .map(|(name, _)| name)
+    {
+        return Err(CatalogError::Invalid {
+            field: "credentials",
+            message: format!(
+                "Credential '{name}' contains a control character (a pasted line break or tab?)"
+            ),
+        });
+    }
     for f in provider.credential_fields.iter().filter(|f| f.required) {
         if !values.contains_key(&f.name) {
             return Err(CatalogError::MissingField(f.name.clone()));

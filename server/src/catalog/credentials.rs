@@ -81,21 +81,18 @@ impl fmt::Debug for Credentials {
     }
 }
 
+/// What the console shows of a stored secret: at most its last four characters, and
+/// fewer the shorter it is (a fifth of it at most), so a mask never gives much away.
 pub fn mask(value: &str) -> String {
     let chars: Vec<char> = value.chars().collect();
-    match chars.len() {
-        0 => String::new(),
-        n if n >= 12 => {
-            let head: String = chars[..3].iter().collect();
-            let tail: String = chars[n - 4..].iter().collect();
-            format!("{head}…{tail}")
-        }
-        n if n >= 6 => {
-            let tail: String = chars[n - 2..].iter().collect();
-            format!("…{tail}")
-        }
-        _ => "…".to_owned(),
-    }
+    let shown = match chars.len() {
+        0 => return String::new(),
+        n if n >= 20 => 4,
+        n if n >= 10 => 2,
+        _ => 0,
+    };
+    let tail: String = chars[chars.len() - shown..].iter().collect();
+    format!("…{tail}")
 }
 
 #[cfg(test)]
@@ -104,8 +101,9 @@ mod tests {
 
     #[test]
     fn masks_show_little() {
-        assert_eq!(mask("sk-proj-abcdefghijklmnopwxyz"), "sk-…wxyz");
-        assert_eq!(mask("short1"), "…t1");
+        assert_eq!(mask("sk-proj-abcdefghijklmnopwxyz"), "…wxyz");
+        assert_eq!(mask("sk-abcdefghi"), "…hi");
+        assert_eq!(mask("short1"), "…");
         assert_eq!(mask("abc"), "…");
         assert_eq!(mask(""), "");
     }

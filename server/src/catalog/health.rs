@@ -45,6 +45,44 @@ impl TestLocks {
     }
 }
 
+/// Manual tests, draft tests and discoveries a user may start for one connection: one per
+/// interval (default 5 s, `--manual-test-interval-secs`), since each reaches the provider
+/// and writes the audit log. Per replica.
+#[derive(Clone)]
+pub struct TestPace {
+    interval: Duration,
+    started: moka::sync::Cache<(String, String), Instant>,
+}
+
+impl TestPace {
+    pub fn new(interval: Duration) -> Self {
+        Self {
+            interval,
+            started: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(interval.max(Duration::from_millis(1)))
+                .build(),
+        }
+    }
+
+    /// Lets the test start, or says how long to wait. `target` is a connection id, or
+    /// `draft` for the unsaved form.
+    fn start(&self, actor: &Actor, target: &str) -> Result<(), super::CatalogError> {
+        if self.interval.is_zero() {
+            return Ok(());
+        }
+        let key = (actor.user_id.clone(), target.to_owned());
+        let entry = self.started.entry(key).or_insert_with(Instant::now);
+        if entry.is_fresh() {
+            return Ok(());
+        }
+        let left = self.interval.saturating_sub(entry.into_value().elapsed());
+        Err(super::CatalogError::TestTooSoon {
+            retry_after_secs: left.as_secs().max(1),
+        })
+    }
+}
+
 struct Target {
     provider: Provider,
     credentials: Credentials,
@@ -303,6 +341,7 @@ impl Connections {
     /// `POST /api/connections/{id}/test`.
     pub async fn test(&self, actor: &Actor, id: &str) -> Result<TestResultDto, ApiError> {
         let access = self.load(actor, id, false).await?;
+        self.pace.start(actor, id)?;
         let result = self.run_check(&access.row, Trigger::Manual).await?;
         let detail = match &result.error {
             None => format!("test passed in {} ms", result.latency_ms),
@@ -319,6 +358,7 @@ impl Connections {
         req: &NewConnectionDto,
     ) -> Result<TestResultDto, ApiError> {
         let p = self.prepare(actor, req).await?;
+        self.pace.start(actor, "draft")?;
         let upstream = self.upstream(
             p.provider.family,
             &p.endpoint_url,
@@ -361,6 +401,7 @@ impl Connections {
     /// `POST /api/connections/{id}/discover`: stores the provider's model list.
     pub async fn discover(&self, actor: &Actor, id: &str) -> Result<Vec<ModelDto>, ApiError> {
         let access = self.load(actor, id, true).await?;
+        self.pace.start(actor, &format!("discover:{id}"))?;
         let row = access.row;
         let Target {
             provider,

@@ -50,6 +50,8 @@ pub enum CatalogError {
     DuplicateModel(String),
     #[error("Stored credentials could not be opened: {0}")]
     Sealed(String),
+    #[error("This was tested a moment ago; try again in {retry_after_secs} seconds")]
+    TestTooSoon { retry_after_secs: u64 },
 }
 
 impl Coded for CatalogError {
@@ -66,6 +68,7 @@ impl Coded for CatalogError {
             CatalogError::NotEditable | CatalogError::AdminOnly => codes::ACCESS_DENIED,
             CatalogError::DuplicateModel(_) => codes::DUPLICATE_MODEL,
             CatalogError::Sealed(_) => codes::INTERNAL_ERROR,
+            CatalogError::TestTooSoon { .. } => codes::TEST_TOO_SOON,
         }
     }
 
@@ -79,7 +82,15 @@ impl Coded for CatalogError {
                 StatusCode::CONFLICT
             }
             CatalogError::Sealed(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            CatalogError::TestTooSoon { .. } => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            CatalogError::TestTooSoon { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
         }
     }
 

@@ -196,7 +196,10 @@ async fn login_checks_the_password_and_slows_a_guessing_address() {
     for email in ["ada@example.com", "nobody@example.com"] {
         for _ in 0..5 {
             let bad = app
-                .call_fn("login", &[("email", email), ("password", "wrong password!")])
+                .call_fn(
+                    "login",
+                    &[("email", email), ("password", "wrong password!")],
+                )
                 .await;
             assert_eq!(
                 fn_error(bad, StatusCode::UNAUTHORIZED).await["code"],
@@ -204,7 +207,10 @@ async fn login_checks_the_password_and_slows_a_guessing_address() {
             );
         }
         let sixth = app
-            .call_fn("login", &[("email", email), ("password", "wrong password!")])
+            .call_fn(
+                "login",
+                &[("email", email), ("password", "wrong password!")],
+            )
             .await;
         assert_eq!(sixth.headers()["retry-after"], "1", "{email}");
         assert_eq!(

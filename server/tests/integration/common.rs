@@ -149,6 +149,8 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> Option<TestApp
     settings.allow_private_endpoints = true;
     // Most tests sign people up freely; the sign-up policy's own tests choose theirs.
     settings.signup = app::dto::SignupPolicy::Open;
+    // Tests test connections back to back; the pace's own test sets it.
+    settings.manual_test_interval = std::time::Duration::ZERO;
     tweak(&mut settings);
     let path = dir.path().to_path_buf();
     Some(start(settings, Arc::new(dir), pg.map(Arc::new), path, None).await)

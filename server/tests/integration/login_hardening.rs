@@ -1,6 +1,11 @@
 //! Password guessing and log-in floods: argon2 runs a bounded number of times at once,
 //! a guessing address is slowed, and the owner signs in from elsewhere all the while.
 
+#![expect(
+    clippy::expect_used,
+    reason = "request helpers: a failed request must fail the test"
+)]
+
 use std::net::{IpAddr, Ipv4Addr};
 
 use reqwest::{header, Client, StatusCode};
@@ -44,9 +49,18 @@ async fn the_owner_signs_in_while_an_attacker_guesses() {
 
     let mut refused = 0;
     for i in 0..40 {
-        let status = login(&app, &attacker, "ada@example.com", &format!("guess {i:04}!")).await;
+        let status = login(
+            &app,
+            &attacker,
+            "ada@example.com",
+            &format!("guess {i:04}!"),
+        )
+        .await;
         assert!(
-            matches!(status, StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS),
+            matches!(
+                status,
+                StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS
+            ),
             "guess {i}: {status}"
         );
         refused += usize::from(status == StatusCode::TOO_MANY_REQUESTS);
@@ -59,7 +73,10 @@ async fn the_owner_signs_in_while_an_attacker_guesses() {
             );
         }
     }
-    assert!(refused >= 30, "the guessing address was not slowed: {refused}");
+    assert!(
+        refused >= 30,
+        "the guessing address was not slowed: {refused}"
+    );
     // Even the right password from the attacker's address waits its turn there.
     assert_eq!(
         login(&app, &attacker, "ada@example.com", "correct horse battery").await,
@@ -91,7 +108,7 @@ async fn a_flood_of_bogus_logins_runs_a_bounded_number_of_hashes() {
         );
     }
     // Each hash holds 19 MiB: the peak is what bounds memory (measured in bench/).
-    let peak = server::auth::password_checks_peak();
+    let peak = app.state.accounts.password_checks_peak();
     assert!(
         (1..=limit).contains(&peak),
         "{peak} hashes ran at once; limit {limit}"

@@ -9,7 +9,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::chat_mock::ChatMock;
-use crate::common::{spawn_app, TestApp};
+use crate::common::{spawn_app, spawn_app_with, TestApp};
+use crate::mocks::{connection_body, Mock};
 
 async fn chat(app: &TestApp, key: &str, stream: bool) -> reqwest::Response {
     app.api(Method::POST, "/v1/chat/completions", key)
@@ -470,4 +471,92 @@ async fn a_password_change_ends_other_sessions_and_session_ids_are_not_stored() 
         StatusCode::UNAUTHORIZED,
         "the other one ended"
     );
+}
+
+#[tokio::test]
+async fn manual_tests_of_one_connection_are_paced_per_user() {
+    let Some(app) = spawn_app_with(|s| {
+        s.manual_test_interval = std::time::Duration::from_secs(5);
+    })
+    .await
+    else {
+        return;
+    };
+    let mock = Mock::start("sk-pace-000000000001").await;
+    let (_, key) = app.user_with_key("ada@example.com", "ada").await;
+    let (_, other_key) = app.user_with_key("bob@example.com", "bob").await;
+    let made = app
+        .api(Method::POST, "/api/connections", &key)
+        .json(&connection_body(
+            &mock,
+            "openai",
+            "paced",
+            "sk-pace-000000000001",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), StatusCode::CREATED);
+    let id = made.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let test = |key: String| {
+        let app = &app;
+        let path = format!("/api/connections/{id}/test");
+        async move {
+            app.api(Method::POST, &path, &key)
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(test(key.clone()).await.status(), StatusCode::OK);
+    // A burst of 50 more reaches the provider not once and writes no audit row.
+    let hits_before = mock.calls();
+    for _ in 0..50 {
+        let res = test(key.clone()).await;
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(res.headers().contains_key("retry-after"));
+        assert_eq!(
+            res.json::<Value>().await.unwrap()["error"]["code"],
+            "TEST_TOO_SOON"
+        );
+    }
+    assert_eq!(mock.calls(), hits_before);
+    let audit: Value = app
+        .api(Method::GET, &format!("/api/connections/{id}/audit"), &key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tests = audit["audit"]
+        .as_array()
+        .map(|rows| rows.iter().filter(|r| r["action"] == "test").count())
+        .unwrap_or_default();
+    assert_eq!(tests, 1, "{audit}");
+    // Someone else who may not see it still gets 404, not a pace answer.
+    assert_eq!(test(other_key).await.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn credential_values_with_control_characters_are_refused() {
+    let Some(app) = spawn_app().await else { return };
+    let mock = Mock::start("sk-ctl-0000000000001").await;
+    let (_, key) = app.user_with_key("ada@example.com", "ada").await;
+    for bad in ["sk-ctl-00000\r\nX-Evil: 1", "sk-ctl\u{0}000", "sk\tctl"] {
+        let res = app
+            .api(Method::POST, "/api/connections", &key)
+            .json(&connection_body(&mock, "openai", "ctl", bad))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        let body = res.text().await.unwrap();
+        assert!(body.contains("INVALID_FIELD"), "{body}");
+        assert!(!body.contains("sk-ctl"), "the value is echoed: {body}");
+    }
 }
