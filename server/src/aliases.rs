@@ -5,6 +5,7 @@
 
 use axum::http::StatusCode;
 
+use crate::access::{self, Owner};
 use crate::catalog::Actor;
 use crate::changes::Changes;
 use crate::clock::{now_ms, rfc3339};
@@ -12,9 +13,8 @@ use crate::db::{self, aliases::SqlAlias, Db, StoreError};
 use crate::error::codes;
 use crate::error::{ApiError, Coded};
 use crate::ids::new_id;
-use crate::orgs::OrgError;
 use crate::routing::{catalog::RoutingCatalog, model_ref};
-use app::dto::{AliasDto, AliasInputDto, OrgRole, OwnerDto};
+use app::dto::{AliasDto, AliasInputDto, OwnerDto};
 
 const MAX_NAME: usize = 128;
 
@@ -109,13 +109,7 @@ impl Aliases {
                     .ok_or_else(|| {
                         invalid("organization", "Choose the organization that owns it")
                     })?;
-                let org = db::orgs::find_for_member(&self.db.pool, handle, &actor.user_id)
-                    .await
-                    .map_err(StoreError::from)?
-                    .ok_or_else(|| OrgError::NotFound(handle.to_owned()))?;
-                if org.role != OrgRole::Admin.as_str() {
-                    return Err(OrgError::NotAdmin(org.handle).into());
-                }
+                let org = access::organization_to_own(&self.db, actor, handle).await?;
                 ("organization", org.id)
             }
             other => {
@@ -193,17 +187,16 @@ impl Aliases {
             .await
             .map_err(StoreError::from)?
             .ok_or_else(|| AliasError::NotFound(id.to_owned()))?;
-        let visible = match row.owner_kind.as_str() {
-            "user" => row.owner_id == actor.user_id,
-            _ => db::orgs::role_of(&self.db.pool, &row.owner_id, &actor.user_id)
-                .await
-                .map_err(StoreError::from)?
-                .is_some(),
-        };
-        if !visible {
+        let access = access::of(
+            &self.db,
+            actor,
+            Owner::of_kind(&row.owner_kind, &row.owner_id),
+        )
+        .await?;
+        if !access.may_use() {
             return Err(AliasError::NotFound(id.to_owned()).into());
         }
-        let can_edit = self.can_edit(actor, &row).await?;
+        let can_edit = access.may_edit();
         if edit && !can_edit {
             return Err(AliasError::NotEditable.into());
         }
@@ -211,16 +204,8 @@ impl Aliases {
     }
 
     async fn can_edit(&self, actor: &Actor, row: &SqlAlias) -> Result<bool, ApiError> {
-        Ok(match row.owner_kind.as_str() {
-            "user" => row.owner_id == actor.user_id,
-            _ => {
-                db::orgs::role_of(&self.db.pool, &row.owner_id, &actor.user_id)
-                    .await
-                    .map_err(StoreError::from)?
-                    .as_deref()
-                    == Some(OrgRole::Admin.as_str())
-            }
-        })
+        let owner = Owner::of_kind(&row.owner_kind, &row.owner_id);
+        Ok(access::of(&self.db, actor, owner).await?.may_edit())
     }
 
     /// The name (exact, or a glob with `*`), the target (a well-formed model reference

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 
 use axum::http::StatusCode;
 
+use crate::access::{self, Owner};
 use crate::catalog::Actor;
 use crate::changes::Changes;
 use crate::clock::{now_ms, rfc3339};
@@ -14,11 +15,9 @@ use crate::db::{self, collections::SqlCollection, collections::SqlPrice, Db, Sto
 use crate::error::codes;
 use crate::error::{ApiError, Coded};
 use crate::ids::new_id;
-use crate::orgs::OrgError;
 use crate::routing::{self, catalog::RoutingCatalog, model_ref, strategy::Strategy, Viewer};
 use app::dto::{
-    CollectionDto, CollectionInputDto, CollectionMemberDto, OrgRole, OwnerDto, PriceDto,
-    ReachableModelDto,
+    CollectionDto, CollectionInputDto, CollectionMemberDto, OwnerDto, PriceDto, ReachableModelDto,
 };
 
 const MAX_MEMBERS: usize = 50;
@@ -140,13 +139,7 @@ impl Collections {
                     .ok_or_else(|| {
                         invalid("organization", "Choose the organization that owns it")
                     })?;
-                let org = db::orgs::find_for_member(&self.db.pool, handle, &actor.user_id)
-                    .await
-                    .map_err(StoreError::from)?
-                    .ok_or_else(|| OrgError::NotFound(handle.to_owned()))?;
-                if org.role != OrgRole::Admin.as_str() {
-                    return Err(OrgError::NotAdmin(org.handle).into());
-                }
+                let org = access::organization_to_own(&self.db, actor, handle).await?;
                 ("organization", org.id.clone(), Viewer::Organization(org.id))
             }
             "system" | "platform" if actor.is_admin => {
@@ -381,18 +374,16 @@ impl Collections {
             .await
             .map_err(StoreError::from)?
             .ok_or_else(|| CollectionError::NotFound(id.to_owned()))?;
-        let visible = match row.owner_kind.as_str() {
-            "user" => row.owner_id == actor.user_id,
-            "organization" => db::orgs::role_of(&self.db.pool, &row.owner_id, &actor.user_id)
-                .await
-                .map_err(StoreError::from)?
-                .is_some(),
-            _ => true,
-        };
-        if !visible {
+        let access = access::of(
+            &self.db,
+            actor,
+            Owner::of_kind(&row.owner_kind, &row.owner_id),
+        )
+        .await?;
+        if !access.may_use() {
             return Err(CollectionError::NotFound(id.to_owned()).into());
         }
-        let can_edit = self.can_edit(actor, &row).await?;
+        let can_edit = access.may_edit();
         if edit && !can_edit {
             return Err(CollectionError::NotEditable.into());
         }
@@ -400,17 +391,8 @@ impl Collections {
     }
 
     async fn can_edit(&self, actor: &Actor, row: &SqlCollection) -> Result<bool, ApiError> {
-        Ok(match row.owner_kind.as_str() {
-            "user" => row.owner_id == actor.user_id,
-            "organization" => {
-                db::orgs::role_of(&self.db.pool, &row.owner_id, &actor.user_id)
-                    .await
-                    .map_err(StoreError::from)?
-                    .as_deref()
-                    == Some(OrgRole::Admin.as_str())
-            }
-            _ => actor.is_admin,
-        })
+        let owner = Owner::of_kind(&row.owner_kind, &row.owner_id);
+        Ok(access::of(&self.db, actor, owner).await?.may_edit())
     }
 
     /// Validates a create or update: name, strategy, and every member resolving for the

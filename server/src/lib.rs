@@ -4,6 +4,7 @@
 // Leptos view types nest deeply; the default limit is too low for the larger pages.
 #![recursion_limit = "256"]
 
+pub mod access;
 pub mod aliases;
 pub mod api;
 pub mod auth;

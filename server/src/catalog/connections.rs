@@ -13,6 +13,7 @@ use app::dto::{
 use super::credentials::{Credentials, SealedCredentials};
 use super::providers::{self, non_empty, Provider};
 use super::{Actor, CatalogError};
+use crate::access::{self, Owner};
 use crate::changes::Changes;
 use crate::clock::{now_ms, rfc3339};
 use crate::db::{
@@ -20,7 +21,6 @@ use crate::db::{
 };
 use crate::error::ApiError;
 use crate::ids::new_id;
-use crate::orgs::OrgError;
 use crate::vault::Vault;
 use app::dto::OrgRole;
 
@@ -80,23 +80,16 @@ impl Connections {
             .await
             .map_err(StoreError::from)?
             .ok_or_else(not_found)?;
-        let can_edit = match row.scope.as_str() {
-            SCOPE_INDIVIDUAL if row.owner_user_id.as_deref() == Some(actor.user_id.as_str()) => {
-                true
-            }
-            SCOPE_ORGANIZATION => {
-                let org_id = row.owner_org_id.clone().unwrap_or_default();
-                match db::orgs::role_of(&self.db.pool, &org_id, &actor.user_id)
-                    .await
-                    .map_err(StoreError::from)?
-                {
-                    Some(role) => role == OrgRole::Admin.as_str(),
-                    None => return Err(not_found().into()),
-                }
-            }
-            SCOPE_PLATFORM => actor.is_admin,
-            _ => return Err(not_found().into()),
-        };
+        let owner = Owner::of_connection(
+            &row.scope,
+            row.owner_user_id.as_deref(),
+            row.owner_org_id.as_deref(),
+        );
+        let access = access::of(&self.db, actor, owner).await?;
+        if !access.may_use() {
+            return Err(not_found().into());
+        }
+        let can_edit = access.may_edit();
         if edit && !can_edit {
             return Err(CatalogError::NotEditable.into());
         }
@@ -111,13 +104,13 @@ impl Connections {
         let rows = db::connections::list_visible(&self.db.pool, &actor.user_id)
             .await
             .map_err(StoreError::from)?;
-        let admin_of: Vec<String> = db::orgs::list_for_user(&self.db.pool, &actor.user_id)
-            .await
-            .map_err(StoreError::from)?
-            .into_iter()
-            .filter(|o| o.role == OrgRole::Admin.as_str())
-            .map(|o| o.id)
-            .collect();
+        let roles: std::collections::HashMap<String, Option<OrgRole>> =
+            db::orgs::list_for_user(&self.db.pool, &actor.user_id)
+                .await
+                .map_err(StoreError::from)?
+                .into_iter()
+                .map(|o| (o.id, OrgRole::parse(&o.role)))
+                .collect();
         Ok(rows
             .into_iter()
             .filter(|r| {
@@ -136,14 +129,18 @@ impl Connections {
             .filter(|r| filter.status.as_ref().is_none_or(|s| &r.status == s))
             .filter(|r| filter.scope.as_ref().is_none_or(|s| &r.scope == s))
             .map(|r| {
-                let can_edit = match r.scope.as_str() {
-                    SCOPE_INDIVIDUAL => true,
-                    SCOPE_ORGANIZATION => r
-                        .owner_org_id
-                        .as_ref()
-                        .is_some_and(|o| admin_of.contains(o)),
-                    _ => actor.is_admin,
-                };
+                let owner = Owner::of_connection(
+                    &r.scope,
+                    r.owner_user_id.as_deref(),
+                    r.owner_org_id.as_deref(),
+                );
+                let role = r
+                    .owner_org_id
+                    .as_ref()
+                    .and_then(|org| roles.get(org).copied().flatten());
+                let can_edit = owner.is_some_and(|owner| {
+                    access::decide(&actor.user_id, actor.is_admin, owner, role).may_edit()
+                });
                 to_dto(r, can_edit)
             })
             .collect())
@@ -215,13 +212,7 @@ impl Connections {
                     .organization
                     .as_deref()
                     .ok_or_else(|| CatalogError::MissingField("organization".into()))?;
-                let org = db::orgs::find_for_member(&self.db.pool, handle.trim(), &actor.user_id)
-                    .await
-                    .map_err(StoreError::from)?
-                    .ok_or_else(|| OrgError::NotFound(handle.to_owned()))?;
-                if org.role != OrgRole::Admin.as_str() {
-                    return Err(OrgError::NotAdmin(org.handle).into());
-                }
+                let org = access::organization_to_own(&self.db, actor, handle.trim()).await?;
                 (None, Some(org.id))
             }
             SCOPE_PLATFORM if actor.is_admin => (None, None),

@@ -17,7 +17,6 @@ use crate::clock::now_ms;
 use crate::error::{ApiError, RequestError};
 use crate::extract::Caller;
 use crate::gateway::render;
-use crate::routing::catalog::CollectionOwner;
 use crate::state::AppState;
 
 /// `GET /v1/auth/validate`: whether the Bearer key is valid, and whose it is.
@@ -47,14 +46,7 @@ async fn reachable(state: &AppState, user_id: &str) -> Result<BTreeMap<String, S
         }
     }
     for c in &snapshot.collections {
-        let visible = match &c.owner {
-            CollectionOwner::User(id) => id == user_id,
-            CollectionOwner::Organization(org) => snapshot
-                .orgs_of
-                .get(user_id)
-                .is_some_and(|orgs| orgs.contains(org)),
-            CollectionOwner::System => true,
-        };
+        let visible = snapshot.may_use_collection(user_id, &c.owner);
         if visible {
             ids.insert(c.reference(), c.owner_handle.clone());
         }

@@ -11,6 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crate::access;
 use crate::catalog::{providers, Credentials};
 use crate::changes::Changes;
 use crate::db::{self, Db, StoreError};
@@ -218,17 +219,40 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Whether `user_id` may use connections owned by `owner`.
+    /// Whether `user_id` may route through `route` (the rule in [`crate::access`]).
     pub fn may_use(&self, user_id: &str, route: &Route) -> bool {
-        match route.scope.as_str() {
-            "individual" => route.owner_user_id.as_deref() == Some(user_id),
-            "organization" => route.owner_org_id.as_ref().is_some_and(|org| {
-                self.orgs_of
-                    .get(user_id)
-                    .is_some_and(|orgs| orgs.contains(org))
-            }),
-            _ => true,
-        }
+        let owner = access::Owner::of_connection(
+            &route.scope,
+            route.owner_user_id.as_deref(),
+            route.owner_org_id.as_deref(),
+        );
+        owner.is_some_and(|owner| self.access(user_id, owner).may_use())
+    }
+
+    /// Whether `user_id` may call the collection (or alias) owned by `owner`.
+    pub fn may_use_collection(&self, user_id: &str, owner: &CollectionOwner) -> bool {
+        let owner = match owner {
+            CollectionOwner::User(id) => access::Owner::User(id),
+            CollectionOwner::Organization(org) => access::Owner::Organization(org),
+            CollectionOwner::System => access::Owner::Platform,
+        };
+        self.access(user_id, owner).may_use()
+    }
+
+    /// What `user_id` may do with what `owner` owns; membership comes from the snapshot
+    /// (accepted members only), so routing does no SQL.
+    fn access(&self, user_id: &str, owner: access::Owner<'_>) -> access::Access {
+        let member = owner.organization().is_some_and(|org| {
+            self.orgs_of
+                .get(user_id)
+                .is_some_and(|orgs| orgs.contains(org))
+        });
+        access::decide(
+            user_id,
+            false,
+            owner,
+            member.then_some(app::dto::OrgRole::Member),
+        )
     }
 
     /// The collection `name` owned by `owner_id` (`platform` for system collections).
@@ -289,13 +313,11 @@ impl Snapshot {
     }
 
     pub fn owns_or_belongs(&self, user_id: &str, owner: &Owner) -> bool {
-        match owner {
-            Owner::User(id) => id == user_id,
-            Owner::Organization(org) => self
-                .orgs_of
-                .get(user_id)
-                .is_some_and(|orgs| orgs.contains(org)),
-        }
+        let owner = match owner {
+            Owner::User(id) => access::Owner::User(id),
+            Owner::Organization(org) => access::Owner::Organization(org),
+        };
+        self.access(user_id, owner).may_use()
     }
 }
 
