@@ -3,6 +3,7 @@
 
 mod common;
 
+mod access_matrix;
 mod accounts;
 mod agents;
 mod chat_mock;
