@@ -28,7 +28,7 @@ impl Credentials {
         &self.0
     }
 
-    /// `sk-…wxyz`: enough to recognise a key, never enough to use it.
+    /// `…wxyz`: enough to recognise a key, never enough to use it (see [`mask`]).
     pub fn mask(&self, primary_field: &str) -> String {
         let value = self
             .0

@@ -36,12 +36,61 @@ pub trait Coded {
     }
 }
 
+/// A parser's message without the values it quotes: serde says `invalid type: string
+/// "…", expected i64`, and that string may be a key or a password sent in the wrong
+/// field. Long quoted variants (`unknown variant `…``) go too; short ones, which name what
+/// was meant, stay.
+pub fn without_values(message: &str) -> String {
+    const MAX_VARIANT_CHARS: usize = 20;
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    loop {
+        let string_at = rest.find(": string \"").map(|i| (i, ": string \"", '"'));
+        let variant_at = rest.find("variant `").map(|i| (i, "variant `", '`'));
+        let next = match (string_at, variant_at) {
+            (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+            (a, b) => a.or(b),
+        };
+        let Some((at, opener, close)) = next else {
+            out.push_str(rest);
+            return out;
+        };
+        let value_from = at + opener.len();
+        out.push_str(&rest[..value_from]);
+        // The quoted value ends at the first closing quote not escaped by a backslash.
+        let mut end = None;
+        let mut escaped = false;
+        for (i, c) in rest[value_from..].char_indices() {
+            match c {
+                '\\' if !escaped => escaped = true,
+                c if c == close && !escaped => {
+                    end = Some(value_from + i);
+                    break;
+                }
+                _ => escaped = false,
+            }
+        }
+        let Some(end) = end else {
+            out.push('…');
+            return out;
+        };
+        let value = &rest[value_from..end];
+        if close == '`' && value.chars().count() <= MAX_VARIANT_CHARS {
+            out.push_str(value);
+        } else {
+            out.push('…');
+        }
+        out.push(close);
+        rest = &rest[end + close.len_utf8()..];
+    }
+}
+
 /// Problems with the HTTP request itself, found before any business rule runs.
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {
-    #[error("Malformed JSON: {0}")]
+    #[error("Malformed JSON: {}", without_values(.0))]
     InvalidJson(String),
-    #[error("Invalid request body: {0}")]
+    #[error("Invalid request body: {}", without_values(.0))]
     InvalidBody(String),
     #[error("{message}")]
     InvalidField {
@@ -334,6 +383,34 @@ impl From<ApiError> for app::error::AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parser_messages_lose_the_values_they_quote() {
+        assert_eq!(
+            without_values(
+                r#"timeout_ms: invalid type: string "sk-secret \"x\" y", expected i64 at line 1"#
+            ),
+            r#"timeout_ms: invalid type: string "…", expected i64 at line 1"#
+        );
+        assert_eq!(
+            without_values("messages[0].role: unknown variant `system`, expected `user`"),
+            "messages[0].role: unknown variant `system`, expected `user`"
+        );
+        assert_eq!(
+            without_values(
+                "role: unknown variant `sk-CANARY-prov-3c1b9e7d5a2f4680`, expected one of"
+            ),
+            "role: unknown variant `…`, expected one of"
+        );
+        assert_eq!(
+            without_values(r#"x: string "unterminated"#),
+            r#"x: string "…"#
+        );
+        assert_eq!(
+            without_values("missing field `model`"),
+            "missing field `model`"
+        );
+    }
 
     #[test]
     fn envelope_has_code_message_type_and_status() {

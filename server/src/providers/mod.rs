@@ -125,7 +125,42 @@ pub enum ProviderError {
     Refused(String),
 }
 
+/// Replaces every credential value (of 8 characters or more) in `text`: an upstream that
+/// echoes the key it was sent must not get it shown to people who may use, but not read,
+/// the connection.
+pub fn scrub(mut text: String, secrets: &BTreeMap<String, String>) -> String {
+    for secret in secrets.values().filter(|v| v.chars().count() >= 8) {
+        if text.contains(secret.as_str()) {
+            text = text.replace(secret.as_str(), "[credential]");
+        }
+    }
+    text
+}
+
 impl ProviderError {
+    /// The error with every credential value in its text replaced (see [`scrub`]).
+    pub fn without_secrets(self, secrets: &BTreeMap<String, String>) -> Self {
+        let s = |text: String| scrub(text, secrets);
+        match self {
+            ProviderError::Unreachable(t) => ProviderError::Unreachable(s(t)),
+            ProviderError::Http {
+                status,
+                message,
+                retry_after_secs,
+            } => ProviderError::Http {
+                status,
+                message: s(message),
+                retry_after_secs,
+            },
+            ProviderError::Decode(t) => ProviderError::Decode(s(t)),
+            ProviderError::Config(t) => ProviderError::Config(s(t)),
+            ProviderError::Unsupported(t) => ProviderError::Unsupported(s(t)),
+            ProviderError::Blocked(t) => ProviderError::Blocked(s(t)),
+            ProviderError::Refused(t) => ProviderError::Refused(s(t)),
+            timeout @ ProviderError::Timeout(_) => timeout,
+        }
+    }
+
     pub fn http_status(&self) -> Option<u16> {
         match self {
             ProviderError::Http { status, .. } => Some(*status),
@@ -390,7 +425,7 @@ async fn send(request: RequestBuilder, upstream: &Upstream<'_>) -> Result<Respon
     let body = response.text().await.unwrap_or_default();
     Err(ProviderError::Http {
         status: status.as_u16(),
-        message: error_message(status, &body),
+        message: scrub(error_message(status, &body), upstream.credentials),
         retry_after_secs,
     })
 }

@@ -6,6 +6,7 @@ mod common;
 mod access_matrix;
 mod accounts;
 mod agents;
+mod canary;
 mod chat_mock;
 mod cli;
 mod collections;
