@@ -204,6 +204,10 @@ impl Connections {
         let allow_private = actor.is_admin && req.allow_private != Some(false);
         self.check_endpoint(&endpoint_url, allow_private || provider.allow_private)
             .await?;
+        for url in config_urls(&config) {
+            self.check_endpoint(url, allow_private || provider.allow_private)
+                .await?;
+        }
         let scope = req.scope.as_deref().unwrap_or(SCOPE_INDIVIDUAL).to_owned();
         let (owner_user_id, owner_org_id) = match scope.as_str() {
             SCOPE_INDIVIDUAL => (Some(actor.user_id.clone()), None),
@@ -344,6 +348,7 @@ impl Connections {
         change: &ConnectionUpdateDto,
     ) -> Result<ConnectionDto, ApiError> {
         let Accessible { mut row, .. } = self.load(actor, id, true).await?;
+        let hosts_before = bound_hosts(&row.endpoint_url, &row.config);
         let mut changed = Vec::new();
         let mut action = "edit";
         if let Some(name) = &change.name {
@@ -358,7 +363,6 @@ impl Connections {
         if change.allow_private.is_some() && !actor.is_admin {
             return Err(CatalogError::AdminOnly.into());
         }
-        let mut new_credentials = None;
         if let Some(url) = &change.endpoint_url {
             let url = check_url(url)?;
             if url != row.endpoint_url {
@@ -366,22 +370,6 @@ impl Connections {
                 row.allow_private = Flag(actor.is_admin && change.allow_private != Some(false));
                 self.check_endpoint(&url, row.allow_private.0 || provider.allow_private)
                     .await?;
-                // A stored credential stays bound to the host it was entered for: moving
-                // the endpoint elsewhere needs the credential again, and the old one goes.
-                if host_of(&url) != host_of(&row.endpoint_url) {
-                    if change.api_key.is_none() && change.credentials.is_none() {
-                        return Err(CatalogError::Invalid {
-                            field: "api_key",
-                            message: "the endpoint moves to another host: enter the credential again (the stored one stays with the old host and is discarded)".into(),
-                        }
-                        .into());
-                    }
-                    new_credentials = Some(credentials_for(
-                        &provider,
-                        change.api_key.as_deref(),
-                        change.credentials.as_ref(),
-                    )?);
-                }
                 row.endpoint_url = url;
                 changed.push("endpoint_url");
             }
@@ -443,9 +431,33 @@ impl Connections {
             changed.push("max_retries");
         }
         if let Some(cfg) = &change.config {
-            row.config = serde_json::to_string(&config_for(&provider, Some(cfg))?)
-                .map_err(|e| StoreError::Internal(e.to_string()))?;
+            let config = config_for(&provider, Some(cfg))?;
+            for url in config_urls(&config) {
+                self.check_endpoint(url, row.allow_private.0 || provider.allow_private)
+                    .await?;
+            }
+            row.config =
+                serde_json::to_string(&config).map_err(|e| StoreError::Internal(e.to_string()))?;
             changed.push("config");
+        }
+        // A stored credential stays bound to the hosts it was entered for (the endpoint,
+        // and any URL setting such as Bedrock's runtime endpoint): sending requests to a
+        // new host needs the credential again, and the old one goes.
+        let hosts_after = bound_hosts(&row.endpoint_url, &row.config);
+        let mut new_credentials = None;
+        if !hosts_after.is_subset(&hosts_before) {
+            if change.api_key.is_none() && change.credentials.is_none() {
+                return Err(CatalogError::Invalid {
+                    field: "api_key",
+                    message: "the connection would send requests to another host: enter the credential again (the stored one stays with the old host and is discarded)".into(),
+                }
+                .into());
+            }
+            new_credentials = Some(credentials_for(
+                &provider,
+                change.api_key.as_deref(),
+                change.credentials.as_ref(),
+            )?);
         }
         row.updated_at = now_ms();
         db::connections::update_settings(&self.db.pool, &row)
@@ -459,8 +471,8 @@ impl Connections {
                 "update_key",
                 id,
                 &format!(
-                    "endpoint moved to {}: the old credential was discarded, the new one is {}",
-                    host_of(&row.endpoint_url).unwrap_or_default(),
+                    "requests now go to {}: the old credential was discarded, the new one is {}",
+                    hosts_after.into_iter().collect::<Vec<_>>().join(", "),
                     sealed.mask
                 ),
             )
@@ -786,6 +798,25 @@ pub(super) fn endpoint_for(
             }
         }
     }
+}
+
+/// The `*_url` settings of a connection's config (endpoints too, e.g. Bedrock's
+/// `runtime_endpoint_url`).
+fn config_urls(config: &BTreeMap<String, String>) -> impl Iterator<Item = &str> {
+    config
+        .iter()
+        .filter(|(name, _)| name.ends_with("_url"))
+        .map(|(_, url)| url.as_str())
+}
+
+/// Every host a connection sends its credential to: the endpoint's and those of its URL
+/// settings.
+fn bound_hosts(endpoint_url: &str, config_json: &str) -> std::collections::BTreeSet<String> {
+    let config: BTreeMap<String, String> = serde_json::from_str(config_json).unwrap_or_default();
+    std::iter::once(endpoint_url)
+        .chain(config_urls(&config))
+        .filter_map(host_of)
+        .collect()
 }
 
 /// The host (and port) an endpoint URL names, which a credential is bound to.

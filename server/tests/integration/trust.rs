@@ -560,3 +560,75 @@ async fn credential_values_with_control_characters_are_refused() {
         assert!(!body.contains("sk-ctl"), "the value is echoed: {body}");
     }
 }
+
+/// Bedrock sends signed requests to `runtime_endpoint_url` when it is set: moving that
+/// setting to another host is moving the endpoint, and needs the credential again.
+#[tokio::test]
+async fn a_url_setting_is_bound_like_the_endpoint() {
+    let Some(app) = spawn_app().await else { return };
+    let mock = Mock::start("unused").await;
+    // A provider of the Bedrock family whose connections may set a runtime endpoint.
+    let (_, admin) = app.user_with_key("root@example.com", "root").await;
+    let provider = app
+        .api(Method::POST, "/api/providers", &admin)
+        .json(&json!({"key": "vpc-bedrock", "name": "Bedrock (VPC)", "api_family": "bedrock",
+                      "base_url": mock.url("/bedrock"),
+                      "credential_fields": [{"name": "access_key_id", "label": "Key id", "required": true},
+                                            {"name": "secret_access_key", "label": "Secret", "required": true}],
+                      "config_fields": [{"name": "region", "label": "Region", "default": "us-east-1"},
+                                        {"name": "runtime_endpoint_url", "label": "Runtime endpoint"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        provider.status(),
+        StatusCode::CREATED,
+        "{:?}",
+        provider.text().await
+    );
+    let (_, key) = app.user_with_key("ada@example.com", "ada").await;
+    let made = app
+        .api(Method::POST, "/api/connections", &key)
+        .json(&json!({"provider": "vpc-bedrock", "name": "aws", "endpoint_url": mock.url("/bedrock"),
+                      "config": {"region": "us-east-1"},
+                      "credentials": {"access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": "bedrock-secret-canary-0001"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), StatusCode::CREATED);
+    let id = made.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let elsewhere = ChatMock::start("elsewhere").await;
+    let moved = app
+        .api(Method::PUT, &format!("/api/connections/{id}"), &key)
+        .json(&json!({"config": {"region": "us-east-1", "runtime_endpoint_url": elsewhere.base}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status(), StatusCode::BAD_REQUEST);
+    let text = moved.text().await.unwrap();
+    assert!(text.contains("credential again"), "{text}");
+    // The same host as the endpoint is no move; a new one with the credential is.
+    let same = app
+        .api(Method::PUT, &format!("/api/connections/{id}"), &key)
+        .json(&json!({"config": {"region": "us-east-1", "runtime_endpoint_url": mock.url("/runtime")}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same.status(), StatusCode::OK, "{:?}", same.text().await);
+    let rekeyed = app
+        .api(Method::PUT, &format!("/api/connections/{id}"), &key)
+        .json(&json!({"config": {"region": "us-east-1", "runtime_endpoint_url": elsewhere.base},
+                      "credentials": {"access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": "bedrock-secret-canary-0002"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        rekeyed.status(),
+        StatusCode::OK,
+        "{:?}",
+        rekeyed.text().await
+    );
+}
