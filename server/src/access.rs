@@ -112,6 +112,26 @@ pub async fn of(db: &Db, actor: &Actor, owner: Option<Owner<'_>>) -> Result<Acce
     Ok(decide(&actor.user_id, actor.is_admin, owner, role))
 }
 
+/// [`of`], refused as `hidden()` when `actor` may not use the thing and as `read_only()`
+/// when `edit` is asked of someone who may only use it.
+pub async fn require<E: Into<ApiError>>(
+    db: &Db,
+    actor: &Actor,
+    owner: Option<Owner<'_>>,
+    edit: bool,
+    hidden: impl FnOnce() -> E,
+    read_only: impl FnOnce() -> E,
+) -> Result<Access, ApiError> {
+    let access = of(db, actor, owner).await?;
+    if !access.may_use() {
+        return Err(hidden().into());
+    }
+    if edit && !access.may_edit() {
+        return Err(read_only().into());
+    }
+    Ok(access)
+}
+
 /// The organization `handle` names, for `actor` to create something in it: they must be
 /// one of its admins ([`decide`] gives them [`Access::Edit`]). Not a member: not found.
 pub async fn organization_to_own(

@@ -187,20 +187,16 @@ impl Aliases {
             .await
             .map_err(StoreError::from)?
             .ok_or_else(|| AliasError::NotFound(id.to_owned()))?;
-        let access = access::of(
+        let access = access::require(
             &self.db,
             actor,
             Owner::of_kind(&row.owner_kind, &row.owner_id),
+            edit,
+            || AliasError::NotFound(id.to_owned()),
+            || AliasError::NotEditable,
         )
         .await?;
-        if !access.may_use() {
-            return Err(AliasError::NotFound(id.to_owned()).into());
-        }
-        let can_edit = access.may_edit();
-        if edit && !can_edit {
-            return Err(AliasError::NotEditable.into());
-        }
-        Ok((row, can_edit))
+        Ok((row, access.may_edit()))
     }
 
     async fn can_edit(&self, actor: &Actor, row: &SqlAlias) -> Result<bool, ApiError> {

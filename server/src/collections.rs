@@ -374,20 +374,16 @@ impl Collections {
             .await
             .map_err(StoreError::from)?
             .ok_or_else(|| CollectionError::NotFound(id.to_owned()))?;
-        let access = access::of(
+        let access = access::require(
             &self.db,
             actor,
             Owner::of_kind(&row.owner_kind, &row.owner_id),
+            edit,
+            || CollectionError::NotFound(id.to_owned()),
+            || CollectionError::NotEditable,
         )
         .await?;
-        if !access.may_use() {
-            return Err(CollectionError::NotFound(id.to_owned()).into());
-        }
-        let can_edit = access.may_edit();
-        if edit && !can_edit {
-            return Err(CollectionError::NotEditable.into());
-        }
-        Ok((row, can_edit))
+        Ok((row, access.may_edit()))
     }
 
     async fn can_edit(&self, actor: &Actor, row: &SqlCollection) -> Result<bool, ApiError> {

@@ -85,15 +85,14 @@ impl Connections {
             row.owner_user_id.as_deref(),
             row.owner_org_id.as_deref(),
         );
-        let access = access::of(&self.db, actor, owner).await?;
-        if !access.may_use() {
-            return Err(not_found().into());
-        }
-        let can_edit = access.may_edit();
-        if edit && !can_edit {
-            return Err(CatalogError::NotEditable.into());
-        }
-        Ok(Accessible { row, can_edit })
+        let access = access::require(&self.db, actor, owner, edit, not_found, || {
+            CatalogError::NotEditable
+        })
+        .await?;
+        Ok(Accessible {
+            row,
+            can_edit: access.may_edit(),
+        })
     }
 
     pub async fn list(
