@@ -45,14 +45,20 @@ impl TestLocks {
     }
 }
 
-/// Manual tests, draft tests and discoveries a user may start for one connection: one per
-/// interval (default 5 s, `--manual-test-interval-secs`), since each reaches the provider
-/// and writes the audit log. Per replica.
+/// Manual tests, draft tests and discoveries reach the provider (and a stored connection's
+/// test writes the audit log), so a user may repeat one only after an interval (default
+/// 5 s, `--manual-test-interval-secs`) — unless what is tested changed (another key,
+/// endpoint or setting: fixing a typo and testing again is not spam) — and starts at most
+/// [`TESTS_PER_MINUTE`] of them a minute in all. Per replica.
 #[derive(Clone)]
 pub struct TestPace {
     interval: Duration,
-    started: moka::sync::Cache<(String, String), Instant>,
+    started: moka::sync::Cache<(String, u64), Instant>,
+    per_user: moka::sync::Cache<String, Arc<Mutex<(Instant, u32)>>>,
 }
+
+/// Manual tests a user may start in a minute, whatever they test.
+const TESTS_PER_MINUTE: u32 = 30;
 
 impl TestPace {
     pub fn new(interval: Duration) -> Self {
@@ -62,25 +68,63 @@ impl TestPace {
                 .max_capacity(100_000)
                 .time_to_live(interval.max(Duration::from_millis(1)))
                 .build(),
+            per_user: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_idle(Duration::from_secs(60))
+                .build(),
         }
     }
 
-    /// Lets the test start, or says how long to wait. `target` is a connection id, or
-    /// `draft` for the unsaved form.
-    fn start(&self, actor: &Actor, target: &str) -> Result<(), super::CatalogError> {
+    /// Lets the test of `target` (what is tested, e.g. a connection's id, endpoint, key
+    /// and settings) start, or says how long to wait.
+    fn start(
+        &self,
+        actor: &Actor,
+        target: &impl std::hash::Hash,
+    ) -> Result<(), super::CatalogError> {
         if self.interval.is_zero() {
             return Ok(());
         }
-        let key = (actor.user_id.clone(), target.to_owned());
-        let entry = self.started.entry(key).or_insert_with(Instant::now);
-        if entry.is_fresh() {
-            return Ok(());
-        }
-        let left = self.interval.saturating_sub(entry.into_value().elapsed());
-        Err(super::CatalogError::TestTooSoon {
+        let too_soon = |left: Duration| super::CatalogError::TestTooSoon {
             retry_after_secs: left.as_secs().max(1),
-        })
+        };
+        let fingerprint = {
+            use std::hash::Hasher;
+            let mut h = std::hash::DefaultHasher::new();
+            target.hash(&mut h);
+            h.finish()
+        };
+        let entry = self
+            .started
+            .entry((actor.user_id.clone(), fingerprint))
+            .or_insert_with(Instant::now);
+        if !entry.is_fresh() {
+            return Err(too_soon(
+                self.interval.saturating_sub(entry.into_value().elapsed()),
+            ));
+        }
+        let window = self.per_user.get_with(actor.user_id.clone(), || {
+            Arc::new(Mutex::new((Instant::now(), 0)))
+        });
+        let mut window = window
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if window.0.elapsed() >= Duration::from_secs(60) {
+            *window = (Instant::now(), 0);
+        }
+        if window.1 >= TESTS_PER_MINUTE {
+            return Err(too_soon(
+                Duration::from_secs(60).saturating_sub(window.0.elapsed()),
+            ));
+        }
+        window.1 += 1;
+        Ok(())
     }
+}
+
+/// What a stored connection's test depends on: a change to any of it is a new test.
+fn tested(row: &SqlConnection) -> (&str, &str, &str, &str) {
+    (&row.id, &row.endpoint_url, &row.sealed_nonce, &row.config)
 }
 
 struct Target {
@@ -352,7 +396,7 @@ impl Connections {
     /// `POST /api/connections/{id}/test`.
     pub async fn test(&self, actor: &Actor, id: &str) -> Result<TestResultDto, ApiError> {
         let access = self.load(actor, id, false).await?;
-        self.pace.start(actor, id)?;
+        self.pace.start(actor, &tested(&access.row))?;
         let result = self.run_check(&access.row, Trigger::Manual).await?;
         let detail = match &result.error {
             None => format!("test passed in {} ms", result.latency_ms),
@@ -369,7 +413,8 @@ impl Connections {
         req: &NewConnectionDto,
     ) -> Result<TestResultDto, ApiError> {
         let p = self.prepare(actor, req).await?;
-        self.pace.start(actor, "draft")?;
+        self.pace
+            .start(actor, &serde_json::to_string(req).unwrap_or_default())?;
         let upstream = self.upstream(
             p.provider.family,
             &p.endpoint_url,
@@ -412,7 +457,7 @@ impl Connections {
     /// `POST /api/connections/{id}/discover`: stores the provider's model list.
     pub async fn discover(&self, actor: &Actor, id: &str) -> Result<Vec<ModelDto>, ApiError> {
         let access = self.load(actor, id, true).await?;
-        self.pace.start(actor, &format!("discover:{id}"))?;
+        self.pace.start(actor, &("discover", tested(&access.row)))?;
         let row = access.row;
         let Target {
             provider,

@@ -12,8 +12,8 @@ use super::openai_format::{
     self as oai, ChatRequest, ChunkWriter, Content, Message, PartRef, ToolChoice, Usage,
 };
 use super::{
-    decode, event_json, native_reply, send, sse_chunks, ChatReply, DiscoveredModel, NativeApi,
-    NativeReply, NativeRequest, ProviderError, SseEvent, Upstream,
+    decode, event_json, native_reply, send, send_for, sse_chunks, ChatReply, DiscoveredModel,
+    NativeApi, NativeReply, NativeRequest, ProviderError, SseEvent, Upstream,
 };
 
 pub const API_VERSION: &str = "2023-06-01";
@@ -76,7 +76,7 @@ pub async fn chat(
         .header("x-api-key", upstream.credential("api_key"))
         .header("anthropic-version", API_VERSION)
         .json(&native);
-    let response = send(request, upstream).await?;
+    let response = send_for(request, upstream, stream).await?;
     if !stream {
         let answer: MessageResponse = decode(response).await?;
         return Ok(ChatReply::Whole(answer.into_openai(&req.model)));
@@ -112,7 +112,7 @@ pub async fn native(
     if !has_version {
         builder = builder.header("anthropic-version", API_VERSION);
     }
-    let response = send(builder.body(request.body), upstream).await?;
+    let response = send_for(builder.body(request.body), upstream, request.stream).await?;
     native_reply(response, request.stream, |e: SseEvent| {
         if e.event == "error" {
             let error = serde_json::from_str::<Value>(&e.data).unwrap_or_default();

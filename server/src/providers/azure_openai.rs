@@ -5,8 +5,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    body_bytes, decode, native_reply, openai_compat, send, ChatReply, DiscoveredModel, NativeReply,
-    NativeRequest, ProviderError, Upstream,
+    body_bytes, decode, native_reply, openai_compat, send, send_for, ChatReply, DiscoveredModel,
+    NativeReply, NativeRequest, ProviderError, Upstream,
 };
 
 /// The Responses API version a connection uses unless its `responses_api_version` says
@@ -69,7 +69,7 @@ pub async fn responses(
     for (name, value) in request.headers {
         builder = builder.header(name, value);
     }
-    let response = send(builder.body(request.body), upstream).await?;
+    let response = send_for(builder.body(request.body), upstream, request.stream).await?;
     native_reply(response, request.stream, |e| Some(Ok(e))).await
 }
 
@@ -112,7 +112,7 @@ pub async fn chat(
     stream: bool,
 ) -> Result<ChatReply, ProviderError> {
     let request = deployment_request(client, upstream, "chat/completions", body)?;
-    openai_compat::read_chat(send(request, upstream).await?, stream).await
+    openai_compat::read_chat(send_for(request, upstream, stream).await?, stream).await
 }
 
 pub async fn embed(

@@ -27,8 +27,8 @@ use super::openai_format::{
     self as oai, ChatRequest, ChunkWriter, Content, Message, PartRef, ToolChoice, Usage,
 };
 use super::{
-    body_bytes, decode, send, ChatReply, ChunkStream, DiscoveredModel, EventStream, NativeReply,
-    NativeRequest, ProviderError, SseEvent, Upstream,
+    body_bytes, decode, send, send_for, ChatReply, ChunkStream, DiscoveredModel, EventStream,
+    NativeReply, NativeRequest, ProviderError, SseEvent, Upstream,
 };
 
 const SERVICE: &str = "bedrock";
@@ -158,7 +158,7 @@ pub async fn chat(
     for (name, value) in signed_headers(upstream, "POST", &url, &payload)? {
         request = request.header(name, value);
     }
-    let response = send(request.body(payload), upstream).await?;
+    let response = send_for(request.body(payload), upstream, stream).await?;
     let request_id = response
         .headers()
         .get("x-amzn-requestid")
@@ -234,7 +234,7 @@ pub async fn anthropic_native(
     for (name, value) in signed_headers(upstream, "POST", &url, &payload)? {
         builder = builder.header(name, value);
     }
-    let response = send(builder.body(payload), upstream).await?;
+    let response = send_for(builder.body(payload), upstream, request.stream).await?;
     if !request.stream {
         return Ok(NativeReply::Whole(body_bytes(response).await?));
     }
@@ -517,8 +517,7 @@ fn decode_frames<T: Send + 'static>(
     let mut decoder = MessageFrameDecoder::new();
     let mut done = false;
     Box::pin(
-        response
-            .bytes_stream()
+        super::body_chunks(response)
             .map(move |item| {
                 if done {
                     return Vec::new();

@@ -10,7 +10,8 @@ use super::openai_format::{
     self as oai, ChatRequest, ChunkWriter, Content, Message, PartRef, ToolChoice, Usage,
 };
 use super::{
-    decode, event_json, send, sse_chunks, ChatReply, DiscoveredModel, ProviderError, Upstream,
+    decode, event_json, send, send_for, sse_chunks, ChatReply, DiscoveredModel, ProviderError,
+    Upstream,
 };
 
 const MAX_PAGES: usize = 20;
@@ -65,7 +66,7 @@ pub async fn chat(
     let request = super::urls::post(client, format!("{}/v2/chat", upstream.base_url))
         .bearer_auth(upstream.credential("api_key"))
         .json(&native);
-    let response = send(request, upstream).await?;
+    let response = send_for(request, upstream, stream).await?;
     if !stream {
         let answer: ChatResponse = decode(response).await?;
         return Ok(ChatReply::Whole(answer.into_openai(&req.model)));

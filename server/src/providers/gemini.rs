@@ -12,7 +12,8 @@ use super::openai_format::{
     self as oai, ChatRequest, ChunkWriter, Content, Message, PartRef, ToolChoice, Usage,
 };
 use super::{
-    decode, event_json, send, sse_chunks, ChatReply, DiscoveredModel, ProviderError, Upstream,
+    decode, event_json, send, send_for, sse_chunks, ChatReply, DiscoveredModel, ProviderError,
+    Upstream,
 };
 
 const MAX_PAGES: usize = 20;
@@ -104,7 +105,7 @@ pub async fn chat(
     }
     .header("x-goog-api-key", upstream.credential("api_key"))
     .json(&native);
-    let response = send(request, upstream).await?;
+    let response = send_for(request, upstream, stream).await?;
     if !stream {
         let answer: GenerateResponse = decode(response).await?;
         return answer.into_openai(&req.model).map(ChatReply::Whole);

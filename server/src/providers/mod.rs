@@ -332,6 +332,40 @@ async fn native_reply(
     Ok(NativeReply::Stream(sse_events(response, on_event)))
 }
 
+/// A response's body as it arrives. For a stream (see [`send_for`]) a pause longer than
+/// its idle limit ends it with a timed-out error; a whole answer is bounded by the
+/// request's own timeout.
+pub(super) fn body_chunks(
+    response: Response,
+) -> Pin<Box<dyn futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send>> {
+    use futures_util::StreamExt;
+    let idle = response.extensions().get::<IdleLimit>().map(|l| l.0);
+    let body = response.bytes_stream();
+    let Some(idle) = idle else {
+        return Box::pin(body.map(|item| item.map_err(std::io::Error::other)));
+    };
+    Box::pin(futures_util::stream::unfold(
+        (Box::pin(body), false),
+        move |(mut body, ended)| async move {
+            if ended {
+                return None;
+            }
+            match tokio::time::timeout(idle, body.next()).await {
+                Ok(Some(Ok(bytes))) => Some((Ok(bytes), (body, false))),
+                Ok(Some(Err(e))) => Some((Err(std::io::Error::other(e)), (body, true))),
+                Ok(None) => None,
+                Err(_) => Some((
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!("the provider sent nothing for {} ms", idle.as_millis()),
+                    )),
+                    (body, true),
+                )),
+            }
+        },
+    ))
+}
+
 /// The raw server-sent events of a response; `on_event` may drop an event (`None`) or
 /// turn it into an error, which ends the stream.
 fn sse_events(
@@ -342,8 +376,7 @@ fn sse_events(
     use futures_util::StreamExt;
     let mut ended = false;
     Box::pin(
-        response
-            .bytes_stream()
+        body_chunks(response)
             .eventsource()
             .filter_map(move |event| {
                 let out = if ended {
@@ -396,24 +429,55 @@ pub async fn list_models(
 /// with the provider's own error message where its body has one. The outbound policy is
 /// applied here for address literals (names are checked by the client's resolver).
 async fn send(request: RequestBuilder, upstream: &Upstream<'_>) -> Result<Response, ProviderError> {
+    send_for(request, upstream, false).await
+}
+
+/// How long a stream may go without a byte before it is given up (the connection's
+/// timeout); carried on the response so every stream decoder reads its body through
+/// [`body_chunks`].
+#[derive(Clone, Copy)]
+struct IdleLimit(Duration);
+
+/// [`send`] for a request whose answer may be a stream. A whole answer must arrive
+/// within the connection's timeout; a stream must *start* within it (the response head)
+/// and then never pause longer, however long it lasts — a long generation is not cut.
+async fn send_for(
+    request: RequestBuilder,
+    upstream: &Upstream<'_>,
+    stream: bool,
+) -> Result<Response, ProviderError> {
     let timeout = upstream.timeout;
-    let (client, request) = request.timeout(timeout).build_split();
+    let request = if stream {
+        request
+    } else {
+        request.timeout(timeout)
+    };
+    let (client, request) = request.build_split();
     let request = request.map_err(|e| ProviderError::Config(without_url(&e)))?;
     if !upstream.allow_private {
         if let Some(refused) = crate::outbound::refused_literal(request.url()) {
             return Err(ProviderError::Refused(refused.to_string()));
         }
     }
-    let response = client.execute(request).await.map_err(|e| {
-        if let Some(refused) = refusal(&e) {
-            ProviderError::Refused(refused)
-        } else if e.is_timeout() {
-            ProviderError::Timeout(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX))
-        } else {
-            ProviderError::Unreachable(without_url(&e))
-        }
-    })?;
+    let timed_out =
+        || ProviderError::Timeout(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX));
+    let response = tokio::time::timeout(timeout, client.execute(request))
+        .await
+        .map_err(|_| timed_out())?
+        .map_err(|e| {
+            if let Some(refused) = refusal(&e) {
+                ProviderError::Refused(refused)
+            } else if e.is_timeout() {
+                timed_out()
+            } else {
+                ProviderError::Unreachable(without_url(&e))
+            }
+        })?;
     if response.status().is_success() {
+        let mut response = response;
+        if stream {
+            response.extensions_mut().insert(IdleLimit(timeout));
+        }
         return Ok(response);
     }
     let status = response.status();
@@ -486,7 +550,7 @@ where
 {
     use eventsource_stream::Eventsource;
     use futures_util::StreamExt;
-    let events = response.bytes_stream().eventsource();
+    let events = body_chunks(response).eventsource();
     Box::pin(
         events
             .map(move |event| match event {

@@ -5,8 +5,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    body_bytes, decode, native_reply, send, sse_chunks, ChatReply, DiscoveredModel, NativeApi,
-    NativeReply, NativeRequest, ProviderError, Upstream,
+    body_bytes, decode, native_reply, send, send_for, sse_chunks, ChatReply, DiscoveredModel,
+    NativeApi, NativeReply, NativeRequest, ProviderError, Upstream,
 };
 
 #[derive(Deserialize)]
@@ -86,7 +86,7 @@ pub async fn native(
     for (name, value) in request.headers {
         builder = builder.header(name, value);
     }
-    let response = send(builder.body(request.body), upstream).await?;
+    let response = send_for(builder.body(request.body), upstream, request.stream).await?;
     native_reply(response, request.stream, |e| {
         (e.data.trim() != "[DONE]").then_some(Ok(e))
     })
@@ -99,9 +99,10 @@ pub async fn chat(
     body: &Value,
     stream: bool,
 ) -> Result<ChatReply, ProviderError> {
-    let response = send(
+    let response = send_for(
         post(client, upstream, "chat/completions").json(body),
         upstream,
+        stream,
     )
     .await?;
     read_chat(response, stream).await

@@ -863,6 +863,49 @@ async fn every_route_and_server_function_by_every_role() {
     row(&w, "fn set_price", Call::Json("set_price", json!({"price": {"provider": "openai", "model": "gpt-matrix", "input_per_mtok": 1.0, "output_per_mtok": 2.0}})), [Denied, Denied, Denied, Denied, Done], &mut bad).await;
     row(&w, "create a provider", rest_body(Method::POST, "/api/providers".into(), json!({"key": "matrixp", "name": "Matrix", "base_url": "https://api.example.com/v1", "api_family": "openai_compat"})), [Denied, Denied, Denied, Denied, Done], &mut bad).await;
 
+    let providers = json_of(
+        api(
+            &w.app,
+            &w.person("root").key,
+            Method::GET,
+            "/api/providers",
+            None,
+        )
+        .await,
+    )
+    .await;
+    let openai_id = providers["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["key"] == "openai")
+        .and_then(|p| p["id"].as_str())
+        .unwrap()
+        .to_owned();
+    row(
+        &w,
+        "change a provider",
+        rest_body(
+            Method::PUT,
+            format!("/api/providers/{openai_id}"),
+            json!({"name": "OpenAI"}),
+        ),
+        [Denied, Denied, Denied, Denied, Done],
+        &mut bad,
+    )
+    .await;
+    row(
+        &w,
+        "delete a price",
+        rest(
+            Method::DELETE,
+            "/api/prices?provider=openai&model=gpt-matrix".into(),
+        ),
+        [Denied, Denied, Denied, Denied, Done],
+        &mut bad,
+    )
+    .await;
+
     // Another's API key cannot be revoked (nor learned to exist).
     let kid = &w.ada_key_id;
     for who in ["bob", "carl", "mia", "root"] {
@@ -1001,6 +1044,17 @@ async fn lists_show_only_what_each_person_may_use() {
         ("mia", false, true),
         ("root", false, false),
     ];
+    // One request of ada's, through her own connection: only she finds it in the log.
+    let res = api(
+        &w.app,
+        &w.person("ada").key,
+        Method::POST,
+        "/v1/chat/completions",
+        Some(&json!({"model": "ada/openai/gpt-4o", "messages": [{"role": "user", "content": "matrix-log-probe"}]})),
+    )
+    .await;
+    let request_id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    w.app.state.request_log.flush().await;
     for (who, ada_s, org_s) in expect {
         let key = &w.person(who).key;
         for (path, field, ada_id, org_id) in [
@@ -1024,6 +1078,12 @@ async fn lists_show_only_what_each_person_may_use() {
                 );
             }
         }
+        let log = json_of(api(&w.app, key, Method::GET, "/api/logs", None).await).await;
+        assert_eq!(
+            log.to_string().contains(&request_id),
+            who == "ada",
+            "{who}: {log}"
+        );
         let keys = json_of(api(&w.app, key, Method::GET, "/api/keys", None).await).await;
         assert_eq!(
             ids(&keys, "keys").contains(&w.ada_key_id),

@@ -33,6 +33,10 @@ struct Behaviour {
     hang: bool,
     break_stream: bool,
     slow_stream: bool,
+    /// A stream of this many chunks, one every this long.
+    paced: Option<(usize, Duration)>,
+    /// After this many events, the stream goes silent for this long.
+    stall: Option<(usize, Duration)>,
     delay: Option<Duration>,
     /// Answer 200 with a body that is not JSON.
     garbage: bool,
@@ -99,6 +103,14 @@ impl ChatMock {
     }
     pub fn slow_stream(&self) {
         self.behaviour.lock().unwrap().slow_stream = true;
+    }
+    /// Streams `chunks` chunks, one every `every_ms` (a long generation).
+    pub fn pace(&self, chunks: usize, every_ms: u64) {
+        self.behaviour.lock().unwrap().paced = Some((chunks, Duration::from_millis(every_ms)));
+    }
+    /// Goes silent for `ms` after the first `events` events of a stream.
+    pub fn stall(&self, events: usize, ms: u64) {
+        self.behaviour.lock().unwrap().stall = Some((events, Duration::from_millis(ms)));
     }
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
@@ -197,9 +209,9 @@ impl Drop for CancelGuard {
 }
 
 fn stream(mock: ChatMock, model: String, include_usage: bool) -> Response {
-    let (broken, slow) = {
+    let (broken, slow, paced, stall) = {
         let b = mock.behaviour.lock().unwrap();
-        (b.break_stream, b.slow_stream)
+        (b.break_stream, b.slow_stream, b.paced, b.stall)
     };
     let chunk = |content: &str| {
         json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1, "model": model,
@@ -212,6 +224,11 @@ fn stream(mock: ChatMock, model: String, include_usage: bool) -> Response {
     if slow {
         events = (0..200)
             .map(|i| format!("data: {}\n\n", chunk(&i.to_string())))
+            .collect();
+    }
+    if let Some((n, _)) = paced {
+        events = (0..n)
+            .map(|i| format!("data: {}\n\n", chunk(&format!("<{i}>"))))
             .collect();
     }
     if include_usage {
@@ -236,6 +253,12 @@ fn stream(mock: ChatMock, model: String, include_usage: bool) -> Response {
             }
             if slow {
                 tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            if let Some((_, every)) = paced.filter(|_| n > 0) {
+                tokio::time::sleep(every).await;
+            }
+            if let Some((_, silence)) = stall.filter(|(after, _)| *after == n) {
+                tokio::time::sleep(silence).await;
             }
             match it.next() {
                 Some(e) => Some((

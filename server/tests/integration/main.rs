@@ -23,4 +23,5 @@ mod orgs;
 mod outbound;
 mod responses;
 mod signup;
+mod stream_timeouts;
 mod trust;

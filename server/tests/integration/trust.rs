@@ -540,6 +540,22 @@ async fn manual_tests_of_one_connection_are_paced_per_user() {
     assert_eq!(tests, 1, "{audit}");
     // Someone else who may not see it still gets 404, not a pace answer.
     assert_eq!(test(other_key).await.status(), StatusCode::NOT_FOUND);
+    // A new key is a new test: fixing a credential and testing again is not spam.
+    mock.set_key("sk-pace-000000000002");
+    let rekeyed = app
+        .api(
+            Method::POST,
+            &format!("/api/connections/{id}/update-key"),
+            &key,
+        )
+        .json(&json!({"api_key": "sk-pace-000000000002"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(rekeyed.status().is_success());
+    let res = test(key.clone()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.unwrap()["success"], true);
 }
 
 #[tokio::test]

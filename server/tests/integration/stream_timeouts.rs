@@ -1,0 +1,109 @@
+//! A connection's timeout bounds how long an answer takes to *start* and, for a stream,
+//! how long it may pause; a long generation that keeps sending is never cut.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "request helpers: a failed request must fail the test"
+)]
+
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::chat_mock::ChatMock;
+use crate::common::{spawn_app, TestApp};
+
+async fn connect(app: &TestApp, key: &str, mock: &ChatMock, timeout_ms: u64) {
+    let body = json!({"provider": "openai", "name": mock.name, "api_key": "sk-upstream-0001",
+                      "endpoint_url": mock.base, "timeout_ms": timeout_ms, "max_retries": 0,
+                      "allow_fallback": false});
+    let res = app
+        .api(Method::POST, "/api/connections", key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED, "{:?}", res.text().await);
+}
+
+async fn stream(app: &TestApp, key: &str) -> (StatusCode, String, Duration) {
+    let started = Instant::now();
+    let res = app
+        .api(Method::POST, "/v1/chat/completions", key)
+        .json(&json!({"model": "openai/gpt-4o", "stream": true, "messages": [{"role": "user", "content": "write a long file"}]}))
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let text = res.text().await.unwrap_or_default();
+    (status, text, started.elapsed())
+}
+
+#[tokio::test]
+async fn a_stream_longer_than_the_timeout_arrives_whole() {
+    let Some(app) = spawn_app().await else { return };
+    let (_, key) = app.user_with_key("ada@example.com", "ada").await;
+    let mock = ChatMock::start("long").await;
+    connect(&app, &key, &mock, 500).await;
+    // 16 chunks a quarter second apart: about 4 s, eight times the 500 ms timeout.
+    mock.pace(16, 250);
+    let (status, text, took) = stream(&app, &key).await;
+    assert_eq!(status, StatusCode::OK);
+    for i in 0..16 {
+        assert!(
+            text.contains(&format!("<{i}>")),
+            "chunk {i} missing after {took:?}: {text}"
+        );
+    }
+    assert!(text.ends_with("data: [DONE]\n\n"), "{text}");
+    assert!(took >= Duration::from_millis(3_500), "{took:?}");
+    // A whole answer still has to arrive within the timeout.
+    mock.delay(1_500);
+    let res = app
+        .api(Method::POST, "/v1/chat/completions", &key)
+        .json(&json!({"model": "openai/gpt-4o", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::GATEWAY_TIMEOUT);
+}
+
+#[tokio::test]
+async fn a_stream_that_goes_silent_longer_than_the_timeout_ends_with_an_error_event() {
+    let Some(app) = spawn_app().await else { return };
+    let (_, key) = app.user_with_key("ada@example.com", "ada").await;
+    let mock = ChatMock::start("stalls").await;
+    connect(&app, &key, &mock, 500).await;
+    mock.pace(6, 100);
+    mock.stall(3, 5_000);
+    let (status, text, took) = stream(&app, &key).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(text.contains("<0>") && text.contains("<1>"), "{text}");
+    assert!(!text.contains("<5>"), "{text}");
+    assert!(text.contains("STREAM_INTERRUPTED"), "{text}");
+    assert!(
+        took < Duration::from_millis(4_000),
+        "the silence was waited out: {took:?}"
+    );
+    // The row is written when the server's side of the stream ends, just after the
+    // client read its last byte.
+    let mut logs = Value::Null;
+    for _ in 0..50 {
+        app.state.request_log.flush().await;
+        logs = app
+            .api(Method::GET, "/api/logs", &key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if logs["logs"].as_array().is_some_and(|l| !l.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let row = &logs["logs"][0];
+    assert!(row.to_string().contains("STREAM_INTERRUPTED"), "{row}");
+}
