@@ -76,27 +76,16 @@ impl Signup {
         let admission = match (given(request.setup_token), given(request.invite)) {
             (Some(token), _) => Admission::SetupToken(digest_key(&token)),
             (None, invite) => match (self.policy, invite) {
-                (SignupPolicy::Closed, _) => {
-                    // A fresh install still has to be set up, whatever the policy.
-                    return Err(if self.user_count().await? == 0 {
-                        AccountError::SetupTokenRequired
-                    } else {
-                        AccountError::SignupClosed
-                    }
-                    .into());
-                }
                 (SignupPolicy::Open, _) => Admission::Open,
                 (SignupPolicy::Invite, Some(invite)) => {
                     Admission::Invite(digest_key(invite_token(&invite)))
                 }
-                (SignupPolicy::Invite, None) => {
-                    return Err(if self.user_count().await? == 0 {
-                        AccountError::SetupTokenRequired
-                    } else {
-                        AccountError::InviteRequired
-                    }
-                    .into());
+                // A fresh install has to be set up first, whatever the policy.
+                _ if self.user_count().await? == 0 => {
+                    return Err(AccountError::SetupTokenRequired.into())
                 }
+                (SignupPolicy::Closed, _) => return Err(AccountError::SignupClosed.into()),
+                (SignupPolicy::Invite, None) => return Err(AccountError::InviteRequired.into()),
             },
         };
         self.accounts

@@ -224,17 +224,6 @@ impl Connections {
         upstream: &Upstream<'_>,
         known_models: &[String],
     ) -> Result<Option<Vec<DiscoveredModel>>, ProviderError> {
-        self.probe_raw(provider, upstream, known_models)
-            .await
-            .map_err(|e| e.without_secrets(upstream.credentials))
-    }
-
-    async fn probe_raw(
-        &self,
-        provider: &Provider,
-        upstream: &Upstream<'_>,
-        known_models: &[String],
-    ) -> Result<Option<Vec<DiscoveredModel>>, ProviderError> {
         if provider.supports_model_listing || provider.family != ApiFamily::OpenaiCompat {
             return providers::list_models(self.outbound.client(upstream.allow_private), upstream)
                 .await
@@ -477,7 +466,7 @@ impl Connections {
                 .await
                 .map_err(|error| UpstreamError {
                     provider_key: provider.key.clone(),
-                    error: error.without_secrets(upstream.credentials),
+                    error,
                     detail: String::new(),
                 })?;
         let pairs: Vec<(String, String)> =

@@ -102,8 +102,7 @@ pub async fn send_with_retries(
             &outgoing,
             stream,
         )
-        .await
-        .map_err(|e| e.without_secrets(route.credentials.fields()));
+        .await;
         let elapsed = started.elapsed();
         let latency_ms = i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX);
         match &result {

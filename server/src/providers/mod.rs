@@ -127,7 +127,8 @@ pub enum ProviderError {
 
 /// Replaces every credential value (of 8 characters or more) in `text`: an upstream that
 /// echoes the key it was sent must not get it shown to people who may use, but not read,
-/// the connection.
+/// the connection. Applied once, where an error leaves this module (`chat`, `embed`,
+/// `native`, `list_models`, `ping_chat`).
 pub fn scrub(mut text: String, secrets: &BTreeMap<String, String>) -> String {
     for secret in secrets.values().filter(|v| v.chars().count() >= 8) {
         if text.contains(secret.as_str()) {
@@ -191,14 +192,15 @@ pub async fn chat(
     body: &Value,
     stream: bool,
 ) -> Result<ChatReply, ProviderError> {
-    match upstream.family {
+    let reply = match upstream.family {
         ApiFamily::OpenaiCompat => openai_compat::chat(client, upstream, body, stream).await,
         ApiFamily::AzureOpenai => azure_openai::chat(client, upstream, body, stream).await,
         ApiFamily::Anthropic => anthropic::chat(client, upstream, body, stream).await,
         ApiFamily::Gemini => gemini::chat(client, upstream, body, stream).await,
         ApiFamily::Bedrock => bedrock::chat(client, upstream, body, stream).await,
         ApiFamily::Cohere => cohere::chat(client, upstream, body, stream).await,
-    }
+    };
+    reply.map_err(|e| e.without_secrets(upstream.credentials))
 }
 
 /// Sends an OpenAI-format embeddings request; the answer is an OpenAI embeddings list
@@ -208,7 +210,7 @@ pub async fn embed(
     upstream: &Upstream<'_>,
     body: &Value,
 ) -> Result<ChatReply, ProviderError> {
-    match upstream.family {
+    let reply = match upstream.family {
         ApiFamily::OpenaiCompat => openai_compat::embed(client, upstream, body).await,
         ApiFamily::AzureOpenai => azure_openai::embed(client, upstream, body).await,
         ApiFamily::Gemini => gemini::embed(client, upstream, body)
@@ -221,7 +223,8 @@ pub async fn embed(
             "{} connections do not serve embeddings through LangMart",
             upstream.family.as_str()
         ))),
-    }
+    };
+    reply.map_err(|e| e.without_secrets(upstream.credentials))
 }
 
 /// A client protocol that some families speak natively, so a request in it can go to them
@@ -300,7 +303,7 @@ pub async fn native(
     upstream: &Upstream<'_>,
     request: NativeRequest<'_>,
 ) -> Result<NativeReply, ProviderError> {
-    match (upstream.family, request.api) {
+    let reply = match (upstream.family, request.api) {
         (ApiFamily::Anthropic, NativeApi::AnthropicMessages | NativeApi::AnthropicCountTokens) => {
             anthropic::native(client, upstream, request).await
         }
@@ -317,7 +320,8 @@ pub async fn native(
             "{} connections do not speak {api:?} natively",
             family.as_str()
         ))),
-    }
+    };
+    reply.map_err(|e| e.without_secrets(upstream.credentials))
 }
 
 /// A native answer read as the client expects it: whole bytes, or its events.
@@ -412,6 +416,15 @@ pub async fn list_models(
     client: &reqwest::Client,
     upstream: &Upstream<'_>,
 ) -> Result<Vec<DiscoveredModel>, ProviderError> {
+    listed_models(client, upstream)
+        .await
+        .map_err(|e| e.without_secrets(upstream.credentials))
+}
+
+async fn listed_models(
+    client: &reqwest::Client,
+    upstream: &Upstream<'_>,
+) -> Result<Vec<DiscoveredModel>, ProviderError> {
     let mut models = match upstream.family {
         ApiFamily::OpenaiCompat => openai_compat::list_models(client, upstream).await?,
         ApiFamily::AzureOpenai => azure_openai::list_models(client, upstream).await?,
@@ -489,7 +502,7 @@ async fn send_for(
     let body = response.text().await.unwrap_or_default();
     Err(ProviderError::Http {
         status: status.as_u16(),
-        message: scrub(error_message(status, &body), upstream.credentials),
+        message: error_message(status, &body),
         retry_after_secs,
     })
 }

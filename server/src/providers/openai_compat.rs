@@ -53,7 +53,10 @@ pub async fn ping_chat(
         "messages": [{"role": "user", "content": "ping"}],
         "max_tokens": 1,
     }));
-    send(request, upstream).await.map(|_| ())
+    send(request, upstream)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.without_secrets(upstream.credentials))
 }
 
 /// The request to `{base}/{path}` with the connection's Bearer key and organization.
