@@ -1,6 +1,6 @@
 //! Runtime settings, from flags and their `LANGMART_*` environment equivalents.
 
-use std::{fmt, net::SocketAddr, path::PathBuf};
+use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
 
 /// Default request body limit: larger bodies get 413 `PAYLOAD_TOO_LARGE`.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -21,11 +21,11 @@ pub struct Settings {
     pub master_key_previous: Option<String>,
     pub max_body_bytes: usize,
     /// How often each connection is tested in the background; zero turns it off.
-    pub health_check_interval: std::time::Duration,
+    pub health_check_interval: Duration,
     /// Least time between manual tests of one connection by one user (zero: no limit).
-    pub manual_test_interval: std::time::Duration,
+    pub manual_test_interval: Duration,
     /// How long stored Responses API answers are kept.
-    pub responses_retention: std::time::Duration,
+    pub responses_retention: Duration,
     /// Every connection may reach loopback, private and other non-public addresses (for a
     /// single-user install beside a local Ollama, and for tests against local mocks).
     pub allow_private_endpoints: bool,
@@ -34,7 +34,53 @@ pub struct Settings {
     /// The client address is the last `X-Forwarded-For` entry (behind a reverse proxy
     /// that appends it), not the peer's.
     pub trust_forwarded_for: bool,
+    /// What one peer may hold of the server, and how long shutdown waits.
+    pub limits: ServerLimits,
+    /// Largest whole answer read from a provider; a bigger one is refused (502).
+    pub max_upstream_body_bytes: usize,
+    /// Largest single server-sent event accepted from a provider's stream.
+    pub max_upstream_event_bytes: usize,
+    /// How long request-log rows gather before they are written: the most a crash
+    /// (SIGKILL, power loss) can lose.
+    pub log_flush_interval: Duration,
+    /// Request-log rows older than this are pruned in the background (zero keeps all).
+    pub log_retention: Duration,
 }
+
+/// Server-side bounds on slow or numerous peers (see the README's Resilience section).
+#[derive(Clone, Debug)]
+pub struct ServerLimits {
+    /// A request's headers must arrive within this; it also ends a keep-alive connection
+    /// that stays idle this long (hyper has one timer for both).
+    pub header_read_timeout: Duration,
+    /// Longest pause while a request body arrives.
+    pub body_read_timeout: Duration,
+    /// Open connections at most; further ones wait in the kernel's accept queue.
+    pub max_connections: usize,
+    /// `/v1` requests in progress at most (streams count until they end); more get a fast
+    /// 503 `OVERLOADED` with `Retry-After`.
+    pub max_concurrent_requests: usize,
+    /// On SIGTERM, how long in-flight requests may take to finish before the rest are
+    /// ended (streams with a final error event).
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(15),
+            body_read_timeout: Duration::from_secs(30),
+            max_connections: 10_000,
+            max_concurrent_requests: 4_096,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Default cap on a provider's whole answer.
+pub const DEFAULT_MAX_UPSTREAM_BODY_BYTES: usize = 32 * 1024 * 1024;
+/// Default cap on one server-sent event from a provider.
+pub const DEFAULT_MAX_UPSTREAM_EVENT_BYTES: usize = 4 * 1024 * 1024;
 
 impl Settings {
     pub fn new(data_dir: PathBuf) -> Self {
@@ -47,12 +93,17 @@ impl Settings {
             master_key: None,
             master_key_previous: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            health_check_interval: std::time::Duration::from_secs(600),
-            manual_test_interval: std::time::Duration::from_secs(5),
-            responses_retention: std::time::Duration::from_secs(30 * 86_400),
+            health_check_interval: Duration::from_secs(600),
+            manual_test_interval: Duration::from_secs(5),
+            responses_retention: Duration::from_secs(30 * 86_400),
             allow_private_endpoints: false,
             signup: app::dto::SignupPolicy::Invite,
             trust_forwarded_for: false,
+            limits: ServerLimits::default(),
+            max_upstream_body_bytes: DEFAULT_MAX_UPSTREAM_BODY_BYTES,
+            max_upstream_event_bytes: DEFAULT_MAX_UPSTREAM_EVENT_BYTES,
+            log_flush_interval: Duration::from_millis(200),
+            log_retention: Duration::from_secs(30 * 86_400),
         }
     }
 
@@ -141,6 +192,11 @@ impl fmt::Debug for Settings {
             .field("allow_private_endpoints", &self.allow_private_endpoints)
             .field("trust_forwarded_for", &self.trust_forwarded_for)
             .field("signup", &self.signup)
+            .field("limits", &self.limits)
+            .field("max_upstream_body_bytes", &self.max_upstream_body_bytes)
+            .field("max_upstream_event_bytes", &self.max_upstream_event_bytes)
+            .field("log_flush_interval", &self.log_flush_interval)
+            .field("log_retention", &self.log_retention)
             .finish()
     }
 }

@@ -1,22 +1,61 @@
-//! `GET /health`: the process is up and the database answers.
+//! `GET /health`: the process is up, and what an operator should know — the database
+//! answers, the request log keeps up, the disk under the data directory has room, and how
+//! many `/v1` requests are in progress. 503 only when the database is unreachable
+//! (inference goes on meanwhile: catalogue and keys are cached).
 
 use axum::{extract::State, http::StatusCode, Json};
 use serde_json::{json, Value};
 
 use crate::state::AppState;
 
+/// Below this much free space (or 5% of a smaller disk) the disk is reported as nearly full.
+const LOW_DISK_BYTES: u64 = 1024 * 1024 * 1024;
+
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    match state.db.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            Json(json!({"status": "ok", "database": "ok"})),
-        ),
-        Err(e) => {
-            tracing::error!(error = %e, "health check: database unreachable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "error", "database": "error"})),
-            )
-        }
+    let database = state.db.ping().await;
+    if let Err(e) = &database {
+        tracing::error!(error = %e, "health check: database unreachable");
     }
+    let log = state.request_log.health();
+    let disk = disk_space(&state.settings.data_dir);
+    let mut warnings = Vec::new();
+    if log.failing {
+        warnings.push("request-log rows cannot be written: the database refuses them (kept and retried; the queue is bounded)");
+    }
+    if disk.is_some_and(|d| d.low) {
+        warnings.push("the disk under the data directory is nearly full");
+    }
+    let status = if database.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "status": if database.is_err() { "error" } else if warnings.is_empty() { "ok" } else { "degraded" },
+        "database": if database.is_ok() { "ok" } else { "error" },
+        "request_log": log,
+        "disk": disk,
+        "in_flight": state.admission.in_flight(),
+        "warnings": warnings,
+    });
+    (status, Json(body))
+}
+
+/// Free and total bytes on the file system holding the data directory.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct DiskSpace {
+    pub free_bytes: u64,
+    pub total_bytes: u64,
+    pub low: bool,
+}
+
+pub fn disk_space(dir: &std::path::Path) -> Option<DiskSpace> {
+    let stat = rustix::fs::statvfs(dir).ok()?;
+    let free_bytes = stat.f_bavail.saturating_mul(stat.f_frsize);
+    let total_bytes = stat.f_blocks.saturating_mul(stat.f_frsize);
+    Some(DiskSpace {
+        free_bytes,
+        total_bytes,
+        low: free_bytes < LOW_DISK_BYTES.min(total_bytes / 20),
+    })
 }

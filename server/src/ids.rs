@@ -24,6 +24,12 @@ const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop
 /// sort by creation: rows keyed by them (the request log) are appended at the end of the
 /// primary-key index instead of landing on a random page of it.
 pub fn new_ordered_id(prefix: &str, now_ms: i64) -> String {
+    format!("{}{}", ordered_id_floor(prefix, now_ms), random_base62(11))
+}
+
+/// A string that sorts before every [`new_ordered_id`] made at `now_ms` or later and after
+/// every one made earlier: `id < floor` selects the rows older than `now_ms`.
+pub fn ordered_id_floor(prefix: &str, now_ms: i64) -> String {
     let mut time = [b'0'; 9];
     let mut n = u64::try_from(now_ms).unwrap_or(0);
     for slot in time.iter_mut().rev() {
@@ -31,7 +37,7 @@ pub fn new_ordered_id(prefix: &str, now_ms: i64) -> String {
         n /= 62;
     }
     let time = std::str::from_utf8(&time).unwrap_or("000000000");
-    format!("{prefix}-{time}{}", random_base62(11))
+    format!("{prefix}-{time}")
 }
 
 /// A random (version 4) UUID for `x-request-id`, drawn from `thread_rng`: tower-http's
@@ -54,6 +60,8 @@ mod tests {
         let c = new_ordered_id("req", 1_800_000_000_000);
         assert_eq!(a.len(), 24);
         assert!(a < b && b < c, "{a} {b} {c}");
+        let floor = ordered_id_floor("req", 1_700_000_000_001);
+        assert!(a < floor && floor <= b, "{a} {floor} {b}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 #![recursion_limit = "256"]
 
 pub mod access;
+pub mod admission;
 pub mod aliases;
 pub mod api;
 pub mod auth;
@@ -22,6 +23,7 @@ pub mod health;
 pub mod ids;
 pub mod ingress;
 pub mod limits;
+pub mod listen;
 pub mod logs;
 pub mod orgs;
 pub mod outbound;
@@ -109,8 +111,13 @@ pub async fn open_state(settings: Settings) -> Result<AppState, StartupError> {
         .map_err(|e| StartupError::Seed(e.to_string()))?;
     // Each process marks its outbound requests with its own id, to recognise them coming back.
     let instance = format!("lm-{}", ids::random_base62(16));
-    let outbound = outbound::Outbound::new(settings.allow_private_endpoints, &instance)
-        .map_err(|e| StartupError::HttpClient(e.to_string()))?;
+    let answer_limits = providers::AnswerLimits {
+        max_body: settings.max_upstream_body_bytes,
+        max_event: settings.max_upstream_event_bytes,
+    };
+    let outbound =
+        outbound::Outbound::new(settings.allow_private_endpoints, &instance, answer_limits)
+            .map_err(|e| StartupError::HttpClient(e.to_string()))?;
     let state = AppState::new(settings, db, vault, outbound);
     // Daily quotas survive a restart: count today's requests from the log.
     let now = clock::now_ms();
@@ -211,7 +218,23 @@ async fn observe(state: AppState, req: Request, next: Next) -> Response {
     let request_id = req.headers().get(&REQUEST_ID).cloned();
     let route = req.extensions().get::<MatchedPath>().cloned();
     let v1 = ingress::Seen::of(&req);
-    let response = next.run(req).await;
+    let ticket = match v1 {
+        Some(_) => match state.admission.enter() {
+            Some(ticket) => Some(ticket),
+            None => {
+                let refused = admission::refusal(req.uri().path());
+                if let Some(row) = v1.and_then(|seen| seen.answered(&state, &refused)) {
+                    row.await;
+                }
+                return refused;
+            }
+        },
+        None => None,
+    };
+    let mut response = next.run(req).await;
+    if let Some(ticket) = ticket {
+        response = admission::hold(ticket, response);
+    }
     if let Some(row) = v1.and_then(|seen| seen.answered(&state, &response)) {
         row.await;
     }
@@ -246,6 +269,9 @@ async fn announce_setup(state: &AppState, listener: &TcpListener) {
     }
 }
 
+/// How long shutdown waits for the request log's last rows.
+const LAST_FLUSH: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Serves LangMart on `listener` until `shutdown` resolves, then drains in-flight requests.
 pub async fn serve(
     state: AppState,
@@ -257,26 +283,20 @@ pub async fn serve(
         state.settings.health_check_interval,
     );
     ingress::openai_responses::spawn_pruner(state.db.clone());
+    logs::retention::spawn(state.db.clone(), state.settings.log_retention);
     announce_setup(&state, &listener).await;
     let request_log = state.request_log.clone();
+    let limits = state.settings.limits.clone();
+    let ending = state.ending.clone();
     let router = build_router(state).await?;
-    // Small writes (stream chunks, headers then body) must not wait for Nagle's algorithm.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
-    // One router for all connections: `serve` given a `Router` would re-finalize a private
-    // copy of every route for each accepted connection (about 60 KB each, measured).
-    // The peer address is kept for log-in throttling (see `web::client_address`).
-    let served = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-    .map_err(StartupError::Serve);
-    // Rows of requests that finished during shutdown are written before the process ends.
-    request_log.flush().await;
-    served
+    listen::serve(router, listener, &limits, ending, shutdown).await;
+    // Rows of requests that finished during shutdown are written before the process ends
+    // (unless the database is gone: then the process does not wait for it for ever).
+    if tokio::time::timeout(LAST_FLUSH, request_log.flush())
+        .await
+        .is_err()
+    {
+        tracing::error!("the request log could not be written before exit");
+    }
+    Ok(())
 }

@@ -13,6 +13,8 @@ use std::{
 const WINDOW: Duration = Duration::from_secs(60);
 /// Weight of the newest latency sample.
 const EWMA_ALPHA: f64 = 0.2;
+/// Latency entries kept per connection.
+const MAX_MODELS_PER_CONNECTION: usize = 1_024;
 
 /// One connection's last 60 seconds. Events are in reservation-id order (ids grow and are
 /// pushed under the lock), so settling finds its event by binary search, and the token
@@ -299,7 +301,15 @@ impl Limiter {
             update(l);
             return;
         }
-        map.entry(connection.to_owned()).or_default().insert(
+        let models = map.entry(connection.to_owned()).or_default();
+        // A connection that passes any model name through could be sent endless distinct
+        // ones: beyond the cap, one old entry makes room.
+        if models.len() >= MAX_MODELS_PER_CONNECTION {
+            if let Some(old) = models.keys().next().cloned() {
+                models.remove(&old);
+            }
+        }
+        models.insert(
             model.to_owned(),
             ModelLatency {
                 total_ms: total,
@@ -307,6 +317,22 @@ impl Limiter {
                 samples: 1,
             },
         );
+    }
+
+    /// Forgets every connection not in `live` (deleted or disabled ones), so the maps hold
+    /// catalogue entries only. Called when a new routing snapshot is stored.
+    pub fn retain_connections(&self, live: &std::collections::HashSet<&str>) {
+        let keep = |k: &String| live.contains(k.as_str());
+        self.windows().retain(|k, _| keep(k));
+        self.latency
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|k, _| keep(k));
+        self.model_latency
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|k, _| keep(k));
+        self.daily().used.retain(|k, _| keep(k));
     }
 
     pub fn model_latency(&self, connection: &str, model: &str) -> Option<ModelLatency> {
@@ -368,6 +394,33 @@ mod tests {
         assert!((got.total_ms - 120.0).abs() < 0.01, "{got:?}");
         assert_eq!((got.ttft_ms, got.samples), (Some(50.0), 2));
         assert!(l.model_latency("c", "other").is_none());
+    }
+
+    #[test]
+    fn latency_maps_hold_catalogue_entries_only() {
+        let l = Limiter::default();
+        let ms = Duration::from_millis;
+        for i in 0..(MAX_MODELS_PER_CONNECTION + 10) {
+            l.record_model_latency("c", &format!("model-{i}"), ms(10), None);
+        }
+        let held = |c: &str| {
+            l.model_latency
+                .lock()
+                .unwrap()
+                .get(c)
+                .map_or(0, HashMap::len)
+        };
+        assert_eq!(
+            held("c"),
+            MAX_MODELS_PER_CONNECTION,
+            "capped per connection"
+        );
+        l.record_model_latency("gone", "m", ms(10), None);
+        l.record_latency("gone", ms(10));
+        l.retain_connections(&["c"].into_iter().collect());
+        assert!(l.model_latency("gone", "m").is_none());
+        assert!(l.latency_ms("gone").is_none());
+        assert_eq!(held("c"), MAX_MODELS_PER_CONNECTION);
     }
 
     #[test]

@@ -101,6 +101,68 @@ struct ServeArgs {
     /// entry (log-in throttling is per address). Only with a proxy that sets it.
     #[arg(long, env = "LANGMART_TRUST_FORWARDED_FOR")]
     trust_forwarded_for: bool,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// Bounds on peers, answers, shutdown and the request log (README: Resilience).
+#[derive(Args)]
+struct LimitArgs {
+    /// Seconds a client has to send a request's headers; also how long an idle keep-alive
+    /// connection stays open.
+    #[arg(long, env = "LANGMART_HEADER_READ_TIMEOUT_SECS", default_value_t = 15)]
+    header_read_timeout_secs: u64,
+    /// Longest pause, in seconds, while a request body arrives (408 beyond it).
+    #[arg(long, env = "LANGMART_BODY_READ_TIMEOUT_SECS", default_value_t = 30)]
+    body_read_timeout_secs: u64,
+    /// Open client connections at most; more wait to be accepted.
+    #[arg(long, env = "LANGMART_MAX_CONNECTIONS", default_value_t = 10_000)]
+    max_connections: usize,
+    /// `/v1` requests in progress at most (a stream counts until it ends); more get a fast
+    /// 503 OVERLOADED with Retry-After.
+    #[arg(
+        long,
+        env = "LANGMART_MAX_CONCURRENT_REQUESTS",
+        default_value_t = 4_096
+    )]
+    max_concurrent_requests: usize,
+    /// On SIGTERM, seconds in-flight requests get to finish; then open streams end with
+    /// a final error event and the process exits.
+    #[arg(long, env = "LANGMART_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    shutdown_grace_secs: u64,
+    /// Largest whole answer read from a provider, in bytes (502 beyond it).
+    #[arg(long, env = "LANGMART_MAX_UPSTREAM_BODY_BYTES", default_value_t = server::config::DEFAULT_MAX_UPSTREAM_BODY_BYTES)]
+    max_upstream_body_bytes: usize,
+    /// Largest single event in a provider's stream, in bytes (the stream ends with an
+    /// error beyond it).
+    #[arg(long, env = "LANGMART_MAX_UPSTREAM_EVENT_BYTES", default_value_t = server::config::DEFAULT_MAX_UPSTREAM_EVENT_BYTES)]
+    max_upstream_event_bytes: usize,
+    /// Milliseconds request-log rows gather before they are written: the most a crash
+    /// (SIGKILL, power loss) can lose.
+    #[arg(long, env = "LANGMART_LOG_FLUSH_MS", default_value_t = 200)]
+    log_flush_ms: u64,
+    /// Days request-log rows are kept (0 keeps them all); older ones are pruned in the
+    /// background.
+    #[arg(long, env = "LANGMART_LOG_RETENTION_DAYS", default_value_t = 30)]
+    log_retention_days: u64,
+}
+
+impl LimitArgs {
+    fn apply(&self, settings: &mut Settings) {
+        use std::time::Duration;
+        settings.limits = server::config::ServerLimits {
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs.max(1)),
+            body_read_timeout: Duration::from_secs(self.body_read_timeout_secs.max(1)),
+            max_connections: self.max_connections,
+            max_concurrent_requests: self.max_concurrent_requests,
+            shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
+        };
+        settings.max_upstream_body_bytes = self.max_upstream_body_bytes;
+        settings.max_upstream_event_bytes = self.max_upstream_event_bytes;
+        settings.log_flush_interval = Duration::from_millis(self.log_flush_ms.max(1));
+        settings.log_retention =
+            Duration::from_secs(self.log_retention_days.saturating_mul(86_400));
+    }
 }
 
 fn parse_signup(text: &str) -> Result<SignupPolicy, String> {
@@ -211,6 +273,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             settings.allow_private_endpoints = args.allow_private_endpoints;
             settings.signup = args.signup;
             settings.trust_forwarded_for = args.trust_forwarded_for;
+            args.limits.apply(&mut settings);
             if args.allow_private_endpoints {
                 tracing::warn!("--allow-private-endpoints: every user's connections may reach this machine's and its network's private addresses");
             }

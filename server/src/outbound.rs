@@ -22,6 +22,8 @@ use reqwest::{
     Url,
 };
 
+use crate::providers::AnswerLimits;
+
 /// The header every outbound request carries: this instance's id.
 pub const HOP_HEADER: HeaderName = HeaderName::from_static("x-langmart-hop");
 
@@ -213,11 +215,17 @@ pub struct Outbound {
     open: reqwest::Client,
     allow_private_everywhere: bool,
     instance: HeaderValue,
+    /// How much a provider may send back.
+    limits: AnswerLimits,
 }
 
 impl Outbound {
     /// `instance` is this process's hop marker.
-    pub fn new(allow_private_everywhere: bool, instance: &str) -> Result<Self, reqwest::Error> {
+    pub fn new(
+        allow_private_everywhere: bool,
+        instance: &str,
+        limits: AnswerLimits,
+    ) -> Result<Self, reqwest::Error> {
         let instance = HeaderValue::from_str(instance)
             .unwrap_or_else(|_| HeaderValue::from_static("langmart"));
         let build = |strict: bool| {
@@ -241,7 +249,13 @@ impl Outbound {
             open: build(false)?,
             allow_private_everywhere,
             instance,
+            limits,
         })
+    }
+
+    /// The caps on a provider's answers.
+    pub fn answer_limits(&self) -> AnswerLimits {
+        self.limits
     }
 
     /// Whether requests for a connection with this allowance may reach private addresses.

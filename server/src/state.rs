@@ -45,6 +45,10 @@ pub struct Services {
     pub aliases: Aliases,
     pub limiter: Arc<Limiter>,
     pub request_log: RequestLog,
+    /// `/v1` requests in progress, against `--max-concurrent-requests`.
+    pub admission: Arc<crate::admission::Admission>,
+    /// Fires when the shutdown grace is over: open streams end with an error event.
+    pub ending: crate::listen::Ending,
 }
 
 impl AppState {
@@ -68,10 +72,13 @@ impl AppState {
             changes.clone(),
             settings.manual_test_interval,
         );
-        let routing = RoutingCatalog::new(db.clone(), vault.clone(), changes.clone());
-        let request_log = RequestLog::start(db.clone());
+        let limiter = Arc::new(Limiter::default());
+        let routing =
+            RoutingCatalog::new(db.clone(), vault.clone(), changes.clone(), limiter.clone());
+        let request_log = RequestLog::start(db.clone(), settings.log_flush_interval);
         let collections = Collections::new(db.clone(), routing.clone(), changes.clone());
         let aliases = Aliases::new(db.clone(), routing.clone(), changes.clone());
+        let admission = crate::admission::Admission::new(settings.limits.max_concurrent_requests);
         Self(Arc::new(Services {
             settings: Arc::new(settings),
             db,
@@ -86,8 +93,10 @@ impl AppState {
             routing,
             collections,
             aliases,
-            limiter: Arc::new(Limiter::default()),
+            limiter,
             request_log,
+            admission,
+            ending: crate::listen::Ending::default(),
         }))
     }
 }

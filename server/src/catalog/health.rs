@@ -205,6 +205,7 @@ impl Connections {
             credentials: credentials.fields(),
             config,
             timeout: Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(30_000)),
+            limits: self.outbound.answer_limits(),
         }
     }
 

@@ -101,6 +101,10 @@ pub enum RequestError {
     NoUsableConnection(String),
     #[error("Request body is too large")]
     TooLarge,
+    #[error("The request body stopped arriving before it was complete")]
+    BodyTimeout,
+    #[error("LangMart is at its limit of requests in progress; retry in a moment")]
+    Overloaded,
     #[error("Expected a JSON body with Content-Type: application/json")]
     UnsupportedMediaType,
     #[error("No route for {0}")]
@@ -124,6 +128,8 @@ impl Coded for RequestError {
             RequestError::InvalidBody(_) => codes::INVALID_BODY,
             RequestError::InvalidField { .. } => codes::INVALID_FIELD,
             RequestError::TooLarge => codes::PAYLOAD_TOO_LARGE,
+            RequestError::BodyTimeout => codes::REQUEST_TIMEOUT,
+            RequestError::Overloaded => codes::OVERLOADED,
             RequestError::NoUsableConnection(_) => codes::NO_AVAILABLE_CONNECTION,
             RequestError::UnsupportedMediaType => codes::UNSUPPORTED_MEDIA_TYPE,
             RequestError::RouteNotFound(_) => codes::ROUTE_NOT_FOUND,
@@ -142,6 +148,8 @@ impl Coded for RequestError {
             | RequestError::InvalidField { .. }
             | RequestError::PreviousResponseNotFound(_) => StatusCode::BAD_REQUEST,
             RequestError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            RequestError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            RequestError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             RequestError::NoUsableConnection(_) => StatusCode::SERVICE_UNAVAILABLE,
             RequestError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             RequestError::RouteNotFound(_)
@@ -157,6 +165,10 @@ impl Coded for RequestError {
             RequestError::InvalidField { field, .. } => Some(field),
             _ => None,
         }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        matches!(self, RequestError::Overloaded).then_some(1)
     }
 }
 
@@ -209,6 +221,7 @@ impl UpstreamError {
             ProviderError::Timeout(_) => Cow::Borrowed(codes::GATEWAY_TIMEOUT_001),
             ProviderError::Unreachable(_) => Cow::Owned(codes::provider(key, "UNREACHABLE")),
             ProviderError::Decode(_) => Cow::Owned(codes::provider(key, "BAD_RESPONSE")),
+            ProviderError::TooLarge(_) => Cow::Owned(codes::provider(key, "TOO_LARGE")),
             ProviderError::Config(_) => Cow::Borrowed(codes::CONNECTION_MISCONFIGURED),
             ProviderError::Unsupported(_) => Cow::Owned(codes::provider(key, "UNSUPPORTED")),
             ProviderError::Blocked(_) => Cow::Owned(codes::provider(key, "CONTENT_BLOCKED")),
@@ -326,7 +339,7 @@ impl ApiError {
 
 pub fn error_type_for(status: StatusCode) -> &'static str {
     match status.as_u16() {
-        400 | 404 | 405 | 409 | 413 | 415 | 422 => match status.as_u16() {
+        400 | 404 | 405 | 408 | 409 | 413 | 415 | 422 => match status.as_u16() {
             404 => "not_found_error",
             409 => "conflict_error",
             _ => "invalid_request_error",

@@ -5,7 +5,7 @@ mod caller;
 mod json;
 
 pub use caller::{presented_key, Caller, Manager};
-pub use json::ApiJson;
+pub use json::{ApiJson, RawBody};
 
 use axum::http::{header::USER_AGENT, request::Parts, HeaderMap};
 

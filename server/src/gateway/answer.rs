@@ -244,8 +244,26 @@ pub async fn stream<I: Send + 'static>(
         let route = task_route;
         let mut status = 200u16;
         let mut error_code = None;
+        let mut ending = std::pin::pin!(call.state.ending.fired());
         loop {
-            let Some(item) = items.next().await else {
+            let next = tokio::select! {
+                biased;
+                next = items.next() => next,
+                () = &mut ending => {
+                    // Shutdown's grace is over: say so in band rather than cut the stream.
+                    status = 503;
+                    let code = crate::error::codes::SHUTTING_DOWN;
+                    let bytes = relay.error(
+                        code,
+                        "LangMart is shutting down; the answer ends here",
+                        StatusCode::SERVICE_UNAVAILABLE,
+                    );
+                    error_code = Some(code.to_owned());
+                    let _ = tx.send(Ok(bytes)).await;
+                    break;
+                }
+            };
+            let Some(item) = next else {
                 let tail = relay.end();
                 // A kept answer is stored before the client sees its end, so a follow-up
                 // request that names it finds it.

@@ -41,6 +41,7 @@ pub fn retryable(e: &ProviderError) -> bool {
         ProviderError::Unreachable(_)
         | ProviderError::Timeout(_)
         | ProviderError::Decode(_)
+        | ProviderError::TooLarge(_)
         | ProviderError::Config(_)
         | ProviderError::Unsupported(_)
         | ProviderError::Refused(_) => true,
@@ -74,6 +75,7 @@ pub fn outcome_name(e: &ProviderError) -> String {
         ProviderError::Timeout(_) => "timeout".into(),
         ProviderError::Unreachable(_) => "unreachable".into(),
         ProviderError::Decode(_) => "bad_response".into(),
+        ProviderError::TooLarge(_) => "too_large".into(),
         ProviderError::Config(_) => "misconfigured".into(),
         ProviderError::Unsupported(_) => "unsupported".into(),
         ProviderError::Blocked(_) => "blocked".into(),
@@ -147,8 +149,7 @@ async fn send(
     outgoing: &Outgoing<'_>,
     stream: bool,
 ) -> Result<Reply, ProviderError> {
-    let mut upstream = route.upstream();
-    upstream.allow_private = state.outbound.private_allowed(route.allow_private);
+    let upstream = route.upstream(&state.outbound);
     let http = state.outbound.client(route.allow_private);
     match outgoing {
         Outgoing::Native(native) => {

@@ -2,7 +2,10 @@
 //! was resolved, usage) and the explainability headers every answer carries.
 
 use std::{
-    sync::Arc,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
     time::{Duration, Instant},
 };
 
@@ -139,6 +142,11 @@ pub struct Call {
     pub collection: Option<String>,
     pub started: Instant,
     pub attempts: Vec<Attempt>,
+    /// The connection being tried now, for the row of a call the client abandons.
+    pub trying: Option<Arc<Route>>,
+    /// Set once the row is written; a call dropped before that was abandoned by its
+    /// client (see `Drop`).
+    logged: AtomicBool,
 }
 
 impl Call {
@@ -159,6 +167,8 @@ impl Call {
             collection: None,
             started: Instant::now(),
             attempts: Vec::new(),
+            trying: None,
+            logged: AtomicBool::new(false),
         }
     }
 
@@ -186,6 +196,7 @@ impl Call {
     }
 
     pub fn log(&self, o: Outcome<'_>) {
+        self.logged.store(true, Ordering::Relaxed);
         let Outcome {
             route,
             upstream_model,
@@ -261,6 +272,28 @@ impl Call {
             outcome,
             status,
             latency_ms: latency,
+        });
+    }
+}
+
+/// A call dropped before its row was written: the client went away while it waited (a
+/// whole answer, or a stream before its first event), and the upstream request was
+/// cancelled with it. Its row says so (499), naming the connection that was being tried,
+/// so usage and failures do not disappear from the log.
+impl Drop for Call {
+    fn drop(&mut self) {
+        if self.logged.load(Ordering::Relaxed) {
+            return;
+        }
+        let trying = self.trying.take();
+        self.log(Outcome {
+            route: trying.as_deref(),
+            upstream_model: None,
+            status: 499,
+            error_code: Some(crate::error::codes::CLIENT_CLOSED_REQUEST.into()),
+            ttft: None,
+            usage: Usage::default(),
+            stream: false,
         });
     }
 }

@@ -198,6 +198,7 @@ pub async fn serve(
             (None, Err(why)) => Outgoing::Untranslatable(why),
         };
         let api = native_here.map(|n| n.api);
+        call.trying = Some(route.clone());
         let result = attempt::send_with_retries(
             &state,
             &mut call,
@@ -389,8 +390,7 @@ pub async fn send_native(
     stream: bool,
 ) -> Result<NativeReply, ProviderError> {
     let body = native.with_model(upstream_model)?;
-    let mut upstream = route.upstream();
-    upstream.allow_private = state.outbound.private_allowed(route.allow_private);
+    let upstream = route.upstream(&state.outbound);
     providers::native(
         state.outbound.client(route.allow_private),
         &upstream,

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::auth::Principal;
 use crate::error::RequestError;
-use crate::extract::{Caller, RequestMeta};
+use crate::extract::{Caller, RawBody, RequestMeta};
 use crate::gateway::{self, render, Dialect, Endpoint, GatewayRequest, NativeBody, StreamEncoder};
 use crate::providers::NativeApi;
 use crate::state::AppState;
@@ -223,7 +223,7 @@ pub async fn chat(
     State(state): State<AppState>,
     Caller(caller): Caller,
     meta: RequestMeta,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Response {
     handle(state, caller, meta, Endpoint::Chat, body).await
 }
@@ -232,7 +232,7 @@ pub async fn embeddings(
     State(state): State<AppState>,
     Caller(caller): Caller,
     meta: RequestMeta,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Response {
     handle(state, caller, meta, Endpoint::Embeddings, body).await
 }
@@ -241,7 +241,7 @@ pub async fn completions(
     State(state): State<AppState>,
     Caller(caller): Caller,
     meta: RequestMeta,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Response {
     handle(state, caller, meta, Endpoint::Completions, body).await
 }

@@ -1,8 +1,18 @@
 //! The request log: one row per inference call. Handlers hand rows to a bounded channel
 //! (never waiting on the database); a background task writes them in batches and flushes
-//! what is pending on shutdown.
+//! what is pending on shutdown. When the database fails, the writer keeps its batch and
+//! retries; the channel then fills and further rows are dropped and counted: memory stays
+//! bounded, requests are never held up, and `/health` says so.
 
-use std::{sync::Arc, time::Duration};
+pub mod retention;
+
+use std::{
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use sqlx::{pool::PoolConnection, Acquire, Any, FromRow};
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -12,12 +22,10 @@ use crate::db::{Backend, Db, Flag, StoreError};
 use crate::error::ApiError;
 
 const CHANNEL: usize = 10_000;
+/// The wait before a failed batch is written again.
+const RETRY: Duration = Duration::from_secs(1);
 /// Most rows written in one transaction.
 const BATCH: usize = 2_048;
-/// How long the writer lets rows gather after the first one arrives. It sleeps instead of
-/// waiting on the channel, so rows sent meanwhile wake nothing: waiting on the channel
-/// woke a thread for every request (two futex calls each, per `strace -c`).
-const LINGER: Duration = Duration::from_millis(200);
 
 pub use app::dto::{AttemptDto as Attempt, RequestLogDto as LogDto};
 
@@ -97,22 +105,63 @@ pub struct RequestLog {
     tx: mpsc::Sender<Message>,
     /// Cuts the writer's linger short for a flush.
     flush_now: Arc<Notify>,
+    health: Arc<WriterHealth>,
+}
+
+/// What `/health` reports about the writer.
+#[derive(Default)]
+struct WriterHealth {
+    /// Rows dropped because the queue was full (since start).
+    dropped: AtomicU64,
+    /// The last write failed and the writer is retrying.
+    failing: AtomicBool,
+}
+
+/// The request log's state, for `/health`.
+#[derive(Debug, serde::Serialize)]
+pub struct LogHealth {
+    /// Rows waiting to be written.
+    pub queued: usize,
+    /// Rows dropped since start because the queue was full.
+    pub dropped: u64,
+    /// The database refused the last write; rows are kept and retried.
+    pub failing: bool,
 }
 
 impl RequestLog {
-    /// Starts the writer task.
-    pub fn start(db: Db) -> Self {
+    /// Starts the writer task. `linger` is how long rows gather after the first one
+    /// arrives (`--log-flush-ms`): the writer sleeps instead of waiting on the channel, so
+    /// rows sent meanwhile wake nothing (waiting on the channel woke a thread for every
+    /// request, two futex calls each, per `strace -c`). It is also the most a crash loses.
+    pub fn start(db: Db, linger: Duration) -> Self {
         let (tx, rx) = mpsc::channel(CHANNEL);
         let flush_now = Arc::new(Notify::new());
-        tokio::spawn(writer(db, rx, flush_now.clone()));
-        Self { tx, flush_now }
+        let health = Arc::new(WriterHealth::default());
+        tokio::spawn(writer(db, rx, flush_now.clone(), linger, health.clone()));
+        Self {
+            tx,
+            flush_now,
+            health,
+        }
+    }
+
+    pub fn health(&self) -> LogHealth {
+        LogHealth {
+            queued: self.tx.max_capacity() - self.tx.capacity(),
+            dropped: self.health.dropped.load(Ordering::Relaxed),
+            failing: self.health.failing.load(Ordering::Relaxed),
+        }
     }
 
     /// Queues a row; if the writer is far behind the row is dropped (and counted in the log),
     /// never the request.
     pub fn record(&self, row: LogRow) {
         if let Err(e) = self.tx.try_send(Message::Row(Box::new(row))) {
-            tracing::warn!(error = %e, "request log queue full; a log row was dropped");
+            let dropped = self.health.dropped.fetch_add(1, Ordering::Relaxed);
+            // Once, then every thousandth: a full queue must not flood the log too.
+            if dropped.is_multiple_of(1_000) {
+                tracing::warn!(error = %e, dropped = dropped + 1, "request log queue full; log rows are being dropped");
+            }
         }
     }
 
@@ -126,7 +175,13 @@ impl RequestLog {
     }
 }
 
-async fn writer(db: Db, mut rx: mpsc::Receiver<Message>, flush_now: Arc<Notify>) {
+async fn writer(
+    db: Db,
+    mut rx: mpsc::Receiver<Message>,
+    flush_now: Arc<Notify>,
+    linger: Duration,
+    health: Arc<WriterHealth>,
+) {
     let mut batch: Vec<LogRow> = Vec::with_capacity(BATCH);
     let mut waiters: Vec<oneshot::Sender<()>> = Vec::new();
     // One connection for all log writes, kept between batches: its page cache holds the
@@ -145,7 +200,7 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<Message>, flush_now: Arc<Notify>)
         take(first, &mut batch, &mut waiters);
         if waiters.is_empty() {
             tokio::select! {
-                () = tokio::time::sleep(LINGER) => {}
+                () = tokio::time::sleep(linger) => {}
                 () = flush_now.notified() => {}
             }
         }
@@ -162,7 +217,13 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<Message>, flush_now: Arc<Notify>)
                 }
             }
             let full = batch.len() == BATCH;
-            write(&db, &mut conn, &batch).await;
+            let written = write(&db, &mut conn, &batch, &health).await;
+            health.failing.store(!written, Ordering::Relaxed);
+            if !written {
+                // Kept for the next try; meanwhile the bounded queue takes the new rows.
+                tokio::time::sleep(RETRY).await;
+                continue;
+            }
             batch.clear();
             if !full {
                 break;
@@ -174,25 +235,41 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<Message>, flush_now: Arc<Notify>)
     }
 }
 
-async fn write(db: &Db, conn: &mut Option<PoolConnection<Any>>, batch: &[LogRow]) {
+/// Writes `batch`; `false` when the database could not be reached (worth another try).
+/// Rows the database refuses outright are dropped and counted: retrying cannot help them.
+async fn write(
+    db: &Db,
+    conn: &mut Option<PoolConnection<Any>>,
+    batch: &[LogRow],
+    health: &WriterHealth,
+) -> bool {
     if batch.is_empty() {
-        return;
+        return true;
     }
     if conn.is_none() {
-        *conn = db
-            .pool
-            .acquire()
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, rows = batch.len(), "no database connection for request logs");
-            })
-            .ok();
+        match db.pool.acquire().await {
+            Ok(c) => *conn = Some(c),
+            Err(e) => {
+                tracing::error!(error = %e, rows = batch.len(), "no database connection for request logs; will retry");
+                return false;
+            }
+        }
     }
-    if let Some(c) = conn.as_mut() {
-        if let Err(e) = write_batch(db.backend, c, batch).await {
-            tracing::error!(error = %e, rows = batch.len(), "could not write request logs");
-            // A broken connection is not reused; the next batch takes a fresh one.
+    let Some(c) = conn.as_mut() else { return false };
+    match write_batch(db.backend, c, batch).await {
+        Ok(()) => true,
+        Err(e @ sqlx::Error::Database(_)) => {
+            tracing::error!(error = %e, rows = batch.len(), "the database refused request-log rows; they are dropped");
+            health
+                .dropped
+                .fetch_add(u64::try_from(batch.len()).unwrap_or(0), Ordering::Relaxed);
+            true
+        }
+        Err(e) => {
+            tracing::error!(error = %e, rows = batch.len(), "could not write request logs; will retry");
+            // A broken connection is not reused; the next try takes a fresh one.
             *conn = None;
+            false
         }
     }
 }

@@ -859,6 +859,7 @@ mod tests {
             config: &config,
             timeout: std::time::Duration::from_secs(1),
             allow_private: false,
+            limits: Default::default(),
         };
         assert_eq!(
             runtime_base(&upstream),

@@ -72,6 +72,27 @@ pub struct Upstream<'a> {
     pub timeout: Duration,
     /// The outbound policy lets this connection reach non-public addresses.
     pub allow_private: bool,
+    /// How much the provider may send back.
+    pub limits: AnswerLimits,
+}
+
+/// Caps on what a provider may send back (`--max-upstream-body-bytes`,
+/// `--max-upstream-event-bytes`): an answer is read into memory, so its size is bounded.
+#[derive(Clone, Copy, Debug)]
+pub struct AnswerLimits {
+    /// A whole answer's bytes at most.
+    pub max_body: usize,
+    /// One server-sent event's bytes at most.
+    pub max_event: usize,
+}
+
+impl Default for AnswerLimits {
+    fn default() -> Self {
+        Self {
+            max_body: crate::config::DEFAULT_MAX_UPSTREAM_BODY_BYTES,
+            max_event: crate::config::DEFAULT_MAX_UPSTREAM_EVENT_BYTES,
+        }
+    }
 }
 
 impl Upstream<'_> {
@@ -123,6 +144,9 @@ pub enum ProviderError {
     /// The outbound policy refused the endpoint (a non-public address, not allowed).
     #[error("{0}")]
     Refused(String),
+    /// The answer (or one event of a stream) is larger than LangMart accepts.
+    #[error("the provider's answer is larger than the {0}-byte limit")]
+    TooLarge(usize),
 }
 
 /// Replaces every credential value (of 8 characters or more) in `text`: an upstream that
@@ -158,7 +182,7 @@ impl ProviderError {
             ProviderError::Unsupported(t) => ProviderError::Unsupported(s(t)),
             ProviderError::Blocked(t) => ProviderError::Blocked(s(t)),
             ProviderError::Refused(t) => ProviderError::Refused(s(t)),
-            timeout @ ProviderError::Timeout(_) => timeout,
+            kept @ (ProviderError::Timeout(_) | ProviderError::TooLarge(_)) => kept,
         }
     }
 
@@ -336,14 +360,16 @@ async fn native_reply(
     Ok(NativeReply::Stream(sse_events(response, on_event)))
 }
 
+/// A response body's bytes as they arrive.
+pub(super) type Chunks =
+    Pin<Box<dyn futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send>>;
+
 /// A response's body as it arrives. For a stream (see [`send_for`]) a pause longer than
 /// its idle limit ends it with a timed-out error; a whole answer is bounded by the
 /// request's own timeout.
-pub(super) fn body_chunks(
-    response: Response,
-) -> Pin<Box<dyn futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send>> {
+pub(super) fn body_chunks(response: Response) -> Chunks {
     use futures_util::StreamExt;
-    let idle = response.extensions().get::<IdleLimit>().map(|l| l.0);
+    let idle = response.extensions().get::<Bounds>().and_then(|b| b.idle);
     let body = response.bytes_stream();
     let Some(idle) = idle else {
         return Box::pin(body.map(|item| item.map_err(std::io::Error::other)));
@@ -370,6 +396,62 @@ pub(super) fn body_chunks(
     ))
 }
 
+/// Why a stream's transport failed: an event over the size limit is `TooLarge`.
+fn stream_broke(e: eventsource_stream::EventStreamError<std::io::Error>) -> ProviderError {
+    if let eventsource_stream::EventStreamError::Transport(io) = &e {
+        if let Some(ProviderError::TooLarge(max)) =
+            io.get_ref().and_then(|r| r.downcast_ref::<ProviderError>())
+        {
+            return ProviderError::TooLarge(*max);
+        }
+    }
+    ProviderError::Unreachable(format!("the stream broke off: {e}"))
+}
+
+/// The body of a server-sent event stream: [`body_chunks`], ended with an error once one
+/// event grows past [`AnswerLimits::max_event`] (the decoder buffers an event whole).
+fn sse_body(response: Response) -> Chunks {
+    use futures_util::StreamExt;
+    let max = response
+        .extensions()
+        .get::<Bounds>()
+        .map_or_else(|| AnswerLimits::default().max_event, |b| b.limits.max_event);
+    // Bytes since the last event boundary; `None` once the limit was passed.
+    let mut open = Some(0usize);
+    Box::pin(body_chunks(response).scan((), move |(), chunk| {
+        let out = match (open, chunk) {
+            (None, _) => None,
+            (Some(_), Err(e)) => Some(Err(e)),
+            (Some(before), Ok(bytes)) => {
+                let now = match after_last_event(&bytes) {
+                    Some(end) => bytes.len() - end,
+                    None => before + bytes.len(),
+                };
+                if now > max {
+                    open = None;
+                    Some(Err(std::io::Error::other(ProviderError::TooLarge(max))))
+                } else {
+                    open = Some(now);
+                    Some(Ok(bytes))
+                }
+            }
+        };
+        futures_util::future::ready(out)
+    }))
+}
+
+/// Where the bytes after the last event boundary (`\n\n`, `\r\r`, `\n\r\n`) start.
+/// Searched from the end: a stream's chunk usually ends with one.
+fn after_last_event(bytes: &[u8]) -> Option<usize> {
+    (1..bytes.len()).rev().find_map(|i| {
+        let (prev, here) = (bytes[i - 1], bytes[i]);
+        let boundary = (here == b'\n' && prev == b'\n')
+            || (here == b'\r' && prev == b'\r')
+            || (here == b'\n' && prev == b'\r' && i >= 2 && bytes[i - 2] == b'\n');
+        boundary.then_some(i + 1)
+    })
+}
+
 /// The raw server-sent events of a response; `on_event` may drop an event (`None`) or
 /// turn it into an error, which ends the stream.
 fn sse_events(
@@ -379,36 +461,30 @@ fn sse_events(
     use eventsource_stream::Eventsource;
     use futures_util::StreamExt;
     let mut ended = false;
-    Box::pin(
-        body_chunks(response)
-            .eventsource()
-            .filter_map(move |event| {
-                let out = if ended {
-                    None
-                } else {
-                    match event {
-                        Ok(e) => {
-                            let event = if e.event == "message" {
-                                String::new()
-                            } else {
-                                e.event
-                            };
-                            on_event(SseEvent {
-                                event,
-                                data: e.data,
-                            })
-                        }
-                        Err(e) => Some(Err(ProviderError::Unreachable(format!(
-                            "the stream broke off: {e}"
-                        )))),
-                    }
-                };
-                if matches!(out, Some(Err(_))) {
-                    ended = true;
+    Box::pin(sse_body(response).eventsource().filter_map(move |event| {
+        let out = if ended {
+            None
+        } else {
+            match event {
+                Ok(e) => {
+                    let event = if e.event == "message" {
+                        String::new()
+                    } else {
+                        e.event
+                    };
+                    on_event(SseEvent {
+                        event,
+                        data: e.data,
+                    })
                 }
-                futures_util::future::ready(out)
-            }),
-    )
+                Err(e) => Some(Err(stream_broke(e))),
+            }
+        };
+        if matches!(out, Some(Err(_))) {
+            ended = true;
+        }
+        futures_util::future::ready(out)
+    }))
 }
 
 /// Lists the models the connection's credentials can use.
@@ -445,11 +521,14 @@ async fn send(request: RequestBuilder, upstream: &Upstream<'_>) -> Result<Respon
     send_for(request, upstream, false).await
 }
 
-/// How long a stream may go without a byte before it is given up (the connection's
-/// timeout); carried on the response so every stream decoder reads its body through
-/// [`body_chunks`].
+/// What bounds reading a successful response: for a stream, how long it may go without
+/// a byte (the connection's timeout); for every answer, its size. Carried on the response
+/// so every decoder reads its body through [`body_bytes`], [`decode`] or [`body_chunks`].
 #[derive(Clone, Copy)]
-struct IdleLimit(Duration);
+struct Bounds {
+    idle: Option<Duration>,
+    limits: AnswerLimits,
+}
 
 /// [`send`] for a request whose answer may be a stream. A whole answer must arrive
 /// within the connection's timeout; a stream must *start* within it (the response head)
@@ -488,9 +567,10 @@ async fn send_for(
         })?;
     if response.status().is_success() {
         let mut response = response;
-        if stream {
-            response.extensions_mut().insert(IdleLimit(timeout));
-        }
+        response.extensions_mut().insert(Bounds {
+            idle: stream.then_some(timeout),
+            limits: upstream.limits,
+        });
         return Ok(response);
     }
     let status = response.status();
@@ -499,7 +579,7 @@ async fn send_for(
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let body = response.text().await.unwrap_or_default();
+    let body = error_text(response).await;
     Err(ProviderError::Http {
         status: status.as_u16(),
         message: error_message(status, &body),
@@ -563,14 +643,12 @@ where
 {
     use eventsource_stream::Eventsource;
     use futures_util::StreamExt;
-    let events = body_chunks(response).eventsource();
+    let events = sse_body(response).eventsource();
     Box::pin(
         events
             .map(move |event| match event {
                 Ok(e) => on_event(&e.event, &e.data),
-                Err(e) => vec![Err(ProviderError::Unreachable(format!(
-                    "the stream broke off: {e}"
-                )))],
+                Err(e) => vec![Err(stream_broke(e))],
             })
             .flat_map(futures_util::stream::iter),
     )
@@ -582,18 +660,66 @@ fn event_json<T: serde::de::DeserializeOwned>(data: &str) -> Result<T, ProviderE
 }
 
 /// The body of a successful answer, whole.
+/// A whole answer, read up to its size limit ([`AnswerLimits::max_body`]).
 async fn body_bytes(response: Response) -> Result<bytes::Bytes, ProviderError> {
-    response
-        .bytes()
-        .await
-        .map_err(|e| ProviderError::Unreachable(without_url(&e)))
+    let max = response
+        .extensions()
+        .get::<Bounds>()
+        .map_or_else(|| AnswerLimits::default().max_body, |b| b.limits.max_body);
+    read_capped(response, max).await
+}
+
+/// The body, or `TooLarge` as soon as it passes `max` bytes (never read further). One
+/// chunk (the usual case) is returned as it came, without a copy.
+async fn read_capped(response: Response, max: usize) -> Result<bytes::Bytes, ProviderError> {
+    use futures_util::StreamExt;
+    if response
+        .content_length()
+        .is_some_and(|n| n > u64::try_from(max).unwrap_or(u64::MAX))
+    {
+        return Err(ProviderError::TooLarge(max));
+    }
+    let mut chunks = response.bytes_stream();
+    let mut first: Option<bytes::Bytes> = None;
+    let mut joined = bytes::BytesMut::new();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|e| ProviderError::Unreachable(without_url(&e)))?;
+        let so_far = first.as_ref().map_or(0, bytes::Bytes::len) + joined.len();
+        if so_far + chunk.len() > max {
+            return Err(ProviderError::TooLarge(max));
+        }
+        match first.take() {
+            None if joined.is_empty() => first = Some(chunk),
+            earlier => {
+                if let Some(earlier) = earlier {
+                    joined.extend_from_slice(&earlier);
+                }
+                joined.extend_from_slice(&chunk);
+            }
+        }
+    }
+    Ok(first.unwrap_or_else(|| joined.freeze()))
+}
+
+/// An error answer's text, of which only the first 64 KiB are read (its message is all
+/// that is kept).
+async fn error_text(response: Response) -> String {
+    use futures_util::StreamExt;
+    const MAX_ERROR_BODY: usize = 64 * 1024;
+    let mut chunks = response.bytes_stream();
+    let mut body = Vec::new();
+    while let Some(Ok(chunk)) = chunks.next().await {
+        let room = MAX_ERROR_BODY - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() == MAX_ERROR_BODY {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&body).into_owned()
 }
 
 async fn decode<T: serde::de::DeserializeOwned>(response: Response) -> Result<T, ProviderError> {
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| ProviderError::Unreachable(without_url(&e)))?;
+    let bytes = body_bytes(response).await?;
     serde_json::from_slice(&bytes).map_err(|e| ProviderError::Decode(e.to_string()))
 }
 

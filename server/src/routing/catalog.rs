@@ -62,15 +62,16 @@ pub struct Route {
 }
 
 impl Route {
-    /// What an adapter needs to call this connection.
-    pub fn upstream(&self) -> Upstream<'_> {
+    /// What an adapter needs to call this connection, under the outbound policy.
+    pub fn upstream(&self, outbound: &crate::outbound::Outbound) -> Upstream<'_> {
         Upstream {
             family: self.family,
             base_url: self.endpoint_url.trim_end_matches('/').to_owned(),
             credentials: self.credentials.fields(),
             config: &self.config,
             timeout: self.timeout,
-            allow_private: self.allow_private,
+            allow_private: outbound.private_allowed(self.allow_private),
+            limits: outbound.answer_limits(),
         }
     }
 
@@ -330,10 +331,17 @@ pub struct RoutingCatalog {
     rebuild: Arc<tokio::sync::Mutex<()>>,
     /// Round-robin positions: kept outside the snapshots so rebuilds do not reset them.
     pub cursors: Arc<Cursors>,
+    /// Budgets and latencies per connection: a new snapshot drops deleted connections'.
+    limiter: Arc<crate::limits::Limiter>,
 }
 
 impl RoutingCatalog {
-    pub fn new(db: Db, vault: Arc<Vault>, changes: Changes) -> Self {
+    pub fn new(
+        db: Db,
+        vault: Arc<Vault>,
+        changes: Changes,
+        limiter: Arc<crate::limits::Limiter>,
+    ) -> Self {
         Self {
             db,
             vault,
@@ -341,6 +349,7 @@ impl RoutingCatalog {
             current: Default::default(),
             rebuild: Default::default(),
             cursors: Default::default(),
+            limiter,
         }
     }
 
@@ -352,6 +361,8 @@ impl RoutingCatalog {
     }
 
     fn store(&self, snapshot: Arc<Snapshot>) {
+        let live: HashSet<&str> = snapshot.routes.iter().map(|r| r.id.as_str()).collect();
+        self.limiter.retain_connections(&live);
         *self
             .current
             .write()

@@ -40,6 +40,8 @@ struct Behaviour {
     delay: Option<Duration>,
     /// Answer 200 with a body that is not JSON.
     garbage: bool,
+    /// Answer content of this many bytes (whole: the message; stream: one event).
+    bloat: Option<usize>,
 }
 
 #[derive(Clone)]
@@ -96,10 +98,17 @@ impl ChatMock {
         let mut b = self.behaviour.lock().unwrap();
         b.fail = None;
         b.delay = None;
+        b.paced = None;
+        b.stall = None;
+        b.bloat = None;
     }
     /// Answers chat with `200 OK` and an HTML page, like a misrouted proxy.
     pub fn garbage(&self) {
         self.behaviour.lock().unwrap().garbage = true;
+    }
+    /// Answers with `bytes` bytes of content (whole) or one event that large (stream).
+    pub fn bloat(&self, bytes: usize) {
+        self.behaviour.lock().unwrap().bloat = Some(bytes);
     }
     pub fn slow_stream(&self) {
         self.behaviour.lock().unwrap().slow_stream = true;
@@ -183,9 +192,14 @@ async fn chat(State(mock): State<ChatMock>, Json(body): Json<Value>) -> Response
             body["stream_options"]["include_usage"] == json!(true),
         );
     }
+    let bloat = mock.behaviour.lock().unwrap().bloat;
+    let content = match bloat {
+        Some(n) => "x".repeat(n),
+        None => format!("hello from {}", mock.name),
+    };
     Json(json!({
         "id": "chatcmpl-mock", "object": "chat.completion", "created": 1_700_000_000, "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": format!("hello from {}", mock.name)}, "finish_reason": "stop"}],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
     }))
     .into_response()
@@ -209,9 +223,9 @@ impl Drop for CancelGuard {
 }
 
 fn stream(mock: ChatMock, model: String, include_usage: bool) -> Response {
-    let (broken, slow, paced, stall) = {
+    let (broken, slow, paced, stall, bloat) = {
         let b = mock.behaviour.lock().unwrap();
-        (b.break_stream, b.slow_stream, b.paced, b.stall)
+        (b.break_stream, b.slow_stream, b.paced, b.stall, b.bloat)
     };
     let chunk = |content: &str| {
         json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1, "model": model,
@@ -225,6 +239,9 @@ fn stream(mock: ChatMock, model: String, include_usage: bool) -> Response {
         events = (0..200)
             .map(|i| format!("data: {}\n\n", chunk(&i.to_string())))
             .collect();
+    }
+    if let Some(n) = bloat {
+        events.insert(1, format!("data: {}\n\n", chunk(&"x".repeat(n))));
     }
     if let Some((n, _)) = paced {
         events = (0..n)

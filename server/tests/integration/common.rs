@@ -214,6 +214,11 @@ impl TestApp {
 
     /// Stops the server and waits for it to finish in-flight requests.
     pub async fn stop(mut self) {
+        self.stop_serving().await;
+    }
+
+    /// As [`TestApp::stop`], keeping the database (and the state) for a look afterwards.
+    pub async fn stop_serving(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -5,21 +5,35 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 #[tokio::test]
-async fn health_reports_the_database() {
+async fn health_reports_the_database_the_request_log_and_the_disk() {
     let Some(app) = spawn_app().await else { return };
     let res = reqwest::get(app.url("/health")).await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
+    let health: Value = res.json().await.unwrap();
+    assert_eq!(health["database"], "ok", "{health}");
+    assert_eq!(health["in_flight"], 0, "{health}");
+    assert_eq!(health["request_log"]["failing"], false, "{health}");
+    assert_eq!(health["request_log"]["dropped"], 0, "{health}");
+    assert!(
+        health["disk"]["free_bytes"].as_u64().unwrap() > 0,
+        "{health}"
+    );
+    // "degraded" only with a warning (a nearly full disk on this machine).
+    let warned = !health["warnings"].as_array().unwrap().is_empty();
     assert_eq!(
-        res.json::<Value>().await.unwrap(),
-        json!({"status": "ok", "database": "ok"})
+        health["status"],
+        if warned { "degraded" } else { "ok" },
+        "{health}"
     );
 
     app.state.db.pool.close().await;
     let res = reqwest::get(app.url("/health")).await.unwrap();
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let health: Value = res.json().await.unwrap();
     assert_eq!(
-        res.json::<Value>().await.unwrap(),
-        json!({"status": "error", "database": "error"})
+        (&health["status"], &health["database"]),
+        (&json!("error"), &json!("error")),
+        "{health}"
     );
 }
 

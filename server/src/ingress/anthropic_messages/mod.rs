@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 
 use crate::api::presented_key;
 use crate::error::{ApiError, RequestError, UpstreamError};
-use crate::extract::RequestMeta;
+use crate::extract::{RawBody, RequestMeta};
 use crate::gateway::{self, render, Endpoint, GatewayRequest, NativeBody};
 use crate::providers::{NativeApi, NativeReply, ProviderError};
 use crate::state::AppState;
@@ -85,8 +85,16 @@ fn forwarded(headers: &HeaderMap) -> Vec<(HeaderName, HeaderValue)> {
 }
 
 /// `POST /v1/messages`.
-pub async fn create(State(state): State<AppState>, headers: HeaderMap, bytes: Bytes) -> Response {
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<RawBody, ApiError>,
+) -> Response {
     let dialect = AnthropicMessages;
+    let bytes = match body {
+        Ok(RawBody(bytes)) => bytes,
+        Err(e) => return render(&dialect, e),
+    };
     let Parsed {
         caller,
         body,
@@ -139,9 +147,13 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, bytes: By
 pub async fn count_tokens(
     State(state): State<AppState>,
     headers: HeaderMap,
-    bytes: Bytes,
+    body: Result<RawBody, ApiError>,
 ) -> Response {
     let dialect = AnthropicMessages;
+    let bytes = match body {
+        Ok(RawBody(bytes)) => bytes,
+        Err(e) => return render(&dialect, e),
+    };
     let Parsed {
         caller,
         body,

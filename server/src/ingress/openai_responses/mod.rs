@@ -26,7 +26,7 @@ use futures_util::future::BoxFuture;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, RequestError};
-use crate::extract::{Caller, RequestMeta};
+use crate::extract::{Caller, RawBody, RequestMeta};
 use crate::gateway::{
     self, render as render_error, Dialect, Endpoint, GatewayRequest, NativeBody, StreamEncoder,
 };
@@ -110,10 +110,14 @@ pub async fn create(
     State(state): State<AppState>,
     caller: Result<Caller, ApiError>,
     meta: RequestMeta,
-    bytes: Bytes,
+    body: Result<RawBody, ApiError>,
 ) -> Response {
     let caller = match caller {
         Ok(Caller(c)) => c,
+        Err(e) => return fail(e),
+    };
+    let bytes = match body {
+        Ok(RawBody(bytes)) => bytes,
         Err(e) => return fail(e),
     };
     let body: Value = match serde_json::from_slice(&bytes) {
