@@ -158,6 +158,10 @@ pub trait Relay<I>: Send {
     fn failure(&self) -> Option<(u16, String)> {
         None
     }
+    /// The stream ended without its dialect's closing event: it was cut short.
+    fn unfinished(&self) -> bool {
+        false
+    }
 }
 
 /// Canonical chunks through a dialect's encoder.
@@ -264,6 +268,19 @@ pub async fn stream<I: Send + 'static>(
                 }
             };
             let Some(item) = next else {
+                if relay.unfinished() {
+                    status = 502;
+                    let code =
+                        crate::error::codes::provider(&route.provider_key, "STREAM_INTERRUPTED");
+                    let bytes = relay.error(
+                        &code,
+                        "the provider's stream ended before the answer was finished",
+                        StatusCode::BAD_GATEWAY,
+                    );
+                    error_code = Some(code);
+                    let _ = tx.send(Ok(bytes)).await;
+                    break;
+                }
                 let tail = relay.end();
                 // A kept answer is stored before the client sees its end, so a follow-up
                 // request that names it finds it.

@@ -42,6 +42,8 @@ pub struct NativeRelay {
     failure: Option<(u16, String)>,
     /// The Responses API's closing event, held back until the answer is stored.
     held: Option<Bytes>,
+    /// The dialect's closing event arrived (`message_stop`, `response.completed`…).
+    closed: bool,
 }
 
 impl NativeRelay {
@@ -54,6 +56,7 @@ impl NativeRelay {
             final_answer: None,
             failure: None,
             held: None,
+            closed: false,
         }
     }
 
@@ -70,6 +73,10 @@ impl NativeRelay {
     /// `message_delta`.
     fn anthropic(&mut self, e: &SseEvent) -> Option<String> {
         match e.event.as_str() {
+            "message_stop" | "error" => {
+                self.closed = true;
+                None
+            }
             "message_start" => {
                 let mut v: Value = serde_json::from_str(&e.data).ok()?;
                 if let Some(u) = v.pointer("/message/usage") {
@@ -120,6 +127,12 @@ impl NativeRelay {
         let mut v: Value = serde_json::from_str(&e.data).ok()?;
         if let Some(n) = v.get("sequence_number").and_then(Value::as_i64) {
             self.sequence = n;
+        }
+        if matches!(
+            kind,
+            "error" | "response.completed" | "response.incomplete" | "response.failed"
+        ) {
+            self.closed = true;
         }
         if kind == "error" {
             let code = v.get("code").and_then(Value::as_str).unwrap_or("error");
@@ -234,6 +247,14 @@ impl Relay<SseEvent> for NativeRelay {
 
     fn failure(&self) -> Option<(u16, String)> {
         self.failure.clone()
+    }
+
+    fn unfinished(&self) -> bool {
+        match self.api {
+            NativeApi::AnthropicMessages | NativeApi::OpenAiResponses => !self.closed,
+            // Legacy completions have no closing event of their own.
+            NativeApi::AnthropicCountTokens | NativeApi::OpenAiCompletions => false,
+        }
     }
 }
 

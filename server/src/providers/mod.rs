@@ -659,7 +659,6 @@ fn event_json<T: serde::de::DeserializeOwned>(data: &str) -> Result<T, ProviderE
     serde_json::from_str(data).map_err(|e| ProviderError::Decode(format!("stream event: {e}")))
 }
 
-/// The body of a successful answer, whole.
 /// A whole answer, read up to its size limit ([`AnswerLimits::max_body`]).
 async fn body_bytes(response: Response) -> Result<bytes::Bytes, ProviderError> {
     let max = response

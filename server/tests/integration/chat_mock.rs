@@ -42,6 +42,12 @@ struct Behaviour {
     garbage: bool,
     /// Answer content of this many bytes (whole: the message; stream: one event).
     bloat: Option<usize>,
+    /// Send half the answer, then reset the connection.
+    cut: bool,
+    /// Send this many bytes (in 1 MiB chunks, made as they are sent) as the answer.
+    huge: Option<usize>,
+    /// A stream that ends cleanly after its first event: no finish, no `[DONE]`.
+    end_early: bool,
 }
 
 #[derive(Clone)]
@@ -101,10 +107,25 @@ impl ChatMock {
         b.paced = None;
         b.stall = None;
         b.bloat = None;
+        b.cut = false;
+        b.huge = None;
+        b.end_early = false;
     }
     /// Answers chat with `200 OK` and an HTML page, like a misrouted proxy.
     pub fn garbage(&self) {
         self.behaviour.lock().unwrap().garbage = true;
+    }
+    /// Sends half the answer, then resets the connection.
+    pub fn cut(&self) {
+        self.behaviour.lock().unwrap().cut = true;
+    }
+    /// Sends `bytes` bytes as the answer, 1 MiB at a time (never all in memory).
+    pub fn huge(&self, bytes: usize) {
+        self.behaviour.lock().unwrap().huge = Some(bytes);
+    }
+    /// Ends a stream cleanly after its first event, without a finish or `[DONE]`.
+    pub fn end_early(&self) {
+        self.behaviour.lock().unwrap().end_early = true;
     }
     /// Answers with `bytes` bytes of content (whole) or one event that large (stream).
     pub fn bloat(&self, bytes: usize) {
@@ -182,8 +203,34 @@ async fn chat(State(mock): State<ChatMock>, Json(body): Json<Value>) -> Response
         return r;
     }
     let model = body["model"].as_str().unwrap_or_default().to_owned();
-    if mock.behaviour.lock().unwrap().garbage {
+    let (garbage, cut, huge) = {
+        let b = mock.behaviour.lock().unwrap();
+        (b.garbage, b.cut, b.huge)
+    };
+    if garbage {
         return (StatusCode::OK, "<html>502 Bad Gateway</html>").into_response();
+    }
+    if let Some(total) = huge {
+        return huge_body(total, body["stream"] == json!(true));
+    }
+    if mock.behaviour.lock().unwrap().end_early && body["stream"] != json!(true) {
+        // A whole answer whose JSON stops short, on a connection that ends cleanly.
+        return (
+            StatusCode::OK,
+            [("content-type", "application/json")],
+            r#"{"id": "chatcmpl-mock", "object": "chat.completion", "choi"#,
+        )
+            .into_response();
+    }
+    if cut && body["stream"] != json!(true) {
+        let half =
+            Bytes::from_static(br#"{"id": "chatcmpl-mock", "object": "chat.completion", "choi"#);
+        let parts: Vec<Result<Bytes, std::io::Error>> =
+            vec![Ok(half), Err(std::io::Error::other("connection reset"))];
+        let mut res = Response::new(Body::from_stream(futures_util::stream::iter(parts)));
+        res.headers_mut()
+            .insert("content-type", "application/json".parse().unwrap());
+        return res;
     }
     if body["stream"] == json!(true) {
         return stream(
@@ -223,9 +270,16 @@ impl Drop for CancelGuard {
 }
 
 fn stream(mock: ChatMock, model: String, include_usage: bool) -> Response {
-    let (broken, slow, paced, stall, bloat) = {
+    let (broken, slow, paced, stall, bloat, end_early) = {
         let b = mock.behaviour.lock().unwrap();
-        (b.break_stream, b.slow_stream, b.paced, b.stall, b.bloat)
+        (
+            b.break_stream || b.cut,
+            b.slow_stream,
+            b.paced,
+            b.stall,
+            b.bloat,
+            b.end_early,
+        )
     };
     let chunk = |content: &str| {
         json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1, "model": model,
@@ -256,6 +310,9 @@ fn stream(mock: ChatMock, model: String, include_usage: bool) -> Response {
         ));
     }
     events.push("data: [DONE]\n\n".into());
+    if end_early {
+        events.truncate(1);
+    }
     let guard = CancelGuard(mock.stream_cancelled.clone(), false);
     let body = futures_util::stream::unfold(
         (events.into_iter(), guard, 0usize),
@@ -292,6 +349,29 @@ fn stream(mock: ChatMock, model: String, include_usage: bool) -> Response {
     let mut res = Response::new(Body::from_stream(body));
     res.headers_mut()
         .insert("content-type", "text/event-stream".parse().unwrap());
+    res
+}
+
+/// `total` bytes of answer, 1 MiB at a time: a JSON string that never ends (whole), or one
+/// event that never ends (stream).
+fn huge_body(total: usize, stream: bool) -> Response {
+    const MIB: usize = 1024 * 1024;
+    let head = if stream {
+        Bytes::from_static(br#"data: {"choices": [{"delta": {"content": ""#)
+    } else {
+        Bytes::from_static(br#"{"choices": [{"message": {"content": ""#)
+    };
+    let filler = Bytes::from(vec![b'x'; MIB]);
+    let chunks = std::iter::once(head).chain((0..total / MIB).map(move |_| filler.clone()));
+    let body = futures_util::stream::iter(chunks.map(Ok::<Bytes, std::io::Error>));
+    let mut res = Response::new(Body::from_stream(body));
+    let kind = if stream {
+        "text/event-stream"
+    } else {
+        "application/json"
+    };
+    res.headers_mut()
+        .insert("content-type", kind.parse().unwrap());
     res
 }
 
