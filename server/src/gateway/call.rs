@@ -95,7 +95,10 @@ impl Usage {
             n("cache_creation_input_tokens"),
         );
         Usage {
-            prompt: input.map(|i| i + read.unwrap_or(0) + write.unwrap_or(0)),
+            prompt: input.map(|i| {
+                i.saturating_add(read.unwrap_or(0))
+                    .saturating_add(write.unwrap_or(0))
+            }),
             completion: n("output_tokens"),
             cache_read: read,
             cache_write: write,
@@ -115,7 +118,8 @@ impl Usage {
     }
 
     pub fn total(&self) -> u64 {
-        u64::try_from(self.prompt.unwrap_or(0) + self.completion.unwrap_or(0)).unwrap_or(0)
+        u64::try_from(self.prompt.unwrap_or(0).saturating_add(self.completion.unwrap_or(0)))
+            .unwrap_or(0)
     }
 }
 

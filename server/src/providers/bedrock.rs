@@ -769,6 +769,58 @@ mod tests {
         out
     }
 
+    /// The fixture's lines with one event's payload partly replaced by arbitrary JSON.
+    fn mutated_stream() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::strategy::Strategy;
+        let lines: Vec<Value> = STREAM
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (0..lines.len()).prop_flat_map(move |i| {
+            let lines = lines.clone();
+            super::super::fuzz::mutated(lines[i]["payload"].clone()).prop_map(move |payload| {
+                let mut all = lines.clone();
+                all[i]["payload"] = payload;
+                all.iter().map(|l| format!("{l}\n")).collect()
+            })
+        })
+    }
+
+    /// Runs `bytes` through the frame decoder and the stream state, as the stream does.
+    fn decode_all(bytes: &[u8]) {
+        let mut state = StreamState::new("chatcmpl-x", "m");
+        let mut buffer = BytesMut::from(bytes);
+        let mut decoder = MessageFrameDecoder::new();
+        while let Ok(DecodedFrame::Complete(frame)) = decoder.decode_frame(&mut buffer) {
+            let _ = state.on_frame(&frame);
+            let _ = anthropic_event(frame.payload());
+        }
+    }
+
+    proptest::proptest! {
+        /// Answers and event-stream frames with any part replaced by arbitrary JSON, and
+        /// arbitrary bytes as frames, never panic the decoders.
+        #[test]
+        fn arbitrary_answers_and_frames_never_panic(
+            answer in super::super::fuzz::mutated(serde_json::from_str(TOOL_ANSWER).unwrap()),
+            stream in mutated_stream(),
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
+        ) {
+            if let Ok(a) = serde_json::from_value::<ConverseResponse>(answer) {
+                let _ = a.into_openai("chatcmpl-x", "m");
+            }
+            decode_all(&frames(&stream));
+            decode_all(&bytes);
+            // A valid frame's prelude followed by arbitrary bytes.
+            let mut framed = frames(STREAM);
+            framed.truncate(12);
+            framed.extend_from_slice(&bytes);
+            decode_all(&framed);
+            let _ = anthropic_event(&bytes);
+        }
+    }
+
     #[test]
     fn translates_system_tools_and_results() {
         let req = ChatRequest::from_body(&serde_json::from_str(TOOL_REQUEST).unwrap()).unwrap();

@@ -500,6 +500,26 @@ mod tests {
     const TOOL_ANSWER: &str = include_str!("../../tests/fixtures/cohere/chat_tool_call.json");
     const STREAM: &str = include_str!("../../tests/fixtures/cohere/stream_tool_call.sse");
 
+    proptest::proptest! {
+        /// Answers and stream events with any part replaced by arbitrary JSON, and
+        /// arbitrary bytes as an event, never panic the decoder.
+        #[test]
+        fn arbitrary_answers_and_events_never_panic(
+            answer in super::super::fuzz::mutated(serde_json::from_str(TOOL_ANSWER).unwrap()),
+            events in super::super::fuzz::mutated_events(STREAM),
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256),
+        ) {
+            if let Ok(a) = serde_json::from_value::<ChatResponse>(answer) {
+                let _ = a.into_openai("m");
+            }
+            let mut state = StreamState::new("m");
+            for data in &events {
+                let _ = state.on_event(data);
+            }
+            let _ = StreamState::new("m").on_event(&String::from_utf8_lossy(&bytes));
+        }
+    }
+
     #[test]
     fn translates_messages_tools_and_a_named_tool_choice() {
         let req = ChatRequest::from_body(&serde_json::from_str(TOOL_REQUEST).unwrap()).unwrap();

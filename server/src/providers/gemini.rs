@@ -642,6 +642,29 @@ mod tests {
     const BLOCKED: &str = include_str!("../../tests/fixtures/gemini/generate_blocked.json");
     const STREAM: &str = include_str!("../../tests/fixtures/gemini/stream_text.sse");
 
+    proptest::proptest! {
+        /// Answers and stream events with any part replaced by arbitrary JSON, and
+        /// arbitrary bytes as an event, never panic the decoder.
+        #[test]
+        fn arbitrary_answers_and_events_never_panic(
+            answer in super::super::fuzz::mutated(serde_json::from_str(TOOL_ANSWER).unwrap()),
+            blocked in super::super::fuzz::mutated(serde_json::from_str(BLOCKED).unwrap()),
+            events in super::super::fuzz::mutated_events(STREAM),
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256),
+        ) {
+            for answer in [answer, blocked] {
+                if let Ok(a) = serde_json::from_value::<GenerateResponse>(answer) {
+                    let _ = a.into_openai("m");
+                }
+            }
+            let mut state = StreamState::new("m");
+            for data in &events {
+                let _ = state.on_event(data);
+            }
+            let _ = StreamState::new("m").on_event(&String::from_utf8_lossy(&bytes));
+        }
+    }
+
     #[test]
     fn translates_roles_system_tools_and_results() {
         let req = ChatRequest::from_body(&serde_json::from_str(TOOL_REQUEST).unwrap()).unwrap();

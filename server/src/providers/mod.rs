@@ -423,33 +423,43 @@ fn sse_body(response: Response) -> Chunks {
             (None, _) => None,
             (Some(_), Err(e)) => Some(Err(e)),
             (Some(before), Ok(bytes)) => {
-                let now = match after_last_event(&bytes) {
-                    Some(end) => bytes.len() - end,
-                    None => before + bytes.len(),
-                };
-                if now > max {
-                    open = None;
-                    Some(Err(std::io::Error::other(ProviderError::TooLarge(max))))
-                } else {
-                    open = Some(now);
-                    Some(Ok(bytes))
-                }
+                open = still_open(before, &bytes, max);
+                Some(match open {
+                    Some(_) => Ok(bytes),
+                    None => Err(std::io::Error::other(ProviderError::TooLarge(max))),
+                })
             }
         };
         futures_util::future::ready(out)
     }))
 }
 
-/// Where the bytes after the last event boundary (`\n\n`, `\r\r`, `\n\r\n`) start.
-/// Searched from the end: a stream's chunk usually ends with one.
-fn after_last_event(bytes: &[u8]) -> Option<usize> {
-    (1..bytes.len()).rev().find_map(|i| {
-        let (prev, here) = (bytes[i - 1], bytes[i]);
-        let boundary = (here == b'\n' && prev == b'\n')
-            || (here == b'\r' && prev == b'\r')
-            || (here == b'\n' && prev == b'\r' && i >= 2 && bytes[i - 2] == b'\n');
-        boundary.then_some(i + 1)
-    })
+/// The bytes of the event still open after `bytes`, given `before` open before them;
+/// `None` if an event in them is (or grows) longer than `max`.
+fn still_open(before: usize, bytes: &[u8], max: usize) -> Option<usize> {
+    let mut open = before;
+    let mut from = 0;
+    while let Some(end) = next_event_end(bytes, from) {
+        if open + (end - from) > max {
+            return None;
+        }
+        open = 0;
+        from = end;
+    }
+    open += bytes.len() - from;
+    (open <= max).then_some(open)
+}
+
+/// Where the first event boundary (`\n\n`, `\r\r`, `\n\r\n`) at or after `from` ends.
+fn next_event_end(bytes: &[u8], from: usize) -> Option<usize> {
+    (from.max(1)..bytes.len())
+        .find(|&i| {
+            let (prev, here) = (bytes[i - 1], bytes[i]);
+            (here == b'\n' && prev == b'\n')
+                || (here == b'\r' && prev == b'\r')
+                || (here == b'\n' && prev == b'\r' && i >= 2 && bytes[i - 2] == b'\n')
+        })
+        .map(|i| i + 1)
 }
 
 /// The raw server-sent events of a response; `on_event` may drop an event (`None`) or
@@ -723,8 +733,87 @@ async fn decode<T: serde::de::DeserializeOwned>(response: Response) -> Result<T,
 }
 
 #[cfg(test)]
+pub(crate) mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The events `sse_events` reads from `chunks`, under an event cap of `max_event`.
+    fn read_events(chunks: Vec<Vec<u8>>, max_event: usize) -> Vec<Result<(String, String), String>> {
+        use futures_util::StreamExt;
+        let body = reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks.into_iter().map(Ok::<Vec<u8>, std::io::Error>),
+        ));
+        let mut response = Response::from(http::Response::new(body));
+        response.extensions_mut().insert(Bounds {
+            idle: None,
+            limits: AnswerLimits {
+                max_body: usize::MAX,
+                max_event,
+            },
+        });
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(
+            sse_events(response, |e| Some(Ok(e)))
+                .map(|item| item.map(|e| (e.event, e.data)).map_err(|e| e.to_string()))
+                .collect(),
+        )
+    }
+
+    proptest::proptest! {
+        /// However the network cuts a stream, the same events come out; arbitrary bytes
+        /// never panic the decoder; the boundary search agrees with a plain one.
+        #[test]
+        fn sse_decoding_does_not_depend_on_chunking(
+            events in proptest::collection::vec(("[a-z_]{0,6}", "[ -~]{0,40}"), 0..8),
+            cuts in proptest::collection::vec(0usize..400, 0..6),
+            noise in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+        ) {
+            let wire: Vec<u8> = events
+                .iter()
+                .map(|(name, data)| {
+                    if name.is_empty() { format!("data: {data}\n\n") } else { format!("event: {name}\ndata: {data}\n\n") }
+                })
+                .collect::<String>()
+                .into_bytes();
+            let mut cuts: Vec<usize> = cuts.into_iter().filter(|c| *c < wire.len()).collect();
+            cuts.sort_unstable();
+            cuts.dedup();
+            let mut chunks = Vec::new();
+            let mut from = 0;
+            for cut in cuts.into_iter().chain([wire.len()]) {
+                chunks.push(wire[from..cut].to_vec());
+                from = cut;
+            }
+            proptest::prop_assert_eq!(read_events(chunks, 1 << 20), read_events(vec![wire], 1 << 20));
+            let _ = read_events(vec![noise.clone()], 64);
+            let plain = (1..noise.len()).find(|&i| {
+                noise[i - 1..=i] == *b"\n\n"
+                    || noise[i - 1..=i] == *b"\r\r"
+                    || (i >= 2 && noise[i - 2..=i] == *b"\n\r\n")
+            });
+            proptest::prop_assert_eq!(next_event_end(&noise, 0), plain.map(|i| i + 1));
+            // The cap holds whatever the chunking: no event longer than it gets through.
+            if let Some(open) = still_open(0, &noise, 64) {
+                proptest::prop_assert!(open <= 64);
+            }
+        }
+    }
+
+    #[test]
+    fn an_event_over_its_cap_ends_the_stream() {
+        let big = format!("data: {}\n\n", "x".repeat(100));
+        let events = read_events(vec![b"data: small\n\n".to_vec(), big.into_bytes()], 64);
+        assert_eq!(events[0], Ok((String::new(), "small".into())));
+        assert!(
+            matches!(&events[1], Err(e) if e.contains("64-byte limit")),
+            "{events:?}"
+        );
+        assert_eq!(events.len(), 2);
+    }
 
     #[test]
     fn families_round_trip_their_names() {

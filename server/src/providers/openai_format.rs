@@ -336,7 +336,7 @@ impl Usage {
         let mut u = json!({
             "prompt_tokens": self.prompt,
             "completion_tokens": self.completion,
-            "total_tokens": self.prompt + self.completion,
+            "total_tokens": self.prompt.saturating_add(self.completion),
         });
         if let Some(cached) = self.cached {
             u["prompt_tokens_details"] = json!({"cached_tokens": cached});

@@ -127,6 +127,15 @@ mod tests {
         )
     }
 
+    proptest::proptest! {
+        /// Any string parses to a reference or an error, never a panic.
+        #[test]
+        fn any_string_parses_or_is_refused(s in "\\PC{0,40}", t in "[a-z()/ ]{0,20}") {
+            let _ = p(&s);
+            let _ = p(&t);
+        }
+    }
+
     #[test]
     fn every_form() {
         assert_eq!(p("auto(free)"), Ok(ModelRef::Auto("free".into())));
