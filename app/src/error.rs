@@ -41,13 +41,47 @@ impl AppError {
     }
 }
 
+/// A decoder's message without its "error deserializing server function results:" lead
+/// (which names the wrong side) and without the values it quotes.
+fn args_message(msg: &str) -> String {
+    let msg = msg
+        .strip_prefix("error deserializing server function results: ")
+        .unwrap_or(msg);
+    let mut out = String::with_capacity(msg.len().min(200));
+    let mut quoted = false;
+    for c in msg.chars().take(200) {
+        match c {
+            '"' | '`' => {
+                quoted = !quoted;
+                if quoted {
+                    out.push_str("\"…\"");
+                }
+            }
+            _ if quoted => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
-            ServerFnErrorErr::Args(msg) | ServerFnErrorErr::MissingArg(msg) => {
-                AppError::new("INVALID_BODY", msg, 400)
+            // The request's arguments could not be read: the caller's fault, a 400. (On
+            // the server, `Deserialization` is about the request; the browser's own
+            // decoding of an answer never reaches a status.)
+            ServerFnErrorErr::Args(msg)
+            | ServerFnErrorErr::MissingArg(msg)
+            | ServerFnErrorErr::Deserialization(msg) => AppError::new(
+                "INVALID_BODY",
+                format!("The request could not be read: {}", args_message(&msg)),
+                400,
+            ),
+            ServerFnErrorErr::Registration(msg) => AppError::new("NOT_FOUND", msg, 404),
+            ServerFnErrorErr::UnsupportedRequestMethod(msg) => {
+                AppError::new("INVALID_BODY", msg, 405)
             }
             ServerFnErrorErr::Request(msg) => AppError::new(
                 "NETWORK_ERROR",

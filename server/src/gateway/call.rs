@@ -118,8 +118,12 @@ impl Usage {
     }
 
     pub fn total(&self) -> u64 {
-        u64::try_from(self.prompt.unwrap_or(0).saturating_add(self.completion.unwrap_or(0)))
-            .unwrap_or(0)
+        u64::try_from(
+            self.prompt
+                .unwrap_or(0)
+                .saturating_add(self.completion.unwrap_or(0)),
+        )
+        .unwrap_or(0)
     }
 }
 

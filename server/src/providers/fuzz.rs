@@ -10,10 +10,36 @@ use serde_json::Value;
 
 /// Key names the decoders look for, so arbitrary objects often hit real branches.
 const KEYS: &[&str] = &[
-    "type", "text", "content", "choices", "delta", "message", "usage", "role", "id", "name",
-    "input", "index", "candidates", "parts", "finishReason", "stop_reason", "tool_calls",
-    "arguments", "function", "event", "data", "error", "code", "contentBlockDelta",
-    "toolUse", "output", "stopReason", "metadata", "input_tokens", "output_tokens",
+    "type",
+    "text",
+    "content",
+    "choices",
+    "delta",
+    "message",
+    "usage",
+    "role",
+    "id",
+    "name",
+    "input",
+    "index",
+    "candidates",
+    "parts",
+    "finishReason",
+    "stop_reason",
+    "tool_calls",
+    "arguments",
+    "function",
+    "event",
+    "data",
+    "error",
+    "code",
+    "contentBlockDelta",
+    "toolUse",
+    "output",
+    "stopReason",
+    "metadata",
+    "input_tokens",
+    "output_tokens",
 ];
 
 /// Any JSON value, a few levels deep.
@@ -22,7 +48,8 @@ pub fn json() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
         ".{0,12}".prop_map(Value::String),
         prop::sample::select(KEYS).prop_map(|k| Value::String(k.to_owned())),
     ];

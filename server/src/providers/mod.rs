@@ -740,7 +740,10 @@ mod tests {
     use super::*;
 
     /// The events `sse_events` reads from `chunks`, under an event cap of `max_event`.
-    fn read_events(chunks: Vec<Vec<u8>>, max_event: usize) -> Vec<Result<(String, String), String>> {
+    fn read_events(
+        chunks: Vec<Vec<u8>>,
+        max_event: usize,
+    ) -> Vec<Result<(String, String), String>> {
         use futures_util::StreamExt;
         let body = reqwest::Body::wrap_stream(futures_util::stream::iter(
             chunks.into_iter().map(Ok::<Vec<u8>, std::io::Error>),

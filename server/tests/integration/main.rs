@@ -15,6 +15,7 @@ mod collections;
 mod connections;
 mod crash;
 mod faults;
+mod fn_inputs;
 mod http;
 mod inference;
 mod keys;
