@@ -309,7 +309,17 @@ pub struct ConnectionDto {
     /// A platform admin let it reach loopback, private and other non-public addresses.
     #[serde(default)]
     pub allow_private: bool,
+    /// How long a whole answer, or the start of a stream, may take.
     pub timeout_ms: i64,
+    /// Longest wait for the connection itself; `None`: `timeout_ms`.
+    #[serde(default)]
+    pub connect_timeout_ms: Option<i64>,
+    /// Longest pause within a stream; `None`: `timeout_ms`.
+    #[serde(default)]
+    pub idle_timeout_ms: Option<i64>,
+    /// Longest a stream may last; `None`: no limit.
+    #[serde(default)]
+    pub max_duration_ms: Option<i64>,
     pub max_retries: i64,
     pub config: std::collections::BTreeMap<String, String>,
     pub credential_mask: String,
@@ -403,6 +413,15 @@ pub struct NewConnectionDto {
     pub allow_private: Option<bool>,
     #[serde(default)]
     pub timeout_ms: Option<i64>,
+    /// Longest wait for the connection itself (default: `timeout_ms`).
+    #[serde(default)]
+    pub connect_timeout_ms: Option<i64>,
+    /// Longest pause within a stream (default: `timeout_ms`).
+    #[serde(default)]
+    pub idle_timeout_ms: Option<i64>,
+    /// Longest a stream may last (default: no limit).
+    #[serde(default)]
+    pub max_duration_ms: Option<i64>,
     #[serde(default)]
     pub max_retries: Option<i64>,
 }
@@ -431,6 +450,12 @@ pub struct ConnectionUpdateDto {
     pub allow_fallback: Option<bool>,
     #[serde(default)]
     pub timeout_ms: Option<i64>,
+    #[serde(default, with = "double_option")]
+    pub connect_timeout_ms: Option<Option<i64>>,
+    #[serde(default, with = "double_option")]
+    pub idle_timeout_ms: Option<Option<i64>>,
+    #[serde(default, with = "double_option")]
+    pub max_duration_ms: Option<Option<i64>>,
     #[serde(default)]
     pub max_retries: Option<i64>,
     #[serde(default)]

@@ -213,10 +213,38 @@ impl Resolve for PublicOnly {
 pub struct Outbound {
     strict: reqwest::Client,
     open: reqwest::Client,
+    /// Clients for connections with their own connect timeout, by (strict, milliseconds):
+    /// reqwest sets that per client. Few distinct values exist, so few clients.
+    with_connect_timeout: std::sync::Mutex<std::collections::HashMap<(bool, u64), reqwest::Client>>,
     allow_private_everywhere: bool,
     instance: HeaderValue,
     /// How much a provider may send back.
     limits: AnswerLimits,
+}
+
+/// An outbound client: the policy's resolver for `strict`, the hop marker, no redirects.
+fn build_client(
+    strict: bool,
+    instance: &HeaderValue,
+    connect_timeout: Option<Duration>,
+) -> Result<reqwest::Client, reqwest::Error> {
+    let mut headers = HeaderMap::new();
+    headers.insert(HOP_HEADER, instance.clone());
+    let mut builder = reqwest::Client::builder()
+        .pool_idle_timeout(Duration::from_secs(90))
+        .tcp_keepalive(Duration::from_secs(60))
+        .user_agent(concat!("LangMart/", env!("CARGO_PKG_VERSION")))
+        .default_headers(headers)
+        // A provider API that redirects a POST is misconfigured; following it would
+        // resend the body (and the credential) elsewhere.
+        .redirect(reqwest::redirect::Policy::none());
+    if strict {
+        builder = builder.dns_resolver(Arc::new(PublicOnly));
+    }
+    if let Some(timeout) = connect_timeout {
+        builder = builder.connect_timeout(timeout);
+    }
+    builder.build()
 }
 
 impl Outbound {
@@ -228,25 +256,10 @@ impl Outbound {
     ) -> Result<Self, reqwest::Error> {
         let instance = HeaderValue::from_str(instance)
             .unwrap_or_else(|_| HeaderValue::from_static("langmart"));
-        let build = |strict: bool| {
-            let mut headers = HeaderMap::new();
-            headers.insert(HOP_HEADER, instance.clone());
-            let mut builder = reqwest::Client::builder()
-                .pool_idle_timeout(Duration::from_secs(90))
-                .tcp_keepalive(Duration::from_secs(60))
-                .user_agent(concat!("LangMart/", env!("CARGO_PKG_VERSION")))
-                .default_headers(headers)
-                // A provider API that redirects a POST is misconfigured; following it would
-                // resend the body (and the credential) elsewhere.
-                .redirect(reqwest::redirect::Policy::none());
-            if strict {
-                builder = builder.dns_resolver(Arc::new(PublicOnly));
-            }
-            builder.build()
-        };
         Ok(Outbound {
-            strict: build(true)?,
-            open: build(false)?,
+            strict: build_client(true, &instance, None)?,
+            open: build_client(false, &instance, None)?,
+            with_connect_timeout: Default::default(),
             allow_private_everywhere,
             instance,
             limits,
@@ -263,12 +276,39 @@ impl Outbound {
         self.allow_private_everywhere || allowed_for_connection
     }
 
-    /// The client for a connection with this allowance.
-    pub fn client(&self, allowed_for_connection: bool) -> &reqwest::Client {
-        if self.private_allowed(allowed_for_connection) {
-            &self.open
-        } else {
-            &self.strict
+    /// The client for a connection with this allowance and connect timeout (a cheap
+    /// clone: clients share their pool).
+    pub fn client(
+        &self,
+        allowed_for_connection: bool,
+        connect_timeout: Option<Duration>,
+    ) -> reqwest::Client {
+        let strict = !self.private_allowed(allowed_for_connection);
+        let Some(timeout) = connect_timeout else {
+            return if strict { &self.strict } else { &self.open }.clone();
+        };
+        let key = (
+            strict,
+            u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+        );
+        let mut clients = self
+            .with_connect_timeout
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(client) = clients.get(&key) {
+            return client.clone();
+        }
+        match build_client(strict, &self.instance, Some(timeout)) {
+            Ok(client) => {
+                clients.insert(key, client.clone());
+                client
+            }
+            Err(e) => {
+                // Building a client with the settings that built the default ones only fails
+                // if the TLS backend cannot start; the default client still bounds the call.
+                tracing::error!(error = %e, "could not build a client with a connect timeout");
+                if strict { &self.strict } else { &self.open }.clone()
+            }
         }
     }
 

@@ -241,6 +241,9 @@ impl Connections {
             rpd: check_limit(req.rate_limit_rpd, "rate_limit_rpd")?,
             prefer_score: check_range(prefer_score, -10_000, 10_000, "prefer_score")?,
             timeout_ms: check_range(req.timeout_ms.unwrap_or(30_000), 100, 600_000, "timeout_ms")?,
+            connect_timeout_ms: check_timeout(req.connect_timeout_ms, CONNECT_TIMEOUT)?,
+            idle_timeout_ms: check_timeout(req.idle_timeout_ms, IDLE_TIMEOUT)?,
+            max_duration_ms: check_timeout(req.max_duration_ms, MAX_DURATION)?,
             max_retries: check_range(req.max_retries.unwrap_or(2), 0, 10, "max_retries")?,
         };
         Ok(Prepared {
@@ -303,6 +306,9 @@ impl Connections {
             allow_fallback: Flag(p.allow_fallback),
             allow_private: Flag(p.allow_private),
             timeout_ms: p.limits.timeout_ms,
+            connect_timeout_ms: p.limits.connect_timeout_ms,
+            idle_timeout_ms: p.limits.idle_timeout_ms,
+            max_duration_ms: p.limits.max_duration_ms,
             max_retries: p.limits.max_retries,
             config: serde_json::to_string(&p.config)
                 .map_err(|e| StoreError::Internal(e.to_string()))?,
@@ -424,6 +430,28 @@ impl Connections {
         if let Some(t) = change.timeout_ms {
             row.timeout_ms = check_range(t, 100, 600_000, "timeout_ms")?;
             changed.push("timeout_ms");
+        }
+        for (value, bounds, slot) in [
+            (
+                change.connect_timeout_ms,
+                CONNECT_TIMEOUT,
+                &mut row.connect_timeout_ms,
+            ),
+            (
+                change.idle_timeout_ms,
+                IDLE_TIMEOUT,
+                &mut row.idle_timeout_ms,
+            ),
+            (
+                change.max_duration_ms,
+                MAX_DURATION,
+                &mut row.max_duration_ms,
+            ),
+        ] {
+            if let Some(v) = value {
+                *slot = check_timeout(v, bounds)?;
+                changed.push(bounds.0);
+            }
         }
         if let Some(r) = change.max_retries {
             row.max_retries = check_range(r, 0, 10, "max_retries")?;
@@ -667,7 +695,24 @@ pub(super) struct Limits {
     pub rpd: Option<i64>,
     pub prefer_score: i64,
     pub timeout_ms: i64,
+    pub connect_timeout_ms: Option<i64>,
+    pub idle_timeout_ms: Option<i64>,
+    pub max_duration_ms: Option<i64>,
     pub max_retries: i64,
+}
+
+/// An optional timeout's field name and bounds in milliseconds.
+type TimeoutBounds = (&'static str, i64, i64);
+const CONNECT_TIMEOUT: TimeoutBounds = ("connect_timeout_ms", 100, 60_000);
+const IDLE_TIMEOUT: TimeoutBounds = ("idle_timeout_ms", 100, 600_000);
+const MAX_DURATION: TimeoutBounds = ("max_duration_ms", 1_000, 86_400_000);
+
+/// An optional timeout within its bounds (`None`: the default).
+fn check_timeout(
+    value: Option<i64>,
+    (field, min, max): TimeoutBounds,
+) -> Result<Option<i64>, CatalogError> {
+    value.map(|v| check_range(v, min, max, field)).transpose()
 }
 
 /// A validated create request.
@@ -909,6 +954,9 @@ pub fn to_dto(row: SqlConnection, can_edit: bool) -> ConnectionDto {
         allow_fallback: row.allow_fallback.0,
         allow_private: row.allow_private.0,
         timeout_ms: row.timeout_ms,
+        connect_timeout_ms: row.connect_timeout_ms,
+        idle_timeout_ms: row.idle_timeout_ms,
+        max_duration_ms: row.max_duration_ms,
         max_retries: row.max_retries,
         config,
         credential_mask: row.credential_mask,

@@ -195,7 +195,7 @@ impl Connections {
         endpoint: &str,
         credentials: &'a Credentials,
         config: &'a std::collections::BTreeMap<String, String>,
-        timeout_ms: i64,
+        timeouts: providers::Timeouts,
         allow_private: bool,
     ) -> Upstream<'a> {
         Upstream {
@@ -204,7 +204,7 @@ impl Connections {
             base_url: endpoint.trim_end_matches('/').to_owned(),
             credentials: credentials.fields(),
             config,
-            timeout: Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(30_000)),
+            timeouts,
             limits: self.outbound.answer_limits(),
         }
     }
@@ -226,9 +226,14 @@ impl Connections {
         known_models: &[String],
     ) -> Result<Option<Vec<DiscoveredModel>>, ProviderError> {
         if provider.supports_model_listing || provider.family != ApiFamily::OpenaiCompat {
-            return providers::list_models(self.outbound.client(upstream.allow_private), upstream)
-                .await
-                .map(Some);
+            return providers::list_models(
+                &self
+                    .outbound
+                    .client(upstream.allow_private, upstream.timeouts.connect),
+                upstream,
+            )
+            .await
+            .map(Some);
         }
         let model = upstream
             .config
@@ -237,7 +242,9 @@ impl Connections {
             .or_else(|| known_models.first().cloned())
             .ok_or_else(|| ProviderError::Config("this provider cannot list models: add a model or set default_model to test with".into()))?;
         providers::ping_chat(
-            self.outbound.client(upstream.allow_private),
+            &self
+                .outbound
+                .client(upstream.allow_private, upstream.timeouts.connect),
             upstream,
             &model,
         )
@@ -268,7 +275,12 @@ impl Connections {
             &row.endpoint_url,
             &credentials,
             &config,
-            row.timeout_ms,
+            providers::Timeouts::from_ms(
+                row.timeout_ms,
+                row.connect_timeout_ms,
+                row.idle_timeout_ms,
+                row.max_duration_ms,
+            ),
             row.allow_private.0 || provider.allow_private,
         );
         let known: Vec<String> = db::connections::models(&self.db.pool, &row.id)
@@ -410,7 +422,12 @@ impl Connections {
             &p.endpoint_url,
             &p.credentials,
             &p.config,
-            p.limits.timeout_ms,
+            providers::Timeouts::from_ms(
+                p.limits.timeout_ms,
+                p.limits.connect_timeout_ms,
+                p.limits.idle_timeout_ms,
+                p.limits.max_duration_ms,
+            ),
             p.allow_private || p.provider.allow_private,
         );
         let started = Instant::now();
@@ -459,17 +476,26 @@ impl Connections {
             &row.endpoint_url,
             &credentials,
             &config,
-            row.timeout_ms,
+            providers::Timeouts::from_ms(
+                row.timeout_ms,
+                row.connect_timeout_ms,
+                row.idle_timeout_ms,
+                row.max_duration_ms,
+            ),
             row.allow_private.0 || provider.allow_private,
         );
-        let found: Vec<DiscoveredModel> =
-            providers::list_models(self.outbound.client(upstream.allow_private), &upstream)
-                .await
-                .map_err(|error| UpstreamError {
-                    provider_key: provider.key.clone(),
-                    error,
-                    detail: String::new(),
-                })?;
+        let found: Vec<DiscoveredModel> = providers::list_models(
+            &self
+                .outbound
+                .client(upstream.allow_private, upstream.timeouts.connect),
+            &upstream,
+        )
+        .await
+        .map_err(|error| UpstreamError {
+            provider_key: provider.key.clone(),
+            error,
+            detail: String::new(),
+        })?;
         let pairs: Vec<(String, String)> =
             found.into_iter().map(|m| (m.id, m.display_name)).collect();
         db::connections::replace_discovered(&self.db.pool, id, &pairs, now_ms())

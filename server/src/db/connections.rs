@@ -28,6 +28,12 @@ pub struct SqlConnection {
     #[sqlx(try_from = "i64")]
     pub allow_private: Flag,
     pub timeout_ms: i64,
+    /// Longest wait for a TCP/TLS connection (NULL: the whole `timeout_ms`).
+    pub connect_timeout_ms: Option<i64>,
+    /// Longest pause within a stream (NULL: `timeout_ms`).
+    pub idle_timeout_ms: Option<i64>,
+    /// Longest a stream may last (NULL: no limit).
+    pub max_duration_ms: Option<i64>,
     pub max_retries: i64,
     /// JSON object of non-secret provider settings.
     pub config: String,
@@ -53,7 +59,8 @@ macro_rules! connection_select {
     () => {
         "SELECT c.id, c.name, c.description, c.provider_id, c.endpoint_url, c.gateway_type, c.status, \
                 c.scope, c.owner_user_id, c.owner_org_id, c.rate_limit_rpm, c.rate_limit_tpm, c.rate_limit_rpd, \
-                c.prefer_score, c.allow_fallback, c.allow_private, c.timeout_ms, c.max_retries, c.config, \
+                c.prefer_score, c.allow_fallback, c.allow_private, c.timeout_ms, c.connect_timeout_ms, \
+                c.idle_timeout_ms, c.max_duration_ms, c.max_retries, c.config, \
                 c.credential_mask, c.sealed_key_id, c.sealed_nonce, c.sealed_credentials, \
                 c.last_health_check_at, c.last_error, c.cooldown_until, c.created_by, c.created_at, \
                 c.updated_at, p.key AS provider_key, p.name AS provider_name, p.api_family, \
@@ -72,9 +79,9 @@ pub async fn insert(tx: &mut Transaction<'_, Any>, c: &SqlConnection) -> Result<
          scope, owner_user_id, owner_org_id, rate_limit_rpm, rate_limit_tpm, prefer_score, allow_fallback, \
          timeout_ms, max_retries, config, credential_mask, sealed_key_id, sealed_nonce, sealed_credentials, \
          last_health_check_at, last_error, cooldown_until, created_by, created_at, updated_at, rate_limit_rpd, \
-         allow_private) \
+         allow_private, connect_timeout_ms, idle_timeout_ms, max_duration_ms) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-         $21, $22, $23, $24, $25, $26, $27, $28, $29)",
+         $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)",
     )
     .bind(&c.id)
     .bind(&c.name)
@@ -105,6 +112,9 @@ pub async fn insert(tx: &mut Transaction<'_, Any>, c: &SqlConnection) -> Result<
     .bind(c.updated_at)
     .bind(c.rate_limit_rpd)
     .bind(i64::from(c.allow_private))
+    .bind(c.connect_timeout_ms)
+    .bind(c.idle_timeout_ms)
+    .bind(c.max_duration_ms)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -145,7 +155,8 @@ pub async fn update_settings(pool: &AnyPool, c: &SqlConnection) -> Result<(), sq
     sqlx::query(
         "UPDATE connections SET name = $1, description = $2, endpoint_url = $3, status = $4, \
          rate_limit_rpm = $5, rate_limit_tpm = $6, prefer_score = $7, allow_fallback = $8, timeout_ms = $9, \
-         max_retries = $10, config = $11, updated_at = $12, rate_limit_rpd = $14, allow_private = $15 \
+         max_retries = $10, config = $11, updated_at = $12, rate_limit_rpd = $14, allow_private = $15, \
+         connect_timeout_ms = $16, idle_timeout_ms = $17, max_duration_ms = $18 \
          WHERE id = $13",
     )
     .bind(&c.name)
@@ -163,6 +174,9 @@ pub async fn update_settings(pool: &AnyPool, c: &SqlConnection) -> Result<(), sq
     .bind(&c.id)
     .bind(c.rate_limit_rpd)
     .bind(i64::from(c.allow_private))
+    .bind(c.connect_timeout_ms)
+    .bind(c.idle_timeout_ms)
+    .bind(c.max_duration_ms)
     .execute(pool)
     .await?;
     Ok(())

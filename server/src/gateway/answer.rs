@@ -221,7 +221,7 @@ pub async fn stream<I: Send + 'static>(
         reservation,
         dialect,
     } = s;
-    let first = match tokio::time::timeout(route.timeout, items.next()).await {
+    let first = match tokio::time::timeout(route.timeouts.answer, items.next()).await {
         Ok(Some(Ok(item))) => item,
         Ok(Some(Err(e))) => return Err(fall_back(call, e)),
         Ok(None) => {
@@ -233,7 +233,9 @@ pub async fn stream<I: Send + 'static>(
         Err(_) => {
             return Err(fall_back(
                 call,
-                ProviderError::Timeout(u64::try_from(route.timeout.as_millis()).unwrap_or(0)),
+                ProviderError::Timeout(
+                    u64::try_from(route.timeouts.answer.as_millis()).unwrap_or(0),
+                ),
             ))
         }
     };

@@ -150,7 +150,10 @@ async fn send(
     stream: bool,
 ) -> Result<Reply, ProviderError> {
     let upstream = route.upstream(&state.outbound);
-    let http = state.outbound.client(route.allow_private);
+    let client = state
+        .outbound
+        .client(route.allow_private, route.timeouts.connect);
+    let http = &client;
     match outgoing {
         Outgoing::Native(native) => {
             let body = native.with_model(upstream_model)?;

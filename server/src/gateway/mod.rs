@@ -392,7 +392,9 @@ pub async fn send_native(
     let body = native.with_model(upstream_model)?;
     let upstream = route.upstream(&state.outbound);
     providers::native(
-        state.outbound.client(route.allow_private),
+        &state
+            .outbound
+            .client(route.allow_private, route.timeouts.connect),
         &upstream,
         providers::NativeRequest {
             api: native.api,

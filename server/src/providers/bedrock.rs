@@ -909,7 +909,7 @@ mod tests {
             base_url: "https://bedrock.eu-west-1.amazonaws.com".into(),
             credentials: &creds,
             config: &config,
-            timeout: std::time::Duration::from_secs(1),
+            timeouts: crate::providers::Timeouts::answer(std::time::Duration::from_secs(1)),
             allow_private: false,
             limits: Default::default(),
         };

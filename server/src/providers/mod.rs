@@ -69,11 +69,55 @@ pub struct Upstream<'a> {
     pub base_url: String,
     pub credentials: &'a BTreeMap<String, String>,
     pub config: &'a BTreeMap<String, String>,
-    pub timeout: Duration,
+    pub timeouts: Timeouts,
     /// The outbound policy lets this connection reach non-public addresses.
     pub allow_private: bool,
     /// How much the provider may send back.
     pub limits: AnswerLimits,
+}
+
+/// A connection's timeouts, fitted to streaming: a whole answer must arrive within
+/// `answer`; a stream must start within it, may then pause at most `idle` between chunks
+/// and, if `max_duration` is set, last at most that long. A stream that keeps sending is
+/// otherwise never cut.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// `timeout_ms`: a whole answer, or a stream's start.
+    pub answer: Duration,
+    /// `connect_timeout_ms`: the connection itself (else bounded by `answer`).
+    pub connect: Option<Duration>,
+    /// `idle_timeout_ms`: the longest pause within a stream (else `answer`).
+    pub idle: Option<Duration>,
+    /// `max_duration_ms`: the longest a stream may last (else no limit).
+    pub max_duration: Option<Duration>,
+}
+
+impl Timeouts {
+    /// From a connection's columns, in milliseconds.
+    pub fn from_ms(
+        answer: i64,
+        connect: Option<i64>,
+        idle: Option<i64>,
+        max_duration: Option<i64>,
+    ) -> Self {
+        let ms = |v: i64| Duration::from_millis(u64::try_from(v).unwrap_or(0));
+        Timeouts {
+            answer: Duration::from_millis(u64::try_from(answer).unwrap_or(30_000)),
+            connect: connect.map(ms),
+            idle: idle.map(ms),
+            max_duration: max_duration.map(ms),
+        }
+    }
+
+    /// Only `answer` set (tests, and what a connection without the others gets).
+    pub fn answer(answer: Duration) -> Self {
+        Timeouts {
+            answer,
+            connect: None,
+            idle: None,
+            max_duration: None,
+        }
+    }
 }
 
 /// Caps on what a provider may send back (`--max-upstream-body-bytes`,
@@ -369,26 +413,35 @@ pub(super) type Chunks =
 /// request's own timeout.
 pub(super) fn body_chunks(response: Response) -> Chunks {
     use futures_util::StreamExt;
-    let idle = response.extensions().get::<Bounds>().and_then(|b| b.idle);
+    let bounds = response.extensions().get::<Bounds>().copied();
     let body = response.bytes_stream();
-    let Some(idle) = idle else {
+    let Some(idle) = bounds.and_then(|b| b.idle) else {
         return Box::pin(body.map(|item| item.map_err(std::io::Error::other)));
     };
+    let deadline = bounds.and_then(|b| b.deadline);
     Box::pin(futures_util::stream::unfold(
         (Box::pin(body), false),
         move |(mut body, ended)| async move {
             if ended {
                 return None;
             }
-            match tokio::time::timeout(idle, body.next()).await {
+            // The pause allowed now: the idle limit, or what is left before the deadline.
+            let (wait, over) = match deadline {
+                Some(d) if d.saturating_duration_since(tokio::time::Instant::now()) < idle => (
+                    d.saturating_duration_since(tokio::time::Instant::now()),
+                    "the stream reached the connection's max_duration_ms".to_owned(),
+                ),
+                _ => (
+                    idle,
+                    format!("the provider sent nothing for {} ms", idle.as_millis()),
+                ),
+            };
+            match tokio::time::timeout(wait, body.next()).await {
                 Ok(Some(Ok(bytes))) => Some((Ok(bytes), (body, false))),
                 Ok(Some(Err(e))) => Some((Err(std::io::Error::other(e)), (body, true))),
                 Ok(None) => None,
                 Err(_) => Some((
-                    Err(std::io::Error::new(
-                        std::io::ErrorKind::TimedOut,
-                        format!("the provider sent nothing for {} ms", idle.as_millis()),
-                    )),
+                    Err(std::io::Error::new(std::io::ErrorKind::TimedOut, over)),
                     (body, true),
                 )),
             }
@@ -537,6 +590,8 @@ async fn send(request: RequestBuilder, upstream: &Upstream<'_>) -> Result<Respon
 #[derive(Clone, Copy)]
 struct Bounds {
     idle: Option<Duration>,
+    /// When the stream must have ended (`max_duration`), from its start.
+    deadline: Option<tokio::time::Instant>,
     limits: AnswerLimits,
 }
 
@@ -548,7 +603,8 @@ async fn send_for(
     upstream: &Upstream<'_>,
     stream: bool,
 ) -> Result<Response, ProviderError> {
-    let timeout = upstream.timeout;
+    let timeout = upstream.timeouts.answer;
+    let started = tokio::time::Instant::now();
     let request = if stream {
         request
     } else {
@@ -577,8 +633,10 @@ async fn send_for(
         })?;
     if response.status().is_success() {
         let mut response = response;
+        let t = upstream.timeouts;
         response.extensions_mut().insert(Bounds {
-            idle: stream.then_some(timeout),
+            idle: stream.then_some(t.idle.unwrap_or(timeout)),
+            deadline: t.max_duration.filter(|_| stream).map(|max| started + max),
             limits: upstream.limits,
         });
         return Ok(response);
@@ -751,6 +809,7 @@ mod tests {
         let mut response = Response::from(http::Response::new(body));
         response.extensions_mut().insert(Bounds {
             idle: None,
+            deadline: None,
             limits: AnswerLimits {
                 max_body: usize::MAX,
                 max_event,

@@ -45,7 +45,7 @@ pub struct Route {
     pub allow_fallback: bool,
     /// A platform admin let it reach non-public addresses (on it, or on its provider).
     pub allow_private: bool,
-    pub timeout: Duration,
+    pub timeouts: crate::providers::Timeouts,
     pub max_retries: u32,
     pub rpm: Option<i64>,
     pub tpm: Option<i64>,
@@ -69,7 +69,7 @@ impl Route {
             base_url: self.endpoint_url.trim_end_matches('/').to_owned(),
             credentials: self.credentials.fields(),
             config: &self.config,
-            timeout: self.timeout,
+            timeouts: self.timeouts,
             allow_private: outbound.private_allowed(self.allow_private),
             limits: outbound.answer_limits(),
         }
@@ -527,7 +527,12 @@ impl RoutingCatalog {
                 models: models.remove(&row.id).unwrap_or_default(),
                 config: serde_json::from_str(&row.config).unwrap_or_default(),
                 credentials,
-                timeout: Duration::from_millis(u64::try_from(row.timeout_ms).unwrap_or(30_000)),
+                timeouts: crate::providers::Timeouts::from_ms(
+                    row.timeout_ms,
+                    row.connect_timeout_ms,
+                    row.idle_timeout_ms,
+                    row.max_duration_ms,
+                ),
                 max_retries: u32::try_from(row.max_retries).unwrap_or(0),
                 allow_fallback: row.allow_fallback.0,
                 allow_private: row.allow_private.0 || provider_allows_private,

@@ -112,9 +112,11 @@ impl Binary {
                 }
             }
         });
-        let base = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("langmart serve says where it listens");
+        let Ok(base) = rx.recv_timeout(Duration::from_secs(60)) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("langmart serve did not say where it listens");
+        };
         Binary { child, base }
     }
 

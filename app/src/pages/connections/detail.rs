@@ -110,6 +110,7 @@ fn Detail(
                 <dt>"Priority"</dt><dd>{c.prefer_score}</dd>
                 <dt>"Fallback"</dt><dd>{if c.allow_fallback { "allowed" } else { "off" }}</dd>
                 <dt>"Timeout, retries"</dt><dd>{format!("{} ms, {}", c.timeout_ms, c.max_retries)}</dd>
+                <dt>"Stream timeouts"</dt><dd>{timeouts_label(c.connect_timeout_ms, c.idle_timeout_ms, c.max_duration_ms)}</dd>
                 <dt>"Settings"</dt><dd>{if config.is_empty() { "—".to_owned() } else { config }}</dd>
                 <dt>"Last health check"</dt><dd>{when(&c.last_health_check_at)}</dd>
                 <dt>"Rate-limited until"</dt><dd>{when(&c.rate_limited_until)}</dd>
@@ -245,6 +246,9 @@ fn EditConnection(
     let rpd = RwSignal::new(num(c.rate_limits.rpd));
     let prefer = RwSignal::new(c.prefer_score.to_string());
     let timeout = RwSignal::new(c.timeout_ms.to_string());
+    let connect_timeout = RwSignal::new(num(c.connect_timeout_ms));
+    let idle_timeout = RwSignal::new(num(c.idle_timeout_ms));
+    let max_duration = RwSignal::new(num(c.max_duration_ms));
     let retries = RwSignal::new(c.max_retries.to_string());
     let fallback = RwSignal::new(c.allow_fallback);
     let secrets = RwSignal::new(BTreeMap::<String, String>::new());
@@ -271,7 +275,10 @@ fn EditConnection(
                 {text("Tokens per minute (empty = unlimited)", "rate_limit_tpm", tpm)}
                 {text("Requests per day (empty = unlimited)", "rate_limit_rpd", rpd)}
                 {text("Priority (prefer score)", "prefer_score", prefer)}
-                {text("Timeout (ms)", "timeout_ms", timeout)}
+                {text("Timeout: a whole answer, or a stream's start (ms)", "timeout_ms", timeout)}
+                {text("Connect timeout (ms; empty = the timeout)", "connect_timeout_ms", connect_timeout)}
+                {text("Longest pause in a stream (ms; empty = the timeout)", "idle_timeout_ms", idle_timeout)}
+                {text("Longest stream (ms; empty = no limit)", "max_duration_ms", max_duration)}
                 {text("Max retries", "max_retries", retries)}
             </div>
             <label class="checkbox">
@@ -285,6 +292,9 @@ fn EditConnection(
             <FieldError result=saved field="rate_limit_rpd"/>
             <FieldError result=saved field="prefer_score"/>
             <FieldError result=saved field="timeout_ms"/>
+            <FieldError result=saved field="connect_timeout_ms"/>
+            <FieldError result=saved field="idle_timeout_ms"/>
+            <FieldError result=saved field="max_duration_ms"/>
             <FieldError result=saved field="max_retries"/>
             <button class="primary" on:click=move |_| {
                 let change = ConnectionUpdateDto {
@@ -296,6 +306,9 @@ fn EditConnection(
                     rate_limit_rpd: Some(limit(rpd.get_untracked())),
                     prefer_score: limit(prefer.get_untracked()),
                     timeout_ms: limit(timeout.get_untracked()),
+                    connect_timeout_ms: Some(limit(connect_timeout.get_untracked())),
+                    idle_timeout_ms: Some(limit(idle_timeout.get_untracked())),
+                    max_duration_ms: Some(limit(max_duration.get_untracked())),
                     max_retries: limit(retries.get_untracked()),
                     allow_fallback: Some(fallback.get_untracked()),
                     ..Default::default()
@@ -345,4 +358,16 @@ fn EditConnection(
             {move || matches!(rekey.value().get(), Some(Ok(_))).then(|| view! { <span class="ok">"Credentials replaced."</span> })}
         </section>
     }
+}
+
+/// The stream timeouts as the detail page shows them.
+fn timeouts_label(connect: Option<i64>, idle: Option<i64>, max: Option<i64>) -> String {
+    let ms =
+        |v: Option<i64>, default: &str| v.map_or_else(|| default.to_owned(), |n| format!("{n} ms"));
+    format!(
+        "connect {}, pause {}, longest {}",
+        ms(connect, "= timeout"),
+        ms(idle, "= timeout"),
+        ms(max, "no limit")
+    )
 }
