@@ -23,7 +23,7 @@ echo $! >> "$work/pids"
 for _ in $(seq 1 100); do [ -s "$work/mock" ] && break; sleep 0.05; done
 upstream="http://$(head -n1 "$work/mock")"
 
-"$BIN/langmart" user create --email cg@bench.local --handle cg --password-stdin --data-dir "$work/data" <<< "bench-password-1" >/dev/null 2>&1
+"$BIN/langmart" user create --email cg@bench.local --handle cgbench --password-stdin --data-dir "$work/data" <<< "bench-password-1" >/dev/null 2>&1
 key="$("$BIN/langmart" key create --email cg@bench.local --name bench --data-dir "$work/data" 2>/dev/null)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" \
@@ -36,9 +36,9 @@ curl -fsS -X POST "$gw/api/connections" -H "Authorization: Bearer $key" -H 'Cont
   -d "{\"provider\":\"openai\",\"name\":\"fast\",\"api_key\":\"sk-bench\",\"endpoint_url\":\"$upstream/v1\"}" >/dev/null
 # Warm-up (caches, pools, the routing snapshot), then count only the measured requests.
 "$BIN/loadgen" rate --url "$gw/v1" --key "$key" --model openai/bench-model --rps 50 --seconds 4 >/dev/null
-callgrind_control -z >/dev/null
+callgrind_control -z >/dev/null 2>&1
 "$BIN/loadgen" rate --url "$gw/v1" --key "$key" --model openai/bench-model --rps "$RPS" --seconds "$((REQUESTS / RPS))" > "$work/load.json"
-callgrind_control -d >/dev/null
+callgrind_control -d >/dev/null 2>&1
 sleep 1
 total="$(callgrind_annotate "$(ls -t "$work"/cg.out* | head -n1)" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}')"
 python3 - "$total" "$REQUESTS" "$work/load.json" <<'EOF'

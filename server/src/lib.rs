@@ -84,8 +84,6 @@ pub enum StartupError {
     Database(#[from] ConnectError),
     #[error(transparent)]
     MasterKey(#[from] VaultError),
-    #[error("server error: {0}")]
-    Serve(std::io::Error),
     #[error("could not seed the provider catalogue: {0}")]
     Seed(String),
     #[error("could not build the HTTP client: {0}")]
