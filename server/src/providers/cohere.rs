@@ -509,14 +509,14 @@ mod tests {
             events in super::super::fuzz::mutated_events(STREAM),
             bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256),
         ) {
-            if let Ok(a) = serde_json::from_value::<ChatResponse>(answer) {
-                let _ = a.into_openai("m");
-            }
-            let mut state = StreamState::new("m");
-            for data in &events {
-                let _ = state.on_event(data);
-            }
-            let _ = StreamState::new("m").on_event(&String::from_utf8_lossy(&bytes));
+            super::super::fuzz::run_decoders(
+                answer,
+                |a: ChatResponse| drop(a.into_openai("m")),
+                &events,
+                &bytes,
+                || StreamState::new("m"),
+                |s, data| drop(s.on_event(data)),
+            );
         }
     }
 

@@ -123,3 +123,24 @@ pub fn mutated_events(sse: &str) -> impl Strategy<Value = Vec<String>> {
         })
     })
 }
+
+/// One case for an adapter's decoders: `answer` through `convert` (when it still reads as
+/// `A`), the `events` in order through one stream state, and `bytes` as an event through a
+/// fresh one. Nothing is asserted but that none of it panics.
+pub fn run_decoders<A: serde::de::DeserializeOwned, S>(
+    answer: Value,
+    convert: impl FnOnce(A),
+    events: &[String],
+    bytes: &[u8],
+    new_state: impl Fn() -> S,
+    on_event: impl Fn(&mut S, &str),
+) {
+    if let Ok(a) = serde_json::from_value::<A>(answer) {
+        convert(a);
+    }
+    let mut state = new_state();
+    for data in events {
+        on_event(&mut state, data);
+    }
+    on_event(&mut new_state(), &String::from_utf8_lossy(bytes));
+}

@@ -652,16 +652,16 @@ mod tests {
             events in super::super::fuzz::mutated_events(STREAM),
             bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256),
         ) {
-            for answer in [answer, blocked] {
-                if let Ok(a) = serde_json::from_value::<GenerateResponse>(answer) {
-                    let _ = a.into_openai("m");
-                }
+            for (answer, events) in [(answer, &events[..]), (blocked, &[][..])] {
+                super::super::fuzz::run_decoders(
+                    answer,
+                    |a: GenerateResponse| drop(a.into_openai("m")),
+                    events,
+                    &bytes,
+                    || StreamState::new("m"),
+                    |s, data| drop(s.on_event(data)),
+                );
             }
-            let mut state = StreamState::new("m");
-            for data in &events {
-                let _ = state.on_event(data);
-            }
-            let _ = StreamState::new("m").on_event(&String::from_utf8_lossy(&bytes));
         }
     }
 

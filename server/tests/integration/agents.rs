@@ -25,16 +25,7 @@ fn messages(app: &TestApp, path: &str, key: &str) -> reqwest::RequestBuilder {
 }
 
 async fn logs(app: &TestApp, key: &str, query: &str) -> Vec<Value> {
-    app.state.request_log.flush().await;
-    let body: Value = app
-        .api(Method::GET, &format!("/api/logs{query}"), key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["logs"].as_array().unwrap().clone()
+    app.log_rows(key, query).await
 }
 
 /// Everything Claude Code sends that a translation would lose: system items inside

@@ -15,15 +15,12 @@ use crate::chat_mock::ChatMock;
 use crate::common::{spawn_app, spawn_app_with, TestApp};
 
 async fn connect(app: &TestApp, key: &str, provider: &str, mock: &ChatMock, fallback: bool) {
-    let body = json!({"provider": provider, "name": mock.name, "api_key": "sk-upstream-0001",
-                      "endpoint_url": mock.base, "max_retries": 0, "allow_fallback": fallback});
-    let res = app
-        .api(Method::POST, "/api/connections", key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::CREATED, "{:?}", res.text().await);
+    app.connection(
+        key,
+        json!({"provider": provider, "name": mock.name, "api_key": "sk-upstream-0001",
+               "endpoint_url": mock.base, "max_retries": 0, "allow_fallback": fallback}),
+    )
+    .await;
 }
 
 async fn chat(app: &TestApp, key: &str, stream: bool) -> (StatusCode, String) {
@@ -38,16 +35,7 @@ async fn chat(app: &TestApp, key: &str, stream: bool) -> (StatusCode, String) {
 }
 
 async fn rows(app: &TestApp, key: &str) -> Vec<Value> {
-    app.state.request_log.flush().await;
-    let body: Value = app
-        .api(Method::GET, "/api/logs?limit=100", key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["logs"].as_array().unwrap().clone()
+    app.log_rows(key, "?limit=100").await
 }
 
 #[tokio::test]

@@ -374,6 +374,21 @@ impl TestApp {
         id
     }
 
+    /// The request-log rows the owner of `key` sees (`query`, e.g. `?limit=50`), after
+    /// everything queued so far was written.
+    pub async fn log_rows(&self, key: &str, query: &str) -> Vec<Value> {
+        self.state.request_log.flush().await;
+        let body: Value = self
+            .api(reqwest::Method::GET, &format!("/api/logs{query}"), key)
+            .send()
+            .await
+            .expect("list the request log")
+            .json()
+            .await
+            .expect("a JSON answer");
+        body["logs"].as_array().cloned().unwrap_or_default()
+    }
+
     pub fn api(&self, method: reqwest::Method, path: &str, key: &str) -> reqwest::RequestBuilder {
         Client::new()
             .request(method, self.url(path))

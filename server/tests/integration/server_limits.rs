@@ -2,11 +2,6 @@
 //! timeouts, `/v1` past its concurrency gets a fast 503, and shutdown ends within its
 //! grace, telling open streams so in band.
 
-#![expect(
-    clippy::unwrap_used,
-    reason = "request helpers: a failed request must fail the test"
-)]
-
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
@@ -23,15 +18,12 @@ use crate::common::{spawn_app_with, TestApp};
 const PROMPTLY: Duration = Duration::from_secs(10);
 
 async fn connect(app: &TestApp, key: &str, mock: &ChatMock) {
-    let body = json!({"provider": "openai", "name": mock.name, "api_key": "sk-upstream-0001",
-                      "endpoint_url": mock.base, "max_retries": 0, "allow_fallback": false});
-    let res = app
-        .api(Method::POST, "/api/connections", key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::CREATED, "{:?}", res.text().await);
+    app.connection(
+        key,
+        json!({"provider": "openai", "name": mock.name, "api_key": "sk-upstream-0001",
+               "endpoint_url": mock.base, "max_retries": 0, "allow_fallback": false}),
+    )
+    .await;
 }
 
 fn stream_request(app: &TestApp, key: &str, path: &str) -> reqwest::RequestBuilder {
@@ -194,22 +186,12 @@ async fn past_its_concurrency_v1_answers_a_fast_503_and_health_still_answers() {
     .expect("admitted again once the streams ended");
     assert!(admitted.ends_with("data: [DONE]\n\n"), "{admitted}");
     // The refusals are in the request log, with their code.
-    app.state.request_log.flush().await;
-    let rows: Value = app
-        .api(Method::GET, "/api/logs?limit=50", &key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let overloaded = rows["logs"]
-        .as_array()
-        .unwrap()
+    let rows = app.log_rows(&key, "?limit=50").await;
+    let overloaded = rows
         .iter()
         .filter(|r| r["error_code"] == "OVERLOADED" && r["status"] == 503)
         .count();
-    assert_eq!(overloaded, 2, "{rows}");
+    assert_eq!(overloaded, 2, "{rows:?}");
 }
 
 #[tokio::test]
