@@ -736,36 +736,27 @@ async fn body_bytes(response: Response) -> Result<bytes::Bytes, ProviderError> {
     read_capped(response, max).await
 }
 
-/// The body, or `TooLarge` as soon as it passes `max` bytes (never read further). One
-/// chunk (the usual case) is returned as it came, without a copy.
+/// The body, or `TooLarge` as soon as it passes `max` bytes (never read further):
+/// `http_body_util::Limited`, whose collected single chunk comes back without a copy.
 async fn read_capped(response: Response, max: usize) -> Result<bytes::Bytes, ProviderError> {
-    use futures_util::StreamExt;
+    use http_body_util::BodyExt;
     if response
         .content_length()
         .is_some_and(|n| n > u64::try_from(max).unwrap_or(u64::MAX))
     {
         return Err(ProviderError::TooLarge(max));
     }
-    let mut chunks = response.bytes_stream();
-    let mut first: Option<bytes::Bytes> = None;
-    let mut joined = bytes::BytesMut::new();
-    while let Some(chunk) = chunks.next().await {
-        let chunk = chunk.map_err(|e| ProviderError::Unreachable(without_url(&e)))?;
-        let so_far = first.as_ref().map_or(0, bytes::Bytes::len) + joined.len();
-        if so_far + chunk.len() > max {
-            return Err(ProviderError::TooLarge(max));
-        }
-        match first.take() {
-            None if joined.is_empty() => first = Some(chunk),
-            earlier => {
-                if let Some(earlier) = earlier {
-                    joined.extend_from_slice(&earlier);
-                }
-                joined.extend_from_slice(&chunk);
-            }
-        }
+    match http_body_util::Limited::new(reqwest::Body::from(response), max)
+        .collect()
+        .await
+    {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ProviderError::TooLarge(max)),
+        Err(e) => Err(ProviderError::Unreachable(
+            e.downcast_ref::<reqwest::Error>()
+                .map_or_else(|| e.to_string(), without_url),
+        )),
     }
-    Ok(first.unwrap_or_else(|| joined.freeze()))
 }
 
 /// An error answer's text, of which only the first 64 KiB are read (its message is all

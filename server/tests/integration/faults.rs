@@ -228,14 +228,21 @@ impl Gateway {
         res.json().await.unwrap_or(Value::Null)
     }
 
-    async fn connect(&self, name: &str, endpoint: &str, prefer: i64, fallback: bool) -> String {
+    async fn connect(
+        &self,
+        name: &str,
+        endpoint: &str,
+        prefer: i64,
+        fallback: bool,
+        timeout_ms: u64,
+    ) -> String {
         let created = self
             .call(
                 reqwest::Method::POST,
                 "/api/connections",
                 Some(
                     json!({"provider": "openai", "name": name, "api_key": "sk-upstream-0001",
-                            "endpoint_url": endpoint, "timeout_ms": 1000, "max_retries": 0,
+                            "endpoint_url": endpoint, "timeout_ms": timeout_ms, "max_retries": 0,
                             "allow_fallback": fallback, "prefer_score": prefer}),
                 ),
             )
@@ -326,8 +333,13 @@ async fn every_upstream_fault_gets_the_answer_in_the_table() {
                     Fault::Huge => mock.huge(300 * 1024 * 1024),
                     Fault::ConnectRefused | Fault::ConnectTimeout => {}
                 }
-                let faulty = gw.connect("faulty", &endpoint, 100, fallback).await;
-                let backup = gw.connect("backup", &healthy.base, 0, true).await;
+                // Reading 4 MiB of one event to its cap takes a debug build on a busy machine
+                // more than the 1 s the other cells' timeouts allow for a stream's start.
+                let timeout_ms = if fault == Fault::Huge { 20_000 } else { 1_000 };
+                let faulty = gw
+                    .connect("faulty", &endpoint, 100, fallback, timeout_ms)
+                    .await;
+                let backup = gw.connect("backup", &healthy.base, 0, true, 1_000).await;
                 n += 1;
                 let request_id = format!("fault-cell-{n}");
                 let res = gw
