@@ -349,6 +349,12 @@ pub async fn set_provider_flags(
         .await
 }
 
+#[server(prefix = "/api/fn", endpoint = "service_warnings")]
+pub async fn service_warnings() -> Result<Vec<String>, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.service_warnings(&session).await
+}
+
 #[server(prefix = "/api/fn", endpoint = "list_logs")]
 pub async fn list_logs(
     model: Option<String>,

@@ -43,6 +43,9 @@ pub struct Settings {
     /// How long request-log rows gather before they are written: the most a crash
     /// (SIGKILL, power loss) can lose.
     pub log_flush_interval: Duration,
+    /// Free space under the data directory below which the disk is reported as nearly
+    /// full; `None`: 1 GiB, or 5% of a disk smaller than 20 GiB.
+    pub min_free_disk_bytes: Option<u64>,
     /// Request-log rows older than this are pruned in the background (zero keeps all).
     pub log_retention: Duration,
 }
@@ -103,6 +106,7 @@ impl Settings {
             max_upstream_body_bytes: DEFAULT_MAX_UPSTREAM_BODY_BYTES,
             max_upstream_event_bytes: DEFAULT_MAX_UPSTREAM_EVENT_BYTES,
             log_flush_interval: Duration::from_millis(200),
+            min_free_disk_bytes: None,
             log_retention: Duration::from_secs(30 * 86_400),
         }
     }
@@ -196,6 +200,7 @@ impl fmt::Debug for Settings {
             .field("max_upstream_body_bytes", &self.max_upstream_body_bytes)
             .field("max_upstream_event_bytes", &self.max_upstream_event_bytes)
             .field("log_flush_interval", &self.log_flush_interval)
+            .field("min_free_disk_bytes", &self.min_free_disk_bytes)
             .field("log_retention", &self.log_retention)
             .finish()
     }

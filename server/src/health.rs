@@ -8,7 +8,8 @@ use serde_json::{json, Value};
 
 use crate::state::AppState;
 
-/// Below this much free space (or 5% of a smaller disk) the disk is reported as nearly full.
+/// Below this much free space (or 5% of a smaller disk) the disk is reported as nearly
+/// full, unless `--min-free-disk-mb` says otherwise.
 const LOW_DISK_BYTES: u64 = 1024 * 1024 * 1024;
 
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
@@ -17,14 +18,8 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         tracing::error!(error = %e, "health check: database unreachable");
     }
     let log = state.request_log.health();
-    let disk = disk_space(&state.settings.data_dir);
-    let mut warnings = Vec::new();
-    if log.failing {
-        warnings.push("request-log rows cannot be written: the database refuses them (kept and retried; the queue is bounded)");
-    }
-    if disk.is_some_and(|d| d.low) {
-        warnings.push("the disk under the data directory is nearly full");
-    }
+    let disk = disk_space(&state.settings.data_dir, state.settings.min_free_disk_bytes);
+    let warnings = warnings(log.failing, disk);
     let status = if database.is_ok() {
         StatusCode::OK
     } else {
@@ -49,13 +44,36 @@ pub struct DiskSpace {
     pub low: bool,
 }
 
-pub fn disk_space(dir: &std::path::Path) -> Option<DiskSpace> {
+/// What an operator must act on; the console shows the same sentences on every page.
+fn warnings(log_failing: bool, disk: Option<DiskSpace>) -> Vec<&'static str> {
+    let mut warnings = Vec::new();
+    if log_failing {
+        warnings.push("request-log rows cannot be written: the database refuses them (kept and retried; the queue is bounded)");
+    }
+    if disk.is_some_and(|d| d.low) {
+        warnings.push("the disk under the data directory is nearly full");
+    }
+    warnings
+}
+
+/// The warnings `/health` reports, for the console's banner.
+pub fn current_warnings(state: &AppState) -> Vec<String> {
+    let disk = disk_space(&state.settings.data_dir, state.settings.min_free_disk_bytes);
+    warnings(state.request_log.health().failing, disk)
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `min_free`: below this the disk counts as nearly full (`None`: the default rule).
+pub fn disk_space(dir: &std::path::Path, min_free: Option<u64>) -> Option<DiskSpace> {
     let stat = rustix::fs::statvfs(dir).ok()?;
     let free_bytes = stat.f_bavail.saturating_mul(stat.f_frsize);
     let total_bytes = stat.f_blocks.saturating_mul(stat.f_frsize);
+    let min_free = min_free.unwrap_or_else(|| LOW_DISK_BYTES.min(total_bytes / 20));
     Some(DiskSpace {
         free_bytes,
         total_bytes,
-        low: free_bytes < LOW_DISK_BYTES.min(total_bytes / 20),
+        low: free_bytes < min_free,
     })
 }

@@ -141,6 +141,10 @@ struct LimitArgs {
     /// (SIGKILL, power loss) can lose.
     #[arg(long, env = "LANGMART_LOG_FLUSH_MS", default_value_t = 200)]
     log_flush_ms: u64,
+    /// Megabytes of free space under the data directory below which `/health` and the
+    /// console warn that the disk is nearly full (default: 1024, or 5% of a small disk).
+    #[arg(long, env = "LANGMART_MIN_FREE_DISK_MB")]
+    min_free_disk_mb: Option<u64>,
     /// Days request-log rows are kept (0 keeps them all); older ones are pruned in the
     /// background.
     #[arg(long, env = "LANGMART_LOG_RETENTION_DAYS", default_value_t = 30)]
@@ -160,6 +164,9 @@ impl LimitArgs {
         settings.max_upstream_body_bytes = self.max_upstream_body_bytes;
         settings.max_upstream_event_bytes = self.max_upstream_event_bytes;
         settings.log_flush_interval = Duration::from_millis(self.log_flush_ms.max(1));
+        settings.min_free_disk_bytes = self
+            .min_free_disk_mb
+            .map(|mb| mb.saturating_mul(1024 * 1024));
         settings.log_retention =
             Duration::from_secs(self.log_retention_days.saturating_mul(86_400));
     }

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, A};
 
-use crate::api::Logout;
+use crate::api::{service_warnings, Logout};
 use crate::UserContext;
 
 #[component]
@@ -11,6 +11,7 @@ pub fn Shell() -> impl IntoView {
     let ctx = expect_context::<UserContext>();
     let logout = ServerAction::<Logout>::new();
     ctx.follow(logout.value(), "/login");
+    let warnings = Resource::new(|| (), |()| service_warnings());
     view! {
         <div class="layout">
             <aside class="sidebar">
@@ -44,6 +45,22 @@ pub fn Shell() -> impl IntoView {
                 </div>
             </aside>
             <main class="content">
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        warnings
+                            .await
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|w| {
+                                view! {
+                                    <p class="service-warning" role="alert" data-testid="service-warning">
+                                        {w}
+                                    </p>
+                                }
+                            })
+                            .collect_view()
+                    })}
+                </Transition>
                 <Outlet/>
             </main>
         </div>

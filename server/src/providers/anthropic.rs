@@ -12,8 +12,8 @@ use super::openai_format::{
     self as oai, ChatRequest, ChunkWriter, Content, Message, PartRef, ToolChoice, Usage,
 };
 use super::{
-    decode, event_json, native_reply, send, send_for, sse_chunks, ChatReply, DiscoveredModel,
-    NativeApi, NativeReply, NativeRequest, ProviderError, SseEvent, Upstream,
+    cut_short_is_an_error, decode, event_json, native_reply, send, send_for, sse_chunks, ChatReply,
+    DiscoveredModel, NativeApi, NativeReply, NativeRequest, ProviderError, SseEvent, Upstream,
 };
 
 pub const API_VERSION: &str = "2023-06-01";
@@ -82,9 +82,8 @@ pub async fn chat(
         return Ok(ChatReply::Whole(answer.into_openai(&req.model)));
     }
     let mut state = StreamState::new(&req.model);
-    Ok(ChatReply::Stream(sse_chunks(response, move |_, data| {
-        state.on_event(data)
-    })))
+    let chunks = sse_chunks(response, move |_, data| state.on_event(data));
+    Ok(ChatReply::Stream(cut_short_is_an_error(chunks, || false)))
 }
 
 /// A Messages (or count_tokens) request exactly as an Anthropic client wrote it: the body

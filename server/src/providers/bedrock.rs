@@ -27,8 +27,8 @@ use super::openai_format::{
     self as oai, ChatRequest, ChunkWriter, Content, Message, PartRef, ToolChoice, Usage,
 };
 use super::{
-    body_bytes, decode, send, send_for, ChatReply, ChunkStream, DiscoveredModel, EventStream,
-    NativeReply, NativeRequest, ProviderError, SseEvent, Upstream,
+    body_bytes, cut_short_is_an_error, decode, send, send_for, ChatReply, ChunkStream,
+    DiscoveredModel, EventStream, NativeReply, NativeRequest, ProviderError, SseEvent, Upstream,
 };
 
 const SERVICE: &str = "bedrock";
@@ -171,10 +171,8 @@ pub async fn chat(
             answer.into_openai(&request_id, &req.model),
         ));
     }
-    Ok(ChatReply::Stream(event_stream(
-        response,
-        StreamState::new(&request_id, &req.model),
-    )))
+    let chunks = event_stream(response, StreamState::new(&request_id, &req.model));
+    Ok(ChatReply::Stream(cut_short_is_an_error(chunks, || false)))
 }
 
 /// Whether `model` (an id, inference profile or ARN) is one of Anthropic's Claude models,

@@ -10,8 +10,8 @@ use super::openai_format::{
     self as oai, ChatRequest, ChunkWriter, Content, Message, PartRef, ToolChoice, Usage,
 };
 use super::{
-    decode, event_json, send, send_for, sse_chunks, ChatReply, DiscoveredModel, ProviderError,
-    Upstream,
+    cut_short_is_an_error, decode, event_json, send, send_for, sse_chunks, ChatReply,
+    DiscoveredModel, ProviderError, Upstream,
 };
 
 const MAX_PAGES: usize = 20;
@@ -72,9 +72,8 @@ pub async fn chat(
         return Ok(ChatReply::Whole(answer.into_openai(&req.model)));
     }
     let mut state = StreamState::new(&req.model);
-    Ok(ChatReply::Stream(sse_chunks(response, move |_, data| {
-        state.on_event(data)
-    })))
+    let chunks = sse_chunks(response, move |_, data| state.on_event(data));
+    Ok(ChatReply::Stream(cut_short_is_an_error(chunks, || false)))
 }
 
 fn to_native(req: &ChatRequest, stream: bool) -> Result<Value, ProviderError> {

@@ -722,6 +722,61 @@ where
     )
 }
 
+/// A translated stream that stops after its first chunk without a `finish_reason`, an
+/// error, or (OpenAI format) `[DONE]` — `closed()` says whether that marker came — was cut
+/// short: a proxy or the provider closed it cleanly mid-answer. The client must not take
+/// it as whole, so an error item is added at its end. (A stream with nothing at all in it
+/// is left to the gateway: "ended before its first event".)
+fn cut_short_is_an_error(
+    chunks: ChunkStream,
+    closed: impl Fn() -> bool + Send + 'static,
+) -> ChunkStream {
+    use futures_util::StreamExt;
+    #[derive(Clone, Copy, PartialEq)]
+    enum Progress {
+        Nothing,
+        Started,
+        Finished,
+        Stopped,
+    }
+    Box::pin(futures_util::stream::unfold(
+        (chunks, Progress::Nothing, closed),
+        |(mut chunks, progress, closed)| async move {
+            if progress == Progress::Stopped {
+                return None;
+            }
+            let next = match chunks.next().await {
+                Some(Ok(chunk)) => {
+                    let now = if progress == Progress::Finished || has_finish_reason(&chunk) {
+                        Progress::Finished
+                    } else {
+                        Progress::Started
+                    };
+                    return Some((Ok(chunk), (chunks, now, closed)));
+                }
+                Some(Err(e)) => Err(e),
+                None if progress == Progress::Started && !closed() => {
+                    Err(ProviderError::Unreachable(
+                        "the stream ended before the answer was finished (no finish reason)".into(),
+                    ))
+                }
+                None => return None,
+            };
+            // After an error nothing more is read.
+            Some((next, (chunks, Progress::Stopped, closed)))
+        },
+    ))
+}
+
+/// Whether a chunk ends a choice (`finish_reason` set).
+fn has_finish_reason(chunk: &Value) -> bool {
+    chunk["choices"].as_array().is_some_and(|choices| {
+        choices
+            .iter()
+            .any(|c| c.get("finish_reason").is_some_and(|f| !f.is_null()))
+    })
+}
+
 /// Parses one event's JSON, or says which event was malformed.
 fn event_json<T: serde::de::DeserializeOwned>(data: &str) -> Result<T, ProviderError> {
     serde_json::from_str(data).map_err(|e| ProviderError::Decode(format!("stream event: {e}")))
@@ -787,6 +842,36 @@ pub(crate) mod fuzz;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What a translated stream of `chunks` ends as: `true` when an error was added.
+    fn ends_in_error(chunks: Vec<Value>, closed: bool) -> bool {
+        use futures_util::StreamExt;
+        let inner: ChunkStream = Box::pin(futures_util::stream::iter(chunks.into_iter().map(Ok)));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let items: Vec<_> =
+            runtime.block_on(cut_short_is_an_error(inner, move || closed).collect());
+        items.last().is_some_and(Result::is_err)
+    }
+
+    #[test]
+    fn a_stream_is_whole_only_with_a_finish_reason_or_its_closing_marker() {
+        let delta =
+            serde_json::json!({"choices": [{"delta": {"content": "Hel"}, "finish_reason": null}]});
+        let finish = serde_json::json!({"choices": [{"delta": {}, "finish_reason": "stop"}]});
+        let usage = serde_json::json!({"choices": [], "usage": {"total_tokens": 3}});
+        assert!(ends_in_error(vec![delta.clone()], false));
+        assert!(
+            !ends_in_error(vec![delta.clone()], true),
+            "[DONE] closes it"
+        );
+        assert!(!ends_in_error(vec![delta.clone(), finish, usage], false));
+        assert!(
+            !ends_in_error(Vec::new(), false),
+            "an empty stream is the gateway's to judge"
+        );
+    }
 
     /// The events `sse_events` reads from `chunks`, under an event cap of `max_event`.
     fn read_events(

@@ -5,8 +5,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    body_bytes, decode, native_reply, send, send_for, sse_chunks, ChatReply, DiscoveredModel,
-    NativeApi, NativeReply, NativeRequest, ProviderError, Upstream,
+    body_bytes, cut_short_is_an_error, decode, native_reply, send, send_for, sse_chunks, ChatReply,
+    DiscoveredModel, NativeApi, NativeReply, NativeRequest, ProviderError, Upstream,
 };
 
 #[derive(Deserialize)]
@@ -120,68 +120,34 @@ pub(super) async fn read_chat(
     if !stream {
         return Ok(ChatReply::Raw(body_bytes(response).await?));
     }
-    use futures_util::StreamExt;
     let mut done = false;
-    // A stream that stops without `[DONE]` and without a finish reason was cut short (a
-    // proxy or the provider dropped it cleanly): the client must not take it as whole.
-    // (Nothing at all is left to the gateway: "ended before its first event".)
-    const STARTED: u8 = 1;
-    const COMPLETE: u8 = 2;
-    let progress = std::sync::Arc::new(std::sync::atomic::AtomicU8::new(0));
-    let seen = progress.clone();
+    // `[DONE]` closes a stream even when no chunk carried a finish reason.
+    let closed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = closed.clone();
     let chunks = sse_chunks(response, move |_, data| {
         if done {
             return Vec::new();
         }
-        let finished = || seen.store(COMPLETE, std::sync::atomic::Ordering::Relaxed);
         if data.trim() == "[DONE]" {
             done = true;
-            finished();
+            seen.store(true, std::sync::atomic::Ordering::Relaxed);
             return Vec::new();
         }
         match serde_json::from_str::<Value>(data) {
             // Some compatible servers report a failure in-band, as an event.
             Ok(v) if v.get("error").is_some_and(Value::is_object) => {
                 done = true;
-                finished();
                 vec![Err(in_band_error(&v["error"]))]
             }
-            Ok(v) => {
-                if has_finish_reason(&v) {
-                    finished();
-                } else {
-                    let _ = seen.compare_exchange(
-                        0,
-                        STARTED,
-                        std::sync::atomic::Ordering::Relaxed,
-                        std::sync::atomic::Ordering::Relaxed,
-                    );
-                }
-                vec![Ok(v)]
-            }
+            Ok(v) => vec![Ok(v)],
             // Keep-alive text and other non-JSON data carry nothing for the client.
             Err(_) => Vec::new(),
         }
     });
-    let cut_short = futures_util::stream::once(async move {
-        (progress.load(std::sync::atomic::Ordering::Relaxed) == STARTED).then(|| {
-            Err(ProviderError::Unreachable(
-                "the stream ended before the answer was finished (no finish reason, no [DONE])"
-                    .into(),
-            ))
-        })
-    })
-    .filter_map(futures_util::future::ready);
-    Ok(ChatReply::Stream(Box::pin(chunks.chain(cut_short))))
-}
-
-/// Whether a chunk ends a choice (`finish_reason` set).
-fn has_finish_reason(chunk: &Value) -> bool {
-    chunk["choices"].as_array().is_some_and(|choices| {
-        choices
-            .iter()
-            .any(|c| c.get("finish_reason").is_some_and(|f| !f.is_null()))
-    })
+    Ok(ChatReply::Stream(cut_short_is_an_error(
+        chunks,
+        move || closed.load(std::sync::atomic::Ordering::Relaxed),
+    )))
 }
 
 fn in_band_error(error: &Value) -> ProviderError {

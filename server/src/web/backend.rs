@@ -484,6 +484,11 @@ impl ConsoleBackend for ConsoleService {
         Ok(updated.to_dto())
     }
 
+    async fn service_warnings(&self, session: &Session) -> Result<Vec<String>, AppError> {
+        self.actor(session).await?;
+        Ok(crate::health::current_warnings(&self.state))
+    }
+
     async fn list_logs(
         &self,
         session: &Session,

@@ -227,7 +227,6 @@ impl TestApp {
         }
     }
 
-    /// Calls a console server function the way the browser does (form-encoded POST).
     /// Calls a server function as the console page does: a form post from this origin.
     pub async fn call_fn(&self, name: &str, form: &[(&str, &str)]) -> Response {
         self.browser

@@ -1,6 +1,6 @@
 //! The HTTP edge: health, the error envelope for bad requests, unknown routes, limits.
 
-use crate::common::{error_code, spawn_app};
+use crate::common::{error_code, spawn_app, spawn_app_with};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -34,6 +34,45 @@ async fn health_reports_the_database_the_request_log_and_the_disk() {
         (&health["status"], &health["database"]),
         (&json!("error"), &json!("error")),
         "{health}"
+    );
+}
+
+/// A nearly full disk (here: a threshold above any disk's free space) is said on
+/// `/health` and on every console page, to signed-in people only.
+#[tokio::test]
+async fn a_nearly_full_disk_is_said_on_health_and_in_the_console() {
+    let Some(app) = spawn_app_with(|s| s.min_free_disk_bytes = Some(u64::MAX)).await else {
+        return;
+    };
+    let health: Value = reqwest::get(app.url("/health"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert_eq!(health["disk"]["low"], true, "{health}");
+    let warning = "the disk under the data directory is nearly full";
+    assert_eq!(health["warnings"], json!([warning]), "{health}");
+
+    let res = app.call_fn("service_warnings", &[]).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    app.signup("ops@example.com", "ops").await;
+    let res = app.call_fn("service_warnings", &[]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.unwrap(), json!([warning]));
+    let page = app
+        .browser
+        .get(app.url("/connections"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("data-testid=\"service-warning\"") && page.contains(warning),
+        "the console page shows the warning"
     );
 }
 

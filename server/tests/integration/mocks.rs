@@ -41,6 +41,8 @@ struct Behaviour {
     key: String,
     fail: Option<(u16, Option<u64>)>,
     hang: bool,
+    /// Streams stop cleanly after half their events.
+    end_streams_early: bool,
 }
 
 #[derive(Clone, Default)]
@@ -93,6 +95,16 @@ impl Mock {
         let mut b = self.inner.lock().unwrap();
         b.fail = None;
         b.hang = false;
+        b.end_streams_early = false;
+    }
+
+    /// Streams stop cleanly after half their events (no finish, no closing event).
+    pub fn end_streams_early(&self) {
+        self.inner.lock().unwrap().end_streams_early = true;
+    }
+
+    pub fn ends_streams_early(&self) -> bool {
+        self.inner.lock().unwrap().end_streams_early
     }
 
     pub fn calls(&self) -> usize {

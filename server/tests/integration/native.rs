@@ -512,3 +512,57 @@ async fn native_embeddings_come_back_as_openai_lists() {
     );
     app.stop().await;
 }
+
+/// A translated stream that a proxy or the provider closes cleanly mid-answer (no finish,
+/// no closing event) ends with the dialect's error event, not as if it were whole, and
+/// its row says so — for every family, not only OpenAI's.
+#[tokio::test]
+async fn a_stream_cut_short_is_an_error_in_every_family() {
+    let Some(app) = spawn_app().await else { return };
+    let (_, key) = app.user_with_key("cut@example.com", "cut-user").await;
+    let mock = Mock::start(KEY).await;
+    for f in families() {
+        let p = f.provider;
+        connect(&app, &key, &mock, p).await;
+        mock.end_streams_early();
+        let res = post(
+            &app,
+            &key,
+            "/v1/chat/completions",
+            json!({"model": format!("{p}/{}", f.model), "stream": true,
+                   "messages": [{"role": "user", "content": "Say hello"}]}),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::OK, "{p}");
+        let data = sse_data(res).await;
+        let code = format!(
+            "PROVIDER_{}_STREAM_INTERRUPTED",
+            p.to_uppercase().replace('-', "_")
+        );
+        let last: Value = serde_json::from_str(data.last().unwrap()).unwrap();
+        assert_eq!(last["error"]["code"], code.as_str(), "{p}: {data:?}");
+        assert!(
+            !data
+                .iter()
+                .any(|d| d.contains("\"finish_reason\":\"stop\"")),
+            "{p}: a cut stream must not look finished: {data:?}"
+        );
+        let mut row = Value::Null;
+        for _ in 0..50 {
+            row = app
+                .log_rows(&key, "")
+                .await
+                .into_iter()
+                .next()
+                .unwrap_or_default();
+            if row["error_code"] == code.as_str() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(row["error_code"], code.as_str(), "{p}: {row}");
+        assert_eq!(row["status"], 502, "{p}: {row}");
+        mock.succeed();
+    }
+    app.stop().await;
+}

@@ -75,14 +75,24 @@ fn offers_tools(body: &Value) -> bool {
 }
 
 /// A server-sent-event body, one network chunk per event as providers send them.
-fn sse(text: &'static str) -> Response {
-    let frames: Vec<Result<Bytes, std::io::Error>> = text
+fn sse(mock: &Mock, text: &'static str) -> Response {
+    let frames = text
         .split_inclusive("\n\n")
-        .map(|f| Ok(Bytes::from_static(f.as_bytes())))
+        .map(|f| Bytes::from_static(f.as_bytes()))
         .collect();
+    streamed(mock, frames, "text/event-stream")
+}
+
+/// A streamed answer of `frames`; only their first half when the mock is told to end
+/// streams early (cleanly, as a proxy that drops the rest would).
+fn streamed(mock: &Mock, mut frames: Vec<Bytes>, content_type: &'static str) -> Response {
+    if mock.ends_streams_early() {
+        frames.truncate(frames.len().div_ceil(2));
+    }
+    let frames = frames.into_iter().map(Ok::<_, std::io::Error>);
     let mut res = Response::new(Body::from_stream(futures_util::stream::iter(frames)));
     res.headers_mut()
-        .insert("content-type", "text/event-stream".parse().unwrap());
+        .insert("content-type", content_type.parse().unwrap());
     res
 }
 
@@ -153,8 +163,8 @@ async fn anthropic(State(mock): State<Mock>, uri: Uri, headers: HeaderMap, raw: 
         );
     }
     match (body["stream"] == json!(true), offers_tools(&body)) {
-        (true, true) => sse(fixture!("anthropic/stream_tool_use.sse")),
-        (true, false) => sse(fixture!("anthropic/stream_text.sse")),
+        (true, true) => sse(&mock, fixture!("anthropic/stream_tool_use.sse")),
+        (true, false) => sse(&mock, fixture!("anthropic/stream_text.sse")),
         (false, true) => {
             Json(json_fixture(fixture!("anthropic/message_tool_use.json"))).into_response()
         }
@@ -312,9 +322,9 @@ async fn gemini(
             json_response(StatusCode::BAD_REQUEST, gemini_error(400))
         }
         "streamGenerateContent" if offers_tools(&body) => {
-            sse(fixture!("gemini/stream_function_call.sse"))
+            sse(&mock, fixture!("gemini/stream_function_call.sse"))
         }
-        "streamGenerateContent" => sse(fixture!("gemini/stream_text.sse")),
+        "streamGenerateContent" => sse(&mock, fixture!("gemini/stream_text.sse")),
         "embedContent" => {
             Json(json!({"embedding": {"values": [0.25, -0.5, 0.75]}})).into_response()
         }
@@ -335,8 +345,8 @@ async fn gemini(
 }
 
 /// ConverseStream's answer: each fixture line as one binary event-stream frame.
-fn event_stream(jsonl: &'static str) -> Response {
-    let frames: Vec<Result<Bytes, std::io::Error>> = jsonl
+fn event_stream(mock: &Mock, jsonl: &'static str) -> Response {
+    let frames = jsonl
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|line| {
@@ -356,22 +366,17 @@ fn event_stream(jsonl: &'static str) -> Response {
                 ));
             let mut bytes = Vec::new();
             write_message_to(&frame, &mut bytes).unwrap();
-            Ok(Bytes::from(bytes))
+            Bytes::from(bytes)
         })
         .collect();
-    let mut res = Response::new(Body::from_stream(futures_util::stream::iter(frames)));
-    res.headers_mut().insert(
-        "content-type",
-        "application/vnd.amazon.eventstream".parse().unwrap(),
-    );
-    res
+    streamed(mock, frames, "application/vnd.amazon.eventstream")
 }
 
 /// InvokeModelWithResponseStream for Claude: each Anthropic event of an SSE fixture as a
 /// `chunk` frame carrying its JSON base64-encoded.
-fn bedrock_anthropic_chunks(sse_text: &'static str) -> Response {
+fn bedrock_anthropic_chunks(mock: &Mock, sse_text: &'static str) -> Response {
     use base64::Engine;
-    let frames: Vec<Result<Bytes, std::io::Error>> = sse_text
+    let frames = sse_text
         .split("\n\n")
         .filter_map(|f| f.lines().find_map(|l| l.strip_prefix("data: ")))
         .map(|data| {
@@ -391,15 +396,10 @@ fn bedrock_anthropic_chunks(sse_text: &'static str) -> Response {
                 ));
             let mut bytes = Vec::new();
             write_message_to(&frame, &mut bytes).unwrap();
-            Ok(Bytes::from(bytes))
+            Bytes::from(bytes)
         })
         .collect();
-    let mut res = Response::new(Body::from_stream(futures_util::stream::iter(frames)));
-    res.headers_mut().insert(
-        "content-type",
-        "application/vnd.amazon.eventstream".parse().unwrap(),
-    );
-    res
+    streamed(mock, frames, "application/vnd.amazon.eventstream")
 }
 
 async fn bedrock(
@@ -449,13 +449,13 @@ async fn bedrock(
             Json(json_fixture(fixture!("anthropic/message_text.json"))).into_response()
         }
         ("invoke-with-response-stream", true) => {
-            bedrock_anthropic_chunks(fixture!("anthropic/stream_tool_use.sse"))
+            bedrock_anthropic_chunks(&mock, fixture!("anthropic/stream_tool_use.sse"))
         }
         ("invoke-with-response-stream", false) => {
-            bedrock_anthropic_chunks(fixture!("anthropic/stream_text.sse"))
+            bedrock_anthropic_chunks(&mock, fixture!("anthropic/stream_text.sse"))
         }
-        ("converse-stream", true) => event_stream(fixture!("bedrock/stream_tool_use.jsonl")),
-        ("converse-stream", false) => event_stream(fixture!("bedrock/stream_text.jsonl")),
+        ("converse-stream", true) => event_stream(&mock, fixture!("bedrock/stream_tool_use.jsonl")),
+        ("converse-stream", false) => event_stream(&mock, fixture!("bedrock/stream_text.jsonl")),
         ("converse", true) => {
             Json(json_fixture(fixture!("bedrock/converse_tool_use.json"))).into_response()
         }
@@ -509,7 +509,7 @@ async fn azure(
     }
     match path.as_str() {
         "embeddings" => Json(json!({"object": "list", "model": "text-embedding-3-small", "data": [{"object": "embedding", "index": 0, "embedding": [0.25, -0.5, 0.75]}], "usage": {"prompt_tokens": 2, "total_tokens": 2}})).into_response(),
-        "chat/completions" if body["stream"] == json!(true) => sse(fixture!("azure/stream_text.sse")),
+        "chat/completions" if body["stream"] == json!(true) => sse(&mock, fixture!("azure/stream_text.sse")),
         "chat/completions" if offers_tools(&body) => Json(json_fixture(fixture!("azure/chat_tool_call.json"))).into_response(),
         "chat/completions" => Json(json_fixture(fixture!("azure/chat_text.json"))).into_response(),
         _ => json_response(StatusCode::NOT_FOUND, json!({"error": {"code": "404", "message": "Resource not found"}})),
@@ -546,8 +546,8 @@ async fn cohere_chat(
         return r;
     }
     match (body["stream"] == json!(true), offers_tools(&body)) {
-        (true, true) => sse(fixture!("cohere/stream_tool_call.sse")),
-        (true, false) => sse(fixture!("cohere/stream_text.sse")),
+        (true, true) => sse(&mock, fixture!("cohere/stream_tool_call.sse")),
+        (true, false) => sse(&mock, fixture!("cohere/stream_text.sse")),
         (false, true) => Json(json_fixture(fixture!("cohere/chat_tool_call.json"))).into_response(),
         (false, false) => Json(json_fixture(fixture!("cohere/chat_text.json"))).into_response(),
     }
