@@ -219,6 +219,16 @@ pub struct ApiKeyDto {
     pub expired: bool,
     pub last_used_at: Option<String>,
     pub revoked_at: Option<String>,
+    /// Model references the key may call (`*` matches any run of characters); absent:
+    /// every model its owner may use.
+    #[serde(default)]
+    pub models: Option<Vec<String>>,
+    /// The key's own requests per minute; absent: no limit of its own.
+    #[serde(default)]
+    pub rate_limit_rpm: Option<i64>,
+    /// The key's own tokens per minute; absent: no limit of its own.
+    #[serde(default)]
+    pub rate_limit_tpm: Option<i64>,
 }
 
 /// Returned once, when a key is created: the only time the full key leaves the server.
@@ -499,7 +509,7 @@ pub struct AttemptDto {
 }
 
 /// One row of the request log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequestLogDto {
     pub id: String,
     pub request_id: String,
@@ -528,6 +538,14 @@ pub struct RequestLogDto {
     pub cache_write_tokens: Option<i64>,
     pub stream: bool,
     pub attempts: Vec<AttemptDto>,
+    /// USD, at the model's price when the call was made; `None` when the model has no
+    /// price (`cost_basis: "unpriced"`) or the call never reached a model.
+    #[serde(default)]
+    pub cost_usd: Option<f64>,
+    /// `reported` (the provider's usage), `estimated` (counted from what was streamed,
+    /// when the provider's usage never came) or `unpriced`.
+    #[serde(default)]
+    pub cost_basis: Option<String>,
 }
 
 /// The routing strategies a collection can use, with the one-line explanation the console shows.
@@ -604,13 +622,20 @@ pub struct CollectionInputDto {
     pub organization: Option<String>,
 }
 
-/// A model's price in USD per million tokens, used by `cost_optimized`.
+/// A model's price in USD per million tokens: the cost of every request-log row, and
+/// the order of `cost_optimized`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PriceDto {
     pub provider: String,
     pub model: String,
     pub input_per_mtok: f64,
     pub output_per_mtok: f64,
+    /// Prompt tokens read from the provider's cache (absent: `input_per_mtok`).
+    #[serde(default)]
+    pub cached_input_per_mtok: Option<f64>,
+    /// Prompt tokens written to the provider's cache (absent: `input_per_mtok`).
+    #[serde(default)]
+    pub cache_write_per_mtok: Option<f64>,
 }
 
 /// A model the caller can route to, for the member picker.

@@ -294,6 +294,8 @@ impl Collections {
                 model: p.model_id,
                 input_per_mtok: p.input_per_mtok,
                 output_per_mtok: p.output_per_mtok,
+                cached_input_per_mtok: p.cached_input_per_mtok,
+                cache_write_per_mtok: p.cache_write_per_mtok,
             })
             .collect())
     }
@@ -312,9 +314,12 @@ impl Collections {
             return Err(invalid("model", "Name the model").into());
         }
         for (field, value) in [
-            ("input_per_mtok", price.input_per_mtok),
-            ("output_per_mtok", price.output_per_mtok),
+            ("input_per_mtok", Some(price.input_per_mtok)),
+            ("output_per_mtok", Some(price.output_per_mtok)),
+            ("cached_input_per_mtok", price.cached_input_per_mtok),
+            ("cache_write_per_mtok", price.cache_write_per_mtok),
         ] {
+            let Some(value) = value else { continue };
             if !value.is_finite() || !(0.0..=10_000.0).contains(&value) {
                 return Err(invalid(
                     field,
@@ -330,6 +335,8 @@ impl Collections {
                 model_id: model.clone(),
                 input_per_mtok: price.input_per_mtok,
                 output_per_mtok: price.output_per_mtok,
+                cached_input_per_mtok: price.cached_input_per_mtok,
+                cache_write_per_mtok: price.cache_write_per_mtok,
                 updated_at: now_ms(),
             },
         )

@@ -14,6 +14,7 @@ pub mod changes;
 pub mod clock;
 pub mod collections;
 pub mod config;
+pub mod cost;
 pub mod data_dir;
 pub mod db;
 pub mod error;

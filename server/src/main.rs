@@ -363,6 +363,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 name,
                 scopes: Some(scopes),
                 expires_at: None,
+                policy: server::auth::KeyPolicy::default(),
             };
             let created = state.keys.create(&user.id, None, request).await?;
             writeln!(std::io::stdout(), "{}", created.key)?;

@@ -44,6 +44,8 @@ pub struct Services {
     pub collections: Collections,
     pub aliases: Aliases,
     pub limiter: Arc<Limiter>,
+    /// Each API key's own rpm/tpm limits (keyed by key id).
+    pub key_limiter: Arc<Limiter>,
     pub request_log: RequestLog,
     /// `/v1` requests in progress, against `--max-concurrent-requests`.
     pub admission: Arc<crate::admission::Admission>,
@@ -94,6 +96,7 @@ impl AppState {
             collections,
             aliases,
             limiter,
+            key_limiter: Arc::default(),
             request_log,
             admission,
             ending: crate::listen::Ending::default(),

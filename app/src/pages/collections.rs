@@ -633,24 +633,31 @@ fn Prices() -> impl IntoView {
     let model = RwSignal::new(String::new());
     let input = RwSignal::new(String::new());
     let output = RwSignal::new(String::new());
+    let cached = RwSignal::new(String::new());
+    let cache_write = RwSignal::new(String::new());
     let saved = set.value();
     view! {
         <section class="card" data-testid="prices">
             <h2>"Model prices"</h2>
-            <p class="muted">"USD per million tokens. cost_optimized collections put the cheapest model first; auto(free) includes models priced at zero."</p>
+            <p class="muted">"USD per million tokens. Every request-log row is costed at these prices (cache reads and writes at their own rates, else the input price); cost_optimized collections put the cheapest model first; auto(free) includes models priced at zero."</p>
             <Show when=is_admin>
                 <div class="row">
                     <label>"Provider" <input type="text" name="price-provider" placeholder="openai" on:input=move |ev| provider.set(event_target_value(&ev))/></label>
                     <label>"Model" <input type="text" name="price-model" placeholder="gpt-4o" on:input=move |ev| model.set(event_target_value(&ev))/></label>
                     <label>"Input" <input type="number" step="any" min="0" name="input_per_mtok" on:input=move |ev| input.set(event_target_value(&ev))/></label>
                     <label>"Output" <input type="number" step="any" min="0" name="output_per_mtok" on:input=move |ev| output.set(event_target_value(&ev))/></label>
+                    <label>"Cache read" <input type="number" step="any" min="0" name="cached_input_per_mtok" placeholder="= input" on:input=move |ev| cached.set(event_target_value(&ev))/></label>
+                    <label>"Cache write" <input type="number" step="any" min="0" name="cache_write_per_mtok" placeholder="= input" on:input=move |ev| cache_write.set(event_target_value(&ev))/></label>
                     <button on:click=move |_| {
                         let num = |s: String| s.trim().parse::<f64>().unwrap_or(f64::NAN);
+                        let optional = |s: String| (!s.trim().is_empty()).then(|| num(s));
                         set.dispatch(SetPrice { price: PriceDto {
                             provider: provider.get_untracked(),
                             model: model.get_untracked(),
                             input_per_mtok: num(input.get_untracked()),
                             output_per_mtok: num(output.get_untracked()),
+                            cached_input_per_mtok: optional(cached.get_untracked()),
+                            cache_write_per_mtok: optional(cache_write.get_untracked()),
                         }});
                     }>"Set price"</button>
                 </div>
@@ -658,6 +665,8 @@ fn Prices() -> impl IntoView {
                 <FieldError result=saved field="model"/>
                 <FieldError result=saved field="input_per_mtok"/>
                 <FieldError result=saved field="output_per_mtok"/>
+                <FieldError result=saved field="cached_input_per_mtok"/>
+                <FieldError result=saved field="cache_write_per_mtok"/>
                 <FormError result=saved/>
             </Show>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -666,13 +675,15 @@ fn Prices() -> impl IntoView {
                         Err(e) => view! { <p class="form-error">{e.message}</p> }.into_any(),
                         Ok(list) => view! {
                             <table class="table">
-                                <thead><tr><th>"Model"</th><th>"Input"</th><th>"Output"</th></tr></thead>
+                                <thead><tr><th>"Model"</th><th>"Input"</th><th>"Output"</th><th>"Cache read"</th><th>"Cache write"</th></tr></thead>
                                 <tbody>
                                     {list.into_iter().map(|p| view! {
                                         <tr>
                                             <td><code>{format!("{}/{}", p.provider, p.model)}</code></td>
                                             <td>{format!("${}", p.input_per_mtok)}</td>
                                             <td>{format!("${}", p.output_per_mtok)}</td>
+                                            <td>{p.cached_input_per_mtok.map_or_else(|| "—".to_owned(), |v| format!("${v}"))}</td>
+                                            <td>{p.cache_write_per_mtok.map_or_else(|| "—".to_owned(), |v| format!("${v}"))}</td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>

@@ -84,7 +84,7 @@ pub fn LogsPage() -> impl IntoView {
                         }.into_any(),
                         Ok(rows) => view! {
                             <table class="table" data-testid="logs">
-                                <thead><tr><th>"Time"</th><th>"Endpoint"</th><th>"Model"</th><th>"Resolution"</th><th>"Connection"</th><th>"Status"</th><th>"Latency"</th><th>"Tokens"</th></tr></thead>
+                                <thead><tr><th>"Time"</th><th>"Endpoint"</th><th>"Model"</th><th>"Resolution"</th><th>"Connection"</th><th>"Status"</th><th>"Latency"</th><th>"Tokens"</th><th>"Cost"</th></tr></thead>
                                 <tbody>{rows.into_iter().map(|r| view! { <LogRow r open/> }).collect_view()}</tbody>
                             </table>
                         }.into_any(),
@@ -125,10 +125,11 @@ fn LogRow(r: RequestLogDto, open: RwSignal<Option<String>>) -> impl IntoView {
             <td><span class=chip>{r.status}</span>" "{r.error_code.clone().unwrap_or_default()}</td>
             <td>{format!("{} ms", r.latency_ms)}</td>
             <td>{tokens}</td>
+            <td data-testid="log-cost">{cost_text(r.cost_usd, r.cost_basis.as_deref())}</td>
         </tr>
         <Show when=is_open.clone()>
             <tr class="inline-form">
-                <td colspan="8">
+                <td colspan="9">
                     <strong>"Attempts"</strong>
                     <ol class="attempts">
                         {attempts.clone().into_iter().map(|a| view! {
@@ -145,5 +146,16 @@ fn LogRow(r: RequestLogDto, open: RwSignal<Option<String>>) -> impl IntoView {
                 </td>
             </tr>
         </Show>
+    }
+}
+
+/// A row's cost as the table shows it: dollars, `~` before an estimate, `unpriced` when
+/// the model has no price, a dash when nothing was charged.
+fn cost_text(usd: Option<f64>, basis: Option<&str>) -> String {
+    match (usd, basis) {
+        (Some(usd), Some("estimated")) => format!("~${usd:.6}"),
+        (Some(usd), _) => format!("${usd:.6}"),
+        (None, Some("unpriced")) => "unpriced".to_owned(),
+        (None, _) => "—".to_owned(),
     }
 }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{ApiJson, Manager};
-use crate::auth::KeyRequest;
+use crate::auth::{KeyChange, KeyPolicy, KeyRequest};
 use crate::clock::parse_rfc3339;
 use crate::error::{ApiError, RequestError};
 use crate::state::AppState;
@@ -25,6 +25,45 @@ pub struct CreateKey {
     /// RFC 3339; defaults to the expiry of the key making it (none: never).
     #[serde(default)]
     expires_at: Option<String>,
+    /// Model references the key may call (`*`: any run of characters); absent: all.
+    #[serde(default)]
+    models: Option<Vec<String>>,
+    #[serde(default)]
+    rate_limit_rpm: Option<i64>,
+    #[serde(default)]
+    rate_limit_tpm: Option<i64>,
+}
+
+/// `PUT /api/keys/{id}`: each field given replaces the stored one; `null` clears it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateKey {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    models: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "present")]
+    rate_limit_rpm: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    rate_limit_tpm: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    expires_at: Option<Option<String>>,
+}
+
+/// A field that is present, `null` or not: `Some(None)` for `null`, `None` when absent.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+fn expiry(text: &str) -> Result<i64, RequestError> {
+    parse_rfc3339(text).ok_or(RequestError::InvalidField {
+        field: "expires_at",
+        message: "expires_at must be an RFC 3339 time, e.g. 2027-01-31T00:00:00Z".into(),
+    })
 }
 
 pub async fn list(
@@ -40,26 +79,47 @@ pub async fn create(
     Manager(caller): Manager,
     ApiJson(body): ApiJson<CreateKey>,
 ) -> Result<(StatusCode, Json<CreatedApiKeyDto>), ApiError> {
-    let expires_at = body
-        .expires_at
-        .as_deref()
-        .map(|text| {
-            parse_rfc3339(text).ok_or(RequestError::InvalidField {
-                field: "expires_at",
-                message: "expires_at must be an RFC 3339 time, e.g. 2027-01-31T00:00:00Z".into(),
-            })
-        })
-        .transpose()?;
+    let expires_at = body.expires_at.as_deref().map(expiry).transpose()?;
     let request = KeyRequest {
         name: body.name,
         scopes: body.scopes,
         expires_at,
+        policy: KeyPolicy {
+            models: body.models,
+            rpm: body.rate_limit_rpm,
+            tpm: body.rate_limit_tpm,
+        },
     };
     let created = state
         .keys
         .create(&caller.user_id, Some(&caller), request)
         .await?;
     Ok((StatusCode::CREATED, Json(created)))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Manager(caller): Manager,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UpdateKey>,
+) -> Result<Json<ApiKeyDto>, ApiError> {
+    let expires_at = body
+        .expires_at
+        .map(|e| e.as_deref().map(expiry).transpose())
+        .transpose()?;
+    let change = KeyChange {
+        name: body.name,
+        models: body.models,
+        rpm: body.rate_limit_rpm,
+        tpm: body.rate_limit_tpm,
+        expires_at,
+    };
+    Ok(Json(
+        state
+            .keys
+            .update(&caller.user_id, Some(&caller), &id, change)
+            .await?,
+    ))
 }
 
 pub async fn revoke(

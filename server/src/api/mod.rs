@@ -28,7 +28,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/me", get(me))
         .route("/api/keys", get(keys::list).post(keys::create))
-        .route("/api/keys/{id}", delete(keys::revoke))
+        .route("/api/keys/{id}", delete(keys::revoke).put(keys::update))
         .route("/api/users", get(users::list))
         .route(
             "/api/signup-invites",

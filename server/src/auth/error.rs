@@ -29,6 +29,8 @@ pub enum AuthError {
     MissingScope(&'static str),
     #[error("A key made with an API key cannot {0} than the key it is made with")]
     ExceedsParentKey(&'static str),
+    #[error("This API key may not call '{0}' (its allowed models: {1})")]
+    ModelNotAllowed(String, String),
 }
 
 impl Coded for AuthError {
@@ -40,6 +42,7 @@ impl Coded for AuthError {
             | AuthError::ExpiredApiKey => codes::GATEWAY1_AUTH_001,
             AuthError::MissingScope(_) => codes::INSUFFICIENT_SCOPE,
             AuthError::ExceedsParentKey(_) => codes::KEY_EXCEEDS_PARENT,
+            AuthError::ModelNotAllowed(..) => codes::MODEL_NOT_ALLOWED,
             AuthError::InvalidCredentials => codes::AUTH_INVALID_CREDENTIALS,
             AuthError::TooManyAttempts { .. } => codes::AUTH_TOO_MANY_ATTEMPTS,
             AuthError::Busy => codes::AUTH_BUSY,
@@ -56,7 +59,8 @@ impl Coded for AuthError {
             AuthError::AdminOnly
             | AuthError::CrossSite
             | AuthError::MissingScope(_)
-            | AuthError::ExceedsParentKey(_) => StatusCode::FORBIDDEN,
+            | AuthError::ExceedsParentKey(_)
+            | AuthError::ModelNotAllowed(..) => StatusCode::FORBIDDEN,
             _ => StatusCode::UNAUTHORIZED,
         }
     }

@@ -85,6 +85,106 @@ impl Scopes {
     }
 }
 
+/// Most patterns in a key's allow-list, and the longest one.
+const MAX_MODEL_PATTERNS: usize = 100;
+const MAX_PATTERN_CHARS: usize = 200;
+/// Highest rpm or tpm a key may be given.
+const MAX_RATE: i64 = 1_000_000_000;
+
+/// What a key may call and how fast, set when it is made or changed (`/api/keys`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyPolicy {
+    /// Model references it may call (`*` matches any run of characters); `None`: every
+    /// model its owner may use.
+    pub models: Option<Vec<String>>,
+    pub rpm: Option<i64>,
+    pub tpm: Option<i64>,
+}
+
+impl KeyPolicy {
+    /// Whether `reference` (as a client wrote it, or a route's `provider/model`) is allowed.
+    pub fn allows(&self, reference: &str) -> bool {
+        self.models.as_ref().is_none_or(|patterns| {
+            patterns
+                .iter()
+                .any(|p| crate::routing::catalog::glob_match(p, reference))
+        })
+    }
+
+    /// The allow-list as the error message shows it.
+    pub fn describe_models(&self) -> String {
+        self.models
+            .as_ref()
+            .map_or_else(|| "all".to_owned(), |m| m.join(", "))
+    }
+
+    /// Checks the fields a client sent.
+    fn validate(&self) -> Result<(), RequestError> {
+        if let Some(models) = &self.models {
+            if models.len() > MAX_MODEL_PATTERNS
+                || models
+                    .iter()
+                    .any(|m| m.trim().is_empty() || m.chars().count() > MAX_PATTERN_CHARS)
+            {
+                return Err(RequestError::InvalidField {
+                    field: "models",
+                    message: format!(
+                        "models must be at most {MAX_MODEL_PATTERNS} model references (or patterns \
+                         such as openai/*) of 1–{MAX_PATTERN_CHARS} characters"
+                    ),
+                });
+            }
+        }
+        for (field, value) in [("rate_limit_rpm", self.rpm), ("rate_limit_tpm", self.tpm)] {
+            if value.is_some_and(|v| !(1..=MAX_RATE).contains(&v)) {
+                return Err(RequestError::InvalidField {
+                    field,
+                    message: format!("{field} must be between 1 and {MAX_RATE}"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// This policy with what `parent` limits and this one leaves open filled in from it;
+    /// an error when it asks for more than `parent` allows. A pattern is within the parent
+    /// when one of the parent's patterns matches it as text (`openai/*` covers `openai/gpt-*`).
+    fn within(mut self, parent: &KeyPolicy) -> Result<KeyPolicy, AuthError> {
+        match (&self.models, &parent.models) {
+            (None, Some(p)) => self.models = Some(p.clone()),
+            (Some(asked), Some(_)) if !asked.iter().all(|m| parent.allows(m)) => {
+                return Err(AuthError::ExceedsParentKey("call other models"));
+            }
+            _ => {}
+        }
+        for (mine, theirs) in [(&mut self.rpm, parent.rpm), (&mut self.tpm, parent.tpm)] {
+            match (*mine, theirs) {
+                (None, Some(limit)) => *mine = Some(limit),
+                (Some(asked), Some(limit)) if asked > limit => {
+                    return Err(AuthError::ExceedsParentKey("have a higher rate limit"));
+                }
+                _ => {}
+            }
+        }
+        Ok(self)
+    }
+
+    fn from_row(models: Option<&str>, rpm: Option<i64>, tpm: Option<i64>) -> Self {
+        KeyPolicy {
+            // A list that cannot be read allows nothing rather than everything.
+            models: models.map(|m| serde_json::from_str(m).unwrap_or_default()),
+            rpm,
+            tpm,
+        }
+    }
+
+    fn models_text(&self) -> Option<String> {
+        self.models
+            .as_ref()
+            .map(|m| serde_json::to_string(m).unwrap_or_else(|_| "[]".into()))
+    }
+}
+
 /// Who is calling, as established by an API key.
 #[derive(Debug)]
 pub struct Principal {
@@ -96,6 +196,7 @@ pub struct Principal {
     pub scopes: Scopes,
     /// Epoch ms after which the key no longer works.
     pub expires_at: Option<i64>,
+    pub policy: KeyPolicy,
     last_touch_ms: AtomicI64,
 }
 
@@ -111,6 +212,7 @@ impl Principal {
             is_admin,
             scopes: Scopes::ALL,
             expires_at: None,
+            policy: KeyPolicy::default(),
             last_touch_ms: AtomicI64::new(0),
         }
     }
@@ -125,6 +227,18 @@ pub struct KeyRequest {
     pub scopes: Option<Vec<KeyScope>>,
     /// Epoch ms.
     pub expires_at: Option<i64>,
+    pub policy: KeyPolicy,
+}
+
+/// A change to a key: each field given replaces the stored one (`Some(None)` clears it).
+#[derive(Debug, Clone, Default)]
+pub struct KeyChange {
+    pub name: Option<String>,
+    pub models: Option<Option<Vec<String>>>,
+    pub rpm: Option<Option<i64>>,
+    pub tpm: Option<Option<i64>>,
+    /// Epoch ms.
+    pub expires_at: Option<Option<i64>>,
 }
 
 #[derive(Clone)]
@@ -157,16 +271,14 @@ impl ApiKeys {
         made_with: Option<&Principal>,
         request: KeyRequest,
     ) -> Result<CreatedApiKeyDto, ApiError> {
-        let name = request.name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(RequestError::InvalidField {
-                field: "name",
-                message: "Key name must be 1–100 characters".into(),
-            }
-            .into());
-        }
+        let name = valid_name(&request.name)?;
+        request.policy.validate()?;
         let now = now_ms();
         let parent = made_with.filter(|p| p.key_id != "console");
+        let policy = match parent {
+            Some(p) => request.policy.within(&p.policy)?,
+            None => request.policy,
+        };
         let ceiling = parent.map_or(Scopes::ALL, |p| p.scopes);
         let scopes = request.scopes.as_deref().map_or(ceiling, Scopes::of);
         if scopes.is_empty() {
@@ -207,6 +319,9 @@ impl ApiKeys {
             expires_at,
             last_used_at: None,
             revoked_at: None,
+            models: policy.models_text(),
+            rate_limit_rpm: policy.rpm,
+            rate_limit_tpm: policy.tpm,
         };
         let inserted = db::keys::insert(&self.db.pool, &row)
             .await
@@ -227,6 +342,90 @@ impl ApiKeys {
             .await
             .map_err(StoreError::from)?;
         Ok(rows.into_iter().map(key_dto).collect())
+    }
+
+    /// Changes one of `user_id`'s active keys: its name, policy or expiry. The result stays
+    /// within the key it was made with, and within `made_with` (the API key the change came
+    /// with, if any), as a new key would; what they limit and the change leaves open is
+    /// filled in from them. Another user's key id is reported as not found.
+    pub async fn update(
+        &self,
+        user_id: &str,
+        made_with: Option<&Principal>,
+        key_id: &str,
+        change: KeyChange,
+    ) -> Result<ApiKeyDto, ApiError> {
+        let keys = db::keys::list_for_user(&self.db.pool, user_id)
+            .await
+            .map_err(StoreError::from)?;
+        let policy_of = |k: &SqlApiKey| {
+            KeyPolicy::from_row(k.models.as_deref(), k.rate_limit_rpm, k.rate_limit_tpm)
+        };
+        let Some(mut row) = keys
+            .iter()
+            .find(|k| k.id == key_id && k.revoked_at.is_none())
+            .cloned()
+        else {
+            return Err(RequestError::NotFound("API key").into());
+        };
+        if let Some(name) = &change.name {
+            row.name = valid_name(name)?.to_owned();
+        }
+        let stored = policy_of(&row);
+        let mut policy = KeyPolicy {
+            models: change.models.unwrap_or_else(|| stored.models.clone()),
+            rpm: change.rpm.unwrap_or(stored.rpm),
+            tpm: change.tpm.unwrap_or(stored.tpm),
+        };
+        policy.validate()?;
+        let now = now_ms();
+        let expires_at = change.expires_at.unwrap_or(row.expires_at);
+        if change.expires_at.flatten().is_some_and(|at| at <= now) {
+            return Err(RequestError::InvalidField {
+                field: "expires_at",
+                message: "The expiry must be in the future".into(),
+            }
+            .into());
+        }
+        let parent = row
+            .parent_key_id
+            .as_deref()
+            .and_then(|id| keys.iter().find(|k| k.id == id));
+        let acting = made_with.filter(|p| p.key_id != "console" && p.key_id != row.id);
+        for (limit, expiry) in parent
+            .map(|p| (policy_of(p), p.expires_at))
+            .into_iter()
+            .chain(acting.map(|a| (a.policy.clone(), a.expires_at)))
+        {
+            policy = policy.within(&limit)?;
+            if let Some(limit) = expiry {
+                if expires_at.is_none_or(|at| at > limit) {
+                    return Err(AuthError::ExceedsParentKey("live longer").into());
+                }
+            }
+        }
+        if made_with.is_some_and(|p| p.key_id == row.id) {
+            // A key changing itself cannot give itself more than it has.
+            policy = policy.within(&stored)?;
+            if row
+                .expires_at
+                .is_some_and(|limit| expires_at.is_none_or(|at| at > limit))
+            {
+                return Err(AuthError::ExceedsParentKey("live longer").into());
+            }
+        }
+        row.models = policy.models_text();
+        row.rate_limit_rpm = policy.rpm;
+        row.rate_limit_tpm = policy.tpm;
+        row.expires_at = expires_at;
+        let updated = db::keys::update(&self.db.pool, user_id, &row)
+            .await
+            .map_err(StoreError::from)?;
+        if !updated {
+            return Err(RequestError::NotFound("API key").into());
+        }
+        self.cache.invalidate(&row.digest).await;
+        Ok(key_dto(row))
     }
 
     /// Revokes one of `user_id`'s keys and every key made with it, at any depth; another
@@ -301,6 +500,11 @@ impl ApiKeys {
                         is_admin: o.is_admin.0,
                         scopes: Scopes::parse(&o.scopes),
                         expires_at: o.expires_at,
+                        policy: KeyPolicy::from_row(
+                            o.models.as_deref(),
+                            o.rate_limit_rpm,
+                            o.rate_limit_tpm,
+                        ),
                         last_touch_ms: AtomicI64::new(0),
                     })
                 }))
@@ -337,8 +541,27 @@ impl ApiKeys {
     }
 }
 
+fn valid_name(name: &str) -> Result<&str, RequestError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(RequestError::InvalidField {
+            field: "name",
+            message: "Key name must be 1–100 characters".into(),
+        });
+    }
+    Ok(name)
+}
+
 fn key_dto(row: SqlApiKey) -> ApiKeyDto {
+    let policy = KeyPolicy::from_row(
+        row.models.as_deref(),
+        row.rate_limit_rpm,
+        row.rate_limit_tpm,
+    );
     ApiKeyDto {
+        models: policy.models,
+        rate_limit_rpm: policy.rpm,
+        rate_limit_tpm: policy.tpm,
         id: row.id,
         name: row.name,
         prefix: row.prefix,

@@ -12,6 +12,8 @@ mod throttle;
 pub use accounts::{normalize_email, AccountError, Accounts, Admission, NewAccount};
 pub use error::AuthError;
 pub use handles::{normalize_handle, HandleError, RESERVED_HANDLES};
-pub use keys::{digest as digest_key, ApiKeys, KeyRequest, Principal, Scopes, KEY_PREFIX};
+pub use keys::{
+    digest as digest_key, ApiKeys, KeyChange, KeyPolicy, KeyRequest, Principal, Scopes, KEY_PREFIX,
+};
 pub use passwords::in_flight_limit as password_checks_at_once;
 pub use signup::{Signup, SignupRequest, DEFAULT_INVITE_DAYS};

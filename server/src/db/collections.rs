@@ -33,6 +33,8 @@ pub struct SqlPrice {
     pub model_id: String,
     pub input_per_mtok: f64,
     pub output_per_mtok: f64,
+    pub cached_input_per_mtok: Option<f64>,
+    pub cache_write_per_mtok: Option<f64>,
     pub updated_at: i64,
 }
 
@@ -186,8 +188,8 @@ pub async fn delete(pool: &AnyPool, id: &str) -> Result<bool, sqlx::Error> {
 
 pub async fn prices(pool: &AnyPool) -> Result<Vec<SqlPrice>, sqlx::Error> {
     sqlx::query_as::<_, SqlPrice>(
-        "SELECT provider_key, model_id, input_per_mtok, output_per_mtok, updated_at \
-         FROM model_prices ORDER BY provider_key, model_id",
+        "SELECT provider_key, model_id, input_per_mtok, output_per_mtok, cached_input_per_mtok, \
+         cache_write_per_mtok, updated_at FROM model_prices ORDER BY provider_key, model_id",
     )
     .fetch_all(pool)
     .await
@@ -195,15 +197,19 @@ pub async fn prices(pool: &AnyPool) -> Result<Vec<SqlPrice>, sqlx::Error> {
 
 pub async fn upsert_price(pool: &AnyPool, p: &SqlPrice) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO model_prices (provider_key, model_id, input_per_mtok, output_per_mtok, updated_at) \
-         VALUES ($1, $2, $3, $4, $5) \
+        "INSERT INTO model_prices (provider_key, model_id, input_per_mtok, output_per_mtok, \
+         cached_input_per_mtok, cache_write_per_mtok, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
          ON CONFLICT (provider_key, model_id) DO UPDATE SET input_per_mtok = $3, \
-         output_per_mtok = $4, updated_at = $5",
+         output_per_mtok = $4, cached_input_per_mtok = $5, cache_write_per_mtok = $6, \
+         updated_at = $7",
     )
     .bind(&p.provider_key)
     .bind(&p.model_id)
     .bind(p.input_per_mtok)
     .bind(p.output_per_mtok)
+    .bind(p.cached_input_per_mtok)
+    .bind(p.cache_write_per_mtok)
     .bind(p.updated_at)
     .execute(pool)
     .await?;

@@ -18,6 +18,10 @@ pub struct SqlApiKey {
     pub expires_at: Option<i64>,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// JSON array of allowed model references; `None`: all.
+    pub models: Option<String>,
+    pub rate_limit_rpm: Option<i64>,
+    pub rate_limit_tpm: Option<i64>,
 }
 
 /// The owner of an active key, as the authentication cache keeps it.
@@ -26,6 +30,9 @@ pub struct SqlKeyOwner {
     pub key_id: String,
     pub scopes: String,
     pub expires_at: Option<i64>,
+    pub models: Option<String>,
+    pub rate_limit_rpm: Option<i64>,
+    pub rate_limit_tpm: Option<i64>,
     pub user_id: String,
     pub email: String,
     pub handle: String,
@@ -34,15 +41,15 @@ pub struct SqlKeyOwner {
 }
 
 const COLUMNS: &str = "id, user_id, name, prefix, digest, scopes, parent_key_id, created_at, \
-                       expires_at, last_used_at, revoked_at";
+                       expires_at, last_used_at, revoked_at, models, rate_limit_rpm, rate_limit_tpm";
 
 /// Inserts `key`; a key with a parent is inserted only while the parent is active (a
 /// revocation racing the creation cannot leave a live child). Returns whether it was.
 pub async fn insert(pool: &AnyPool, key: &SqlApiKey) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "INSERT INTO api_keys (id, user_id, name, prefix, digest, scopes, parent_key_id, \
-         created_at, expires_at, last_used_at, revoked_at) \
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 \
+         created_at, expires_at, last_used_at, revoked_at, models, rate_limit_rpm, rate_limit_tpm) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 \
          WHERE $7 IS NULL OR EXISTS \
          (SELECT 1 FROM api_keys WHERE id = $7 AND revoked_at IS NULL)",
     )
@@ -57,6 +64,9 @@ pub async fn insert(pool: &AnyPool, key: &SqlApiKey) -> Result<bool, sqlx::Error
     .bind(key.expires_at)
     .bind(key.last_used_at)
     .bind(key.revoked_at)
+    .bind(&key.models)
+    .bind(key.rate_limit_rpm)
+    .bind(key.rate_limit_tpm)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -92,8 +102,8 @@ pub async fn owner_of_active(
     digest: &str,
 ) -> Result<Option<SqlKeyOwner>, sqlx::Error> {
     sqlx::query_as::<_, SqlKeyOwner>(
-        "SELECT k.id AS key_id, k.scopes, k.expires_at, u.id AS user_id, u.email, u.handle, \
-         u.is_admin \
+        "SELECT k.id AS key_id, k.scopes, k.expires_at, k.models, k.rate_limit_rpm, \
+         k.rate_limit_tpm, u.id AS user_id, u.email, u.handle, u.is_admin \
          FROM api_keys k JOIN users u ON u.id = k.user_id \
          LEFT JOIN api_keys p ON p.id = k.parent_key_id \
          WHERE k.digest = $1 AND k.revoked_at IS NULL \
@@ -102,6 +112,24 @@ pub async fn owner_of_active(
     .bind(digest)
     .fetch_optional(pool)
     .await
+}
+
+/// Replaces the name, policy and expiry of one of `user_id`'s active keys; whether it was.
+pub async fn update(pool: &AnyPool, user_id: &str, key: &SqlApiKey) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE api_keys SET name = $1, models = $2, rate_limit_rpm = $3, rate_limit_tpm = $4, \
+         expires_at = $5 WHERE id = $6 AND user_id = $7 AND revoked_at IS NULL",
+    )
+    .bind(&key.name)
+    .bind(&key.models)
+    .bind(key.rate_limit_rpm)
+    .bind(key.rate_limit_tpm)
+    .bind(key.expires_at)
+    .bind(&key.id)
+    .bind(user_id)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Revokes key `id` unless it already is.

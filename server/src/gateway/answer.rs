@@ -162,12 +162,16 @@ pub trait Relay<I>: Send {
     fn unfinished(&self) -> bool {
         false
     }
+    /// Characters of answer (text, reasoning, tool arguments) passed on so far: what a
+    /// stream that ends without the provider's usage is charged for.
+    fn delivered_chars(&self) -> u64;
 }
 
 /// Canonical chunks through a dialect's encoder.
 pub struct Encoded {
     encoder: Box<dyn StreamEncoder>,
     usage: Usage,
+    delivered: u64,
 }
 
 impl Encoded {
@@ -175,6 +179,7 @@ impl Encoded {
         Encoded {
             encoder,
             usage: Usage::default(),
+            delivered: 0,
         }
     }
 }
@@ -184,6 +189,7 @@ impl Relay<Value> for Encoded {
         if let Some(u) = Usage::from_openai(&chunk) {
             self.usage = u;
         }
+        self.delivered += answer_chars(&chunk);
         self.encoder.chunk(chunk)
     }
     fn end(&mut self) -> Bytes {
@@ -198,6 +204,33 @@ impl Relay<Value> for Encoded {
     fn final_answer(&mut self) -> Option<Value> {
         self.encoder.final_answer()
     }
+    fn delivered_chars(&self) -> u64 {
+        self.delivered
+    }
+}
+
+/// Characters of answer in one OpenAI-format chunk: content, reasoning, tool arguments.
+fn answer_chars(chunk: &Value) -> u64 {
+    let Some(choices) = chunk.get("choices").and_then(Value::as_array) else {
+        return 0;
+    };
+    let len = |v: Option<&Value>| v.and_then(Value::as_str).map_or(0, str::len) as u64;
+    choices
+        .iter()
+        .filter_map(|c| c.get("delta"))
+        .map(|d| {
+            let tools = d
+                .get("tool_calls")
+                .and_then(Value::as_array)
+                .map_or(0, |calls| {
+                    calls
+                        .iter()
+                        .map(|t| len(t.pointer("/function/arguments")))
+                        .sum::<u64>()
+                });
+            len(d.get("content")) + len(d.get("reasoning_content")) + tools
+        })
+        .sum()
 }
 
 pub type Items<I> = Pin<Box<dyn Stream<Item = Result<I, ProviderError>> + Send>>;
@@ -326,7 +359,9 @@ pub async fn stream<I: Send + 'static>(
             status = s;
             error_code = Some(code);
         }
-        let usage = relay.usage();
+        let usage = relay
+            .usage()
+            .or_estimate(relay.delivered_chars(), call.prompt_estimate);
         call.state
             .limiter
             .settle(&route.id, reservation, usage.total());

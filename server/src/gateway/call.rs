@@ -23,7 +23,7 @@ use crate::extract::RequestMeta;
 use crate::ids::new_ordered_id;
 use crate::limits::Reservation;
 use crate::logs::{Attempt, LogRow};
-use crate::routing::catalog::Route;
+use crate::routing::catalog::{Route, Snapshot};
 use crate::state::AppState;
 
 use super::dialect::{render, Dialect};
@@ -42,6 +42,8 @@ pub struct Usage {
     pub completion: Option<i64>,
     pub cache_read: Option<i64>,
     pub cache_write: Option<i64>,
+    /// Counted by the gateway, not reported by the provider (see [`crate::cost::Basis`]).
+    pub estimated: bool,
 }
 
 impl Usage {
@@ -61,6 +63,7 @@ impl Usage {
                 .pointer("/prompt_tokens_details/cached_tokens")
                 .and_then(Value::as_i64),
             cache_write: None,
+            estimated: false,
         }
     }
 
@@ -82,6 +85,7 @@ impl Usage {
                 completion: p.completion_tokens,
                 cache_read: p.prompt_tokens_details.and_then(|d| d.cached_tokens),
                 cache_write: None,
+                estimated: false,
             })
             .unwrap_or_default()
     }
@@ -102,6 +106,7 @@ impl Usage {
             completion: n("output_tokens"),
             cache_read: read,
             cache_write: write,
+            estimated: false,
         }
     }
 
@@ -114,6 +119,22 @@ impl Usage {
                 .pointer("/input_tokens_details/cached_tokens")
                 .and_then(Value::as_i64),
             cache_write: None,
+            estimated: false,
+        }
+    }
+
+    /// The provider's usage; for a stream that ended without it (cancelled, broken, or a
+    /// provider that sends none), the gateway's count instead: the prompt as estimated
+    /// before the call and about a token per four characters delivered, marked estimated.
+    pub fn or_estimate(self, delivered_chars: u64, prompt_estimate: u64) -> Usage {
+        if self.completion.is_some() {
+            return self;
+        }
+        Usage {
+            prompt: self.prompt.or_else(|| i64::try_from(prompt_estimate).ok()),
+            completion: i64::try_from(delivered_chars.div_ceil(4)).ok(),
+            estimated: true,
+            ..self
         }
     }
 
@@ -152,6 +173,13 @@ pub struct Call {
     pub attempts: Vec<Attempt>,
     /// The connection being tried now, for the row of a call the client abandons.
     pub trying: Option<Arc<Route>>,
+    /// The routing snapshot the call was planned with: its prices cost the row.
+    pub snapshot: Option<Arc<Snapshot>>,
+    /// Prompt tokens as estimated before the call, for a stream that ends without the
+    /// provider's usage.
+    pub prompt_estimate: u64,
+    /// What the call holds against its key's own rpm/tpm, settled with its usage.
+    pub key_hold: Option<Reservation>,
     /// Set once the row is written; a call dropped before that was abandoned by its
     /// client (see `Drop`).
     logged: AtomicBool,
@@ -176,6 +204,9 @@ impl Call {
             started: Instant::now(),
             attempts: Vec::new(),
             trying: None,
+            snapshot: None,
+            prompt_estimate: 0,
+            key_hold: None,
             logged: AtomicBool::new(false),
         }
     }
@@ -216,6 +247,21 @@ impl Call {
         } = o;
         let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
         let now = now_ms();
+        if let Some(hold) = self.key_hold {
+            self.state
+                .key_limiter
+                .settle(&self.caller.key_id, hold, usage.total());
+        }
+        let cost = match (route, upstream_model) {
+            (Some(r), Some(m)) => Some(crate::cost::of(
+                self.snapshot
+                    .as_ref()
+                    .and_then(|s| s.price(&r.provider_key, m)),
+                &usage,
+            )),
+            // Never reached a model: nothing to charge.
+            _ => None,
+        };
         self.state.request_log.record(LogRow {
             id: new_ordered_id("req", now),
             request_id: self.meta.request_id.clone(),
@@ -240,6 +286,8 @@ impl Call {
             cache_write_tokens: usage.cache_write,
             stream: Flag(stream),
             attempts: serde_json::to_string(&self.attempts).unwrap_or_else(|_| "[]".into()),
+            cost_usd: cost.and_then(|c| c.usd),
+            cost_basis: cost.map(|c| c.basis.as_str().to_owned()),
         });
     }
 
@@ -339,7 +387,8 @@ mod tests {
                 prompt: Some(10),
                 completion: Some(5),
                 cache_read: Some(4),
-                cache_write: None
+                cache_write: None,
+                estimated: false,
             })
         );
         let anthropic = json!({"input_tokens": 3, "cache_read_input_tokens": 100, "cache_creation_input_tokens": 20, "output_tokens": 7});

@@ -25,7 +25,7 @@ use axum::{
 use bytes::Bytes;
 use serde_json::{json, Value};
 
-use crate::auth::Principal;
+use crate::auth::{AuthError, Principal};
 use crate::clock::now_ms;
 use crate::error::{codes, ApiError, RequestError, UpstreamError};
 use crate::extract::RequestMeta;
@@ -113,6 +113,8 @@ pub async fn serve(
         Ok(s) => s,
         Err(e) => return call.fail(&*dialect, e, stream),
     };
+    call.snapshot = Some(snapshot.clone());
+    call.prompt_estimate = size.prompt_tokens;
     let ctx = routing::Context {
         limiter: &state.limiter,
         cursors: &state.routing.cursors,
@@ -120,10 +122,22 @@ pub async fn serve(
         request: size,
         dry_run: false,
     };
-    let plan = match routing::plan(&snapshot, &caller.user_id, &model, &ctx) {
+    let mut plan = match routing::plan(&snapshot, &caller.user_id, &model, &ctx) {
         Ok(p) => p,
         Err(e) => return call.fail(&*dialect, e.into(), stream),
     };
+    if !caller.policy.allows(&model) {
+        // The key may still reach some of the routes, by their own `provider/model`.
+        plan.candidates.retain(|c| {
+            caller
+                .policy
+                .allows(&format!("{}/{}", c.route.provider_key, c.upstream_model))
+        });
+        if plan.candidates.is_empty() {
+            let err = AuthError::ModelNotAllowed(model.clone(), caller.policy.describe_models());
+            return call.fail(&*dialect, err.into(), stream);
+        }
+    }
     call.resolution = plan.resolution;
     call.collection = plan.collection.as_ref().map(|c| c.reference());
     if plan.candidates.is_empty() {
@@ -152,6 +166,33 @@ pub async fn serve(
         body["stream_options"] = json!({"include_usage": true});
     }
     let estimate = size.prompt_tokens.saturating_add(size.completion_tokens);
+    match state.key_limiter.try_acquire(
+        &caller.key_id,
+        caller.policy.rpm,
+        caller.policy.tpm,
+        estimate,
+    ) {
+        Ok(hold) => call.key_hold = Some(hold),
+        Err(over) => {
+            call.log(Outcome {
+                route: None,
+                upstream_model: None,
+                status: 429,
+                error_code: Some(codes::KEY_RATE_LIMIT_EXCEEDED.into()),
+                ttft: None,
+                usage: Usage::default(),
+                stream,
+            });
+            let message = format!(
+                "This API key is over its {} limit ({} a minute); retry in {} s",
+                over.kind,
+                over.limit,
+                over.retry_after.as_secs().max(1)
+            );
+            let response = rate_limited(&over, &*dialect, codes::KEY_RATE_LIMIT_EXCEEDED, &message);
+            return with_headers(response, None, call.resolution);
+        }
+    }
 
     let mut last_error: Option<(Arc<Route>, ProviderError)> = None;
     let mut over_budget: Option<OverBudget> = None;
@@ -296,7 +337,13 @@ pub async fn serve(
                 usage: Usage::default(),
                 stream,
             });
-            with_headers(rate_limited(&over, &*dialect), None, call.resolution)
+            let message = format!(
+                "Every connection for this model is over its {} budget; retry in {} s",
+                over.kind,
+                over.retry_after.as_secs().max(1)
+            );
+            let response = rate_limited(&over, &*dialect, codes::RATE_LIMIT_EXCEEDED, &message);
+            with_headers(response, None, call.resolution)
         }
         (Some((route, error)), _) => {
             let summary: Vec<String> = call
@@ -319,18 +366,12 @@ pub async fn serve(
     }
 }
 
-fn rate_limited(over: &OverBudget, dialect: &dyn Dialect) -> Response {
+/// 429 in the dialect's shape, with `Retry-After` and the `X-RateLimit-*` headers.
+fn rate_limited(over: &OverBudget, dialect: &dyn Dialect, code: &str, message: &str) -> Response {
     let secs = over.retry_after.as_secs().max(1);
     let reset =
         crate::clock::rfc3339(now_ms() + i64::try_from(over.retry_after.as_millis()).unwrap_or(0));
-    let body = dialect.error_body(
-        codes::RATE_LIMIT_EXCEEDED,
-        &format!(
-            "Every connection for this model is over its {} budget; retry in {secs} s",
-            over.kind
-        ),
-        StatusCode::TOO_MANY_REQUESTS,
-    );
+    let body = dialect.error_body(code, message, StatusCode::TOO_MANY_REQUESTS);
     let mut response = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
     let h = response.headers_mut();
     for (name, value) in [
@@ -345,7 +386,7 @@ fn rate_limited(over: &OverBudget, dialect: &dyn Dialect) -> Response {
     }
     response
         .extensions_mut()
-        .insert(crate::error::ErrorCode(codes::RATE_LIMIT_EXCEEDED.into()));
+        .insert(crate::error::ErrorCode(code.to_owned().into()));
     response
 }
 

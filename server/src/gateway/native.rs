@@ -44,6 +44,8 @@ pub struct NativeRelay {
     held: Option<Bytes>,
     /// The dialect's closing event arrived (`message_stop`, `response.completed`…).
     closed: bool,
+    /// Characters of answer passed on (see [`Relay::delivered_chars`]).
+    delivered: u64,
 }
 
 impl NativeRelay {
@@ -57,6 +59,7 @@ impl NativeRelay {
             failure: None,
             held: None,
             closed: false,
+            delivered: 0,
         }
     }
 
@@ -164,6 +167,13 @@ impl NativeRelay {
     /// Legacy completions: every chunk names the model; the last may carry usage.
     fn completions(&mut self, e: &SseEvent) -> Option<String> {
         let mut v: Value = serde_json::from_str(&e.data).ok()?;
+        if let Some(choices) = v.get("choices").and_then(Value::as_array) {
+            self.delivered += choices
+                .iter()
+                .filter_map(|c| c.get("text").and_then(Value::as_str))
+                .map(|t| t.len() as u64)
+                .sum::<u64>();
+        }
         if let Some(u) = Usage::from_openai(&v) {
             self.usage = u;
         }
@@ -183,8 +193,46 @@ fn sequence_of(data: &str) -> Option<i64> {
     serde_json::from_str::<Seq>(data).ok()?.sequence_number
 }
 
+/// Characters of answer in one native event: Anthropic's `content_block_delta` (text,
+/// thinking, tool input) and the Responses API's `*.delta` events; read typed, only for
+/// those events.
+fn delta_chars(api: NativeApi, e: &SseEvent) -> u64 {
+    #[derive(serde::Deserialize, Default)]
+    struct AnthropicDelta<'a> {
+        #[serde(borrow, default)]
+        text: Option<std::borrow::Cow<'a, str>>,
+        #[serde(borrow, default)]
+        partial_json: Option<std::borrow::Cow<'a, str>>,
+        #[serde(borrow, default)]
+        thinking: Option<std::borrow::Cow<'a, str>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct AnthropicEvent<'a> {
+        #[serde(borrow, default)]
+        delta: AnthropicDelta<'a>,
+    }
+    #[derive(serde::Deserialize)]
+    struct ResponsesDelta<'a> {
+        #[serde(borrow, default)]
+        delta: Option<std::borrow::Cow<'a, str>>,
+    }
+    let len = |s: Option<std::borrow::Cow<'_, str>>| s.map_or(0, |s| s.len() as u64);
+    match api {
+        NativeApi::AnthropicMessages if e.event == "content_block_delta" => {
+            serde_json::from_str::<AnthropicEvent<'_>>(&e.data).map_or(0, |v| {
+                len(v.delta.text) + len(v.delta.partial_json) + len(v.delta.thinking)
+            })
+        }
+        NativeApi::OpenAiResponses if e.event.ends_with(".delta") => {
+            serde_json::from_str::<ResponsesDelta<'_>>(&e.data).map_or(0, |v| len(v.delta))
+        }
+        _ => 0,
+    }
+}
+
 impl Relay<SseEvent> for NativeRelay {
     fn item(&mut self, e: SseEvent) -> Option<Bytes> {
+        self.delivered += delta_chars(self.api, &e);
         let rewritten = match self.api {
             NativeApi::AnthropicMessages | NativeApi::AnthropicCountTokens => self.anthropic(&e),
             NativeApi::OpenAiResponses => self.responses(&e),
@@ -247,6 +295,10 @@ impl Relay<SseEvent> for NativeRelay {
 
     fn failure(&self) -> Option<(u16, String)> {
         self.failure.clone()
+    }
+
+    fn delivered_chars(&self) -> u64 {
+        self.delivered
     }
 
     fn unfinished(&self) -> bool {

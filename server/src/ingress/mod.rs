@@ -205,6 +205,8 @@ impl Seen {
             cache_write_tokens: None,
             stream: Flag(false),
             attempts: "[]".into(),
+            cost_usd: None,
+            cost_basis: None,
         });
     }
 }

@@ -13,6 +13,7 @@ use axum::{
 };
 use serde_json::{json, Value};
 
+use crate::auth::Principal;
 use crate::clock::now_ms;
 use crate::error::{ApiError, RequestError};
 use crate::extract::Caller;
@@ -27,8 +28,13 @@ pub async fn validate(Caller(caller): Caller) -> Result<Json<Value>, ApiError> {
     })))
 }
 
-/// id → owner, for everything the caller may call.
-async fn reachable(state: &AppState, user_id: &str) -> Result<BTreeMap<String, String>, ApiError> {
+/// id → owner, for everything the caller may call: what its owner may use, narrowed to
+/// the key's allow-list.
+async fn reachable(
+    state: &AppState,
+    caller: &Principal,
+) -> Result<BTreeMap<String, String>, ApiError> {
+    let user_id = caller.user_id.as_str();
     let snapshot = state.routing.snapshot().await?;
     let mut ids = BTreeMap::new();
     for route in snapshot
@@ -51,6 +57,7 @@ async fn reachable(state: &AppState, user_id: &str) -> Result<BTreeMap<String, S
             ids.insert(c.reference(), c.owner_handle.clone());
         }
     }
+    ids.retain(|id, _| caller.policy.allows(id));
     Ok(ids)
 }
 
@@ -72,7 +79,7 @@ pub async fn list(
     headers: HeaderMap,
 ) -> Response {
     let anthropic = anthropic_client(&headers);
-    let ids = match async { reachable(&state, &caller?.0.user_id).await }.await {
+    let ids = match async { reachable(&state, &caller?.0).await }.await {
         Ok(ids) => ids,
         Err(e) => return error(anthropic, e),
     };
@@ -103,7 +110,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Response {
     let anthropic = anthropic_client(&headers);
-    let ids = match async { reachable(&state, &caller?.0.user_id).await }.await {
+    let ids = match async { reachable(&state, &caller?.0).await }.await {
         Ok(ids) => ids,
         Err(e) => return error(anthropic, e),
     };

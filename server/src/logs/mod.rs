@@ -64,6 +64,10 @@ pub struct LogRow {
     pub stream: Flag,
     /// JSON array of [`Attempt`].
     pub attempts: String,
+    /// USD: the usage at the model's price (`None` when unpriced or never routed).
+    pub cost_usd: Option<f64>,
+    /// Where the usage behind the cost came from: `reported`, `estimated` or `unpriced`.
+    pub cost_basis: Option<String>,
 }
 
 impl From<LogRow> for LogDto {
@@ -91,6 +95,8 @@ impl From<LogRow> for LogDto {
             cache_read_tokens: r.cache_read_tokens,
             cache_write_tokens: r.cache_write_tokens,
             stream: r.stream.0,
+            cost_usd: r.cost_usd,
+            cost_basis: r.cost_basis,
         }
     }
 }
@@ -277,9 +283,9 @@ async fn write(
 const INSERT_ONE: &str = "INSERT INTO request_logs (id, request_id, created_at, user_id, key_id, endpoint, \
      user_agent, requested_model, resolution, collection, connection_id, provider, upstream_model, \
      status_code, error_code, latency_ms, ttft_ms, prompt_tokens, completion_tokens, cache_read_tokens, \
-     cache_write_tokens, stream, attempts) \
+     cache_write_tokens, stream, attempts, cost_usd, cost_basis) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-     $21, $22, $23)";
+     $21, $22, $23, $24, $25)";
 /// Rows go in sixteen to a statement: each statement is a round trip to the database (for
 /// SQLite a hand-off to its driver thread), which per row cost more than the insert.
 const INSERT_16_SQLITE: &str = include_str!("insert_16.sqlite.sql");
@@ -313,6 +319,8 @@ fn bind_row<'q>(q: AnyQuery<'q>, r: &'q LogRow) -> AnyQuery<'q> {
         .bind(r.cache_write_tokens)
         .bind(i64::from(r.stream))
         .bind(r.attempts.as_str())
+        .bind(r.cost_usd)
+        .bind(r.cost_basis.as_deref())
 }
 
 async fn write_batch(
@@ -369,7 +377,7 @@ pub async fn list(
         "SELECT id, request_id, created_at, user_id, key_id, endpoint, user_agent, requested_model, \
                 resolution, collection, connection_id, provider, upstream_model, status_code, error_code, \
                 latency_ms, ttft_ms, prompt_tokens, completion_tokens, cache_read_tokens, cache_write_tokens, \
-                stream, attempts \
+                stream, attempts, cost_usd, cost_basis \
          FROM request_logs \
          WHERE (user_id = $1 OR ($8 = 1 AND user_id = '')) \
            AND ($2 IS NULL OR requested_model = $2) \

@@ -191,6 +191,10 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 pub struct Price {
     pub input_per_mtok: f64,
     pub output_per_mtok: f64,
+    /// Prompt tokens read from the provider's cache (`None`: the input price).
+    pub cached_input_per_mtok: Option<f64>,
+    /// Prompt tokens written to the provider's cache (`None`: the input price).
+    pub cache_write_per_mtok: Option<f64>,
 }
 
 /// A member's choices about one organization's connections.
@@ -212,8 +216,8 @@ pub struct Snapshot {
     pub free_providers: HashSet<String>,
     pub routes: Vec<Arc<Route>>,
     pub collections: Vec<Arc<Collection>>,
-    /// (provider key, model id) → price.
-    pub prices: HashMap<(String, String), Price>,
+    /// provider key → model id → price (nested so lookups borrow instead of allocating).
+    pub prices: HashMap<String, HashMap<String, Price>>,
     pub aliases: Vec<Arc<Alias>>,
     generation: u64,
     built: Instant,
@@ -265,9 +269,7 @@ impl Snapshot {
     }
 
     pub fn price(&self, provider_key: &str, model: &str) -> Option<Price> {
-        self.prices
-            .get(&(provider_key.to_owned(), model.to_owned()))
-            .copied()
+        self.prices.get(provider_key)?.get(model).copied()
     }
 
     /// The member's choices about the organization `org_id` (defaults for non-members).
@@ -478,20 +480,21 @@ impl RoutingCatalog {
                 })
             })
             .collect();
-        let prices = db::collections::prices(pool)
+        let mut prices: HashMap<String, HashMap<String, Price>> = HashMap::new();
+        for p in db::collections::prices(pool)
             .await
             .map_err(StoreError::from)?
-            .into_iter()
-            .map(|p| {
-                (
-                    (p.provider_key, p.model_id),
-                    Price {
-                        input_per_mtok: p.input_per_mtok,
-                        output_per_mtok: p.output_per_mtok,
-                    },
-                )
-            })
-            .collect();
+        {
+            prices.entry(p.provider_key).or_default().insert(
+                p.model_id,
+                Price {
+                    input_per_mtok: p.input_per_mtok,
+                    output_per_mtok: p.output_per_mtok,
+                    cached_input_per_mtok: p.cached_input_per_mtok,
+                    cache_write_per_mtok: p.cache_write_per_mtok,
+                },
+            );
+        }
         let mut models: HashMap<String, HashMap<String, bool>> = HashMap::new();
         for m in db::connections::all_models(pool)
             .await

@@ -219,6 +219,7 @@ impl ConsoleBackend for ConsoleService {
             expires_at: lifetime
                 .days()
                 .map(|days| now_ms() + i64::from(days) * 86_400_000),
+            policy: crate::auth::KeyPolicy::default(),
         };
         Ok(self.state.keys.create(&id, None, request).await?)
     }

@@ -767,6 +767,8 @@ async fn request_log_batches_of_any_size_are_written_whole() {
             cache_write_tokens: None,
             stream: server::db::Flag(i % 3 == 0),
             attempts: "[]".into(),
+            cost_usd: None,
+            cost_basis: None,
         });
     }
     let logs = logs(&app, &key, "?model=openai/batch&limit=500").await;

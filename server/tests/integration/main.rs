@@ -18,6 +18,7 @@ mod faults;
 mod fn_inputs;
 mod http;
 mod inference;
+mod key_policies;
 mod keys;
 mod login_hardening;
 mod messages;
