@@ -204,7 +204,15 @@ impl KeyLifetime {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A key's spend budget: `usd` per `period` (`day`, `week`, `month`: UTC calendar
+/// periods, weeks from Monday; `total`: the key's whole life).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BudgetDto {
+    pub usd: f64,
+    pub period: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiKeyDto {
     pub id: String,
     pub name: String,
@@ -229,10 +237,18 @@ pub struct ApiKeyDto {
     /// The key's own tokens per minute; absent: no limit of its own.
     #[serde(default)]
     pub rate_limit_tpm: Option<i64>,
+    #[serde(default)]
+    pub budget: Option<BudgetDto>,
+    /// Spent in the budget's current period (keys with a budget).
+    #[serde(default)]
+    pub spent_usd: Option<f64>,
+    /// When the budget's period ends and its spend starts again from zero.
+    #[serde(default)]
+    pub budget_resets_at: Option<String>,
 }
 
 /// Returned once, when a key is created: the only time the full key leaves the server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreatedApiKeyDto {
     pub api_key: ApiKeyDto,
     pub key: String,

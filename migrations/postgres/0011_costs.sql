@@ -20,3 +20,13 @@ UPDATE model_prices SET cached_input_per_mtok = input_per_mtok / 4
     WHERE provider_key = 'google' AND model_id IN ('gemini-2.5-pro', 'gemini-2.5-flash', 'gemini-2.0-flash');
 UPDATE model_prices SET cached_input_per_mtok = 0.07 WHERE provider_key = 'deepseek' AND model_id = 'deepseek-chat';
 UPDATE model_prices SET cached_input_per_mtok = 0.14 WHERE provider_key = 'deepseek' AND model_id = 'deepseek-reasoner';
+
+-- Spend survives retention: pruned rows leave their cost per day in the daily totals, and
+-- per day and key in `key_spend_daily` (what key budgets are counted from after a restart).
+ALTER TABLE request_log_daily ADD COLUMN cost_usd DOUBLE PRECISION NOT NULL DEFAULT 0;
+CREATE TABLE key_spend_daily (
+    day      BIGINT NOT NULL,
+    key_id   TEXT NOT NULL,
+    cost_usd DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (day, key_id)
+);

@@ -46,6 +46,8 @@ pub struct Services {
     pub limiter: Arc<Limiter>,
     /// Each API key's own rpm/tpm limits (keyed by key id).
     pub key_limiter: Arc<Limiter>,
+    /// Keys' spend budgets: reservations and settled spend per period.
+    pub budgets: Arc<crate::budgets::Budgets>,
     pub request_log: RequestLog,
     /// `/v1` requests in progress, against `--max-concurrent-requests`.
     pub admission: Arc<crate::admission::Admission>,
@@ -75,6 +77,7 @@ impl AppState {
             settings.manual_test_interval,
         );
         let limiter = Arc::new(Limiter::default());
+        let budgets = Arc::new(crate::budgets::Budgets::new(db.clone()));
         let routing =
             RoutingCatalog::new(db.clone(), vault.clone(), changes.clone(), limiter.clone());
         let request_log = RequestLog::start(db.clone(), settings.log_flush_interval);
@@ -97,6 +100,7 @@ impl AppState {
             aliases,
             limiter,
             key_limiter: Arc::default(),
+            budgets,
             request_log,
             admission,
             ending: crate::listen::Ending::default(),

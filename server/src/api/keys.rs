@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use super::{ApiJson, Manager};
 use crate::auth::{KeyChange, KeyPolicy, KeyRequest};
+use crate::budgets::{Budget, Period};
 use crate::clock::parse_rfc3339;
 use crate::error::{ApiError, RequestError};
 use crate::state::AppState;
@@ -32,6 +33,29 @@ pub struct CreateKey {
     rate_limit_rpm: Option<i64>,
     #[serde(default)]
     rate_limit_tpm: Option<i64>,
+    #[serde(default)]
+    budget: Option<BudgetInput>,
+}
+
+/// `{"usd": N, "period": "day" | "week" | "month" | "total"}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetInput {
+    usd: f64,
+    period: String,
+}
+
+impl BudgetInput {
+    fn parse(self) -> Result<Budget, RequestError> {
+        let period = Period::parse(&self.period).ok_or(RequestError::InvalidField {
+            field: "budget",
+            message: "budget.period must be day, week, month or total".into(),
+        })?;
+        Ok(Budget {
+            usd: self.usd,
+            period,
+        })
+    }
 }
 
 /// `PUT /api/keys/{id}`: each field given replaces the stored one; `null` clears it.
@@ -48,6 +72,8 @@ pub struct UpdateKey {
     rate_limit_tpm: Option<Option<i64>>,
     #[serde(default, deserialize_with = "present")]
     expires_at: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    budget: Option<Option<BudgetInput>>,
 }
 
 /// A field that is present, `null` or not: `Some(None)` for `null`, `None` when absent.
@@ -70,7 +96,8 @@ pub async fn list(
     State(state): State<AppState>,
     Manager(caller): Manager,
 ) -> Result<Json<Value>, ApiError> {
-    let keys: Vec<ApiKeyDto> = state.keys.list(&caller.user_id).await?;
+    let mut keys: Vec<ApiKeyDto> = state.keys.list(&caller.user_id).await?;
+    with_spend(&state, &mut keys).await?;
     Ok(Json(json!({ "keys": keys })))
 }
 
@@ -88,6 +115,7 @@ pub async fn create(
             models: body.models,
             rpm: body.rate_limit_rpm,
             tpm: body.rate_limit_tpm,
+            budget: body.budget.map(BudgetInput::parse).transpose()?,
         },
     };
     let created = state
@@ -112,14 +140,31 @@ pub async fn update(
         models: body.models,
         rpm: body.rate_limit_rpm,
         tpm: body.rate_limit_tpm,
+        budget: body
+            .budget
+            .map(|b| b.map(BudgetInput::parse).transpose())
+            .transpose()?,
         expires_at,
     };
-    Ok(Json(
-        state
-            .keys
-            .update(&caller.user_id, Some(&caller), &id, change)
-            .await?,
-    ))
+    let period_before = state
+        .keys
+        .list(&caller.user_id)
+        .await?
+        .into_iter()
+        .find(|k| k.id == id)
+        .and_then(|k| k.budget.map(|b| b.period));
+    let mut updated = state
+        .keys
+        .update(&caller.user_id, Some(&caller), &id, change)
+        .await?;
+    // A new amount applies to the spend already counted; a new period is counted again
+    // from the log, once what is queued for it is written.
+    if updated.budget.as_ref().map(|b| &b.period) != period_before.as_ref() {
+        state.request_log.flush().await;
+        state.budgets.forget(&updated.id);
+    }
+    with_spend(&state, std::slice::from_mut(&mut updated)).await?;
+    Ok(Json(updated))
 }
 
 pub async fn revoke(
@@ -131,4 +176,17 @@ pub async fn revoke(
     Ok(Json(
         json!({ "success": true, "message": "API key revoked" }),
     ))
+}
+
+/// Fills in what each key with a budget has spent in its current period.
+pub async fn with_spend(state: &AppState, keys: &mut [ApiKeyDto]) -> Result<(), ApiError> {
+    for key in keys.iter_mut().filter(|k| k.revoked_at.is_none()) {
+        let Some(period) = key.budget.as_ref().and_then(|b| Period::parse(&b.period)) else {
+            continue;
+        };
+        let (spent, resets) = state.budgets.spent(&key.id, period).await?;
+        key.spent_usd = Some(spent);
+        key.budget_resets_at = resets.map(crate::clock::rfc3339);
+    }
+    Ok(())
 }

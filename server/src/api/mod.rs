@@ -3,7 +3,7 @@
 mod aliases;
 mod collections;
 mod connections;
-mod keys;
+pub mod keys;
 mod orgs;
 mod providers;
 mod routing;

@@ -42,6 +42,7 @@ pub async fn explain(
         prompt_tokens: q.prompt_tokens.unwrap_or(DEFAULT_PROMPT_TOKENS),
         completion_tokens: q.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
         stream: q.stream,
+        ..Default::default()
     };
     Ok(Json(
         routing::explain(&state, &caller.0.user_id, &q.model, size).await?,

@@ -14,11 +14,12 @@ use moka::future::Cache;
 use sha2::{Digest, Sha256};
 
 use super::AuthError;
+use crate::budgets::{Budget, Period};
 use crate::clock::{now_ms, rfc3339};
 use crate::db::{self, keys::SqlApiKey, Db, StoreError};
 use crate::error::{ApiError, RequestError};
 use crate::ids::{new_id, random_base62};
-use app::dto::{ApiKeyDto, CreatedApiKeyDto, KeyScope};
+use app::dto::{ApiKeyDto, BudgetDto, CreatedApiKeyDto, KeyScope};
 
 pub const KEY_PREFIX: &str = "sk-langmart-";
 const KEY_RANDOM_CHARS: usize = 43;
@@ -91,14 +92,19 @@ const MAX_PATTERN_CHARS: usize = 200;
 /// Highest rpm or tpm a key may be given.
 const MAX_RATE: i64 = 1_000_000_000;
 
-/// What a key may call and how fast, set when it is made or changed (`/api/keys`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Largest budget a key may be given, in USD.
+const MAX_BUDGET_USD: f64 = 1e9;
+
+/// What a key may call, how fast and for how much, set when it is made or changed
+/// (`/api/keys`).
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct KeyPolicy {
     /// Model references it may call (`*` matches any run of characters); `None`: every
     /// model its owner may use.
     pub models: Option<Vec<String>>,
     pub rpm: Option<i64>,
     pub tpm: Option<i64>,
+    pub budget: Option<Budget>,
 }
 
 impl KeyPolicy {
@@ -132,6 +138,14 @@ impl KeyPolicy {
                         "models must be at most {MAX_MODEL_PATTERNS} model references (or patterns \
                          such as openai/*) of 1–{MAX_PATTERN_CHARS} characters"
                     ),
+                });
+            }
+        }
+        if let Some(b) = self.budget {
+            if !b.usd.is_finite() || !(0.0..=MAX_BUDGET_USD).contains(&b.usd) {
+                return Err(RequestError::InvalidField {
+                    field: "budget",
+                    message: format!("budget.usd must be between 0 and {MAX_BUDGET_USD}"),
                 });
             }
         }
@@ -169,13 +183,30 @@ impl KeyPolicy {
         Ok(self)
     }
 
-    fn from_row(models: Option<&str>, rpm: Option<i64>, tpm: Option<i64>) -> Self {
+    fn from_row(
+        models: Option<&str>,
+        rpm: Option<i64>,
+        tpm: Option<i64>,
+        budget: Option<(f64, &str)>,
+    ) -> Self {
         KeyPolicy {
             // A list that cannot be read allows nothing rather than everything.
             models: models.map(|m| serde_json::from_str(m).unwrap_or_default()),
             rpm,
             tpm,
+            budget: budget.and_then(|(usd, period)| {
+                Period::parse(period).map(|period| Budget { usd, period })
+            }),
         }
+    }
+
+    fn of(row: &SqlApiKey) -> Self {
+        Self::from_row(
+            row.models.as_deref(),
+            row.rate_limit_rpm,
+            row.rate_limit_tpm,
+            row.budget_usd.zip(row.budget_period.as_deref()),
+        )
     }
 
     fn models_text(&self) -> Option<String> {
@@ -197,6 +228,9 @@ pub struct Principal {
     /// Epoch ms after which the key no longer works.
     pub expires_at: Option<i64>,
     pub policy: KeyPolicy,
+    /// Every budget the key's spend counts against: its own, and those of the keys it
+    /// was made with (key id, budget).
+    pub budgets: Vec<(String, Budget)>,
     last_touch_ms: AtomicI64,
 }
 
@@ -213,6 +247,7 @@ impl Principal {
             scopes: Scopes::ALL,
             expires_at: None,
             policy: KeyPolicy::default(),
+            budgets: Vec::new(),
             last_touch_ms: AtomicI64::new(0),
         }
     }
@@ -237,6 +272,7 @@ pub struct KeyChange {
     pub models: Option<Option<Vec<String>>>,
     pub rpm: Option<Option<i64>>,
     pub tpm: Option<Option<i64>>,
+    pub budget: Option<Option<Budget>>,
     /// Epoch ms.
     pub expires_at: Option<Option<i64>>,
 }
@@ -322,6 +358,13 @@ impl ApiKeys {
             models: policy.models_text(),
             rate_limit_rpm: policy.rpm,
             rate_limit_tpm: policy.tpm,
+            budget_usd: policy.budget.map(|b| b.usd),
+            budget_period: policy.budget.map(|b| b.period.as_str().to_owned()),
+            // Its spend counts against every budget its parent's spend counts against.
+            budget_chain: parent.filter(|p| !p.budgets.is_empty()).map(|p| {
+                serde_json::to_string(&p.budgets.iter().map(|(id, _)| id).collect::<Vec<_>>())
+                    .unwrap_or_else(|_| "[]".into())
+            }),
         };
         let inserted = db::keys::insert(&self.db.pool, &row)
             .await
@@ -358,9 +401,7 @@ impl ApiKeys {
         let keys = db::keys::list_for_user(&self.db.pool, user_id)
             .await
             .map_err(StoreError::from)?;
-        let policy_of = |k: &SqlApiKey| {
-            KeyPolicy::from_row(k.models.as_deref(), k.rate_limit_rpm, k.rate_limit_tpm)
-        };
+        let policy_of = KeyPolicy::of;
         let Some(mut row) = keys
             .iter()
             .find(|k| k.id == key_id && k.revoked_at.is_none())
@@ -376,6 +417,7 @@ impl ApiKeys {
             models: change.models.unwrap_or_else(|| stored.models.clone()),
             rpm: change.rpm.unwrap_or(stored.rpm),
             tpm: change.tpm.unwrap_or(stored.tpm),
+            budget: change.budget.unwrap_or(stored.budget),
         };
         policy.validate()?;
         let now = now_ms();
@@ -417,6 +459,8 @@ impl ApiKeys {
         row.models = policy.models_text();
         row.rate_limit_rpm = policy.rpm;
         row.rate_limit_tpm = policy.tpm;
+        row.budget_usd = policy.budget.map(|b| b.usd);
+        row.budget_period = policy.budget.map(|b| b.period.as_str().to_owned());
         row.expires_at = expires_at;
         let updated = db::keys::update(&self.db.pool, user_id, &row)
             .await
@@ -424,7 +468,8 @@ impl ApiKeys {
         if !updated {
             return Err(RequestError::NotFound("API key").into());
         }
-        self.cache.invalidate(&row.digest).await;
+        // Keys made with this one carry its budget: drop every cached owner.
+        self.cache.invalidate_all();
         Ok(key_dto(row))
     }
 
@@ -491,23 +536,44 @@ impl ApiKeys {
             .cache
             .try_get_with(digest, async move {
                 let owner = db::keys::owner_of_active(&db.pool, &lookup).await?;
-                Ok::<_, sqlx::Error>(owner.map(|o| {
-                    Arc::new(Principal {
-                        key_id: o.key_id,
-                        user_id: o.user_id,
-                        email: o.email,
-                        handle: o.handle,
-                        is_admin: o.is_admin.0,
-                        scopes: Scopes::parse(&o.scopes),
-                        expires_at: o.expires_at,
-                        policy: KeyPolicy::from_row(
-                            o.models.as_deref(),
-                            o.rate_limit_rpm,
-                            o.rate_limit_tpm,
-                        ),
-                        last_touch_ms: AtomicI64::new(0),
-                    })
-                }))
+                let Some(o) = owner else {
+                    return Ok::<_, sqlx::Error>(None);
+                };
+                let policy = KeyPolicy::from_row(
+                    o.models.as_deref(),
+                    o.rate_limit_rpm,
+                    o.rate_limit_tpm,
+                    o.budget_usd.zip(o.budget_period.as_deref()),
+                );
+                let mut budgets: Vec<(String, Budget)> = policy
+                    .budget
+                    .map(|b| (o.key_id.clone(), b))
+                    .into_iter()
+                    .collect();
+                let chain: Vec<String> = o
+                    .budget_chain
+                    .as_deref()
+                    .map(|c| serde_json::from_str(c).unwrap_or_default())
+                    .unwrap_or_default();
+                for id in chain {
+                    if let Some((usd, period)) = db::keys::budget_of(&db.pool, &id).await? {
+                        if let Some(period) = Period::parse(&period) {
+                            budgets.push((id, Budget { usd, period }));
+                        }
+                    }
+                }
+                Ok(Some(Arc::new(Principal {
+                    key_id: o.key_id,
+                    user_id: o.user_id,
+                    email: o.email,
+                    handle: o.handle,
+                    is_admin: o.is_admin.0,
+                    scopes: Scopes::parse(&o.scopes),
+                    expires_at: o.expires_at,
+                    policy,
+                    budgets,
+                    last_touch_ms: AtomicI64::new(0),
+                })))
             })
             .await
             .map_err(|e| StoreError::Internal(e.to_string()))?;
@@ -553,12 +619,14 @@ fn valid_name(name: &str) -> Result<&str, RequestError> {
 }
 
 fn key_dto(row: SqlApiKey) -> ApiKeyDto {
-    let policy = KeyPolicy::from_row(
-        row.models.as_deref(),
-        row.rate_limit_rpm,
-        row.rate_limit_tpm,
-    );
+    let policy = KeyPolicy::of(&row);
     ApiKeyDto {
+        budget: policy.budget.map(|b| BudgetDto {
+            usd: b.usd,
+            period: b.period.as_str().to_owned(),
+        }),
+        spent_usd: None,
+        budget_resets_at: None,
         models: policy.models,
         rate_limit_rpm: policy.rpm,
         rate_limit_tpm: policy.tpm,

@@ -199,17 +199,17 @@ pub async fn upsert_price(pool: &AnyPool, p: &SqlPrice) -> Result<(), sqlx::Erro
     sqlx::query(
         "INSERT INTO model_prices (provider_key, model_id, input_per_mtok, output_per_mtok, \
          cached_input_per_mtok, cache_write_per_mtok, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         VALUES ($1, $2, $3, $4, NULLIF($5, -1.0), NULLIF($6, -1.0), $7) \
          ON CONFLICT (provider_key, model_id) DO UPDATE SET input_per_mtok = $3, \
-         output_per_mtok = $4, cached_input_per_mtok = $5, cache_write_per_mtok = $6, \
-         updated_at = $7",
+         output_per_mtok = $4, cached_input_per_mtok = NULLIF($5, -1.0), \
+         cache_write_per_mtok = NULLIF($6, -1.0), updated_at = $7",
     )
     .bind(&p.provider_key)
     .bind(&p.model_id)
     .bind(p.input_per_mtok)
     .bind(p.output_per_mtok)
-    .bind(p.cached_input_per_mtok)
-    .bind(p.cache_write_per_mtok)
+    .bind(super::nullable_f64(p.cached_input_per_mtok))
+    .bind(super::nullable_f64(p.cache_write_per_mtok))
     .bind(p.updated_at)
     .execute(pool)
     .await?;

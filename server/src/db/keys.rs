@@ -22,6 +22,11 @@ pub struct SqlApiKey {
     pub models: Option<String>,
     pub rate_limit_rpm: Option<i64>,
     pub rate_limit_tpm: Option<i64>,
+    pub budget_usd: Option<f64>,
+    /// `day`, `week`, `month` or `total`.
+    pub budget_period: Option<String>,
+    /// JSON array of the ids of the keys it was made with that have budgets.
+    pub budget_chain: Option<String>,
 }
 
 /// The owner of an active key, as the authentication cache keeps it.
@@ -33,6 +38,9 @@ pub struct SqlKeyOwner {
     pub models: Option<String>,
     pub rate_limit_rpm: Option<i64>,
     pub rate_limit_tpm: Option<i64>,
+    pub budget_usd: Option<f64>,
+    pub budget_period: Option<String>,
+    pub budget_chain: Option<String>,
     pub user_id: String,
     pub email: String,
     pub handle: String,
@@ -41,15 +49,17 @@ pub struct SqlKeyOwner {
 }
 
 const COLUMNS: &str = "id, user_id, name, prefix, digest, scopes, parent_key_id, created_at, \
-                       expires_at, last_used_at, revoked_at, models, rate_limit_rpm, rate_limit_tpm";
+                       expires_at, last_used_at, revoked_at, models, rate_limit_rpm, rate_limit_tpm, \
+                       budget_usd, budget_period, budget_chain";
 
 /// Inserts `key`; a key with a parent is inserted only while the parent is active (a
 /// revocation racing the creation cannot leave a live child). Returns whether it was.
 pub async fn insert(pool: &AnyPool, key: &SqlApiKey) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "INSERT INTO api_keys (id, user_id, name, prefix, digest, scopes, parent_key_id, \
-         created_at, expires_at, last_used_at, revoked_at, models, rate_limit_rpm, rate_limit_tpm) \
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 \
+         created_at, expires_at, last_used_at, revoked_at, models, rate_limit_rpm, rate_limit_tpm, \
+         budget_usd, budget_period, budget_chain) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULLIF($15, -1.0), $16, $17 \
          WHERE $7 IS NULL OR EXISTS \
          (SELECT 1 FROM api_keys WHERE id = $7 AND revoked_at IS NULL)",
     )
@@ -67,6 +77,9 @@ pub async fn insert(pool: &AnyPool, key: &SqlApiKey) -> Result<bool, sqlx::Error
     .bind(&key.models)
     .bind(key.rate_limit_rpm)
     .bind(key.rate_limit_tpm)
+    .bind(super::nullable_f64(key.budget_usd))
+    .bind(&key.budget_period)
+    .bind(&key.budget_chain)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -103,7 +116,8 @@ pub async fn owner_of_active(
 ) -> Result<Option<SqlKeyOwner>, sqlx::Error> {
     sqlx::query_as::<_, SqlKeyOwner>(
         "SELECT k.id AS key_id, k.scopes, k.expires_at, k.models, k.rate_limit_rpm, \
-         k.rate_limit_tpm, u.id AS user_id, u.email, u.handle, u.is_admin \
+         k.rate_limit_tpm, k.budget_usd, k.budget_period, k.budget_chain, \
+         u.id AS user_id, u.email, u.handle, u.is_admin \
          FROM api_keys k JOIN users u ON u.id = k.user_id \
          LEFT JOIN api_keys p ON p.id = k.parent_key_id \
          WHERE k.digest = $1 AND k.revoked_at IS NULL \
@@ -118,7 +132,8 @@ pub async fn owner_of_active(
 pub async fn update(pool: &AnyPool, user_id: &str, key: &SqlApiKey) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE api_keys SET name = $1, models = $2, rate_limit_rpm = $3, rate_limit_tpm = $4, \
-         expires_at = $5 WHERE id = $6 AND user_id = $7 AND revoked_at IS NULL",
+         expires_at = $5, budget_usd = NULLIF($8, -1.0), budget_period = $9 \
+         WHERE id = $6 AND user_id = $7 AND revoked_at IS NULL",
     )
     .bind(&key.name)
     .bind(&key.models)
@@ -127,9 +142,21 @@ pub async fn update(pool: &AnyPool, user_id: &str, key: &SqlApiKey) -> Result<bo
     .bind(key.expires_at)
     .bind(&key.id)
     .bind(user_id)
+    .bind(super::nullable_f64(key.budget_usd))
+    .bind(&key.budget_period)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// The budget of key `id` (amount and period), if it has one.
+pub async fn budget_of(pool: &AnyPool, id: &str) -> Result<Option<(f64, String)>, sqlx::Error> {
+    let row: Option<(Option<f64>, Option<String>)> =
+        sqlx::query_as("SELECT budget_usd, budget_period FROM api_keys WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.and_then(|(usd, period)| usd.zip(period)))
 }
 
 /// Revokes key `id` unless it already is.

@@ -13,6 +13,15 @@ pub mod responses;
 pub mod signup;
 pub mod users;
 
+/// An optional float as it is bound: `None` becomes `-1.0`, which the SQL turns back into
+/// NULL with `NULLIF($n, -1.0)` (every such column holds amounts that are never negative).
+/// sqlx 0.8.6's `Any` driver sends a NULL `f64` to PostgreSQL typed as `float4`, and the
+/// statement it caches then refuses the next real `f64` ("incorrect binary data format
+/// in bind parameter"; fixed upstream in sqlx 0.9).
+pub fn nullable_f64(value: Option<f64>) -> f64 {
+    value.unwrap_or(-1.0)
+}
+
 use std::time::Duration;
 
 use axum::http::StatusCode;

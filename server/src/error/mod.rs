@@ -196,6 +196,8 @@ pub enum ApiError {
     Collection(#[from] crate::collections::CollectionError),
     #[error(transparent)]
     Alias(#[from] crate::aliases::AliasError),
+    #[error(transparent)]
+    Budget(#[from] crate::budgets::BudgetError),
 }
 
 /// A provider call that failed, named after the provider: `PROVIDER_OPENAI_401`, …
@@ -268,6 +270,7 @@ impl ApiError {
             ApiError::Routing(e) => e,
             ApiError::Collection(e) => e,
             ApiError::Alias(e) => e,
+            ApiError::Budget(e) => e,
             ApiError::Upstream(_) => return None,
         })
     }

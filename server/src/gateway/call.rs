@@ -180,6 +180,8 @@ pub struct Call {
     pub prompt_estimate: u64,
     /// What the call holds against its key's own rpm/tpm, settled with its usage.
     pub key_hold: Option<Reservation>,
+    /// What the attempt under way holds against the key's budgets, settled with its cost.
+    budget_holds: std::sync::Mutex<Vec<crate::budgets::Hold>>,
     /// Set once the row is written; a call dropped before that was abandoned by its
     /// client (see `Drop`).
     logged: AtomicBool,
@@ -207,6 +209,7 @@ impl Call {
             snapshot: None,
             prompt_estimate: 0,
             key_hold: None,
+            budget_holds: std::sync::Mutex::default(),
             logged: AtomicBool::new(false),
         }
     }
@@ -232,6 +235,29 @@ impl Call {
             usage,
             stream: false,
         });
+    }
+
+    /// The attempt about to be made holds `holds` against the key's budgets.
+    pub fn hold_budgets(&self, holds: Vec<crate::budgets::Hold>) {
+        self.settle_budgets(0.0);
+        *self
+            .budget_holds
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = holds;
+    }
+
+    /// Settles what the call holds against the key's budgets: `cost` is what it spent
+    /// (0 for an attempt that failed before an answer).
+    pub fn settle_budgets(&self, cost: f64) {
+        let holds = std::mem::take(
+            &mut *self
+                .budget_holds
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for hold in holds {
+            self.state.budgets.settle(hold, cost);
+        }
     }
 
     pub fn log(&self, o: Outcome<'_>) {
@@ -262,6 +288,7 @@ impl Call {
             // Never reached a model: nothing to charge.
             _ => None,
         };
+        self.settle_budgets(cost.and_then(|c| c.usd).unwrap_or(0.0));
         self.state.request_log.record(LogRow {
             id: new_ordered_id("req", now),
             request_id: self.meta.request_id.clone(),

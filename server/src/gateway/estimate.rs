@@ -12,11 +12,13 @@ pub const DEFAULT_COMPLETION_ESTIMATE: u64 = 256;
 /// Tokens expected for a request whose prompt is `prompt` and whose maximum output is
 /// `max_output` (when it sets one).
 pub fn request_size(prompt: Option<&Value>, max_output: Option<u64>, stream: bool) -> RequestSize {
-    let prompt = prompt.map(|v| json_len(v) / 4).unwrap_or(0);
+    let bytes = u64::try_from(prompt.map_or(0, json_len)).unwrap_or(u64::MAX);
     RequestSize {
-        prompt_tokens: u64::try_from(prompt).unwrap_or(u64::MAX),
+        prompt_tokens: bytes / 4,
         completion_tokens: max_output.unwrap_or(DEFAULT_COMPLETION_ESTIMATE),
         stream,
+        prompt_bytes: bytes,
+        max_output,
     }
 }
 

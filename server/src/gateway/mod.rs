@@ -196,6 +196,7 @@ pub async fn serve(
 
     let mut last_error: Option<(Arc<Route>, ProviderError)> = None;
     let mut over_budget: Option<OverBudget> = None;
+    let mut over_spend: Option<ApiError> = None;
     for Candidate {
         route,
         upstream_model,
@@ -221,6 +222,17 @@ pub async fn serve(
                 continue;
             }
         };
+        if !caller.budgets.is_empty() {
+            match reserve_spend(&state, &caller, &snapshot, &route, &upstream_model, &size).await {
+                Ok(holds) => call.hold_budgets(holds),
+                Err((outcome, e)) => {
+                    state.limiter.settle(&route.id, reservation, 0);
+                    call.attempt(&route, outcome.into(), None, 0);
+                    over_spend = Some(e);
+                    continue;
+                }
+            }
+        }
         let native_here = native.as_ref().filter(|n| {
             providers::speaks_natively(
                 route.family,
@@ -258,6 +270,7 @@ pub async fn serve(
                         .report_inference(&route.id, &route.status, Some(&e));
                 }
                 state.limiter.settle(&route.id, reservation, 0);
+                call.settle_budgets(0.0);
                 let go_on = attempt::retryable(&e) && route.allow_fallback;
                 last_error = Some((route, e));
                 if !go_on {
@@ -313,6 +326,7 @@ pub async fn serve(
                 // The answer failed before anything was sent (a stream without a first
                 // event, a body that is not the provider's format): fall back.
                 call = returned_call;
+                call.settle_budgets(0.0);
                 if let Some(last) = call.attempts.last_mut() {
                     last.outcome = attempt::outcome_name(&e);
                     last.status = e.http_status();
@@ -326,6 +340,10 @@ pub async fn serve(
         }
     }
 
+    if let (None, Some(err)) = (&last_error, over_spend) {
+        // The key's budget left no room: that is what the caller must hear.
+        return call.fail(&*dialect, err, stream);
+    }
     match (last_error, over_budget) {
         (None, Some(over)) => {
             call.log(Outcome {
@@ -364,6 +382,32 @@ pub async fn serve(
             stream,
         ),
     }
+}
+
+/// Reserves the most this attempt can cost against every budget of the caller's key; a
+/// model without a price cannot be bounded, so it is refused. On refusal: the attempt's
+/// outcome and the error.
+async fn reserve_spend(
+    state: &AppState,
+    caller: &Principal,
+    snapshot: &routing::catalog::Snapshot,
+    route: &Route,
+    upstream_model: &str,
+    size: &routing::RequestSize,
+) -> Result<Vec<crate::budgets::Hold>, (&'static str, ApiError)> {
+    let Some(price) = snapshot.price(&route.provider_key, upstream_model) else {
+        let model = format!("{}/{upstream_model}", route.provider_key);
+        return Err((
+            "unpriced_under_budget",
+            crate::budgets::BudgetError::Unpriced(model).into(),
+        ));
+    };
+    let most = crate::budgets::Budgets::max_cost(&price, size);
+    state
+        .budgets
+        .reserve_all(&caller.budgets, most)
+        .await
+        .map_err(|e| ("over_spend_budget", e))
 }
 
 /// 429 in the dialect's shape, with `Retry-After` and the `X-RateLimit-*` headers.

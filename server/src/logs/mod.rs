@@ -285,7 +285,7 @@ const INSERT_ONE: &str = "INSERT INTO request_logs (id, request_id, created_at, 
      status_code, error_code, latency_ms, ttft_ms, prompt_tokens, completion_tokens, cache_read_tokens, \
      cache_write_tokens, stream, attempts, cost_usd, cost_basis) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-     $21, $22, $23, $24, $25)";
+     $21, $22, $23, NULLIF($24, -1.0), $25)";
 /// Rows go in sixteen to a statement: each statement is a round trip to the database (for
 /// SQLite a hand-off to its driver thread), which per row cost more than the insert.
 const INSERT_16_SQLITE: &str = include_str!("insert_16.sqlite.sql");
@@ -319,7 +319,7 @@ fn bind_row<'q>(q: AnyQuery<'q>, r: &'q LogRow) -> AnyQuery<'q> {
         .bind(r.cache_write_tokens)
         .bind(i64::from(r.stream))
         .bind(r.attempts.as_str())
-        .bind(r.cost_usd)
+        .bind(crate::db::nullable_f64(r.cost_usd))
         .bind(r.cost_basis.as_deref())
 }
 

@@ -55,17 +55,31 @@ pub async fn prune(db: &Db, before_ms: i64) -> Result<u64, sqlx::Error> {
         let mut tx = db.pool.begin().await?;
         sqlx::query(
             "INSERT INTO request_log_daily \
-                 (day, user_id, connection_id, model, requests, errors, prompt_tokens, completion_tokens) \
+                 (day, user_id, connection_id, model, requests, errors, prompt_tokens, completion_tokens, \
+                  cost_usd) \
              SELECT created_at / 86400000, user_id, COALESCE(connection_id, ''), requested_model, COUNT(*), \
                     SUM(CASE WHEN status_code >= 400 THEN 1 ELSE 0 END), \
-                    SUM(COALESCE(prompt_tokens, 0)), SUM(COALESCE(completion_tokens, 0)) \
+                    SUM(COALESCE(prompt_tokens, 0)), SUM(COALESCE(completion_tokens, 0)), \
+                    SUM(COALESCE(cost_usd, 0)) \
              FROM request_logs WHERE id <= $1 \
              GROUP BY created_at / 86400000, user_id, COALESCE(connection_id, ''), requested_model \
              ON CONFLICT (day, user_id, connection_id, model) DO UPDATE SET \
                  requests = request_log_daily.requests + excluded.requests, \
                  errors = request_log_daily.errors + excluded.errors, \
                  prompt_tokens = request_log_daily.prompt_tokens + excluded.prompt_tokens, \
-                 completion_tokens = request_log_daily.completion_tokens + excluded.completion_tokens",
+                 completion_tokens = request_log_daily.completion_tokens + excluded.completion_tokens, \
+                 cost_usd = request_log_daily.cost_usd + excluded.cost_usd",
+        )
+        .bind(&last)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO key_spend_daily (day, key_id, cost_usd) \
+             SELECT created_at / 86400000, key_id, SUM(COALESCE(cost_usd, 0)) \
+             FROM request_logs WHERE id <= $1 AND cost_usd IS NOT NULL \
+             GROUP BY created_at / 86400000, key_id \
+             ON CONFLICT (day, key_id) DO UPDATE SET \
+                 cost_usd = key_spend_daily.cost_usd + excluded.cost_usd",
         )
         .bind(&last)
         .execute(&mut *tx)

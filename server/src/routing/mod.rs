@@ -97,6 +97,11 @@ pub struct RequestSize {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
     pub stream: bool,
+    /// The request's prompt as JSON text, in bytes: more than its tokens can be (a token
+    /// is at least a byte), so what a budget reserves for it.
+    pub prompt_bytes: u64,
+    /// The output maximum the request set, if it set one.
+    pub max_output: Option<u64>,
 }
 
 /// Everything besides the snapshot that routing reads.

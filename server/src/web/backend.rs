@@ -202,7 +202,9 @@ impl ConsoleBackend for ConsoleService {
 
     async fn list_api_keys(&self, session: &Session) -> Result<Vec<ApiKeyDto>, AppError> {
         let id = self.user_id(session).await?;
-        Ok(self.state.keys.list(&id).await?)
+        let mut keys = self.state.keys.list(&id).await?;
+        crate::api::keys::with_spend(&self.state, &mut keys).await?;
+        Ok(keys)
     }
 
     async fn create_api_key(
@@ -575,6 +577,7 @@ impl ConsoleBackend for ConsoleService {
             prompt_tokens: crate::api::DEFAULT_PROMPT_TOKENS,
             completion_tokens: crate::api::DEFAULT_MAX_TOKENS,
             stream: false,
+            ..Default::default()
         };
         Ok(crate::routing::explain(&self.state, &id, model.trim(), size).await?)
     }

@@ -8,6 +8,7 @@ mod accounts;
 mod agents;
 mod binary;
 mod bounded;
+mod budgets;
 mod canary;
 mod chat_mock;
 mod cli;

@@ -1,0 +1,294 @@
+//! Key budgets that hold: reserved before the call at the request's maximum cost,
+//! settled to the real cost after it, reset at the period's end, counted again after a
+//! restart. Run on SQLite and on PostgreSQL.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "request helpers: a failed request must fail the test"
+)]
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::chat_mock::ChatMock;
+use crate::common::{spawn_app, TestApp};
+
+/// USD per output token of `groq/gpt-4o` in these tests (input is free), so a request
+/// with `max_tokens: 7` reserves exactly what the mock's answer (7 completion tokens)
+/// costs.
+const PER_TOKEN: f64 = 0.001;
+const ONE_REQUEST: f64 = 7.0 * PER_TOKEN;
+
+/// An admin, a groq connection to a mock and the price above; returns the admin's key.
+async fn priced(app: &TestApp, up: &ChatMock) -> String {
+    let (_, admin) = app.user_with_key("root@example.com", "root").await;
+    app.connection(&admin, json!({"provider": "groq", "name": "groq", "api_key": "sk-up-0001", "endpoint_url": up.base}))
+        .await;
+    let res = app
+        .api(Method::PUT, "/api/prices", &admin)
+        .json(
+            &json!({"provider": "groq", "model": "gpt-4o", "input_per_mtok": 0.0,
+                      "output_per_mtok": PER_TOKEN * 1e6}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    admin
+}
+
+async fn budgeted_key(app: &TestApp, maker: &str, budget: Value) -> (String, String) {
+    let res = app
+        .api(Method::POST, "/api/keys", maker)
+        .json(&json!({"name": "budgeted", "budget": budget}))
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let created: Value = res.json().await.unwrap();
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "{created} {}",
+        crate::common::captured_logs()
+            .lines()
+            .filter(|l| l.contains("ERROR"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    (
+        created["key"].as_str().unwrap().to_owned(),
+        created["api_key"]["id"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn ask(app: &TestApp, key: &str, max_tokens: Option<u64>) -> reqwest::Response {
+    let mut body = json!({"model": "groq/gpt-4o", "messages": [{"role": "user", "content": "hi"}]});
+    if let Some(n) = max_tokens {
+        body["max_tokens"] = json!(n);
+    }
+    app.api(Method::POST, "/v1/chat/completions", key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn key_row(app: &TestApp, owner: &str, id: &str) -> Value {
+    let keys: Value = app
+        .api(Method::GET, "/api/keys", owner)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    keys["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["id"] == id)
+        .cloned()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn fifty_concurrent_requests_against_a_budget_for_ten_spend_exactly_ten() {
+    let Some(app) = spawn_app().await else { return };
+    let up = ChatMock::start("up").await;
+    let admin = priced(&app, &up).await;
+    let (key, id) = budgeted_key(
+        &app,
+        &admin,
+        json!({"usd": 10.0 * ONE_REQUEST, "period": "day"}),
+    )
+    .await;
+
+    let answers = futures_util::future::join_all((0..50).map(|_| ask(&app, &key, Some(7)))).await;
+    let mut ok = 0;
+    for res in answers {
+        match res.status() {
+            StatusCode::OK => ok += 1,
+            StatusCode::PAYMENT_REQUIRED => {
+                let body: Value = res.json().await.unwrap();
+                assert_eq!(body["error"]["code"], "BUDGET_EXCEEDED", "{body}");
+                let message = body["error"]["message"].as_str().unwrap();
+                assert!(message.contains("resets at"), "{message}");
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(ok, 10, "exactly the ten the budget covers");
+    let row = key_row(&app, &admin, &id).await;
+    let spent = row["spent_usd"].as_f64().unwrap();
+    assert!(
+        (spent - 10.0 * ONE_REQUEST).abs() < 1e-9,
+        "spent {spent} of a budget of {}",
+        10.0 * ONE_REQUEST
+    );
+    let logged: f64 = app
+        .log_rows(&key, "?limit=100")
+        .await
+        .iter()
+        .filter_map(|r| r["cost_usd"].as_f64())
+        .sum();
+    assert!(logged <= 10.0 * ONE_REQUEST + 1e-9, "logged spend {logged}");
+
+    // Without max_tokens the reservation is the default cap: far over what is left.
+    let res = ask(&app, &key, None).await;
+    assert_eq!(res.status(), StatusCode::PAYMENT_REQUIRED);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_budget_allows_spend_up_to_its_amount_resets_with_its_period_and_survives_a_restart() {
+    let Some(app) = spawn_app().await else { return };
+    let up = ChatMock::start("up").await;
+    let admin = priced(&app, &up).await;
+    // Exactly two requests: the second brings spend to the budget, which is allowed.
+    let (key, id) = budgeted_key(
+        &app,
+        &admin,
+        json!({"usd": 2.0 * ONE_REQUEST, "period": "day"}),
+    )
+    .await;
+    assert_eq!(ask(&app, &key, Some(7)).await.status(), StatusCode::OK);
+    assert_eq!(ask(&app, &key, Some(7)).await.status(), StatusCode::OK);
+    let refused = ask(&app, &key, Some(7)).await;
+    assert_eq!(refused.status(), StatusCode::PAYMENT_REQUIRED);
+    let wait: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=86_400).contains(&wait), "{wait}");
+    let row = key_row(&app, &admin, &id).await;
+    assert!(
+        row["budget_resets_at"]
+            .as_str()
+            .unwrap()
+            .ends_with("T00:00:00Z"),
+        "{row}"
+    );
+
+    // A model without a price cannot be bounded: refused for a key with a budget.
+    let res = app
+        .api(Method::POST, "/v1/chat/completions", &key)
+        .json(
+            &json!({"model": "groq/meta-llama/llama-4-scout", "max_tokens": 1,
+                      "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYMENT_REQUIRED);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "MODEL_UNPRICED", "{body}");
+
+    // After a restart (a new server on the same database) the spend is still counted.
+    app.state.request_log.flush().await;
+    let mut app = app;
+    app.stop_serving().await;
+    let restarted = app.replica().await.unwrap();
+    let res = ask(&restarted, &key, Some(7)).await;
+    assert_eq!(res.status(), StatusCode::PAYMENT_REQUIRED, "still spent");
+
+    // The next day the budget is whole again.
+    restarted.state.budgets.clock.advance(86_400_000);
+    assert_eq!(
+        ask(&restarted, &key, Some(7)).await.status(),
+        StatusCode::OK
+    );
+    let row = key_row(&restarted, &admin, &id).await;
+    assert!(
+        (row["spent_usd"].as_f64().unwrap() - ONE_REQUEST).abs() < 1e-9,
+        "{row}"
+    );
+    restarted.stop().await;
+}
+
+#[tokio::test]
+async fn a_cancelled_stream_is_charged_and_keys_made_with_a_budgeted_key_share_it() {
+    let Some(app) = spawn_app().await else { return };
+    let up = ChatMock::start("up").await;
+    let admin = priced(&app, &up).await;
+    let (key, id) = budgeted_key(&app, &admin, json!({"usd": 1.0, "period": "total"})).await;
+
+    up.pace(200, 20);
+    let mut res = app
+        .api(Method::POST, "/v1/chat/completions", &key)
+        .json(
+            &json!({"model": "groq/gpt-4o", "stream": true, "max_tokens": 300,
+                      "messages": [{"role": "user", "content": "count"}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut seen = 0;
+    while seen < 10 {
+        let chunk = res.chunk().await.unwrap().unwrap();
+        seen += String::from_utf8_lossy(&chunk).matches("data: ").count();
+    }
+    drop(res);
+    let mut spent = 0.0;
+    for _ in 0..50 {
+        spent = key_row(&app, &admin, &id).await["spent_usd"]
+            .as_f64()
+            .unwrap();
+        if spent > 0.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // Ten or more chunks of three or four characters: a few tokens, at $0.001 each.
+    assert!(spent > 0.0 && spent < 300.0 * PER_TOKEN, "{spent}");
+    up.recover();
+
+    // A key made with it spends from the same budget, and has none of its own.
+    let made: Value = app
+        .api(Method::POST, "/api/keys", &key)
+        .json(&json!({"name": "child"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let child = made["key"].as_str().unwrap().to_owned();
+    assert_eq!(ask(&app, &child, Some(7)).await.status(), StatusCode::OK);
+    let after = key_row(&app, &admin, &id).await["spent_usd"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        (after - spent - ONE_REQUEST).abs() < 1e-9,
+        "{spent} then {after}"
+    );
+
+    // Shrinking the parent's budget below what was spent stops the child too.
+    let res = app
+        .api(Method::PUT, &format!("/api/keys/{id}"), &admin)
+        .json(&json!({"budget": {"usd": after, "period": "total"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        ask(&app, &child, Some(7)).await.status(),
+        StatusCode::PAYMENT_REQUIRED
+    );
+    // Bad budgets are 400s.
+    for budget in [
+        json!({"usd": -1, "period": "day"}),
+        json!({"usd": 1, "period": "fortnight"}),
+    ] {
+        let res = app
+            .api(Method::POST, "/api/keys", &admin)
+            .json(&json!({"name": "bad", "budget": budget}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{budget}");
+    }
+    app.stop().await;
+}
