@@ -154,8 +154,53 @@ pub async fn create_api_key(
     inference: Option<String>,
     manage: Option<String>,
     lifetime: Option<KeyLifetime>,
+    models: Option<String>,
+    rate_limit_rpm: Option<String>,
+    rate_limit_tpm: Option<String>,
+    budget_usd: Option<String>,
+    budget_period: Option<String>,
 ) -> Result<CreatedApiKeyDto, AppError> {
     let (backend, session) = ssr::context().await?;
+    let filled = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let number = |v: Option<String>, field: &str| -> Result<Option<i64>, AppError> {
+        filled(v)
+            .map(|s| {
+                s.parse::<i64>().map_err(|_| {
+                    AppError::new(
+                        "INVALID_FIELD",
+                        format!("{field} must be a whole number"),
+                        400,
+                    )
+                    .with_field(field)
+                })
+            })
+            .transpose()
+    };
+    let budget = filled(budget_usd)
+        .map(|usd| {
+            usd.parse::<f64>()
+                .map_err(|_| {
+                    AppError::new("INVALID_FIELD", "budget must be an amount in USD", 400)
+                        .with_field("budget")
+                })
+                .map(|usd| crate::dto::BudgetDto {
+                    usd,
+                    period: filled(budget_period).unwrap_or_else(|| "month".into()),
+                })
+        })
+        .transpose()?;
+    let policy = crate::dto::KeyPolicyDto {
+        models: filled(models).map(|m| {
+            m.split([',', ' ', '\n'])
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        }),
+        rate_limit_rpm: number(rate_limit_rpm, "rate_limit_rpm")?,
+        rate_limit_tpm: number(rate_limit_tpm, "rate_limit_tpm")?,
+        budget,
+    };
     let scopes = [
         (crate::dto::KeyScope::Inference, inference),
         (crate::dto::KeyScope::Manage, manage),
@@ -164,7 +209,7 @@ pub async fn create_api_key(
     .filter_map(|(scope, ticked)| ticked.map(|_| scope))
     .collect();
     backend
-        .create_api_key(&session, name, scopes, lifetime.unwrap_or_default())
+        .create_api_key(&session, name, scopes, lifetime.unwrap_or_default(), policy)
         .await
 }
 

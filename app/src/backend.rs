@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 use crate::dto::{
     AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
     ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, CreatedSignupInviteDto, ExplainDto,
-    InvitationDto, KeyLifetime, KeyScope, MemberDto, ModelDto, NewConnectionDto, OrgDto, OrgRole,
-    PriceDto, ProviderDto, ReachableModelDto, RequestLogDto, SignupInviteDto, SignupStatusDto,
-    TestResultDto, TryResultDto, UserDto,
+    InvitationDto, KeyLifetime, KeyPolicyDto, KeyScope, MemberDto, ModelDto, NewConnectionDto,
+    OrgDto, OrgRole, PriceDto, ProviderDto, ReachableModelDto, RequestLogDto, SignupInviteDto,
+    SignupStatusDto, TestResultDto, TryResultDto, UserDto,
 };
 use crate::error::AppError;
 
@@ -74,6 +74,7 @@ pub trait ConsoleBackend: Send + Sync + 'static {
         name: String,
         scopes: Vec<KeyScope>,
         lifetime: KeyLifetime,
+        policy: KeyPolicyDto,
     ) -> Result<CreatedApiKeyDto, AppError>;
     async fn revoke_api_key(&self, session: &Session, id: String) -> Result<(), AppError>;
 

@@ -204,6 +204,19 @@ impl KeyLifetime {
     }
 }
 
+/// What a new key may call, how fast and for how much (each absent: no limit of its own).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KeyPolicyDto {
+    #[serde(default)]
+    pub models: Option<Vec<String>>,
+    #[serde(default)]
+    pub rate_limit_rpm: Option<i64>,
+    #[serde(default)]
+    pub rate_limit_tpm: Option<i64>,
+    #[serde(default)]
+    pub budget: Option<BudgetDto>,
+}
+
 /// A key's spend budget: `usd` per `period` (`day`, `week`, `month`: UTC calendar
 /// periods, weeks from Monday; `total`: the key's whole life).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

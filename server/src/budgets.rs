@@ -96,6 +96,17 @@ pub struct Budget {
     pub period: Period,
 }
 
+impl Budget {
+    /// A budget as a client sent it (`{"usd": N, "period": "day"}`).
+    pub fn from_dto(b: app::dto::BudgetDto) -> Result<Budget, crate::error::RequestError> {
+        let period = Period::parse(&b.period).ok_or(crate::error::RequestError::InvalidField {
+            field: "budget",
+            message: "budget.period must be day, week, month or total".into(),
+        })?;
+        Ok(Budget { usd: b.usd, period })
+    }
+}
+
 /// What the budget of a key left a request.
 #[derive(Debug, thiserror::Error)]
 pub enum BudgetError {

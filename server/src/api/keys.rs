@@ -14,7 +14,7 @@ use crate::budgets::{Budget, Period};
 use crate::clock::parse_rfc3339;
 use crate::error::{ApiError, RequestError};
 use crate::state::AppState;
-use app::dto::{ApiKeyDto, CreatedApiKeyDto, KeyScope};
+use app::dto::{ApiKeyDto, BudgetDto, CreatedApiKeyDto, KeyScope};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,28 +34,7 @@ pub struct CreateKey {
     #[serde(default)]
     rate_limit_tpm: Option<i64>,
     #[serde(default)]
-    budget: Option<BudgetInput>,
-}
-
-/// `{"usd": N, "period": "day" | "week" | "month" | "total"}`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BudgetInput {
-    usd: f64,
-    period: String,
-}
-
-impl BudgetInput {
-    fn parse(self) -> Result<Budget, RequestError> {
-        let period = Period::parse(&self.period).ok_or(RequestError::InvalidField {
-            field: "budget",
-            message: "budget.period must be day, week, month or total".into(),
-        })?;
-        Ok(Budget {
-            usd: self.usd,
-            period,
-        })
-    }
+    budget: Option<BudgetDto>,
 }
 
 /// `PUT /api/keys/{id}`: each field given replaces the stored one; `null` clears it.
@@ -73,7 +52,7 @@ pub struct UpdateKey {
     #[serde(default, deserialize_with = "present")]
     expires_at: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    budget: Option<Option<BudgetInput>>,
+    budget: Option<Option<BudgetDto>>,
 }
 
 /// A field that is present, `null` or not: `Some(None)` for `null`, `None` when absent.
@@ -115,7 +94,7 @@ pub async fn create(
             models: body.models,
             rpm: body.rate_limit_rpm,
             tpm: body.rate_limit_tpm,
-            budget: body.budget.map(BudgetInput::parse).transpose()?,
+            budget: body.budget.map(Budget::from_dto).transpose()?,
         },
     };
     let created = state
@@ -142,7 +121,7 @@ pub async fn update(
         tpm: body.rate_limit_tpm,
         budget: body
             .budget
-            .map(|b| b.map(BudgetInput::parse).transpose())
+            .map(|b| b.map(Budget::from_dto).transpose())
             .transpose()?,
         expires_at,
     };

@@ -117,6 +117,16 @@ impl KeyPolicy {
         })
     }
 
+    /// The policy a client sent (console form, `/api/keys`).
+    pub fn from_dto(dto: app::dto::KeyPolicyDto) -> Result<Self, RequestError> {
+        Ok(KeyPolicy {
+            models: dto.models,
+            rpm: dto.rate_limit_rpm,
+            tpm: dto.rate_limit_tpm,
+            budget: dto.budget.map(Budget::from_dto).transpose()?,
+        })
+    }
+
     /// The allow-list as the error message shows it.
     pub fn describe_models(&self) -> String {
         self.models

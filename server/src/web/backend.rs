@@ -213,15 +213,17 @@ impl ConsoleBackend for ConsoleService {
         name: String,
         scopes: Vec<KeyScope>,
         lifetime: KeyLifetime,
+        policy: app::dto::KeyPolicyDto,
     ) -> Result<CreatedApiKeyDto, AppError> {
         let id = self.user_id(session).await?;
+        let policy = crate::auth::KeyPolicy::from_dto(policy).map_err(ApiError::from)?;
         let request = KeyRequest {
             name,
             scopes: Some(scopes),
             expires_at: lifetime
                 .days()
                 .map(|days| now_ms() + i64::from(days) * 86_400_000),
-            policy: crate::auth::KeyPolicy::default(),
+            policy,
         };
         Ok(self.state.keys.create(&id, None, request).await?)
     }
@@ -488,8 +490,12 @@ impl ConsoleBackend for ConsoleService {
     }
 
     async fn service_warnings(&self, session: &Session) -> Result<Vec<String>, AppError> {
-        self.actor(session).await?;
-        Ok(crate::health::current_warnings(&self.state))
+        let actor = self.actor(session).await?;
+        let mut warnings = crate::health::current_warnings(&self.state);
+        let mut keys = self.state.keys.list(&actor.user_id).await?;
+        crate::api::keys::with_spend(&self.state, &mut keys).await?;
+        warnings.extend(keys.iter().filter_map(budget_warning));
+        Ok(warnings)
     }
 
     async fn list_logs(
@@ -621,4 +627,23 @@ impl ConsoleBackend for ConsoleService {
         let actor = self.actor(session).await?;
         Ok(self.state.collections.set_price(&actor, price).await?)
     }
+}
+
+/// Share of a budget past which its key is named in the console's warnings.
+const BUDGET_WARNING_SHARE: f64 = 0.8;
+
+/// "Key 'ci' has used 85% of its $10 per month budget", for a key at 80% or more.
+fn budget_warning(key: &ApiKeyDto) -> Option<String> {
+    let budget = key.budget.as_ref()?;
+    let spent = key.spent_usd?;
+    if key.revoked_at.is_some() || budget.usd <= 0.0 || spent < BUDGET_WARNING_SHARE * budget.usd {
+        return None;
+    }
+    Some(format!(
+        "Key '{}' has used {:.0}% of its ${} per {} budget",
+        key.name,
+        (spent / budget.usd * 100.0).min(100.0),
+        budget.usd,
+        budget.period
+    ))
 }

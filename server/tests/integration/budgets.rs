@@ -292,3 +292,109 @@ async fn a_cancelled_stream_is_charged_and_keys_made_with_a_budgeted_key_share_i
     }
     app.stop().await;
 }
+
+/// The console's key form takes the limits, its key list shows the spend, and a key at
+/// 80% of its budget or more is named in the warnings at the top of every page.
+#[tokio::test]
+async fn the_console_sets_limits_shows_spend_and_warns_near_a_budget() {
+    let Some(app) = spawn_app().await else { return };
+    let up = ChatMock::start("up").await;
+    app.signup("ops@example.com", "ops").await;
+    let form = |name: &'static str, extra: &[(&'static str, &'static str)]| {
+        let mut f = vec![("name", name), ("inference", "on"), ("manage", "on")];
+        f.extend_from_slice(extra);
+        f
+    };
+    let made: Value = app
+        .call_fn("create_api_key", &form("admin", &[]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let admin = made["key"].as_str().unwrap().to_owned();
+    app.connection(&admin, json!({"provider": "groq", "name": "groq", "api_key": "sk-up-0001", "endpoint_url": up.base}))
+        .await;
+    let res = app
+        .api(Method::PUT, "/api/prices", &admin)
+        .json(
+            &json!({"provider": "groq", "model": "gpt-4o", "input_per_mtok": 0.0,
+                      "output_per_mtok": PER_TOKEN * 1e6}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let res = app
+        .call_fn(
+            "create_api_key",
+            &form(
+                "ci",
+                &[
+                    ("models", "groq/*, openai/gpt-4o"),
+                    ("rate_limit_rpm", "100"),
+                    ("budget_usd", "0.007"),
+                    ("budget_period", "day"),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let made: Value = res.json().await.unwrap();
+    let ci = made["key"].as_str().unwrap().to_owned();
+    assert_eq!(
+        made["api_key"]["models"],
+        json!(["groq/*", "openai/gpt-4o"])
+    );
+    assert_eq!(made["api_key"]["rate_limit_rpm"], 100);
+    assert_eq!(
+        made["api_key"]["budget"],
+        json!({"usd": 0.007, "period": "day"})
+    );
+
+    let warnings: Value = app
+        .call_fn("service_warnings", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(!warnings.to_string().contains("Key 'ci'"), "{warnings}");
+    assert_eq!(ask(&app, &ci, Some(7)).await.status(), StatusCode::OK);
+    let warnings: Value = app
+        .call_fn("service_warnings", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        warnings
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w == "Key 'ci' has used 100% of its $0.007 per day budget"),
+        "{warnings}"
+    );
+    let keys: Value = app
+        .call_fn("list_api_keys", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let row = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "ci")
+        .unwrap();
+    assert!(
+        (row["spent_usd"].as_f64().unwrap() - ONE_REQUEST).abs() < 1e-9,
+        "{row}"
+    );
+
+    let res = app
+        .call_fn("create_api_key", &form("bad", &[("budget_usd", "lots")]))
+        .await;
+    let err = crate::common::fn_error(res, StatusCode::BAD_REQUEST).await;
+    assert_eq!(err["field"], "budget", "{err}");
+    app.stop().await;
+}

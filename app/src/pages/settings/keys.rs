@@ -3,7 +3,7 @@ use leptos::prelude::*;
 use super::short_time;
 use crate::api::{list_api_keys, CreateApiKey, RevokeApiKey};
 use crate::components::feedback::{FieldError, FormError};
-use crate::dto::CreatedApiKeyDto;
+use crate::dto::{ApiKeyDto, CreatedApiKeyDto};
 
 #[component]
 pub fn ApiKeysTab() -> impl IntoView {
@@ -52,8 +52,37 @@ pub fn ApiKeysTab() -> impl IntoView {
                         "manage — keys, connections, collections, organizations ("<code>"/api"</code>")"
                     </label>
                 </fieldset>
+                <fieldset class="row limits">
+                    <legend>"Limits (optional)"</legend>
+                    <label>
+                        "Allowed models"
+                        <input type="text" name="models" placeholder="e.g. openai/*, collection/*"/>
+                    </label>
+                    <label>
+                        "Requests / min" <input type="number" min="1" name="rate_limit_rpm"/>
+                    </label>
+                    <label>
+                        "Tokens / min" <input type="number" min="1" name="rate_limit_tpm"/>
+                    </label>
+                    <label>
+                        "Budget (USD)" <input type="number" min="0" step="any" name="budget_usd"/>
+                    </label>
+                    <label>
+                        "per"
+                        <select name="budget_period">
+                            <option value="day">"day"</option>
+                            <option value="week">"week"</option>
+                            <option value="month" selected>"month"</option>
+                            <option value="total">"total"</option>
+                        </select>
+                    </label>
+                </fieldset>
                 <FieldError result=created field="name"/>
                 <FieldError result=created field="scopes"/>
+                <FieldError result=created field="models"/>
+                <FieldError result=created field="rate_limit_rpm"/>
+                <FieldError result=created field="rate_limit_tpm"/>
+                <FieldError result=created field="budget"/>
                 <FormError result=created/>
             </ActionForm>
             {move || created.get().and_then(|r| r.ok()).map(|created| view! { <NewKey created/> })}
@@ -75,6 +104,8 @@ pub fn ApiKeysTab() -> impl IntoView {
                                             <th>"Name"</th>
                                             <th>"Key"</th>
                                             <th>"Scopes"</th>
+                                            <th>"Limits"</th>
+                                            <th>"Spend"</th>
                                             <th>"Created"</th>
                                             <th>"Expires"</th>
                                             <th>"Last used"</th>
@@ -89,6 +120,8 @@ pub fn ApiKeysTab() -> impl IntoView {
                                                 let id = key.id.clone();
                                                 let revoked = key.revoked_at.is_some();
                                                 let expired = !revoked && key.expired;
+                                                let limits = limits_text(&key);
+                                                let spend = spend_view(&key);
                                                 view! {
                                                     <tr>
                                                         <td>{key.name}</td>
@@ -104,6 +137,8 @@ pub fn ApiKeysTab() -> impl IntoView {
                                                                 .is_some()
                                                                 .then(|| view! { <span class="muted" title="Made with another API key; revoked with it">" (made with a key)"</span> })}
                                                         </td>
+                                                        <td>{limits}</td>
+                                                        <td>{spend}</td>
                                                         <td>{short_time(&key.created_at)}</td>
                                                         <td>
                                                             {key
@@ -179,4 +214,48 @@ fn NewKey(created: CreatedApiKeyDto) -> impl IntoView {
             </div>
         </div>
     }
+}
+
+/// A key's own limits in a line: its models, and its rates.
+fn limits_text(key: &ApiKeyDto) -> String {
+    let mut parts = Vec::new();
+    if let Some(models) = &key.models {
+        parts.push(models.join(", "));
+    }
+    if let Some(rpm) = key.rate_limit_rpm {
+        parts.push(format!("{rpm} req/min"));
+    }
+    if let Some(tpm) = key.rate_limit_tpm {
+        parts.push(format!("{tpm} tok/min"));
+    }
+    if parts.is_empty() {
+        "—".to_owned()
+    } else {
+        parts.join(" · ")
+    }
+}
+
+/// Spend against the budget as a bar (amber from 80%), or what was spent.
+fn spend_view(key: &ApiKeyDto) -> AnyView {
+    let Some(budget) = &key.budget else {
+        return view! { <span class="muted">"no budget"</span> }.into_any();
+    };
+    let spent = key.spent_usd.unwrap_or(0.0);
+    let share = if budget.usd > 0.0 {
+        (spent / budget.usd).min(1.0)
+    } else {
+        1.0
+    };
+    let class = if share >= 0.8 {
+        "bar-fill warn"
+    } else {
+        "bar-fill"
+    };
+    view! {
+        <div class="spend" data-testid="key-spend">
+            <div class="bar"><div class=class style=format!("width: {:.0}%", share * 100.0)></div></div>
+            <span class="small">{format!("${spent:.4} of ${} / {}", budget.usd, budget.period)}</span>
+        </div>
+    }
+    .into_any()
 }
