@@ -148,6 +148,10 @@ pub async fn list_api_keys() -> Result<Vec<ApiKeyDto>, AppError> {
 }
 
 /// `inference` and `manage` are checkboxes: present when ticked.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one argument per field of the console's key form, as server functions take them"
+)]
 #[server(prefix = "/api/fn", endpoint = "create_api_key")]
 pub async fn create_api_key(
     name: String,
