@@ -7,6 +7,7 @@ pub mod keys;
 mod orgs;
 mod providers;
 mod routing;
+mod usage;
 mod users;
 
 pub use crate::extract::{presented_key, ApiJson, Manager};
@@ -120,6 +121,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/routing/explain", get(routing::explain))
         .route("/api/logs", get(routing::logs))
+        .route("/api/usage", get(usage::usage))
         .route("/api/{*rest}", any(not_found))
 }
 

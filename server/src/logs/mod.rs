@@ -5,6 +5,7 @@
 //! bounded, requests are never held up, and `/health` says so.
 
 pub mod retention;
+pub mod usage;
 
 use std::{
     sync::{

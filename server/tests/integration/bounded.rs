@@ -165,4 +165,31 @@ async fn retention_prunes_old_rows_into_daily_totals() {
         totals,
         vec![(now / 86_400_000, "openai/gpt-4o".to_owned(), 3, 1, 22, 14)]
     );
+    // The cost stays too: in the daily totals, per key for budgets, and in /api/usage.
+    let cost = 2.0 * (11.0 * 2.5 + 7.0 * 10.0) / 1e6;
+    let (daily, per_key): (f64, f64) = sqlx::query_as(
+        "SELECT (SELECT SUM(cost_usd) FROM request_log_daily WHERE user_id = $1), \
+                (SELECT SUM(cost_usd) FROM key_spend_daily)",
+    )
+    .bind(&user)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert!(
+        (daily - cost).abs() < 1e-12 && (per_key - cost).abs() < 1e-12,
+        "{daily} {per_key}"
+    );
+    let usage: serde_json::Value = app
+        .api(reqwest::Method::GET, "/api/usage?group_by=model", &key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(usage["rows"][0]["requests"], 3, "{usage}");
+    assert!(
+        (usage["total"]["cost_usd"].as_f64().unwrap() - cost).abs() < 1e-12,
+        "{usage}"
+    );
 }

@@ -275,3 +275,89 @@ async fn every_row_carries_its_cost() {
     assert!(row["cost_usd"].as_f64().unwrap() > 0.0, "{row}");
     app.stop().await;
 }
+
+/// `GET /api/usage` adds up requests, tokens and cost by model, key and day, over the
+/// caller's own requests only.
+#[tokio::test]
+async fn usage_is_grouped_by_model_key_and_day() {
+    let Some(app) = spawn_app().await else { return };
+    let (_, first) = app.user_with_key("usage@example.com", "usage").await;
+    let (_, other) = app.user_with_key("other@example.com", "other").await;
+    let up = ChatMock::start("up").await;
+    for key in [&first, &other] {
+        app.connection(key, json!({"provider": "openai", "name": "openai", "api_key": "sk-up-0001", "endpoint_url": up.base}))
+            .await;
+    }
+    let (second, second_id) = key_with(&app, &first, json!({})).await;
+    for (key, model) in [
+        (&first, "openai/gpt-4o"),
+        (&first, "openai/gpt-4o"),
+        (&second, "openai/meta-llama/llama-4-scout"),
+        (&other, "openai/gpt-4o"),
+    ] {
+        assert_eq!(chat(&app, key, model).await.status(), StatusCode::OK);
+    }
+    app.state.request_log.flush().await;
+    let usage = |query: &'static str, key: String| {
+        let app = &app;
+        async move {
+            let res = app
+                .api(Method::GET, &format!("/api/usage{query}"), &key)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::OK, "{query}");
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    // The second account is not an admin: it sees only its own request.
+    let mine = usage("?group_by=model", other.clone()).await;
+    assert_eq!(mine["total"]["requests"], 1, "{mine}");
+
+    let by_model = usage("?group_by=model", second.clone()).await;
+    // The first account is the platform admin: it sees everyone's.
+    let rows = by_model["rows"].as_array().unwrap();
+    let gpt = rows.iter().find(|r| r["group"] == "openai/gpt-4o").unwrap();
+    assert_eq!(gpt["requests"], 3, "{by_model}");
+    assert_eq!(gpt["prompt_tokens"], 33);
+    let expected = 3.0 * (11.0 * 2.5 + 7.0 * 10.0) / 1e6;
+    assert!(
+        (gpt["cost_usd"].as_f64().unwrap() - expected).abs() < 1e-12,
+        "{gpt}"
+    );
+    let llama = rows
+        .iter()
+        .find(|r| r["group"] == "openai/meta-llama/llama-4-scout")
+        .unwrap();
+    assert_eq!(llama["unpriced_requests"], 1, "{llama}");
+    assert_eq!(by_model["total"]["requests"], 4);
+
+    let by_key = usage("?group_by=key", first.clone()).await;
+    let row = by_key["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["group"] == second_id.as_str())
+        .unwrap();
+    assert_eq!(row["requests"], 1, "{by_key}");
+
+    let by_day = usage("?group_by=day&from=2020-01-01", first.clone()).await;
+    let today = &server::clock::rfc3339(server::clock::now_ms())[..10];
+    assert_eq!(by_day["rows"][0]["group"], today, "{by_day}");
+    let none = usage("?from=2020-01-01&to=2020-01-02", first.clone()).await;
+    assert_eq!(none["rows"], json!([]), "{none}");
+
+    for bad in [
+        "?group_by=planet",
+        "?from=yesterday",
+        "?from=2030-01-01&to=2020-01-01",
+    ] {
+        let res = app
+            .api(Method::GET, &format!("/api/usage{bad}"), &first)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+    app.stop().await;
+}

@@ -1,0 +1,84 @@
+//! `GET /api/usage?from=&to=&group_by=`: what the caller's requests used and cost (a
+//! platform admin's: everyone's), grouped by `key`, `model`, `connection`, `collection`,
+//! `user` or `day` (the default). `from` and `to` are RFC 3339 times or `YYYY-MM-DD` days
+//! (UTC); the range is `[from, to)`, by default the last 30 days.
+
+use axum::{
+    extract::{Query, State},
+    Json,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::Manager;
+use crate::clock::{now_ms, parse_rfc3339, rfc3339};
+use crate::error::{ApiError, RequestError};
+use crate::logs::usage::{self, GroupBy};
+use crate::state::AppState;
+
+const DAY_MS: i64 = 86_400_000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsageQuery {
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    to: Option<String>,
+    #[serde(default)]
+    group_by: Option<GroupBy>,
+}
+
+/// An RFC 3339 time, or a `YYYY-MM-DD` day (its midnight, UTC).
+fn instant(text: &str, field: &'static str) -> Result<i64, RequestError> {
+    parse_rfc3339(text)
+        .or_else(|| parse_rfc3339(&format!("{}T00:00:00Z", text.trim())))
+        .ok_or(RequestError::InvalidField {
+            field,
+            message: format!("{field} must be an RFC 3339 time or a YYYY-MM-DD day"),
+        })
+}
+
+pub async fn usage(
+    State(state): State<AppState>,
+    Manager(caller): Manager,
+    query: Result<Query<UsageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = query.map_err(|e| RequestError::InvalidBody(e.body_text()))?;
+    let to =
+        q.to.as_deref()
+            .map(|t| instant(t, "to"))
+            .transpose()?
+            .unwrap_or_else(|| now_ms() + 1);
+    let from = q
+        .from
+        .as_deref()
+        .map(|t| instant(t, "from"))
+        .transpose()?
+        .unwrap_or(to - 30 * DAY_MS);
+    if from >= to {
+        return Err(RequestError::InvalidField {
+            field: "from",
+            message: "from must be before to".into(),
+        }
+        .into());
+    }
+    let group_by = q.group_by.unwrap_or(GroupBy::Day);
+    let whose = (!caller.is_admin).then_some(caller.user_id.as_str());
+    let rows = usage::usage(&state.db, whose, from, to, group_by).await?;
+    let total = usage::total(&rows);
+    Ok(Json(json!({
+        "from": rfc3339(from),
+        "to": rfc3339(to),
+        "group_by": group_by,
+        "rows": rows,
+        "total": {
+            "requests": total.requests,
+            "errors": total.errors,
+            "prompt_tokens": total.prompt_tokens,
+            "completion_tokens": total.completion_tokens,
+            "cost_usd": total.cost_usd,
+            "unpriced_requests": total.unpriced_requests,
+        },
+    })))
+}
