@@ -48,3 +48,5 @@ load = json.load(open(sys.argv[3]))
 errors = load.get("errors", 0)
 print(f"{total / requests / 1000:.1f} k instructions per request ({total:,} for {requests} requests, {errors} errors)")
 EOF
+# CALLGRIND_KEEP=FILE keeps the profile, for `callgrind_annotate --inclusive=yes FILE`.
+if [ -n "${CALLGRIND_KEEP:-}" ]; then cp "$(ls -t "$work"/cg.out* | head -n1)" "$CALLGRIND_KEEP"; fi

@@ -11,8 +11,13 @@ cd "$ROOT"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 MINUTES="${1:-20}"
 CHUNKS=$((MINUTES * 60))
-cargo build -q --release -p server -p bench
-BIN="$CARGO_TARGET_DIR/release"
+# BENCH_BIN_DIR: use binaries built earlier (a long run that later builds must not replace).
+if [ -n "${BENCH_BIN_DIR:-}" ]; then
+  BIN="$BENCH_BIN_DIR"
+else
+  cargo build -q --release -p server -p bench
+  BIN="$CARGO_TARGET_DIR/release"
+fi
 work="$(mktemp -d)"
 cleanup() {
   [ -f "$work/pids" ] && xargs -r kill < "$work/pids" 2>/dev/null || true
@@ -53,7 +58,10 @@ errors="$(grep -c '"error"' "$work/stream.txt" || true)"
 echo "gateway RSS after:  $(rss)"
 echo "took ${took} s; content chunks ${chunks}/${CHUNKS}; [DONE] ${done_seen}; error events ${errors}"
 sleep 1  # the row is written within the log flush interval
-row="$(curl -fsS "$gw/api/logs?limit=1" -H "Authorization: Bearer $key" | python3 -c 'import json,sys; r=json.load(sys.stdin)["logs"][0]; print(f"status {r[\"status\"]}, error_code {r[\"error_code\"]}, latency {r[\"latency_ms\"]/1000:.1f} s")')"
+row="$(curl -fsS "$gw/api/logs?limit=1" -H "Authorization: Bearer $key" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)["logs"][0]
+print("status {}, error_code {}, latency {:.1f} s".format(r["status"], r["error_code"], r["latency_ms"] / 1000))')"
 echo "log row: $row"
 if [ "$chunks" -eq "$CHUNKS" ] && [ "$done_seen" -eq 1 ] && [ "$errors" -eq 0 ] && [[ "$row" == status\ 200* ]]; then
   echo "PASS: the stream arrived whole"

@@ -45,11 +45,17 @@ test("a person signs up, creates an organization and an API key that validates",
 
   await page.getByRole("link", { name: "API Keys" }).click();
   await page.getByLabel("Name").fill("e2e");
+  await page.getByLabel("Allowed models").fill("openai/*");
+  await page.getByLabel("Budget (USD)").fill("5");
   await page.getByRole("button", { name: "Create key" }).click();
   const shown = page.getByTestId("new-api-key");
   await expect(shown).toHaveText(/^sk-langmart-[A-Za-z0-9]{43}$/);
   const key = (await shown.textContent())!.trim();
   await expect(page.getByTestId("api-keys")).toContainText("e2e");
+  // Its limits and its spend against the budget are in its row.
+  const keyRow = page.getByTestId("api-keys").getByRole("row", { name: /e2e/ });
+  await expect(keyRow).toContainText("openai/*");
+  await expect(keyRow.getByTestId("key-spend")).toContainText("$0.0000 of $5 / month");
 
   expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
 

@@ -26,7 +26,7 @@ const DAY_MS: i64 = 86_400_000;
 /// Spend within this of the budget counts as at the budget (float sums).
 const EPSILON: f64 = 1e-9;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Period {
     Day,
     Week,
@@ -96,7 +96,46 @@ pub struct Budget {
     pub period: Period,
 }
 
+/// Whose spend a budget limits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// An API key's requests, and those of the keys made with it.
+    Key(String),
+    /// Every request of a user (set by a platform admin).
+    User(String),
+    /// Requests served by an organization's connections (set by its admins).
+    Organization(String),
+    /// One member's requests served by an organization's connections (organization id,
+    /// user id; the organization's default per member).
+    Member(String, String),
+}
+
+impl Scope {
+    /// Whose budget it is, for the refusal's message.
+    fn whose(&self) -> &'static str {
+        match self {
+            Scope::Key(_) => "This API key's budget",
+            Scope::User(_) => "Your budget",
+            Scope::Organization(_) => "The organization's budget",
+            Scope::Member(..) => "Your budget in this organization",
+        }
+    }
+}
+
 impl Budget {
+    /// Largest budget, in USD.
+    const MAX_USD: f64 = 1e9;
+
+    pub fn validate(&self) -> Result<(), crate::error::RequestError> {
+        if !self.usd.is_finite() || !(0.0..=Self::MAX_USD).contains(&self.usd) {
+            return Err(crate::error::RequestError::InvalidField {
+                field: "budget",
+                message: format!("budget.usd must be between 0 and {}", Self::MAX_USD),
+            });
+        }
+        Ok(())
+    }
+
     /// A budget as a client sent it (`{"usd": N, "period": "day"}`).
     pub fn from_dto(b: app::dto::BudgetDto) -> Result<Budget, crate::error::RequestError> {
         let period = Period::parse(&b.period).ok_or(crate::error::RequestError::InvalidField {
@@ -110,8 +149,9 @@ impl Budget {
 /// What the budget of a key left a request.
 #[derive(Debug, thiserror::Error)]
 pub enum BudgetError {
-    #[error("This API key's budget of ${limit} per {} is spent (${spent:.6} used{}); the request could cost up to ${wanted:.6}", period.as_str(), resets.map(|r| format!(", resets at {}", rfc3339(r))).unwrap_or_default())]
+    #[error("{whose} of ${limit} per {} is spent (${spent:.6} used{}); the request could cost up to ${wanted:.6}", period.as_str(), resets.map(|r| format!(", resets at {}", rfc3339(r))).unwrap_or_default())]
     Exceeded {
+        whose: &'static str,
         limit: f64,
         spent: f64,
         wanted: f64,
@@ -157,10 +197,10 @@ struct Ledger {
     reserved: f64,
 }
 
-/// A reservation against a key's budget, settled once with the call's real cost.
+/// A reservation against a budget, settled once with the call's real cost.
 #[derive(Debug)]
 pub struct Hold {
-    key_id: String,
+    ledger: (Scope, Period),
     start: i64,
     usd: f64,
 }
@@ -168,19 +208,23 @@ pub struct Hold {
 pub struct Budgets {
     db: Db,
     pub clock: Clock,
-    ledgers: Mutex<HashMap<String, Ledger>>,
+    /// One ledger per scope and period: a budget whose period changes starts a ledger of
+    /// its own, counted from the log; one whose amount changes keeps its spend.
+    ledgers: Mutex<HashMap<(Scope, Period), Ledger>>,
+    changes: crate::changes::Changes,
 }
 
 impl Budgets {
-    pub fn new(db: Db) -> Self {
+    pub fn new(db: Db, changes: crate::changes::Changes) -> Self {
         Budgets {
             db,
             clock: Clock::default(),
             ledgers: Mutex::new(HashMap::new()),
+            changes,
         }
     }
 
-    fn ledgers(&self) -> std::sync::MutexGuard<'_, HashMap<String, Ledger>> {
+    fn ledgers(&self) -> std::sync::MutexGuard<'_, HashMap<(Scope, Period), Ledger>> {
         self.ledgers
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -194,23 +238,24 @@ impl Budgets {
             + output * per_token(price.output_per_mtok)
     }
 
-    /// The key's ledger for the period holding `now`, counted from the log the first time.
-    async fn current(&self, key_id: &str, period: Period, now: i64) -> Result<Ledger, ApiError> {
+    /// The scope's ledger for the period holding `now`, counted from the log the first time.
+    async fn current(&self, scope: &Scope, period: Period, now: i64) -> Result<Ledger, ApiError> {
         let (start, _) = period.bounds(now);
-        if let Some(l) = self.ledgers().get(key_id).filter(|l| l.start == start) {
+        let key = (scope.clone(), period);
+        if let Some(l) = self.ledgers().get(&key).filter(|l| l.start == start) {
             return Ok(*l);
         }
-        let known = self.ledgers().contains_key(key_id);
+        let known = self.ledgers().contains_key(&key);
         // A period that rolled over while running starts at zero; after a start, what the
         // log says was spent in it.
         let spent = if known {
             0.0
         } else {
-            self.spent_since(key_id, start).await?
+            self.spent_since(scope, start).await?
         };
         let mut ledgers = self.ledgers();
         let ledger = ledgers
-            .entry(key_id.to_owned())
+            .entry(key)
             .and_modify(|l| {
                 if l.start != start {
                     *l = Ledger {
@@ -229,36 +274,37 @@ impl Budgets {
     }
 
     /// Reserves `usd` against `budget`, or says the budget has no room for it.
-    pub async fn reserve(&self, key_id: &str, budget: Budget, usd: f64) -> Result<Hold, ApiError> {
+    pub async fn reserve(&self, scope: &Scope, budget: Budget, usd: f64) -> Result<Hold, ApiError> {
         let now = self.clock.now_ms();
-        let start = self.current(key_id, budget.period, now).await?.start;
+        let start = self.current(scope, budget.period, now).await?.start;
+        let key = (scope.clone(), budget.period);
         let mut ledgers = self.ledgers();
-        let Some(ledger) = ledgers.get_mut(key_id).filter(|l| l.start == start) else {
+        let Some(ledger) = ledgers.get_mut(&key).filter(|l| l.start == start) else {
             // The period rolled between the two steps: refuse rather than guess.
-            return Err(self.exceeded(budget, 0.0, usd, now));
+            return Err(exceeded(scope, budget, 0.0, usd, now));
         };
         if ledger.spent + ledger.reserved + usd > budget.usd + EPSILON {
             let spent = ledger.spent;
             drop(ledgers);
-            return Err(self.exceeded(budget, spent, usd, now));
+            return Err(exceeded(scope, budget, spent, usd, now));
         }
         ledger.reserved += usd;
         Ok(Hold {
-            key_id: key_id.to_owned(),
+            ledger: key,
             start,
             usd,
         })
     }
 
-    /// Reserves `usd` against every budget in `budgets` (key id, budget), or none of them.
+    /// Reserves `usd` against every budget in `budgets`, or none of them.
     pub async fn reserve_all(
         &self,
-        budgets: &[(String, Budget)],
+        budgets: &[(Scope, Budget)],
         usd: f64,
     ) -> Result<Vec<Hold>, ApiError> {
         let mut holds = Vec::with_capacity(budgets.len());
-        for (key_id, budget) in budgets {
-            match self.reserve(key_id, *budget, usd).await {
+        for (scope, budget) in budgets {
+            match self.reserve(scope, *budget, usd).await {
                 Ok(h) => holds.push(h),
                 Err(e) => {
                     for h in holds {
@@ -271,23 +317,12 @@ impl Budgets {
         Ok(holds)
     }
 
-    fn exceeded(&self, budget: Budget, spent: f64, wanted: f64, now: i64) -> ApiError {
-        ApiError::from(BudgetError::Exceeded {
-            limit: budget.usd,
-            spent,
-            wanted,
-            period: budget.period,
-            resets: budget.period.bounds(now).1,
-            now,
-        })
-    }
-
     /// Replaces a reservation with what the call really cost. A call that outlived its
     /// period is charged to the period it was reserved in, which is gone: nothing to do.
     pub fn settle(&self, hold: Hold, cost: f64) {
         if let Some(l) = self
             .ledgers()
-            .get_mut(&hold.key_id)
+            .get_mut(&hold.ledger)
             .filter(|l| l.start == hold.start)
         {
             l.reserved = (l.reserved - hold.usd).max(0.0);
@@ -295,43 +330,106 @@ impl Budgets {
         }
     }
 
-    /// What the key has spent in the current period, and when the period ends.
+    /// What the scope has spent in the current period, and when the period ends.
     pub async fn spent(
         &self,
-        key_id: &str,
+        scope: &Scope,
         period: Period,
     ) -> Result<(f64, Option<i64>), ApiError> {
         let now = self.clock.now_ms();
-        let ledger = self.current(key_id, period, now).await?;
+        let ledger = self.current(scope, period, now).await?;
         Ok((ledger.spent, period.bounds(now).1))
     }
 
-    /// Forgets a key's ledger (its budget changed): it is counted again from the log.
-    pub fn forget(&self, key_id: &str) {
-        self.ledgers().remove(key_id);
+    /// Sets (`Some`) or removes the budget of a user (`scope` "user"), an organization
+    /// ("organization") or each member of one ("member"), after the caller's right to was
+    /// checked; routing sees it at once.
+    pub async fn set_spend_budget(
+        &self,
+        scope: &'static str,
+        owner_id: &str,
+        budget: Option<Budget>,
+        by: &str,
+    ) -> Result<(), ApiError> {
+        if let Some(b) = budget {
+            b.validate()?;
+        }
+        crate::db::budgets::set(
+            &self.db.pool,
+            scope,
+            owner_id,
+            budget.map(|b| (b.usd, b.period.as_str())),
+            by,
+            crate::clock::now_ms(),
+        )
+        .await
+        .map_err(StoreError::from)?;
+        self.changes.bump();
+        Ok(())
     }
 
-    async fn spent_since(&self, key_id: &str, start: i64) -> Result<f64, ApiError> {
-        // The key's own rows and those of the keys made with it (their `budget_chain`
-        // names it).
-        let (logged, pruned): (f64, f64) = sqlx::query_as(
-            "SELECT \
-               (SELECT COALESCE(SUM(cost_usd), 0.0) FROM request_logs \
-                WHERE created_at >= $2 AND cost_usd IS NOT NULL AND (key_id = $1 OR key_id IN \
-                  (SELECT id FROM api_keys WHERE budget_chain LIKE $4))), \
-               (SELECT COALESCE(SUM(cost_usd), 0.0) FROM key_spend_daily \
-                WHERE day >= $3 AND (key_id = $1 OR key_id IN \
-                  (SELECT id FROM api_keys WHERE budget_chain LIKE $4)))",
-        )
-        .bind(key_id)
+    /// Spend since `start` from the log, and from the daily totals for pruned rows.
+    async fn spent_since(&self, scope: &Scope, start: i64) -> Result<f64, ApiError> {
+        // Which rows count: `$1`/`$2` name the scope; `$3` is `start`, `$4` its day.
+        let (rows, pruned, a, b) = match scope {
+            // The key's own rows and those of the keys made with it (their
+            // `budget_chain` names it).
+            Scope::Key(id) => (
+                "(key_id = $1 OR key_id IN (SELECT id FROM api_keys WHERE budget_chain LIKE $2))",
+                "SELECT COALESCE(SUM(cost_usd), 0.0) FROM key_spend_daily WHERE day >= $4 AND \
+                 (key_id = $1 OR key_id IN (SELECT id FROM api_keys WHERE budget_chain LIKE $2))",
+                id.clone(),
+                format!("%\"{id}\"%"),
+            ),
+            Scope::User(id) => (
+                "(user_id = $1 AND $2 = $2)",
+                "SELECT COALESCE(SUM(cost_usd), 0.0) FROM request_log_daily WHERE day >= $4 AND \
+                 user_id = $1 AND $2 = $2",
+                id.clone(),
+                String::new(),
+            ),
+            Scope::Organization(org) => (
+                "(connection_id IN (SELECT id FROM connections WHERE owner_org_id = $1) AND $2 = $2)",
+                "SELECT COALESCE(SUM(cost_usd), 0.0) FROM request_log_daily WHERE day >= $4 AND \
+                 connection_id IN (SELECT id FROM connections WHERE owner_org_id = $1) AND $2 = $2",
+                org.clone(),
+                String::new(),
+            ),
+            Scope::Member(org, user) => (
+                "(connection_id IN (SELECT id FROM connections WHERE owner_org_id = $1) \
+                 AND user_id = $2)",
+                "SELECT COALESCE(SUM(cost_usd), 0.0) FROM request_log_daily WHERE day >= $4 AND \
+                 connection_id IN (SELECT id FROM connections WHERE owner_org_id = $1) \
+                 AND user_id = $2",
+                org.clone(),
+                user.clone(),
+            ),
+        };
+        let (logged, pruned): (f64, f64) = sqlx::query_as(&format!(
+            "SELECT (SELECT COALESCE(SUM(cost_usd), 0.0) FROM request_logs \
+               WHERE created_at >= $3 AND cost_usd IS NOT NULL AND {rows}), ({pruned})"
+        ))
+        .bind(a)
+        .bind(b)
         .bind(start)
         .bind(start.div_euclid(DAY_MS))
-        .bind(format!("%\"{key_id}\"%"))
         .fetch_one(&self.db.pool)
         .await
         .map_err(StoreError::from)?;
         Ok(logged + pruned)
     }
+}
+
+fn exceeded(scope: &Scope, budget: Budget, spent: f64, wanted: f64, now: i64) -> ApiError {
+    ApiError::from(BudgetError::Exceeded {
+        whose: scope.whose(),
+        limit: budget.usd,
+        spent,
+        wanted,
+        period: budget.period,
+        resets: budget.period.bounds(now).1,
+        now,
+    })
 }
 
 #[cfg(test)]

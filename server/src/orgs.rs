@@ -151,6 +151,11 @@ impl Orgs {
         Ok(org)
     }
 
+    /// The id of organization `handle`, for one of its admins.
+    pub async fn admin_org_id(&self, user_id: &str, handle: &str) -> Result<String, ApiError> {
+        Ok(self.as_admin(user_id, handle).await?.id)
+    }
+
     pub async fn members(&self, user_id: &str, handle: &str) -> Result<Vec<MemberDto>, ApiError> {
         let org = self.as_member(user_id, handle).await?;
         let rows = db::orgs::members(&self.db.pool, &org.id)

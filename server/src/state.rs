@@ -77,7 +77,7 @@ impl AppState {
             settings.manual_test_interval,
         );
         let limiter = Arc::new(Limiter::default());
-        let budgets = Arc::new(crate::budgets::Budgets::new(db.clone()));
+        let budgets = Arc::new(crate::budgets::Budgets::new(db.clone(), changes.clone()));
         let routing =
             RoutingCatalog::new(db.clone(), vault.clone(), changes.clone(), limiter.clone());
         let request_log = RequestLog::start(db.clone(), settings.log_flush_interval);

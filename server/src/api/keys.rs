@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::{ApiJson, Manager};
 use crate::auth::{KeyChange, KeyPolicy, KeyRequest};
-use crate::budgets::{Budget, Period};
+use crate::budgets::{Budget, Period, Scope};
 use crate::clock::parse_rfc3339;
 use crate::error::{ApiError, RequestError};
 use crate::state::AppState;
@@ -56,7 +56,7 @@ pub struct UpdateKey {
 }
 
 /// A field that is present, `null` or not: `Some(None)` for `null`, `None` when absent.
-fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+pub(super) fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,
@@ -140,7 +140,6 @@ pub async fn update(
     // from the log, once what is queued for it is written.
     if updated.budget.as_ref().map(|b| &b.period) != period_before.as_ref() {
         state.request_log.flush().await;
-        state.budgets.forget(&updated.id);
     }
     with_spend(&state, std::slice::from_mut(&mut updated)).await?;
     Ok(Json(updated))
@@ -163,7 +162,10 @@ pub async fn with_spend(state: &AppState, keys: &mut [ApiKeyDto]) -> Result<(), 
         let Some(period) = key.budget.as_ref().and_then(|b| Period::parse(&b.period)) else {
             continue;
         };
-        let (spent, resets) = state.budgets.spent(&key.id, period).await?;
+        let (spent, resets) = state
+            .budgets
+            .spent(&Scope::Key(key.id.clone()), period)
+            .await?;
         key.spent_usd = Some(spent);
         key.budget_resets_at = resets.map(crate::clock::rfc3339);
     }

@@ -1,6 +1,7 @@
 //! The management REST API under `/api`, authenticated with a LangMart key.
 
 mod aliases;
+mod budgets;
 mod collections;
 mod connections;
 pub mod keys;
@@ -122,6 +123,12 @@ pub fn router() -> Router<AppState> {
         .route("/api/routing/explain", get(routing::explain))
         .route("/api/logs", get(routing::logs))
         .route("/api/usage", get(usage::usage))
+        .route("/api/budgets", get(budgets::mine))
+        .route("/api/users/{id}/budget", put(budgets::set_for_user))
+        .route(
+            "/api/organizations/{handle}/budget",
+            put(budgets::set_for_org),
+        )
         .route("/api/{*rest}", any(not_found))
 }
 

@@ -14,7 +14,7 @@ use moka::future::Cache;
 use sha2::{Digest, Sha256};
 
 use super::AuthError;
-use crate::budgets::{Budget, Period};
+use crate::budgets::{Budget, Period, Scope};
 use crate::clock::{now_ms, rfc3339};
 use crate::db::{self, keys::SqlApiKey, Db, StoreError};
 use crate::error::{ApiError, RequestError};
@@ -92,9 +92,6 @@ const MAX_PATTERN_CHARS: usize = 200;
 /// Highest rpm or tpm a key may be given.
 const MAX_RATE: i64 = 1_000_000_000;
 
-/// Largest budget a key may be given, in USD.
-const MAX_BUDGET_USD: f64 = 1e9;
-
 /// What a key may call, how fast and for how much, set when it is made or changed
 /// (`/api/keys`).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -152,12 +149,7 @@ impl KeyPolicy {
             }
         }
         if let Some(b) = self.budget {
-            if !b.usd.is_finite() || !(0.0..=MAX_BUDGET_USD).contains(&b.usd) {
-                return Err(RequestError::InvalidField {
-                    field: "budget",
-                    message: format!("budget.usd must be between 0 and {MAX_BUDGET_USD}"),
-                });
-            }
+            b.validate()?;
         }
         for (field, value) in [("rate_limit_rpm", self.rpm), ("rate_limit_tpm", self.tpm)] {
             if value.is_some_and(|v| !(1..=MAX_RATE).contains(&v)) {
@@ -238,9 +230,9 @@ pub struct Principal {
     /// Epoch ms after which the key no longer works.
     pub expires_at: Option<i64>,
     pub policy: KeyPolicy,
-    /// Every budget the key's spend counts against: its own, and those of the keys it
-    /// was made with (key id, budget).
-    pub budgets: Vec<(String, Budget)>,
+    /// Every key budget its spend counts against: its own, and those of the keys it was
+    /// made with.
+    pub budgets: Vec<(Scope, Budget)>,
     last_touch_ms: AtomicI64,
 }
 
@@ -372,8 +364,15 @@ impl ApiKeys {
             budget_period: policy.budget.map(|b| b.period.as_str().to_owned()),
             // Its spend counts against every budget its parent's spend counts against.
             budget_chain: parent.filter(|p| !p.budgets.is_empty()).map(|p| {
-                serde_json::to_string(&p.budgets.iter().map(|(id, _)| id).collect::<Vec<_>>())
-                    .unwrap_or_else(|_| "[]".into())
+                let ids: Vec<&String> = p
+                    .budgets
+                    .iter()
+                    .filter_map(|(s, _)| match s {
+                        Scope::Key(id) => Some(id),
+                        _ => None,
+                    })
+                    .collect();
+                serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into())
             }),
         };
         let inserted = db::keys::insert(&self.db.pool, &row)
@@ -540,51 +539,16 @@ impl ApiKeys {
     pub async fn identify(&self, header: Option<&str>) -> Result<Arc<Principal>, ApiError> {
         let token = bearer_token(header)?;
         let digest = digest(token);
+        // A hit reads the cache only; the loader (its database reads) is boxed, so the
+        // future of every request does not carry it.
+        if let Some(hit) = self.cache.get(&digest).await {
+            return Ok(hit.ok_or(AuthError::InvalidApiKey)?);
+        }
         let db = self.db.clone();
         let lookup = digest.clone();
         let cached = self
             .cache
-            .try_get_with(digest, async move {
-                let owner = db::keys::owner_of_active(&db.pool, &lookup).await?;
-                let Some(o) = owner else {
-                    return Ok::<_, sqlx::Error>(None);
-                };
-                let policy = KeyPolicy::from_row(
-                    o.models.as_deref(),
-                    o.rate_limit_rpm,
-                    o.rate_limit_tpm,
-                    o.budget_usd.zip(o.budget_period.as_deref()),
-                );
-                let mut budgets: Vec<(String, Budget)> = policy
-                    .budget
-                    .map(|b| (o.key_id.clone(), b))
-                    .into_iter()
-                    .collect();
-                let chain: Vec<String> = o
-                    .budget_chain
-                    .as_deref()
-                    .map(|c| serde_json::from_str(c).unwrap_or_default())
-                    .unwrap_or_default();
-                for id in chain {
-                    if let Some((usd, period)) = db::keys::budget_of(&db.pool, &id).await? {
-                        if let Some(period) = Period::parse(&period) {
-                            budgets.push((id, Budget { usd, period }));
-                        }
-                    }
-                }
-                Ok(Some(Arc::new(Principal {
-                    key_id: o.key_id,
-                    user_id: o.user_id,
-                    email: o.email,
-                    handle: o.handle,
-                    is_admin: o.is_admin.0,
-                    scopes: Scopes::parse(&o.scopes),
-                    expires_at: o.expires_at,
-                    policy,
-                    budgets,
-                    last_touch_ms: AtomicI64::new(0),
-                })))
-            })
+            .try_get_with(digest, Box::pin(load_owner(db, lookup)))
             .await
             .map_err(|e| StoreError::Internal(e.to_string()))?;
         Ok(cached.ok_or(AuthError::InvalidApiKey)?)
@@ -615,6 +579,50 @@ impl ApiKeys {
     pub fn forget_all(&self) {
         self.cache.invalidate_all();
     }
+}
+
+/// The owner of the active key with this digest, with its policy and every key budget it
+/// spends from, as the cache keeps it.
+async fn load_owner(db: Db, lookup: String) -> Result<Option<Arc<Principal>>, sqlx::Error> {
+    let owner = db::keys::owner_of_active(&db.pool, &lookup).await?;
+    let Some(o) = owner else {
+        return Ok::<_, sqlx::Error>(None);
+    };
+    let policy = KeyPolicy::from_row(
+        o.models.as_deref(),
+        o.rate_limit_rpm,
+        o.rate_limit_tpm,
+        o.budget_usd.zip(o.budget_period.as_deref()),
+    );
+    let mut budgets: Vec<(Scope, Budget)> = policy
+        .budget
+        .map(|b| (Scope::Key(o.key_id.clone()), b))
+        .into_iter()
+        .collect();
+    let chain: Vec<String> = o
+        .budget_chain
+        .as_deref()
+        .map(|c| serde_json::from_str(c).unwrap_or_default())
+        .unwrap_or_default();
+    for id in chain {
+        if let Some((usd, period)) = db::keys::budget_of(&db.pool, &id).await? {
+            if let Some(period) = Period::parse(&period) {
+                budgets.push((Scope::Key(id), Budget { usd, period }));
+            }
+        }
+    }
+    Ok(Some(Arc::new(Principal {
+        key_id: o.key_id,
+        user_id: o.user_id,
+        email: o.email,
+        handle: o.handle,
+        is_admin: o.is_admin.0,
+        scopes: Scopes::parse(&o.scopes),
+        expires_at: o.expires_at,
+        policy,
+        budgets,
+        last_touch_ms: AtomicI64::new(0),
+    })))
 }
 
 fn valid_name(name: &str) -> Result<&str, RequestError> {

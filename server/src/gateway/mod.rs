@@ -222,8 +222,18 @@ pub async fn serve(
                 continue;
             }
         };
-        if !caller.budgets.is_empty() {
-            match reserve_spend(&state, &caller, &snapshot, &route, &upstream_model, &size).await {
+        if !caller.budgets.is_empty() || !snapshot.spend_budgets.is_empty() {
+            // Boxed: its future (a database read the first time a budget is used) would
+            // otherwise make every request's future larger, budget or not.
+            let reserving = Box::pin(reserve_spend(
+                &state,
+                &caller,
+                &snapshot,
+                &route,
+                &upstream_model,
+                &size,
+            ));
+            match reserving.await {
                 Ok(holds) => call.hold_budgets(holds),
                 Err((outcome, e)) => {
                     state.limiter.settle(&route.id, reservation, 0);
@@ -384,9 +394,11 @@ pub async fn serve(
     }
 }
 
-/// Reserves the most this attempt can cost against every budget of the caller's key; a
-/// model without a price cannot be bounded, so it is refused. On refusal: the attempt's
-/// outcome and the error.
+/// Reserves the most this attempt can cost against every budget it falls under: the
+/// caller's key (and the keys it was made with), the caller, and — when the route is an
+/// organization's connection — the organization and its budget per member. The tightest
+/// binds. A model without a price cannot be bounded, so under a budget it is refused.
+/// On refusal: the attempt's outcome and the error.
 async fn reserve_spend(
     state: &AppState,
     caller: &Principal,
@@ -395,6 +407,23 @@ async fn reserve_spend(
     upstream_model: &str,
     size: &routing::RequestSize,
 ) -> Result<Vec<crate::budgets::Hold>, (&'static str, ApiError)> {
+    use crate::budgets::Scope;
+    let spend = &snapshot.spend_budgets;
+    let mut budgets = caller.budgets.clone();
+    if let Some(b) = spend.users.get(&caller.user_id) {
+        budgets.push((Scope::User(caller.user_id.clone()), *b));
+    }
+    if let Some(org) = &route.owner_org_id {
+        if let Some(b) = spend.organizations.get(org) {
+            budgets.push((Scope::Organization(org.clone()), *b));
+        }
+        if let Some(b) = spend.members.get(org) {
+            budgets.push((Scope::Member(org.clone(), caller.user_id.clone()), *b));
+        }
+    }
+    if budgets.is_empty() {
+        return Ok(Vec::new());
+    }
     let Some(price) = snapshot.price(&route.provider_key, upstream_model) else {
         let model = format!("{}/{upstream_model}", route.provider_key);
         return Err((
@@ -405,7 +434,7 @@ async fn reserve_spend(
     let most = crate::budgets::Budgets::max_cost(&price, size);
     state
         .budgets
-        .reserve_all(&caller.budgets, most)
+        .reserve_all(&budgets, most)
         .await
         .map_err(|e| ("over_spend_budget", e))
 }

@@ -12,6 +12,7 @@ use std::{
 };
 
 use crate::access;
+use crate::budgets::{Budget, Period};
 use crate::catalog::{providers, Credentials};
 use crate::changes::Changes;
 use crate::db::{self, Db, StoreError};
@@ -197,6 +198,24 @@ pub struct Price {
     pub cache_write_per_mtok: Option<f64>,
 }
 
+/// Budgets of users and organizations (see [`crate::budgets`]); key budgets travel
+/// with the key.
+#[derive(Debug, Default)]
+pub struct SpendBudgets {
+    /// user id → the user's budget.
+    pub users: HashMap<String, Budget>,
+    /// organization id → the budget of what its connections serve.
+    pub organizations: HashMap<String, Budget>,
+    /// organization id → each member's budget on its connections.
+    pub members: HashMap<String, Budget>,
+}
+
+impl SpendBudgets {
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty() && self.organizations.is_empty() && self.members.is_empty()
+    }
+}
+
 /// A member's choices about one organization's connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MembershipPrefs {
@@ -219,6 +238,7 @@ pub struct Snapshot {
     /// provider key → model id → price (nested so lookups borrow instead of allocating).
     pub prices: HashMap<String, HashMap<String, Price>>,
     pub aliases: Vec<Arc<Alias>>,
+    pub spend_budgets: SpendBudgets,
     generation: u64,
     built: Instant,
 }
@@ -480,6 +500,20 @@ impl RoutingCatalog {
                 })
             })
             .collect();
+        let mut spend_budgets = SpendBudgets::default();
+        for b in db::budgets::all(pool).await.map_err(StoreError::from)? {
+            let Some(period) = Period::parse(&b.period) else {
+                continue;
+            };
+            let budget = Budget { usd: b.usd, period };
+            let map = match b.scope.as_str() {
+                "user" => &mut spend_budgets.users,
+                "organization" => &mut spend_budgets.organizations,
+                "member" => &mut spend_budgets.members,
+                _ => continue,
+            };
+            map.insert(b.owner_id, budget);
+        }
         let mut prices: HashMap<String, HashMap<String, Price>> = HashMap::new();
         for p in db::collections::prices(pool)
             .await
@@ -563,6 +597,7 @@ impl RoutingCatalog {
             routes,
             collections,
             prices,
+            spend_budgets,
             aliases,
             generation,
             built: Instant::now(),

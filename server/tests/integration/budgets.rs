@@ -398,3 +398,167 @@ async fn the_console_sets_limits_shows_spend_and_warns_near_a_budget() {
     assert_eq!(err["field"], "budget", "{err}");
     app.stop().await;
 }
+
+/// A platform admin limits a user; an organization's admins limit what its connections
+/// serve, in all and per member. Each binds on its own, the tightest first, and each is
+/// visible to the people it limits.
+#[tokio::test]
+async fn people_and_organizations_have_budgets_the_tightest_binds() {
+    let Some(app) = spawn_app().await else { return };
+    let up = ChatMock::start("up").await;
+    let admin = priced(&app, &up).await;
+    let (bob_id, bob) = app.user_with_key("bob@example.com", "bob").await;
+    let (_, cy) = app.user_with_key("cy@example.com", "cyril").await;
+    let res = app
+        .api(Method::POST, "/api/organizations", &admin)
+        .json(&json!({"name": "Acme", "handle": "acme"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    app.join_org(&admin, "acme", &bob, "bob@example.com", "member")
+        .await;
+    app.join_org(&admin, "acme", &cy, "cy@example.com", "member")
+        .await;
+    app.connection(&admin, json!({"provider": "groq", "name": "acme-groq", "api_key": "sk-up-0001",
+                                  "endpoint_url": up.base, "scope": "organization", "organization": "acme"}))
+        .await;
+    let acme = |key: String| {
+        let app = &app;
+        async move {
+            let res = app
+                .api(Method::POST, "/v1/chat/completions", &key)
+                .json(&json!({"model": "acme/groq/gpt-4o", "max_tokens": 7,
+                              "messages": [{"role": "user", "content": "hi"}]}))
+                .send()
+                .await
+                .unwrap();
+            res.status()
+        }
+    };
+
+    // Only the organization's admins set its budgets; members see them.
+    let res = app
+        .api(Method::PUT, "/api/organizations/acme/budget", &bob)
+        .json(&json!({"budget": {"usd": 1.0, "period": "month"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = app
+        .api(Method::PUT, "/api/organizations/acme/budget", &admin)
+        .json(
+            &json!({"budget": {"usd": 3.0 * ONE_REQUEST, "period": "month"},
+                      "member_budget": {"usd": 2.0 * ONE_REQUEST, "period": "month"}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // Per member: two each.
+    assert_eq!(acme(bob.clone()).await, StatusCode::OK);
+    assert_eq!(acme(bob.clone()).await, StatusCode::OK);
+    let res = app
+        .api(Method::POST, "/v1/chat/completions", &bob)
+        .json(&json!({"model": "acme/groq/gpt-4o", "max_tokens": 7,
+                      "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYMENT_REQUIRED);
+    let body: Value = res.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Your budget in this organization"),
+        "{body}"
+    );
+    // The organization's three in all: cy gets the one left.
+    assert_eq!(acme(cy.clone()).await, StatusCode::OK);
+    let res = app
+        .api(Method::POST, "/v1/chat/completions", &cy)
+        .json(&json!({"model": "acme/groq/gpt-4o", "max_tokens": 7,
+                      "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYMENT_REQUIRED);
+    let body: Value = res.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("The organization's budget"),
+        "{body}"
+    );
+    // Bob's own connections are not the organization's: its budgets do not apply there.
+    app.connection(&bob, json!({"provider": "groq", "name": "bobs", "api_key": "sk-up-0001", "endpoint_url": up.base}))
+        .await;
+    assert_eq!(ask(&app, &bob, Some(7)).await.status(), StatusCode::OK);
+
+    let mine: Value = app
+        .api(Method::GET, "/api/budgets", &bob)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let list = mine["budgets"].as_array().unwrap();
+    let member = list.iter().find(|b| b["scope"] == "member").unwrap();
+    assert!(
+        (member["spent_usd"].as_f64().unwrap() - 2.0 * ONE_REQUEST).abs() < 1e-9,
+        "{mine}"
+    );
+    let org = list.iter().find(|b| b["scope"] == "organization").unwrap();
+    assert!(
+        (org["spent_usd"].as_f64().unwrap() - 3.0 * ONE_REQUEST).abs() < 1e-9,
+        "{mine}"
+    );
+    assert_eq!(org["owner"], "acme");
+
+    // A platform admin limits bob everywhere: one more request's worth.
+    let res = app
+        .api(Method::PUT, &format!("/api/users/{bob_id}/budget"), &bob)
+        .json(&json!({"budget": {"usd": 1.0, "period": "day"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "only platform admins");
+    let res = app
+        .api(Method::PUT, &format!("/api/users/{bob_id}/budget"), &admin)
+        .json(&json!({"budget": {"usd": 2.0 * ONE_REQUEST, "period": "day"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    // Bob's spend today (three requests, counted from the log) is already past it.
+    let res = app
+        .api(Method::POST, "/v1/chat/completions", &bob)
+        .json(&json!({"model": "groq/gpt-4o", "max_tokens": 7,
+                      "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYMENT_REQUIRED);
+    let body: Value = res.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Your budget"),
+        "{body}"
+    );
+    // Removed, bob is free again.
+    let res = app
+        .api(Method::PUT, &format!("/api/users/{bob_id}/budget"), &admin)
+        .json(&json!({"budget": null}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(ask(&app, &bob, Some(7)).await.status(), StatusCode::OK);
+    app.stop().await;
+}
