@@ -204,13 +204,17 @@ impl KeyLifetime {
     }
 }
 
-/// What a new key may call, how fast and for how much (each absent: no limit of its own).
+/// What a key may call, how fast and for how much (each absent: no limit of its own).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct KeyPolicyDto {
+    /// Model references the key may call (`*` matches any run of characters); absent:
+    /// every model its owner may use.
     #[serde(default)]
     pub models: Option<Vec<String>>,
+    /// The key's own requests per minute.
     #[serde(default)]
     pub rate_limit_rpm: Option<i64>,
+    /// The key's own tokens per minute.
     #[serde(default)]
     pub rate_limit_tpm: Option<i64>,
     #[serde(default)]
@@ -240,18 +244,10 @@ pub struct ApiKeyDto {
     pub expired: bool,
     pub last_used_at: Option<String>,
     pub revoked_at: Option<String>,
-    /// Model references the key may call (`*` matches any run of characters); absent:
-    /// every model its owner may use.
-    #[serde(default)]
-    pub models: Option<Vec<String>>,
-    /// The key's own requests per minute; absent: no limit of its own.
-    #[serde(default)]
-    pub rate_limit_rpm: Option<i64>,
-    /// The key's own tokens per minute; absent: no limit of its own.
-    #[serde(default)]
-    pub rate_limit_tpm: Option<i64>,
-    #[serde(default)]
-    pub budget: Option<BudgetDto>,
+    /// What it may call, how fast and for how much (`models`, `rate_limit_rpm`,
+    /// `rate_limit_tpm`, `budget`, beside the other fields).
+    #[serde(flatten)]
+    pub policy: KeyPolicyDto,
     /// Spent in the budget's current period (keys with a budget).
     #[serde(default)]
     pub spent_usd: Option<f64>,

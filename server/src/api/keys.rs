@@ -131,14 +131,14 @@ pub async fn update(
         .await?
         .into_iter()
         .find(|k| k.id == id)
-        .and_then(|k| k.budget.map(|b| b.period));
+        .and_then(|k| k.policy.budget.map(|b| b.period));
     let mut updated = state
         .keys
         .update(&caller.user_id, Some(&caller), &id, change)
         .await?;
     // A new amount applies to the spend already counted; a new period is counted again
     // from the log, once what is queued for it is written.
-    if updated.budget.as_ref().map(|b| &b.period) != period_before.as_ref() {
+    if updated.policy.budget.as_ref().map(|b| &b.period) != period_before.as_ref() {
         state.request_log.flush().await;
     }
     with_spend(&state, std::slice::from_mut(&mut updated)).await?;
@@ -159,7 +159,12 @@ pub async fn revoke(
 /// Fills in what each key with a budget has spent in its current period.
 pub async fn with_spend(state: &AppState, keys: &mut [ApiKeyDto]) -> Result<(), ApiError> {
     for key in keys.iter_mut().filter(|k| k.revoked_at.is_none()) {
-        let Some(period) = key.budget.as_ref().and_then(|b| Period::parse(&b.period)) else {
+        let Some(period) = key
+            .policy
+            .budget
+            .as_ref()
+            .and_then(|b| Period::parse(&b.period))
+        else {
             continue;
         };
         let (spent, resets) = state

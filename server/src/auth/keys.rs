@@ -16,10 +16,14 @@ use sha2::{Digest, Sha256};
 use super::AuthError;
 use crate::budgets::{Budget, Period, Scope};
 use crate::clock::{now_ms, rfc3339};
-use crate::db::{self, keys::SqlApiKey, Db, StoreError};
+use crate::db::{
+    self,
+    keys::{SqlApiKey, SqlKeyPolicy},
+    Db, StoreError,
+};
 use crate::error::{ApiError, RequestError};
 use crate::ids::{new_id, random_base62};
-use app::dto::{ApiKeyDto, BudgetDto, CreatedApiKeyDto, KeyScope};
+use app::dto::{ApiKeyDto, BudgetDto, CreatedApiKeyDto, KeyPolicyDto, KeyScope};
 
 pub const KEY_PREFIX: &str = "sk-langmart-";
 const KEY_RANDOM_CHARS: usize = 43;
@@ -185,36 +189,37 @@ impl KeyPolicy {
         Ok(self)
     }
 
-    fn from_row(
-        models: Option<&str>,
-        rpm: Option<i64>,
-        tpm: Option<i64>,
-        budget: Option<(f64, &str)>,
-    ) -> Self {
+    fn of(row: &SqlKeyPolicy) -> Self {
         KeyPolicy {
             // A list that cannot be read allows nothing rather than everything.
-            models: models.map(|m| serde_json::from_str(m).unwrap_or_default()),
-            rpm,
-            tpm,
-            budget: budget.and_then(|(usd, period)| {
-                Period::parse(period).map(|period| Budget { usd, period })
-            }),
+            models: row
+                .models
+                .as_deref()
+                .map(|m| serde_json::from_str(m).unwrap_or_default()),
+            rpm: row.rate_limit_rpm,
+            tpm: row.rate_limit_tpm,
+            budget: row
+                .budget_usd
+                .zip(row.budget_period.as_deref())
+                .and_then(|(usd, period)| {
+                    Period::parse(period).map(|period| Budget { usd, period })
+                }),
         }
     }
 
-    fn of(row: &SqlApiKey) -> Self {
-        Self::from_row(
-            row.models.as_deref(),
-            row.rate_limit_rpm,
-            row.rate_limit_tpm,
-            row.budget_usd.zip(row.budget_period.as_deref()),
-        )
-    }
-
-    fn models_text(&self) -> Option<String> {
-        self.models
-            .as_ref()
-            .map(|m| serde_json::to_string(m).unwrap_or_else(|_| "[]".into()))
+    /// The stored form (without the budget chain, which comes from the parent).
+    fn to_row(&self) -> SqlKeyPolicy {
+        SqlKeyPolicy {
+            models: self
+                .models
+                .as_ref()
+                .map(|m| serde_json::to_string(m).unwrap_or_else(|_| "[]".into())),
+            rate_limit_rpm: self.rpm,
+            rate_limit_tpm: self.tpm,
+            budget_usd: self.budget.map(|b| b.usd),
+            budget_period: self.budget.map(|b| b.period.as_str().to_owned()),
+            budget_chain: None,
+        }
     }
 }
 
@@ -357,23 +362,21 @@ impl ApiKeys {
             expires_at,
             last_used_at: None,
             revoked_at: None,
-            models: policy.models_text(),
-            rate_limit_rpm: policy.rpm,
-            rate_limit_tpm: policy.tpm,
-            budget_usd: policy.budget.map(|b| b.usd),
-            budget_period: policy.budget.map(|b| b.period.as_str().to_owned()),
-            // Its spend counts against every budget its parent's spend counts against.
-            budget_chain: parent.filter(|p| !p.budgets.is_empty()).map(|p| {
-                let ids: Vec<&String> = p
-                    .budgets
-                    .iter()
-                    .filter_map(|(s, _)| match s {
-                        Scope::Key(id) => Some(id),
-                        _ => None,
-                    })
-                    .collect();
-                serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into())
-            }),
+            policy: SqlKeyPolicy {
+                // Its spend counts against every budget its parent's spend counts against.
+                budget_chain: parent.filter(|p| !p.budgets.is_empty()).map(|p| {
+                    let ids: Vec<&String> = p
+                        .budgets
+                        .iter()
+                        .filter_map(|(s, _)| match s {
+                            Scope::Key(id) => Some(id),
+                            _ => None,
+                        })
+                        .collect();
+                    serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into())
+                }),
+                ..policy.to_row()
+            },
         };
         let inserted = db::keys::insert(&self.db.pool, &row)
             .await
@@ -410,7 +413,7 @@ impl ApiKeys {
         let keys = db::keys::list_for_user(&self.db.pool, user_id)
             .await
             .map_err(StoreError::from)?;
-        let policy_of = KeyPolicy::of;
+        let policy_of = |k: &SqlApiKey| KeyPolicy::of(&k.policy);
         let Some(mut row) = keys
             .iter()
             .find(|k| k.id == key_id && k.revoked_at.is_none())
@@ -465,11 +468,10 @@ impl ApiKeys {
                 return Err(AuthError::ExceedsParentKey("live longer").into());
             }
         }
-        row.models = policy.models_text();
-        row.rate_limit_rpm = policy.rpm;
-        row.rate_limit_tpm = policy.tpm;
-        row.budget_usd = policy.budget.map(|b| b.usd);
-        row.budget_period = policy.budget.map(|b| b.period.as_str().to_owned());
+        row.policy = SqlKeyPolicy {
+            budget_chain: row.policy.budget_chain.take(),
+            ..policy.to_row()
+        };
         row.expires_at = expires_at;
         let updated = db::keys::update(&self.db.pool, user_id, &row)
             .await
@@ -588,18 +590,14 @@ async fn load_owner(db: Db, lookup: String) -> Result<Option<Arc<Principal>>, sq
     let Some(o) = owner else {
         return Ok::<_, sqlx::Error>(None);
     };
-    let policy = KeyPolicy::from_row(
-        o.models.as_deref(),
-        o.rate_limit_rpm,
-        o.rate_limit_tpm,
-        o.budget_usd.zip(o.budget_period.as_deref()),
-    );
+    let policy = KeyPolicy::of(&o.policy);
     let mut budgets: Vec<(Scope, Budget)> = policy
         .budget
         .map(|b| (Scope::Key(o.key_id.clone()), b))
         .into_iter()
         .collect();
     let chain: Vec<String> = o
+        .policy
         .budget_chain
         .as_deref()
         .map(|c| serde_json::from_str(c).unwrap_or_default())
@@ -637,17 +635,19 @@ fn valid_name(name: &str) -> Result<&str, RequestError> {
 }
 
 fn key_dto(row: SqlApiKey) -> ApiKeyDto {
-    let policy = KeyPolicy::of(&row);
+    let policy = KeyPolicy::of(&row.policy);
     ApiKeyDto {
-        budget: policy.budget.map(|b| BudgetDto {
-            usd: b.usd,
-            period: b.period.as_str().to_owned(),
-        }),
+        policy: KeyPolicyDto {
+            models: policy.models,
+            rate_limit_rpm: policy.rpm,
+            rate_limit_tpm: policy.tpm,
+            budget: policy.budget.map(|b| BudgetDto {
+                usd: b.usd,
+                period: b.period.as_str().to_owned(),
+            }),
+        },
         spent_usd: None,
         budget_resets_at: None,
-        models: policy.models,
-        rate_limit_rpm: policy.rpm,
-        rate_limit_tpm: policy.tpm,
         id: row.id,
         name: row.name,
         prefix: row.prefix,

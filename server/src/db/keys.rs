@@ -18,6 +18,13 @@ pub struct SqlApiKey {
     pub expires_at: Option<i64>,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    #[sqlx(flatten)]
+    pub policy: SqlKeyPolicy,
+}
+
+/// What a key may call, how fast and for how much.
+#[derive(FromRow, Debug, Clone, Default)]
+pub struct SqlKeyPolicy {
     /// JSON array of allowed model references; `None`: all.
     pub models: Option<String>,
     pub rate_limit_rpm: Option<i64>,
@@ -35,12 +42,8 @@ pub struct SqlKeyOwner {
     pub key_id: String,
     pub scopes: String,
     pub expires_at: Option<i64>,
-    pub models: Option<String>,
-    pub rate_limit_rpm: Option<i64>,
-    pub rate_limit_tpm: Option<i64>,
-    pub budget_usd: Option<f64>,
-    pub budget_period: Option<String>,
-    pub budget_chain: Option<String>,
+    #[sqlx(flatten)]
+    pub policy: SqlKeyPolicy,
     pub user_id: String,
     pub email: String,
     pub handle: String,
@@ -74,12 +77,12 @@ pub async fn insert(pool: &AnyPool, key: &SqlApiKey) -> Result<bool, sqlx::Error
     .bind(key.expires_at)
     .bind(key.last_used_at)
     .bind(key.revoked_at)
-    .bind(&key.models)
-    .bind(key.rate_limit_rpm)
-    .bind(key.rate_limit_tpm)
-    .bind(super::nullable_f64(key.budget_usd))
-    .bind(&key.budget_period)
-    .bind(&key.budget_chain)
+    .bind(&key.policy.models)
+    .bind(key.policy.rate_limit_rpm)
+    .bind(key.policy.rate_limit_tpm)
+    .bind(super::nullable_f64(key.policy.budget_usd))
+    .bind(&key.policy.budget_period)
+    .bind(&key.policy.budget_chain)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -136,14 +139,14 @@ pub async fn update(pool: &AnyPool, user_id: &str, key: &SqlApiKey) -> Result<bo
          WHERE id = $6 AND user_id = $7 AND revoked_at IS NULL",
     )
     .bind(&key.name)
-    .bind(&key.models)
-    .bind(key.rate_limit_rpm)
-    .bind(key.rate_limit_tpm)
+    .bind(&key.policy.models)
+    .bind(key.policy.rate_limit_rpm)
+    .bind(key.policy.rate_limit_tpm)
     .bind(key.expires_at)
     .bind(&key.id)
     .bind(user_id)
-    .bind(super::nullable_f64(key.budget_usd))
-    .bind(&key.budget_period)
+    .bind(super::nullable_f64(key.policy.budget_usd))
+    .bind(&key.policy.budget_period)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)

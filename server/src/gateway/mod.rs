@@ -174,23 +174,20 @@ pub async fn serve(
     ) {
         Ok(hold) => call.key_hold = Some(hold),
         Err(over) => {
-            call.log(Outcome {
-                route: None,
-                upstream_model: None,
-                status: 429,
-                error_code: Some(codes::KEY_RATE_LIMIT_EXCEEDED.into()),
-                ttft: None,
-                usage: Usage::default(),
-                stream,
-            });
             let message = format!(
                 "This API key is over its {} limit ({} a minute); retry in {} s",
                 over.kind,
                 over.limit,
                 over.retry_after.as_secs().max(1)
             );
-            let response = rate_limited(&over, &*dialect, codes::KEY_RATE_LIMIT_EXCEEDED, &message);
-            return with_headers(response, None, call.resolution);
+            return rate_limited(
+                &call,
+                &over,
+                &*dialect,
+                codes::KEY_RATE_LIMIT_EXCEEDED,
+                &message,
+                stream,
+            );
         }
     }
 
@@ -356,22 +353,19 @@ pub async fn serve(
     }
     match (last_error, over_budget) {
         (None, Some(over)) => {
-            call.log(Outcome {
-                route: None,
-                upstream_model: None,
-                status: 429,
-                error_code: Some(codes::RATE_LIMIT_EXCEEDED.into()),
-                ttft: None,
-                usage: Usage::default(),
-                stream,
-            });
             let message = format!(
                 "Every connection for this model is over its {} budget; retry in {} s",
                 over.kind,
                 over.retry_after.as_secs().max(1)
             );
-            let response = rate_limited(&over, &*dialect, codes::RATE_LIMIT_EXCEEDED, &message);
-            with_headers(response, None, call.resolution)
+            rate_limited(
+                &call,
+                &over,
+                &*dialect,
+                codes::RATE_LIMIT_EXCEEDED,
+                &message,
+                stream,
+            )
         }
         (Some((route, error)), _) => {
             let summary: Vec<String> = call
@@ -439,8 +433,25 @@ async fn reserve_spend(
         .map_err(|e| ("over_spend_budget", e))
 }
 
-/// 429 in the dialect's shape, with `Retry-After` and the `X-RateLimit-*` headers.
-fn rate_limited(over: &OverBudget, dialect: &dyn Dialect, code: &str, message: &str) -> Response {
+/// The call ends with 429 in the dialect's shape, with `Retry-After` and the
+/// `X-RateLimit-*` headers: logged, then answered.
+fn rate_limited(
+    call: &Call,
+    over: &OverBudget,
+    dialect: &dyn Dialect,
+    code: &str,
+    message: &str,
+    stream: bool,
+) -> Response {
+    call.log(Outcome {
+        route: None,
+        upstream_model: None,
+        status: 429,
+        error_code: Some(code.to_owned()),
+        ttft: None,
+        usage: Usage::default(),
+        stream,
+    });
     let secs = over.retry_after.as_secs().max(1);
     let reset =
         crate::clock::rfc3339(now_ms() + i64::try_from(over.retry_after.as_millis()).unwrap_or(0));
@@ -460,7 +471,7 @@ fn rate_limited(over: &OverBudget, dialect: &dyn Dialect, code: &str, message: &
     response
         .extensions_mut()
         .insert(crate::error::ErrorCode(code.to_owned().into()));
-    response
+    with_headers(response, None, call.resolution)
 }
 
 /// The first usable candidate for `model` that speaks `api` natively, for calls that only

@@ -634,7 +634,7 @@ const BUDGET_WARNING_SHARE: f64 = 0.8;
 
 /// "Key 'ci' has used 85% of its $10 per month budget", for a key at 80% or more.
 fn budget_warning(key: &ApiKeyDto) -> Option<String> {
-    let budget = key.budget.as_ref()?;
+    let budget = key.policy.budget.as_ref()?;
     let spent = key.spent_usd?;
     if key.revoked_at.is_some() || budget.usd <= 0.0 || spent < BUDGET_WARNING_SHARE * budget.usd {
         return None;

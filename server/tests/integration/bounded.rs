@@ -179,14 +179,7 @@ async fn retention_prunes_old_rows_into_daily_totals() {
         (daily - cost).abs() < 1e-12 && (per_key - cost).abs() < 1e-12,
         "{daily} {per_key}"
     );
-    let usage: serde_json::Value = app
-        .api(reqwest::Method::GET, "/api/usage?group_by=model", &key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let usage: serde_json::Value = app.get_json("/api/usage?group_by=model", &key).await;
     assert_eq!(usage["rows"][0]["requests"], 3, "{usage}");
     assert!(
         (usage["total"]["cost_usd"].as_f64().unwrap() - cost).abs() < 1e-12,

@@ -38,32 +38,20 @@ async fn priced(app: &TestApp, up: &ChatMock) -> String {
 }
 
 async fn budgeted_key(app: &TestApp, maker: &str, budget: Value) -> (String, String) {
-    let res = app
-        .api(Method::POST, "/api/keys", maker)
-        .json(&json!({"name": "budgeted", "budget": budget}))
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    let created: Value = res.json().await.unwrap();
-    assert_eq!(
-        status,
-        StatusCode::CREATED,
-        "{created} {}",
-        crate::common::captured_logs()
-            .lines()
-            .filter(|l| l.contains("ERROR"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-    (
-        created["key"].as_str().unwrap().to_owned(),
-        created["api_key"]["id"].as_str().unwrap().to_owned(),
-    )
+    app.key_with(maker, json!({"budget": budget})).await
 }
 
 async fn ask(app: &TestApp, key: &str, max_tokens: Option<u64>) -> reqwest::Response {
-    let mut body = json!({"model": "groq/gpt-4o", "messages": [{"role": "user", "content": "hi"}]});
+    ask_for(app, key, "groq/gpt-4o", max_tokens).await
+}
+
+async fn ask_for(
+    app: &TestApp,
+    key: &str,
+    model: &str,
+    max_tokens: Option<u64>,
+) -> reqwest::Response {
+    let mut body = json!({"model": model, "messages": [{"role": "user", "content": "hi"}]});
     if let Some(n) = max_tokens {
         body["max_tokens"] = json!(n);
     }
@@ -75,14 +63,7 @@ async fn ask(app: &TestApp, key: &str, max_tokens: Option<u64>) -> reqwest::Resp
 }
 
 async fn key_row(app: &TestApp, owner: &str, id: &str) -> Value {
-    let keys: Value = app
-        .api(Method::GET, "/api/keys", owner)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let keys: Value = app.get_json("/api/keys", owner).await;
     keys["keys"]
         .as_array()
         .unwrap()
@@ -172,15 +153,7 @@ async fn a_budget_allows_spend_up_to_its_amount_resets_with_its_period_and_survi
     );
 
     // A model without a price cannot be bounded: refused for a key with a budget.
-    let res = app
-        .api(Method::POST, "/v1/chat/completions", &key)
-        .json(
-            &json!({"model": "groq/meta-llama/llama-4-scout", "max_tokens": 1,
-                      "messages": [{"role": "user", "content": "hi"}]}),
-        )
-        .send()
-        .await
-        .unwrap();
+    let res = ask_for(&app, &key, "groq/meta-llama/llama-4-scout", Some(1)).await;
     assert_eq!(res.status(), StatusCode::PAYMENT_REQUIRED);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "MODEL_UNPRICED", "{body}");
@@ -423,20 +396,6 @@ async fn people_and_organizations_have_budgets_the_tightest_binds() {
     app.connection(&admin, json!({"provider": "groq", "name": "acme-groq", "api_key": "sk-up-0001",
                                   "endpoint_url": up.base, "scope": "organization", "organization": "acme"}))
         .await;
-    let acme = |key: String| {
-        let app = &app;
-        async move {
-            let res = app
-                .api(Method::POST, "/v1/chat/completions", &key)
-                .json(&json!({"model": "acme/groq/gpt-4o", "max_tokens": 7,
-                              "messages": [{"role": "user", "content": "hi"}]}))
-                .send()
-                .await
-                .unwrap();
-            res.status()
-        }
-    };
-
     // Only the organization's admins set its budgets; members see them.
     let res = app
         .api(Method::PUT, "/api/organizations/acme/budget", &bob)
@@ -457,15 +416,19 @@ async fn people_and_organizations_have_budgets_the_tightest_binds() {
     assert_eq!(res.status(), StatusCode::OK);
 
     // Per member: two each.
-    assert_eq!(acme(bob.clone()).await, StatusCode::OK);
-    assert_eq!(acme(bob.clone()).await, StatusCode::OK);
-    let res = app
-        .api(Method::POST, "/v1/chat/completions", &bob)
-        .json(&json!({"model": "acme/groq/gpt-4o", "max_tokens": 7,
-                      "messages": [{"role": "user", "content": "hi"}]}))
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(
+        ask_for(&app, &bob, "acme/groq/gpt-4o", Some(7))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        ask_for(&app, &bob, "acme/groq/gpt-4o", Some(7))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let res = ask_for(&app, &bob, "acme/groq/gpt-4o", Some(7)).await;
     assert_eq!(res.status(), StatusCode::PAYMENT_REQUIRED);
     let body: Value = res.json().await.unwrap();
     assert!(
@@ -476,14 +439,13 @@ async fn people_and_organizations_have_budgets_the_tightest_binds() {
         "{body}"
     );
     // The organization's three in all: cy gets the one left.
-    assert_eq!(acme(cy.clone()).await, StatusCode::OK);
-    let res = app
-        .api(Method::POST, "/v1/chat/completions", &cy)
-        .json(&json!({"model": "acme/groq/gpt-4o", "max_tokens": 7,
-                      "messages": [{"role": "user", "content": "hi"}]}))
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(
+        ask_for(&app, &cy, "acme/groq/gpt-4o", Some(7))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let res = ask_for(&app, &cy, "acme/groq/gpt-4o", Some(7)).await;
     assert_eq!(res.status(), StatusCode::PAYMENT_REQUIRED);
     let body: Value = res.json().await.unwrap();
     assert!(
@@ -498,14 +460,7 @@ async fn people_and_organizations_have_budgets_the_tightest_binds() {
         .await;
     assert_eq!(ask(&app, &bob, Some(7)).await.status(), StatusCode::OK);
 
-    let mine: Value = app
-        .api(Method::GET, "/api/budgets", &bob)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mine: Value = app.get_json("/api/budgets", &bob).await;
     let list = mine["budgets"].as_array().unwrap();
     let member = list.iter().find(|b| b["scope"] == "member").unwrap();
     assert!(
@@ -535,13 +490,7 @@ async fn people_and_organizations_have_budgets_the_tightest_binds() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     // Bob's spend today (three requests, counted from the log) is already past it.
-    let res = app
-        .api(Method::POST, "/v1/chat/completions", &bob)
-        .json(&json!({"model": "groq/gpt-4o", "max_tokens": 7,
-                      "messages": [{"role": "user", "content": "hi"}]}))
-        .send()
-        .await
-        .unwrap();
+    let res = ask_for(&app, &bob, "groq/gpt-4o", Some(7)).await;
     assert_eq!(res.status(), StatusCode::PAYMENT_REQUIRED);
     let body: Value = res.json().await.unwrap();
     assert!(

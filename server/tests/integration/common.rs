@@ -388,6 +388,37 @@ impl TestApp {
         body["logs"].as_array().cloned().unwrap_or_default()
     }
 
+    /// A key made with `maker` through `POST /api/keys`, with `fields` (a policy) in the
+    /// body; returns (key, id).
+    pub async fn key_with(&self, maker: &str, fields: Value) -> (String, String) {
+        let mut body = serde_json::json!({"name": "limited"});
+        if let (Some(b), Some(f)) = (body.as_object_mut(), fields.as_object()) {
+            b.extend(f.clone());
+        }
+        let res = self
+            .api(reqwest::Method::POST, "/api/keys", maker)
+            .json(&body)
+            .send()
+            .await
+            .expect("create a key");
+        let status = res.status();
+        let created: Value = res.json().await.expect("a JSON answer");
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let text = |v: &Value| v.as_str().unwrap_or_else(|| panic!("{created}")).to_owned();
+        (text(&created["key"]), text(&created["api_key"]["id"]))
+    }
+
+    /// `GET path` with `key`, read as JSON.
+    pub async fn get_json(&self, path: &str, key: &str) -> Value {
+        self.api(reqwest::Method::GET, path, key)
+            .send()
+            .await
+            .expect("a GET")
+            .json()
+            .await
+            .expect("a JSON answer")
+    }
+
     pub fn api(&self, method: reqwest::Method, path: &str, key: &str) -> reqwest::RequestBuilder {
         Client::new()
             .request(method, self.url(path))

@@ -12,26 +12,6 @@ use serde_json::{json, Value};
 use crate::chat_mock::ChatMock;
 use crate::common::{spawn_app, TestApp};
 
-/// A key made through `POST /api/keys` with `policy` merged into the body.
-async fn key_with(app: &TestApp, manager: &str, policy: Value) -> (String, String) {
-    let mut body = json!({"name": "limited"});
-    for (k, v) in policy.as_object().unwrap() {
-        body[k] = v.clone();
-    }
-    let res = app
-        .api(Method::POST, "/api/keys", manager)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let created: Value = res.json().await.unwrap();
-    (
-        created["key"].as_str().unwrap().to_owned(),
-        created["api_key"]["id"].as_str().unwrap().to_owned(),
-    )
-}
-
 async fn chat(app: &TestApp, key: &str, model: &str) -> reqwest::Response {
     app.api(Method::POST, "/v1/chat/completions", key)
         .json(&json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}))
@@ -41,14 +21,7 @@ async fn chat(app: &TestApp, key: &str, model: &str) -> reqwest::Response {
 }
 
 async fn model_ids(app: &TestApp, key: &str) -> Vec<String> {
-    let body: Value = app
-        .api(Method::GET, "/v1/models", key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: Value = app.get_json("/v1/models", key).await;
     body["data"]
         .as_array()
         .unwrap()
@@ -66,7 +39,9 @@ async fn a_key_calls_only_the_models_it_is_allowed() {
         app.connection(&manager, json!({"provider": provider, "name": provider, "api_key": "sk-up-0001", "endpoint_url": up.base}))
             .await;
     }
-    let (key, id) = key_with(&app, &manager, json!({"models": ["openai/*"]})).await;
+    let (key, id) = app
+        .key_with(&manager, json!({"models": ["openai/*"]}))
+        .await;
 
     assert_eq!(
         chat(&app, &key, "openai/gpt-4o").await.status(),
@@ -115,12 +90,14 @@ async fn a_key_calls_only_the_models_it_is_allowed() {
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "KEY_EXCEEDS_PARENT", "{body}");
-    let (child, _) = key_with(&app, &key, json!({})).await;
+    let (child, _) = app.key_with(&key, json!({})).await;
     assert_eq!(
         chat(&app, &child, "groq/gpt-4o").await.status(),
         StatusCode::FORBIDDEN
     );
-    let (narrower, _) = key_with(&app, &key, json!({"models": ["openai/gpt-4o"]})).await;
+    let (narrower, _) = app
+        .key_with(&key, json!({"models": ["openai/gpt-4o"]}))
+        .await;
     assert_eq!(
         chat(&app, &narrower, "openai/gpt-4o").await.status(),
         StatusCode::OK
@@ -180,7 +157,7 @@ async fn a_key_over_its_own_rate_gets_429_with_its_headers() {
     let up = ChatMock::start("up").await;
     app.connection(&manager, json!({"provider": "openai", "name": "openai", "api_key": "sk-up-0001", "endpoint_url": up.base}))
         .await;
-    let (key, _) = key_with(&app, &manager, json!({"rate_limit_rpm": 5})).await;
+    let (key, _) = app.key_with(&manager, json!({"rate_limit_rpm": 5})).await;
     for i in 0..5 {
         assert_eq!(
             chat(&app, &key, "openai/gpt-4o").await.status(),
@@ -288,7 +265,7 @@ async fn usage_is_grouped_by_model_key_and_day() {
         app.connection(key, json!({"provider": "openai", "name": "openai", "api_key": "sk-up-0001", "endpoint_url": up.base}))
             .await;
     }
-    let (second, second_id) = key_with(&app, &first, json!({})).await;
+    let (second, second_id) = app.key_with(&first, json!({})).await;
     for (key, model) in [
         (&first, "openai/gpt-4o"),
         (&first, "openai/gpt-4o"),

@@ -219,13 +219,13 @@ fn NewKey(created: CreatedApiKeyDto) -> impl IntoView {
 /// A key's own limits in a line: its models, and its rates.
 fn limits_text(key: &ApiKeyDto) -> String {
     let mut parts = Vec::new();
-    if let Some(models) = &key.models {
+    if let Some(models) = &key.policy.models {
         parts.push(models.join(", "));
     }
-    if let Some(rpm) = key.rate_limit_rpm {
+    if let Some(rpm) = key.policy.rate_limit_rpm {
         parts.push(format!("{rpm} req/min"));
     }
-    if let Some(tpm) = key.rate_limit_tpm {
+    if let Some(tpm) = key.policy.rate_limit_tpm {
         parts.push(format!("{tpm} tok/min"));
     }
     if parts.is_empty() {
@@ -237,7 +237,7 @@ fn limits_text(key: &ApiKeyDto) -> String {
 
 /// Spend against the budget as a bar (amber from 80%), or what was spent.
 fn spend_view(key: &ApiKeyDto) -> AnyView {
-    let Some(budget) = &key.budget else {
+    let Some(budget) = &key.policy.budget else {
         return view! { <span class="muted">"no budget"</span> }.into_any();
     };
     let spent = key.spent_usd.unwrap_or(0.0);
