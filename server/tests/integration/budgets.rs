@@ -62,6 +62,14 @@ async fn ask_for(
         .unwrap()
 }
 
+/// A 402 whose message starts with `whose` budget it was.
+async fn refused(res: reqwest::Response, whose: &str) {
+    assert_eq!(res.status(), StatusCode::PAYMENT_REQUIRED);
+    let body: Value = res.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with(whose), "{body}");
+}
+
 async fn key_row(app: &TestApp, owner: &str, id: &str) -> Value {
     let keys: Value = app.get_json("/api/keys", owner).await;
     keys["keys"]
@@ -428,16 +436,11 @@ async fn people_and_organizations_have_budgets_the_tightest_binds() {
             .status(),
         StatusCode::OK
     );
-    let res = ask_for(&app, &bob, "acme/groq/gpt-4o", Some(7)).await;
-    assert_eq!(res.status(), StatusCode::PAYMENT_REQUIRED);
-    let body: Value = res.json().await.unwrap();
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("Your budget in this organization"),
-        "{body}"
-    );
+    refused(
+        ask_for(&app, &bob, "acme/groq/gpt-4o", Some(7)).await,
+        "Your budget in this organization",
+    )
+    .await;
     // The organization's three in all: cy gets the one left.
     assert_eq!(
         ask_for(&app, &cy, "acme/groq/gpt-4o", Some(7))
@@ -445,16 +448,11 @@ async fn people_and_organizations_have_budgets_the_tightest_binds() {
             .status(),
         StatusCode::OK
     );
-    let res = ask_for(&app, &cy, "acme/groq/gpt-4o", Some(7)).await;
-    assert_eq!(res.status(), StatusCode::PAYMENT_REQUIRED);
-    let body: Value = res.json().await.unwrap();
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("The organization's budget"),
-        "{body}"
-    );
+    refused(
+        ask_for(&app, &cy, "acme/groq/gpt-4o", Some(7)).await,
+        "The organization's budget",
+    )
+    .await;
     // Bob's own connections are not the organization's: its budgets do not apply there.
     app.connection(&bob, json!({"provider": "groq", "name": "bobs", "api_key": "sk-up-0001", "endpoint_url": up.base}))
         .await;
@@ -490,16 +488,11 @@ async fn people_and_organizations_have_budgets_the_tightest_binds() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     // Bob's spend today (three requests, counted from the log) is already past it.
-    let res = ask_for(&app, &bob, "groq/gpt-4o", Some(7)).await;
-    assert_eq!(res.status(), StatusCode::PAYMENT_REQUIRED);
-    let body: Value = res.json().await.unwrap();
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("Your budget"),
-        "{body}"
-    );
+    refused(
+        ask_for(&app, &bob, "groq/gpt-4o", Some(7)).await,
+        "Your budget",
+    )
+    .await;
     // Removed, bob is free again.
     let res = app
         .api(Method::PUT, &format!("/api/users/{bob_id}/budget"), &admin)
