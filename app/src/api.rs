@@ -12,9 +12,9 @@ use leptos::server_fn::codec::Json;
 
 use crate::dto::{
     AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
-    ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, CreatedSignupInviteDto, ExplainDto,
-    InvitationDto, KeyLifetime, MemberDto, ModelDto, NewConnectionDto, OrgDto, OrgRole, PriceDto,
-    ProviderDto, ReachableModelDto, RequestLogDto, SignupInviteDto, SignupStatusDto, TestResultDto,
+    ConnectionDto, ConnectionUpdateDto, CreatedSignupInviteDto, ExplainDto, InvitationDto,
+    MemberDto, ModelDto, NewConnectionDto, OrgDto, OrgRole, PriceDto, ProviderDto,
+    ReachableModelDto, RequestLogDto, SignupInviteDto, SignupStatusDto, TestResultDto,
     TryResultDto, UserDto,
 };
 use crate::error::AppError;
@@ -148,73 +148,84 @@ pub async fn list_api_keys() -> Result<Vec<ApiKeyDto>, AppError> {
 }
 
 /// `inference` and `manage` are checkboxes: present when ticked.
+pub use key_form::{create_api_key, CreateApiKey};
+
+/// The console's key form: one server-function argument per form field.
 #[allow(
     clippy::too_many_arguments,
     reason = "one argument per field of the console's key form, as server functions take them"
 )]
-#[server(prefix = "/api/fn", endpoint = "create_api_key")]
-pub async fn create_api_key(
-    name: String,
-    inference: Option<String>,
-    manage: Option<String>,
-    lifetime: Option<KeyLifetime>,
-    models: Option<String>,
-    rate_limit_rpm: Option<String>,
-    rate_limit_tpm: Option<String>,
-    budget_usd: Option<String>,
-    budget_period: Option<String>,
-) -> Result<CreatedApiKeyDto, AppError> {
-    let (backend, session) = ssr::context().await?;
-    let filled = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-    let number = |v: Option<String>, field: &str| -> Result<Option<i64>, AppError> {
-        filled(v)
-            .map(|s| {
-                s.parse::<i64>().map_err(|_| {
-                    AppError::new(
-                        "INVALID_FIELD",
-                        format!("{field} must be a whole number"),
-                        400,
-                    )
-                    .with_field(field)
+mod key_form {
+    #[cfg(feature = "ssr")]
+    use super::ssr;
+    use crate::dto::{CreatedApiKeyDto, KeyLifetime};
+    use crate::error::AppError;
+    use leptos::prelude::*;
+
+    #[server(prefix = "/api/fn", endpoint = "create_api_key")]
+    pub async fn create_api_key(
+        name: String,
+        inference: Option<String>,
+        manage: Option<String>,
+        lifetime: Option<KeyLifetime>,
+        models: Option<String>,
+        rate_limit_rpm: Option<String>,
+        rate_limit_tpm: Option<String>,
+        budget_usd: Option<String>,
+        budget_period: Option<String>,
+    ) -> Result<CreatedApiKeyDto, AppError> {
+        let (backend, session) = ssr::context().await?;
+        let filled = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        let number = |v: Option<String>, field: &str| -> Result<Option<i64>, AppError> {
+            filled(v)
+                .map(|s| {
+                    s.parse::<i64>().map_err(|_| {
+                        AppError::new(
+                            "INVALID_FIELD",
+                            format!("{field} must be a whole number"),
+                            400,
+                        )
+                        .with_field(field)
+                    })
                 })
+                .transpose()
+        };
+        let budget = filled(budget_usd)
+            .map(|usd| {
+                usd.parse::<f64>()
+                    .map_err(|_| {
+                        AppError::new("INVALID_FIELD", "budget must be an amount in USD", 400)
+                            .with_field("budget")
+                    })
+                    .map(|usd| crate::dto::BudgetDto {
+                        usd,
+                        period: filled(budget_period).unwrap_or_else(|| "month".into()),
+                    })
             })
-            .transpose()
-    };
-    let budget = filled(budget_usd)
-        .map(|usd| {
-            usd.parse::<f64>()
-                .map_err(|_| {
-                    AppError::new("INVALID_FIELD", "budget must be an amount in USD", 400)
-                        .with_field("budget")
-                })
-                .map(|usd| crate::dto::BudgetDto {
-                    usd,
-                    period: filled(budget_period).unwrap_or_else(|| "month".into()),
-                })
-        })
-        .transpose()?;
-    let policy = crate::dto::KeyPolicyDto {
-        models: filled(models).map(|m| {
-            m.split([',', ' ', '\n'])
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect()
-        }),
-        rate_limit_rpm: number(rate_limit_rpm, "rate_limit_rpm")?,
-        rate_limit_tpm: number(rate_limit_tpm, "rate_limit_tpm")?,
-        budget,
-    };
-    let scopes = [
-        (crate::dto::KeyScope::Inference, inference),
-        (crate::dto::KeyScope::Manage, manage),
-    ]
-    .into_iter()
-    .filter_map(|(scope, ticked)| ticked.map(|_| scope))
-    .collect();
-    backend
-        .create_api_key(&session, name, scopes, lifetime.unwrap_or_default(), policy)
-        .await
+            .transpose()?;
+        let policy = crate::dto::KeyPolicyDto {
+            models: filled(models).map(|m| {
+                m.split([',', ' ', '\n'])
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            }),
+            rate_limit_rpm: number(rate_limit_rpm, "rate_limit_rpm")?,
+            rate_limit_tpm: number(rate_limit_tpm, "rate_limit_tpm")?,
+            budget,
+        };
+        let scopes = [
+            (crate::dto::KeyScope::Inference, inference),
+            (crate::dto::KeyScope::Manage, manage),
+        ]
+        .into_iter()
+        .filter_map(|(scope, ticked)| ticked.map(|_| scope))
+        .collect();
+        backend
+            .create_api_key(&session, name, scopes, lifetime.unwrap_or_default(), policy)
+            .await
+    }
 }
 
 #[server(prefix = "/api/fn", endpoint = "revoke_api_key")]

@@ -627,6 +627,9 @@ pub struct CollectionDto {
     pub can_edit: bool,
     pub created_at: String,
     pub updated_at: String,
+    /// USD a request may cost at most: dearer members (and unpriced ones) are skipped.
+    #[serde(default)]
+    pub max_price_usd: Option<f64>,
 }
 
 /// `POST /api/collections` and `PUT /api/collections/{id}` (owner fields only on create).
@@ -645,6 +648,9 @@ pub struct CollectionInputDto {
     /// Organization handle, for `scope: organization`.
     #[serde(default)]
     pub organization: Option<String>,
+    /// USD a request may cost at most (absent: no maximum).
+    #[serde(default)]
+    pub max_price_usd: Option<f64>,
 }
 
 /// A model's price in USD per million tokens: the cost of every request-log row, and

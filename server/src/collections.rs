@@ -91,6 +91,7 @@ struct Checked {
     description: String,
     strategy: Strategy,
     members: Vec<(String, Option<f64>)>,
+    max_price_usd: Option<f64>,
 }
 
 impl Collections {
@@ -173,6 +174,7 @@ impl Collections {
             created_by: actor.user_id.clone(),
             created_at: now,
             updated_at: now,
+            max_price_usd: checked.max_price_usd,
             owner_handle: String::new(),
         };
         let mut tx = self.db.pool.begin().await.map_err(StoreError::from)?;
@@ -213,6 +215,7 @@ impl Collections {
         row.name = checked.name;
         row.description = checked.description;
         row.strategy = checked.strategy.as_str().to_owned();
+        row.max_price_usd = checked.max_price_usd;
         row.updated_at = now_ms();
         let mut tx = self.db.pool.begin().await.map_err(StoreError::from)?;
         db::collections::update(&mut tx, &row)
@@ -428,6 +431,16 @@ impl Collections {
                 ),
             )
         })?;
+        if input
+            .max_price_usd
+            .is_some_and(|p| !p.is_finite() || p <= 0.0 || p > 1e6)
+        {
+            return Err(invalid(
+                "max_price_usd",
+                "max_price_usd must be above 0 and at most 1000000",
+            )
+            .into());
+        }
         let dynamic = existing.is_some_and(|r| r.owner_kind == "system" && r.name == "free");
         if input.models.is_empty() && !dynamic {
             return Err(invalid("models", "Add at least one model").into());
@@ -490,6 +503,7 @@ impl Collections {
             description: input.description.unwrap_or_default().trim().to_owned(),
             strategy,
             members,
+            max_price_usd: input.max_price_usd,
         })
     }
 
@@ -530,6 +544,7 @@ impl Collections {
             can_edit,
             created_at: rfc3339(row.created_at),
             updated_at: rfc3339(row.updated_at),
+            max_price_usd: row.max_price_usd,
         })
     }
 }

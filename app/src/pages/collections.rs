@@ -25,6 +25,7 @@ struct Draft {
     strategy: String,
     members: Vec<CollectionMemberDto>,
     dynamic: bool,
+    max_price_usd: Option<f64>,
 }
 
 impl Draft {
@@ -36,6 +37,7 @@ impl Draft {
             strategy: c.strategy.clone(),
             members: c.models.clone(),
             dynamic: c.dynamic,
+            max_price_usd: c.max_price_usd,
         }
     }
 }
@@ -324,6 +326,12 @@ fn CollectionForm(
     let description = RwSignal::new(draft.description.clone());
     let strategy = RwSignal::new(draft.strategy.clone());
     let members = RwSignal::new(draft.members.clone());
+    let max_price = RwSignal::new(
+        draft
+            .max_price_usd
+            .map(|p| p.to_string())
+            .unwrap_or_default(),
+    );
     let scope = RwSignal::new("individual".to_owned());
     let organization = RwSignal::new(String::new());
     let filter = RwSignal::new(String::new());
@@ -379,7 +387,13 @@ fn CollectionForm(
                     <input type="text" name="description" prop:value=move || description.get()
                         on:input=move |ev| description.set(event_target_value(&ev))/>
                 </label>
+                <label>
+                    "Max price per request (USD, optional)"
+                    <input type="number" min="0" step="any" name="max_price_usd" prop:value=move || max_price.get()
+                        on:input=move |ev| max_price.set(event_target_value(&ev))/>
+                </label>
             </div>
+            <FieldError result=saved field="max_price_usd"/>
             <FieldError result=saved field="name"/>
             <label>
                 "Strategy"
@@ -516,6 +530,10 @@ fn CollectionForm(
                         models: members.get_untracked().into_iter().map(MemberInput::Weighted).collect(),
                         scope: creating.then(|| scope.get_untracked()),
                         organization: Some(organization.get_untracked()).filter(|o| creating && !o.is_empty()),
+                        max_price_usd: Some(max_price.get_untracked())
+                            .filter(|p| !p.trim().is_empty())
+                            // Not a number: sent as -1, which the server refuses with its message.
+                            .map(|p| p.trim().parse::<f64>().unwrap_or(-1.0)),
                     };
                     save.dispatch(SaveCollection { id: id.get_value(), input });
                 }>"Save collection"</button>

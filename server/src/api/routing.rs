@@ -38,11 +38,15 @@ pub async fn explain(
     query: Result<Query<ExplainQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<ExplainDto>, ApiError> {
     let Query(q) = query.map_err(|e| RequestError::InvalidBody(e.body_text()))?;
+    let prompt_tokens = q.prompt_tokens.unwrap_or(DEFAULT_PROMPT_TOKENS);
+    let max_tokens = q.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS);
     let size = RequestSize {
-        prompt_tokens: q.prompt_tokens.unwrap_or(DEFAULT_PROMPT_TOKENS),
-        completion_tokens: q.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
+        prompt_tokens,
+        completion_tokens: max_tokens,
         stream: q.stream,
-        ..Default::default()
+        // About four bytes a token, as the estimate counts them.
+        prompt_bytes: prompt_tokens.saturating_mul(4),
+        max_output: Some(max_tokens),
     };
     Ok(Json(
         routing::explain(&state, &caller.0.user_id, &q.model, size).await?,

@@ -15,6 +15,8 @@ pub struct SqlCollection {
     pub created_by: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// USD a request may cost at most; `None`: no maximum.
+    pub max_price_usd: Option<f64>,
     // joined
     pub owner_handle: String,
 }
@@ -41,7 +43,8 @@ pub struct SqlPrice {
 macro_rules! collection_select {
     () => {
         "SELECT c.id, c.name, c.description, c.strategy, c.owner_kind, c.owner_id, c.created_by, \
-                c.created_at, c.updated_at, COALESCE(u.handle, o.handle, 'platform') AS owner_handle \
+                c.created_at, c.updated_at, c.max_price_usd, \
+                COALESCE(u.handle, o.handle, 'platform') AS owner_handle \
          FROM collections c \
          LEFT JOIN users u ON c.owner_kind = 'user' AND u.id = c.owner_id \
          LEFT JOIN organizations o ON c.owner_kind = 'organization' AND o.id = c.owner_id "
@@ -116,7 +119,8 @@ pub async fn all_members(pool: &AnyPool) -> Result<Vec<SqlMember>, sqlx::Error> 
 pub async fn insert(tx: &mut Transaction<'_, Any>, c: &SqlCollection) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO collections (id, name, description, strategy, owner_kind, owner_id, created_by, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         created_at, updated_at, max_price_usd) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10, -1.0))",
     )
     .bind(&c.id)
     .bind(&c.name)
@@ -127,6 +131,7 @@ pub async fn insert(tx: &mut Transaction<'_, Any>, c: &SqlCollection) -> Result<
     .bind(&c.created_by)
     .bind(c.created_at)
     .bind(c.updated_at)
+    .bind(super::nullable_f64(c.max_price_usd))
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -134,14 +139,15 @@ pub async fn insert(tx: &mut Transaction<'_, Any>, c: &SqlCollection) -> Result<
 
 pub async fn update(tx: &mut Transaction<'_, Any>, c: &SqlCollection) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE collections SET name = $1, description = $2, strategy = $3, updated_at = $4 \
-         WHERE id = $5",
+        "UPDATE collections SET name = $1, description = $2, strategy = $3, updated_at = $4, \
+         max_price_usd = NULLIF($6, -1.0) WHERE id = $5",
     )
     .bind(&c.name)
     .bind(&c.description)
     .bind(&c.strategy)
     .bind(c.updated_at)
     .bind(&c.id)
+    .bind(super::nullable_f64(c.max_price_usd))
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -160,12 +166,12 @@ pub async fn replace_members(
     for (position, (model_ref, weight)) in members.iter().enumerate() {
         sqlx::query(
             "INSERT INTO collection_members (collection_id, position, model_ref, weight) \
-             VALUES ($1, $2, $3, $4)",
+             VALUES ($1, $2, $3, NULLIF($4, -1.0))",
         )
         .bind(id)
         .bind(i64::try_from(position).unwrap_or(i64::MAX))
         .bind(model_ref)
-        .bind(*weight)
+        .bind(super::nullable_f64(*weight))
         .execute(&mut **tx)
         .await?;
     }

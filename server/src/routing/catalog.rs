@@ -117,6 +117,8 @@ pub struct Collection {
     pub owner: CollectionOwner,
     pub owner_handle: String,
     pub members: Vec<Member>,
+    /// USD a request may cost at most; dearer and unpriced members are skipped.
+    pub max_price_usd: Option<f64>,
 }
 
 impl Collection {
@@ -637,6 +639,7 @@ impl RoutingCatalog {
                 strategy,
                 owner,
                 owner_handle: row.owner_handle,
+                max_price_usd: row.max_price_usd,
             }));
         }
         Ok(out)

@@ -262,6 +262,7 @@ fn plan_reference(
             .into_iter()
             .filter(|m| seen.insert((m.route.id.clone(), m.model.clone())))
             .map(|m| score(snapshot, m, Some(member.clone()), ctx))
+            .map(|s| within_max_price(snapshot, s, collection.max_price_usd, ctx))
             .collect();
         if !items.is_empty() {
             groups.push(Group { weight, items });
@@ -601,6 +602,33 @@ fn score(snapshot: &Snapshot, m: Match, member: Option<String>, ctx: &Context<'_
         cost,
         latency,
     }
+}
+
+/// A collection's maximum price per request: a member that could cost more for this
+/// request (the budgets' bound: prompt bytes + max output at its price), or that has no
+/// price, is skipped with the reason.
+fn within_max_price(
+    snapshot: &Snapshot,
+    mut s: Scored,
+    max: Option<f64>,
+    ctx: &Context<'_>,
+) -> Scored {
+    let Some(max) = max else { return s };
+    if s.reason.is_some() {
+        return s;
+    }
+    s.reason = match snapshot.price(&s.m.route.provider_key, &s.m.model) {
+        None => Some(format!(
+            "no price, and the collection allows at most ${max} a request"
+        )),
+        Some(price) => {
+            let most = crate::budgets::Budgets::max_cost(&price, &ctx.request);
+            (most > max).then(|| {
+                format!("could cost ${most:.6} for this request, over the collection's maximum of ${max}")
+            })
+        }
+    };
+    s
 }
 
 /// The plan: usable candidates in order, and what was considered — every route for a dry

@@ -583,7 +583,8 @@ impl ConsoleBackend for ConsoleService {
             prompt_tokens: crate::api::DEFAULT_PROMPT_TOKENS,
             completion_tokens: crate::api::DEFAULT_MAX_TOKENS,
             stream: false,
-            ..Default::default()
+            prompt_bytes: crate::api::DEFAULT_PROMPT_TOKENS * 4,
+            max_output: Some(crate::api::DEFAULT_MAX_TOKENS),
         };
         Ok(crate::routing::explain(&self.state, &id, model.trim(), size).await?)
     }

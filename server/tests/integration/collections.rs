@@ -769,3 +769,94 @@ async fn saving_validates_every_field_and_keeps_what_is_stored() {
         .unwrap();
     assert_eq!(kept["models"], json!([{"model": "openai/gpt-4o"}]));
 }
+
+/// A collection's maximum price per request skips members that could cost more for the
+/// request at hand, and unpriced ones, saying why; a request that fits no member is
+/// refused with the reasons.
+#[tokio::test]
+async fn a_collection_max_price_skips_dearer_and_unpriced_members() {
+    let Some(app) = spawn_app().await else { return };
+    let (_, admin) = app.user_with_key("root@example.com", "root").await;
+    let cheap = ChatMock::start("cheap").await;
+    let dear = ChatMock::start("dear").await;
+    let unpriced = ChatMock::start("unpriced").await;
+    let dear_id = connect(&app, &admin, "openai", &dear, json!({})).await;
+    let cheap_id = connect(&app, &admin, "mistral", &cheap, json!({})).await;
+    let unpriced_id = connect(&app, &admin, "groq", &unpriced, json!({})).await;
+    let set = app
+        .api(Method::PUT, "/api/prices", &admin)
+        .json(&json!({"provider": "mistral", "model": "gpt-4o", "input_per_mtok": 0.2, "output_per_mtok": 0.6}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), StatusCode::OK);
+    // With max_tokens 100 and a short prompt: mistral at most ~$0.00007, openai ~$0.0011.
+    let made = create_collection(
+        &app,
+        &admin,
+        json!({"name": "capped", "strategy": "fallback", "max_price_usd": 0.0005,
+               "models": ["openai/gpt-4o", "groq/gpt-4o", "mistral/gpt-4o"]}),
+    )
+    .await;
+    assert_eq!(made["max_price_usd"], 0.0005, "{made}");
+    assert_eq!(served(&app, &admin, "collection/capped").await, cheap_id);
+
+    let res = app
+        .api(Method::GET, "/api/routing/explain", &admin)
+        .query(&[
+            ("model", "collection/capped"),
+            ("max_tokens", "100"),
+            ("prompt_tokens", "10"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let plan: Value = res.json().await.unwrap();
+    let reason = |id: &str| {
+        plan["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["connection_id"] == id)
+            .map(|c| c["reason"].as_str().unwrap_or_default().to_owned())
+            .unwrap_or_default()
+    };
+    assert!(
+        reason(&dear_id).contains("over the collection's maximum"),
+        "{plan}"
+    );
+    assert!(reason(&unpriced_id).starts_with("no price"), "{plan}");
+    assert_eq!(reason(&cheap_id), "", "{plan}");
+
+    // Without max_tokens the most a request can cost is 4,096 output tokens: over the cap
+    // everywhere, so it is refused with the reasons.
+    let res = app
+        .api(Method::POST, "/v1/chat/completions", &admin)
+        .json(
+            &json!({"model": "collection/capped", "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(!res.status().is_success());
+    let body: Value = res.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("maximum"),
+        "{body}"
+    );
+    for bad in [json!(-1.0), json!(0)] {
+        let res = app
+            .api(Method::POST, "/api/collections", &admin)
+            .json(
+                &json!({"name": "bad", "strategy": "fallback", "max_price_usd": bad,
+                          "models": ["openai/gpt-4o"]}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+}
