@@ -173,6 +173,7 @@ mod key_form {
         rate_limit_tpm: Option<String>,
         budget_usd: Option<String>,
         budget_period: Option<String>,
+        default_max_tokens: Option<String>,
     ) -> Result<CreatedApiKeyDto, AppError> {
         let (backend, session) = ssr::context().await?;
         let filled = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
@@ -213,6 +214,7 @@ mod key_form {
             }),
             rate_limit_rpm: number(rate_limit_rpm, "rate_limit_rpm")?,
             rate_limit_tpm: number(rate_limit_tpm, "rate_limit_tpm")?,
+            default_max_tokens: number(default_max_tokens, "default_max_tokens")?,
             budget,
         };
         let scopes = [

@@ -217,6 +217,10 @@ pub struct KeyPolicyDto {
     /// The key's own tokens per minute.
     #[serde(default)]
     pub rate_limit_tpm: Option<i64>,
+    /// Output tokens reserved against budgets for a request that sets no maximum
+    /// (absent: 4,096).
+    #[serde(default)]
+    pub default_max_tokens: Option<i64>,
     #[serde(default)]
     pub budget: Option<BudgetDto>,
 }

@@ -11,3 +11,6 @@ ALTER TABLE api_keys ADD COLUMN budget_period TEXT;
 -- The keys this one was made with (at any depth) that have budgets, as a JSON array of
 -- ids: its spend counts against each of their budgets too.
 ALTER TABLE api_keys ADD COLUMN budget_chain TEXT;
+-- Output tokens reserved against budgets for a request of the key that sets no maximum
+-- (NULL: 4,096).
+ALTER TABLE api_keys ADD COLUMN default_max_tokens BIGINT;

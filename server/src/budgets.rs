@@ -230,10 +230,15 @@ impl Budgets {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The most `size` can cost at `price`.
-    pub fn max_cost(price: &Price, size: &RequestSize) -> f64 {
+    /// The most `size` can cost at `price`; a request that sets no maximum output is
+    /// counted at `default_output` tokens (the key's `default_max_tokens`), else at
+    /// [`DEFAULT_MAX_OUTPUT`].
+    pub fn max_cost(price: &Price, size: &RequestSize, default_output: Option<u64>) -> f64 {
         let per_token = |per_mtok: f64| per_mtok / 1_000_000.0;
-        let output = size.max_output.unwrap_or(DEFAULT_MAX_OUTPUT) as f64;
+        let output = size
+            .max_output
+            .or(default_output)
+            .unwrap_or(DEFAULT_MAX_OUTPUT) as f64;
         size.prompt_bytes as f64 * per_token(price.input_per_mtok)
             + output * per_token(price.output_per_mtok)
     }
@@ -480,14 +485,14 @@ mod tests {
             max_output: Some(500),
             ..Default::default()
         };
-        assert!((Budgets::max_cost(&price, &size) - (1000.0 + 1000.0) / 1e6).abs() < 1e-15);
+        assert!((Budgets::max_cost(&price, &size, None) - (1000.0 + 1000.0) / 1e6).abs() < 1e-15);
         let open = RequestSize {
             prompt_bytes: 0,
             max_output: None,
             ..Default::default()
         };
         assert!(
-            (Budgets::max_cost(&price, &open) - DEFAULT_MAX_OUTPUT as f64 * 2.0 / 1e6).abs()
+            (Budgets::max_cost(&price, &open, None) - DEFAULT_MAX_OUTPUT as f64 * 2.0 / 1e6).abs()
                 < 1e-15
         );
     }

@@ -34,6 +34,8 @@ pub struct CreateKey {
     #[serde(default)]
     rate_limit_tpm: Option<i64>,
     #[serde(default)]
+    default_max_tokens: Option<i64>,
+    #[serde(default)]
     budget: Option<BudgetDto>,
 }
 
@@ -49,6 +51,8 @@ pub struct UpdateKey {
     rate_limit_rpm: Option<Option<i64>>,
     #[serde(default, deserialize_with = "present")]
     rate_limit_tpm: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    default_max_tokens: Option<Option<i64>>,
     #[serde(default, deserialize_with = "present")]
     expires_at: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
@@ -95,6 +99,7 @@ pub async fn create(
             rpm: body.rate_limit_rpm,
             tpm: body.rate_limit_tpm,
             budget: body.budget.map(Budget::from_dto).transpose()?,
+            default_max_tokens: body.default_max_tokens,
         },
     };
     let created = state
@@ -123,6 +128,7 @@ pub async fn update(
             .budget
             .map(|b| b.map(Budget::from_dto).transpose())
             .transpose()?,
+        default_max_tokens: body.default_max_tokens,
         expires_at,
     };
     let period_before = state

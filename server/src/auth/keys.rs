@@ -106,6 +106,8 @@ pub struct KeyPolicy {
     pub rpm: Option<i64>,
     pub tpm: Option<i64>,
     pub budget: Option<Budget>,
+    /// Output tokens reserved against budgets for a request that sets no maximum.
+    pub default_max_tokens: Option<i64>,
 }
 
 impl KeyPolicy {
@@ -125,6 +127,7 @@ impl KeyPolicy {
             rpm: dto.rate_limit_rpm,
             tpm: dto.rate_limit_tpm,
             budget: dto.budget.map(Budget::from_dto).transpose()?,
+            default_max_tokens: dto.default_max_tokens,
         })
     }
 
@@ -155,7 +158,11 @@ impl KeyPolicy {
         if let Some(b) = self.budget {
             b.validate()?;
         }
-        for (field, value) in [("rate_limit_rpm", self.rpm), ("rate_limit_tpm", self.tpm)] {
+        for (field, value) in [
+            ("rate_limit_rpm", self.rpm),
+            ("rate_limit_tpm", self.tpm),
+            ("default_max_tokens", self.default_max_tokens),
+        ] {
             if value.is_some_and(|v| !(1..=MAX_RATE).contains(&v)) {
                 return Err(RequestError::InvalidField {
                     field,
@@ -204,6 +211,7 @@ impl KeyPolicy {
                 .and_then(|(usd, period)| {
                     Period::parse(period).map(|period| Budget { usd, period })
                 }),
+            default_max_tokens: row.default_max_tokens,
         }
     }
 
@@ -219,6 +227,7 @@ impl KeyPolicy {
             budget_usd: self.budget.map(|b| b.usd),
             budget_period: self.budget.map(|b| b.period.as_str().to_owned()),
             budget_chain: None,
+            default_max_tokens: self.default_max_tokens,
         }
     }
 }
@@ -280,6 +289,7 @@ pub struct KeyChange {
     pub rpm: Option<Option<i64>>,
     pub tpm: Option<Option<i64>>,
     pub budget: Option<Option<Budget>>,
+    pub default_max_tokens: Option<Option<i64>>,
     /// Epoch ms.
     pub expires_at: Option<Option<i64>>,
 }
@@ -430,6 +440,9 @@ impl ApiKeys {
             rpm: change.rpm.unwrap_or(stored.rpm),
             tpm: change.tpm.unwrap_or(stored.tpm),
             budget: change.budget.unwrap_or(stored.budget),
+            default_max_tokens: change
+                .default_max_tokens
+                .unwrap_or(stored.default_max_tokens),
         };
         policy.validate()?;
         let now = now_ms();
@@ -641,6 +654,7 @@ fn key_dto(row: SqlApiKey) -> ApiKeyDto {
             models: policy.models,
             rate_limit_rpm: policy.rpm,
             rate_limit_tpm: policy.tpm,
+            default_max_tokens: policy.default_max_tokens,
             budget: policy.budget.map(|b| BudgetDto {
                 usd: b.usd,
                 period: b.period.as_str().to_owned(),

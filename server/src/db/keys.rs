@@ -34,6 +34,7 @@ pub struct SqlKeyPolicy {
     pub budget_period: Option<String>,
     /// JSON array of the ids of the keys it was made with that have budgets.
     pub budget_chain: Option<String>,
+    pub default_max_tokens: Option<i64>,
 }
 
 /// The owner of an active key, as the authentication cache keeps it.
@@ -53,7 +54,7 @@ pub struct SqlKeyOwner {
 
 const COLUMNS: &str = "id, user_id, name, prefix, digest, scopes, parent_key_id, created_at, \
                        expires_at, last_used_at, revoked_at, models, rate_limit_rpm, rate_limit_tpm, \
-                       budget_usd, budget_period, budget_chain";
+                       budget_usd, budget_period, budget_chain, default_max_tokens";
 
 /// Inserts `key`; a key with a parent is inserted only while the parent is active (a
 /// revocation racing the creation cannot leave a live child). Returns whether it was.
@@ -61,8 +62,9 @@ pub async fn insert(pool: &AnyPool, key: &SqlApiKey) -> Result<bool, sqlx::Error
     let done = sqlx::query(
         "INSERT INTO api_keys (id, user_id, name, prefix, digest, scopes, parent_key_id, \
          created_at, expires_at, last_used_at, revoked_at, models, rate_limit_rpm, rate_limit_tpm, \
-         budget_usd, budget_period, budget_chain) \
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULLIF($15, -1.0), $16, $17 \
+         budget_usd, budget_period, budget_chain, default_max_tokens) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULLIF($15, -1.0), $16, $17, \
+         $18 \
          WHERE $7 IS NULL OR EXISTS \
          (SELECT 1 FROM api_keys WHERE id = $7 AND revoked_at IS NULL)",
     )
@@ -83,6 +85,7 @@ pub async fn insert(pool: &AnyPool, key: &SqlApiKey) -> Result<bool, sqlx::Error
     .bind(super::nullable_f64(key.policy.budget_usd))
     .bind(&key.policy.budget_period)
     .bind(&key.policy.budget_chain)
+    .bind(key.policy.default_max_tokens)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -119,7 +122,7 @@ pub async fn owner_of_active(
 ) -> Result<Option<SqlKeyOwner>, sqlx::Error> {
     sqlx::query_as::<_, SqlKeyOwner>(
         "SELECT k.id AS key_id, k.scopes, k.expires_at, k.models, k.rate_limit_rpm, \
-         k.rate_limit_tpm, k.budget_usd, k.budget_period, k.budget_chain, \
+         k.rate_limit_tpm, k.budget_usd, k.budget_period, k.budget_chain, k.default_max_tokens, \
          u.id AS user_id, u.email, u.handle, u.is_admin \
          FROM api_keys k JOIN users u ON u.id = k.user_id \
          LEFT JOIN api_keys p ON p.id = k.parent_key_id \
@@ -135,7 +138,8 @@ pub async fn owner_of_active(
 pub async fn update(pool: &AnyPool, user_id: &str, key: &SqlApiKey) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE api_keys SET name = $1, models = $2, rate_limit_rpm = $3, rate_limit_tpm = $4, \
-         expires_at = $5, budget_usd = NULLIF($8, -1.0), budget_period = $9 \
+         expires_at = $5, budget_usd = NULLIF($8, -1.0), budget_period = $9, \
+         default_max_tokens = $10 \
          WHERE id = $6 AND user_id = $7 AND revoked_at IS NULL",
     )
     .bind(&key.name)
@@ -147,6 +151,7 @@ pub async fn update(pool: &AnyPool, user_id: &str, key: &SqlApiKey) -> Result<bo
     .bind(user_id)
     .bind(super::nullable_f64(key.policy.budget_usd))
     .bind(&key.policy.budget_period)
+    .bind(key.policy.default_max_tokens)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)

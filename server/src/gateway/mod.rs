@@ -425,7 +425,11 @@ async fn reserve_spend(
             crate::budgets::BudgetError::Unpriced(model).into(),
         ));
     };
-    let most = crate::budgets::Budgets::max_cost(&price, size);
+    let default_output = caller
+        .policy
+        .default_max_tokens
+        .and_then(|n| u64::try_from(n).ok());
+    let most = crate::budgets::Budgets::max_cost(&price, size, default_output);
     state
         .budgets
         .reserve_all(&budgets, most)

@@ -622,7 +622,7 @@ fn within_max_price(
             "no price, and the collection allows at most ${max} a request"
         )),
         Some(price) => {
-            let most = crate::budgets::Budgets::max_cost(&price, &ctx.request);
+            let most = crate::budgets::Budgets::max_cost(&price, &ctx.request, None);
             (most > max).then(|| {
                 format!("could cost ${most:.6} for this request, over the collection's maximum of ${max}")
             })

@@ -504,3 +504,37 @@ async fn people_and_organizations_have_budgets_the_tightest_binds() {
     assert_eq!(ask(&app, &bob, Some(7)).await.status(), StatusCode::OK);
     app.stop().await;
 }
+
+/// A key's `default_max_tokens` is what a budget reserves for a request that sets no
+/// maximum (else 4,096, which a small budget cannot cover).
+#[tokio::test]
+async fn a_keys_default_max_tokens_sizes_the_reservation_of_open_requests() {
+    let Some(app) = spawn_app().await else { return };
+    let up = ChatMock::start("up").await;
+    let admin = priced(&app, &up).await;
+    let budget = json!({"usd": 2.0 * ONE_REQUEST, "period": "day"});
+    let (open, _) = budgeted_key(&app, &admin, budget.clone()).await;
+    assert_eq!(
+        ask(&app, &open, None).await.status(),
+        StatusCode::PAYMENT_REQUIRED
+    );
+    let (capped, id) = app
+        .key_with(&admin, json!({"budget": budget, "default_max_tokens": 7}))
+        .await;
+    assert_eq!(ask(&app, &capped, None).await.status(), StatusCode::OK);
+    assert_eq!(ask(&app, &capped, None).await.status(), StatusCode::OK);
+    assert_eq!(
+        ask(&app, &capped, None).await.status(),
+        StatusCode::PAYMENT_REQUIRED
+    );
+    let row = key_row(&app, &admin, &id).await;
+    assert_eq!(row["default_max_tokens"], 7, "{row}");
+    let res = app
+        .api(Method::POST, "/api/keys", &admin)
+        .json(&json!({"name": "bad", "default_max_tokens": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    app.stop().await;
+}

@@ -76,6 +76,9 @@ pub fn ApiKeysTab() -> impl IntoView {
                             <option value="total">"total"</option>
                         </select>
                     </label>
+                    <label title="Output tokens a budget reserves for a request that sets no max_tokens (default 4096)">
+                        "Default max tokens" <input type="number" min="1" name="default_max_tokens"/>
+                    </label>
                 </fieldset>
                 <FieldError result=created field="name"/>
                 <FieldError result=created field="scopes"/>
@@ -83,6 +86,7 @@ pub fn ApiKeysTab() -> impl IntoView {
                 <FieldError result=created field="rate_limit_rpm"/>
                 <FieldError result=created field="rate_limit_tpm"/>
                 <FieldError result=created field="budget"/>
+                <FieldError result=created field="default_max_tokens"/>
                 <FormError result=created/>
             </ActionForm>
             {move || created.get().and_then(|r| r.ok()).map(|created| view! { <NewKey created/> })}
