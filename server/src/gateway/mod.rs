@@ -126,17 +126,8 @@ pub async fn serve(
         Ok(p) => p,
         Err(e) => return call.fail(&*dialect, e.into(), stream),
     };
-    if !caller.policy.allows(&model) {
-        // The key may still reach some of the routes, by their own `provider/model`.
-        plan.candidates.retain(|c| {
-            caller
-                .policy
-                .allows(&format!("{}/{}", c.route.provider_key, c.upstream_model))
-        });
-        if plan.candidates.is_empty() {
-            let err = AuthError::ModelNotAllowed(model.clone(), caller.policy.describe_models());
-            return call.fail(&*dialect, err.into(), stream);
-        }
+    if let Err(e) = narrow_to_key(&mut plan, &caller, &model) {
+        return call.fail(&*dialect, e.into(), stream);
     }
     call.resolution = plan.resolution;
     call.collection = plan.collection.as_ref().map(|c| c.reference());
@@ -478,11 +469,38 @@ fn rate_limited(
     with_headers(response, None, call.resolution)
 }
 
+/// The plan narrowed to what the caller's key may call (its `models`): everything when
+/// the reference it named (after an alias, the alias's target) is allowed, else the routes
+/// whose own `provider/model` is; none of them: `MODEL_NOT_ALLOWED`.
+fn narrow_to_key(
+    plan: &mut routing::Plan,
+    caller: &Principal,
+    model: &str,
+) -> Result<(), AuthError> {
+    let named = plan.alias_target.as_deref().unwrap_or(model);
+    if caller.policy.allows(named) {
+        return Ok(());
+    }
+    plan.candidates.retain(|c| {
+        caller
+            .policy
+            .allows(&format!("{}/{}", c.route.provider_key, c.upstream_model))
+    });
+    if plan.candidates.is_empty() {
+        return Err(AuthError::ModelNotAllowed(
+            model.to_owned(),
+            caller.policy.describe_models(),
+        ));
+    }
+    Ok(())
+}
+
 /// The first usable candidate for `model` that speaks `api` natively, for calls that only
-/// make sense there (token counting). A dry run: no cursor moves, nothing is reserved.
+/// make sense there (token counting), among those the caller's key may call. A dry run:
+/// no cursor moves, nothing is reserved.
 pub async fn native_candidate(
     state: &AppState,
-    user_id: &str,
+    caller: &Principal,
     model: &str,
     api: NativeApi,
 ) -> Result<Option<(Arc<Route>, String)>, ApiError> {
@@ -494,7 +512,8 @@ pub async fn native_candidate(
         request: routing::RequestSize::default(),
         dry_run: true,
     };
-    let plan = routing::plan(&snapshot, user_id, model, &ctx)?;
+    let mut plan = routing::plan(&snapshot, &caller.user_id, model, &ctx)?;
+    narrow_to_key(&mut plan, caller, model)?;
     Ok(plan
         .candidates
         .into_iter()

@@ -126,6 +126,9 @@ pub struct Plan {
     pub resolution: &'static str,
     /// The alias that turned the model string into the reference, described.
     pub alias: Option<String>,
+    /// The reference that alias named (what a key's allow-list is held against: an
+    /// alias's own name says nothing about where it leads).
+    pub alias_target: Option<String>,
     /// Why routing did something not obvious from the reference (a dated model variant).
     pub notes: Vec<String>,
     pub collection: Option<Arc<Collection>>,
@@ -206,6 +209,7 @@ pub fn plan(
     if let Some(a) = alias {
         plan.resolution = "alias";
         plan.alias = Some(a.describe());
+        plan.alias_target = Some(a.target.clone());
     }
     Ok(plan)
 }
@@ -676,6 +680,7 @@ fn finish(
         resolution: reference.resolution(),
         reference,
         alias: None,
+        alias_target: None,
         notes,
         collection,
         order,

@@ -69,6 +69,25 @@ async fn a_key_calls_only_the_models_it_is_allowed() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["type"], "error", "{body}");
     assert_eq!(body["error"]["type"], "permission_error", "{body}");
+    // Nor through token counting.
+    let res = app
+        .api(Method::POST, "/v1/messages/count_tokens", &key)
+        .json(&json!({"model": "groq/gpt-4o", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // An alias is held to where it leads, not to its name: one named like an allowed
+    // model but aimed elsewhere (here made with the limited key itself) is refused.
+    let res = app
+        .api(Method::POST, "/api/aliases", &key)
+        .json(&json!({"name": "openai/sneaky", "target": "groq/gpt-4o"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let res = chat(&app, &key, "openai/sneaky").await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
 
     let ids = model_ids(&app, &key).await;
     assert!(

@@ -162,17 +162,13 @@ pub async fn count_tokens(
         Ok(p) => p,
         Err(e) => return render(&dialect, e),
     };
-    let candidate = match gateway::native_candidate(
-        &state,
-        &caller.user_id,
-        &model,
-        NativeApi::AnthropicCountTokens,
-    )
-    .await
-    {
-        Ok(c) => c,
-        Err(e) => return render(&dialect, e),
-    };
+    let candidate =
+        match gateway::native_candidate(&state, &caller, &model, NativeApi::AnthropicCountTokens)
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => return render(&dialect, e),
+        };
     if let Some((route, upstream_model)) = candidate {
         let native = NativeBody {
             api: NativeApi::AnthropicCountTokens,
