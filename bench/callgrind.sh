@@ -7,24 +7,13 @@
 # of `server` and `bench` in TARGET_DIR.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-BIN="${1:-${CARGO_TARGET_DIR:-$ROOT/target}}/release"
+BENCH_BIN_DIR="${1:-${CARGO_TARGET_DIR:-$ROOT/target}}/release"
 REQUESTS="${2:-2000}"
 RPS=100
-work="$(mktemp -d)"
-cleanup() {
-  [ -f "$work/pids" ] && xargs -r kill < "$work/pids" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
 
-"$BIN/mock_upstream" --latency-ms 0 > "$work/mock" 2>/dev/null &
-echo $! >> "$work/pids"
-for _ in $(seq 1 100); do [ -s "$work/mock" ] && break; sleep 0.05; done
-upstream="http://$(head -n1 "$work/mock")"
-
-"$BIN/langmart" user create --email cg@bench.local --handle cgbench --password-stdin --data-dir "$work/data" <<< "bench-password-1" >/dev/null 2>&1
-key="$("$BIN/langmart" key create --email cg@bench.local --name bench --data-dir "$work/data" 2>/dev/null)"
+upstream="$(bench_mock --latency-ms 0)"
+key="$(bench_user_key cgbench)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" \
   "$BIN/langmart" serve --addr "127.0.0.1:$port" --data-dir "$work/data" \
@@ -32,8 +21,7 @@ valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" \
 echo $! >> "$work/pids"
 gw="http://127.0.0.1:$port"
 for _ in $(seq 1 600); do curl -fsS "$gw/health" >/dev/null 2>&1 && break; sleep 0.1; done
-curl -fsS -X POST "$gw/api/connections" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
-  -d "{\"provider\":\"openai\",\"name\":\"fast\",\"api_key\":\"sk-bench\",\"endpoint_url\":\"$upstream/v1\"}" >/dev/null
+bench_connect "$key" fast "$upstream"
 # Warm-up (caches, pools, the routing snapshot), then count only the measured requests.
 "$BIN/loadgen" rate --url "$gw/v1" --key "$key" --model openai/bench-model --rps 50 --seconds 4 >/dev/null
 callgrind_control -z >/dev/null 2>&1

@@ -6,42 +6,14 @@
 # gateway's RSS before and after, and the row.
 #   bench/slow_stream.sh [MINUTES]
 set -euo pipefail
-source "$(dirname "$0")/../scripts/lib.sh"
-cd "$ROOT"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 MINUTES="${1:-20}"
 CHUNKS=$((MINUTES * 60))
-# BENCH_BIN_DIR: use binaries built earlier (a long run that later builds must not replace).
-if [ -n "${BENCH_BIN_DIR:-}" ]; then
-  BIN="$BENCH_BIN_DIR"
-else
-  cargo build -q --release -p server -p bench
-  BIN="$CARGO_TARGET_DIR/release"
-fi
-work="$(mktemp -d)"
-cleanup() {
-  [ -f "$work/pids" ] && xargs -r kill < "$work/pids" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
 
-"$BIN/mock_upstream" --chunks "$CHUNKS" --chunk-interval-ms 1000 > "$work/mock" 2>/dev/null &
-echo $! >> "$work/pids"
-for _ in $(seq 1 100); do [ -s "$work/mock" ] && break; sleep 0.05; done
-upstream="http://$(head -n1 "$work/mock")"
-
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-"$BIN/langmart" serve --addr "127.0.0.1:$port" --data-dir "$work/data" --health-check-interval-secs 0 \
-  --allow-private-endpoints > "$work/langmart.log" 2>&1 &
-gw_pid=$!
-echo "$gw_pid" >> "$work/pids"
-gw="http://127.0.0.1:$port"
-for _ in $(seq 1 200); do curl -fsS "$gw/health" >/dev/null 2>&1 && break; sleep 0.05; done
-"$BIN/langmart" user create --email slow@bench.local --handle slow --password-stdin --data-dir "$work/data" <<< "bench-password-1" >/dev/null 2>&1
-key="$("$BIN/langmart" key create --email slow@bench.local --name bench --data-dir "$work/data" 2>/dev/null)"
-curl -fsS -X POST "$gw/api/connections" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
-  -d "{\"provider\":\"openai\",\"name\":\"slow\",\"api_key\":\"sk-bench\",\"endpoint_url\":\"$upstream/v1\",\"timeout_ms\":10000,\"idle_timeout_ms\":30000}" >/dev/null
+upstream="$(bench_mock --chunks "$CHUNKS" --chunk-interval-ms 1000)"
+bench_gateway
+key="$(bench_user_key slow)"
+bench_connect "$key" slow "$upstream" ',"timeout_ms":10000,"idle_timeout_ms":30000'
 
 rss() { echo "$(( $(ps -o rss= -p "$gw_pid" | tr -d ' ') / 1024 )) MB"; }
 echo "slow stream: $CHUNKS chunks, one a second (~$MINUTES min); first-byte timeout 10 s, pause limit 30 s"

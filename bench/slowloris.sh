@@ -7,39 +7,14 @@
 # asserted in the suite (`server_limits.rs` checks the behaviour).
 #   bench/slowloris.sh [SOCKETS]        (BENCH_BIN_DIR: binaries built earlier)
 set -euo pipefail
-source "$(dirname "$0")/../scripts/lib.sh"
-cd "$ROOT"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 SOCKETS="${1:-500}"
-if [ -n "${BENCH_BIN_DIR:-}" ]; then
-  BIN="$BENCH_BIN_DIR"
-else
-  cargo build -q --release -p server -p bench
-  BIN="$CARGO_TARGET_DIR/release"
-fi
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-work="$(mktemp -d)"
-cleanup() {
-  [ -f "$work/pids" ] && xargs -r kill < "$work/pids" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
 
-"$BIN/mock_upstream" --latency-ms 0 > "$work/mock" 2>/dev/null &
-echo $! >> "$work/pids"
-for _ in $(seq 1 100); do [ -s "$work/mock" ] && break; sleep 0.05; done
-upstream="http://$(head -n1 "$work/mock")"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-"$BIN/langmart" serve --addr "127.0.0.1:$port" --data-dir "$work/data" --health-check-interval-secs 0 \
-  --allow-private-endpoints --header-read-timeout-secs 5 --shutdown-grace-secs 3 > "$work/langmart.log" 2>&1 &
-gw_pid=$!
-echo "$gw_pid" >> "$work/pids"
-for _ in $(seq 1 200); do curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break; sleep 0.05; done
-"$BIN/langmart" user create --email sl@bench.local --handle slowloris --password-stdin --data-dir "$work/data" <<< "bench-password-1" >/dev/null 2>&1
-key="$("$BIN/langmart" key create --email sl@bench.local --name bench --data-dir "$work/data" 2>/dev/null)"
-curl -fsS -X POST "http://127.0.0.1:$port/api/connections" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
-  -d "{\"provider\":\"openai\",\"name\":\"fast\",\"api_key\":\"sk-bench\",\"endpoint_url\":\"$upstream/v1\"}" >/dev/null
+upstream="$(bench_mock --latency-ms 0)"
+bench_gateway --header-read-timeout-secs 5 --shutdown-grace-secs 3
+port="${gw##*:}"
+key="$(bench_user_key slowloris)"
+bench_connect "$key" fast "$upstream"
 
 python3 - "$port" "$key" "$SOCKETS" "$gw_pid" <<'EOF'
 import http.client, os, signal, socket, statistics, sys, time

@@ -6,50 +6,16 @@
 # Prints one line a minute (elapsed, RSS, request-log rows) and, at the end, each load's
 # summary and whether RSS stayed within 10% of its first-minute value.
 set -euo pipefail
-source "$(dirname "$0")/../scripts/lib.sh"
-cd "$ROOT"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 MINUTES="${1:-10}"
 RPS="${2:-1000}"
-cargo build -q --release -p server -p bench
-BIN="$CARGO_TARGET_DIR/release"
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-work="$(mktemp -d)"
-cleanup() {
-  [ -f "$work/pids" ] && xargs -r kill < "$work/pids" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
 
-mock() {
-  local out="$work/mock.$RANDOM"
-  "$BIN/mock_upstream" "$@" > "$out" 2>/dev/null &
-  echo $! >> "$work/pids"
-  for _ in $(seq 1 100); do [ -s "$out" ] && break; sleep 0.05; done
-  echo "http://$(head -n1 "$out")"
-}
-fast="$(mock --latency-ms 0)"
-streamy="$(mock --chunks 20 --chunk-interval-ms 20)"
-
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-"$BIN/langmart" serve --addr "127.0.0.1:$port" --data-dir "$work/data" --health-check-interval-secs 0 \
-  --allow-private-endpoints > "$work/langmart.log" 2>&1 &
-gw_pid=$!
-echo "$gw_pid" >> "$work/pids"
-gw="http://127.0.0.1:$port"
-for _ in $(seq 1 200); do curl -fsS "$gw/health" >/dev/null 2>&1 && break; sleep 0.05; done
-user_key() {
-  "$BIN/langmart" user create --email "$1@bench.local" --handle "$1" --password-stdin --data-dir "$work/data" <<< "bench-password-1" >/dev/null 2>&1
-  "$BIN/langmart" key create --email "$1@bench.local" --name bench --data-dir "$work/data" 2>/dev/null
-}
-connect() { # key name base [extra json]
-  curl -fsS -X POST "$gw/api/connections" -H "Authorization: Bearer $1" -H 'Content-Type: application/json' \
-    -d "{\"provider\":\"openai\",\"name\":\"$2\",\"api_key\":\"sk-bench\",\"endpoint_url\":\"$3\"${4:-}}" >/dev/null
-}
-k_ok="$(user_key soakok)"; connect "$k_ok" fast "$fast/v1"
-k_bad="$(user_key soakbad)"; connect "$k_bad" failing "$fast/fail/v1" ',"max_retries":0,"allow_fallback":false'
-k_stream="$(user_key soakstream)"; connect "$k_stream" streamy "$streamy/v1"
+fast="$(bench_mock --latency-ms 0)"
+streamy="$(bench_mock --chunks 20 --chunk-interval-ms 20)"
+bench_gateway
+k_ok="$(bench_user_key soakok)"; bench_connect "$k_ok" fast "$fast"
+k_bad="$(bench_user_key soakbad)"; bench_connect "$k_bad" failing "$fast/fail" ',"max_retries":0,"allow_fallback":false'
+k_stream="$(bench_user_key soakstream)"; bench_connect "$k_stream" streamy "$streamy"
 
 seconds=$((MINUTES * 60))
 failing_rps=$(( RPS / 100 > 0 ? RPS / 100 : 1 ))

@@ -189,7 +189,7 @@ impl Coded for BudgetError {
     }
 }
 
-/// One key's current period.
+/// One scope's spend in the current period of one budget period kind.
 #[derive(Debug, Clone, Copy)]
 struct Ledger {
     start: i64,
