@@ -111,6 +111,16 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// `key`, `user`, `organization` or `member`, as the API names them.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Scope::Key(_) => "key",
+            Scope::User(_) => "user",
+            Scope::Organization(_) => "organization",
+            Scope::Member(..) => "member",
+        }
+    }
+
     /// Whose budget it is, for the refusal's message.
     fn whose(&self) -> &'static str {
         match self {
@@ -134,6 +144,14 @@ impl Budget {
             });
         }
         Ok(())
+    }
+
+    /// As the API shows it.
+    pub fn to_dto(self) -> app::dto::BudgetDto {
+        app::dto::BudgetDto {
+            usd: self.usd,
+            period: self.period.as_str().to_owned(),
+        }
     }
 
     /// A budget as a client sent it (`{"usd": N, "period": "day"}`).
@@ -344,6 +362,25 @@ impl Budgets {
         let now = self.clock.now_ms();
         let ledger = self.current(scope, period, now).await?;
         Ok((ledger.spent, period.bounds(now).1))
+    }
+
+    /// Fills in what each active key with a budget has spent in its current period, and
+    /// when that period ends.
+    pub async fn fill_key_spend(&self, keys: &mut [app::dto::ApiKeyDto]) -> Result<(), ApiError> {
+        for key in keys.iter_mut().filter(|k| k.revoked_at.is_none()) {
+            let Some(period) = key
+                .policy
+                .budget
+                .as_ref()
+                .and_then(|b| Period::parse(&b.period))
+            else {
+                continue;
+            };
+            let (spent, resets) = self.spent(&Scope::Key(key.id.clone()), period).await?;
+            key.spent_usd = Some(spent);
+            key.budget_resets_at = resets.map(rfc3339);
+        }
+        Ok(())
     }
 
     /// Sets (`Some`) or removes the budget of a user (`scope` "user"), an organization

@@ -48,14 +48,8 @@ async fn entry(
     budget: Budget,
 ) -> Result<Value, ApiError> {
     let (spent, resets) = state.budgets.spent(&scope, budget.period).await?;
-    let kind = match scope {
-        Scope::Key(_) => "key",
-        Scope::User(_) => "user",
-        Scope::Organization(_) => "organization",
-        Scope::Member(..) => "member",
-    };
     Ok(json!({
-        "scope": kind,
+        "scope": scope.kind(),
         "owner": owner,
         "usd": budget.usd,
         "period": budget.period.as_str(),
@@ -109,7 +103,7 @@ pub async fn set_for_user(
         .await?;
     Ok(Json(json!({
         "user_id": user_id,
-        "budget": budget.map(|b| json!({"usd": b.usd, "period": b.period.as_str()})),
+        "budget": budget.map(Budget::to_dto),
     })))
 }
 
@@ -134,7 +128,7 @@ pub async fn set_for_org(
         }
     }
     let snapshot = state.routing.snapshot().await?;
-    let view = |b: Option<&Budget>| b.map(|b| json!({"usd": b.usd, "period": b.period.as_str()}));
+    let view = |b: Option<&Budget>| b.copied().map(Budget::to_dto);
     Ok(Json(json!({
         "organization": handle,
         "budget": view(snapshot.spend_budgets.organizations.get(&org_id)),

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::{ApiJson, Manager};
 use crate::auth::{KeyChange, KeyPolicy, KeyRequest};
-use crate::budgets::{Budget, Period, Scope};
+use crate::budgets::Budget;
 use crate::clock::parse_rfc3339;
 use crate::error::{ApiError, RequestError};
 use crate::state::AppState;
@@ -80,7 +80,7 @@ pub async fn list(
     Manager(caller): Manager,
 ) -> Result<Json<Value>, ApiError> {
     let mut keys: Vec<ApiKeyDto> = state.keys.list(&caller.user_id).await?;
-    with_spend(&state, &mut keys).await?;
+    state.budgets.fill_key_spend(&mut keys).await?;
     Ok(Json(json!({ "keys": keys })))
 }
 
@@ -147,7 +147,10 @@ pub async fn update(
     if updated.policy.budget.as_ref().map(|b| &b.period) != period_before.as_ref() {
         state.request_log.flush().await;
     }
-    with_spend(&state, std::slice::from_mut(&mut updated)).await?;
+    state
+        .budgets
+        .fill_key_spend(std::slice::from_mut(&mut updated))
+        .await?;
     Ok(Json(updated))
 }
 
@@ -160,25 +163,4 @@ pub async fn revoke(
     Ok(Json(
         json!({ "success": true, "message": "API key revoked" }),
     ))
-}
-
-/// Fills in what each key with a budget has spent in its current period.
-pub async fn with_spend(state: &AppState, keys: &mut [ApiKeyDto]) -> Result<(), ApiError> {
-    for key in keys.iter_mut().filter(|k| k.revoked_at.is_none()) {
-        let Some(period) = key
-            .policy
-            .budget
-            .as_ref()
-            .and_then(|b| Period::parse(&b.period))
-        else {
-            continue;
-        };
-        let (spent, resets) = state
-            .budgets
-            .spent(&Scope::Key(key.id.clone()), period)
-            .await?;
-        key.spent_usd = Some(spent);
-        key.budget_resets_at = resets.map(crate::clock::rfc3339);
-    }
-    Ok(())
 }

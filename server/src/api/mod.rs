@@ -4,7 +4,7 @@ mod aliases;
 mod budgets;
 mod collections;
 mod connections;
-pub mod keys;
+mod keys;
 mod orgs;
 mod providers;
 mod routing;

@@ -23,7 +23,7 @@ use crate::db::{
 };
 use crate::error::{ApiError, RequestError};
 use crate::ids::{new_id, random_base62};
-use app::dto::{ApiKeyDto, BudgetDto, CreatedApiKeyDto, KeyPolicyDto, KeyScope};
+use app::dto::{ApiKeyDto, CreatedApiKeyDto, KeyPolicyDto, KeyScope};
 
 pub const KEY_PREFIX: &str = "sk-langmart-";
 const KEY_RANDOM_CHARS: usize = 43;
@@ -655,10 +655,7 @@ fn key_dto(row: SqlApiKey) -> ApiKeyDto {
             rate_limit_rpm: policy.rpm,
             rate_limit_tpm: policy.tpm,
             default_max_tokens: policy.default_max_tokens,
-            budget: policy.budget.map(|b| BudgetDto {
-                usd: b.usd,
-                period: b.period.as_str().to_owned(),
-            }),
+            budget: policy.budget.map(Budget::to_dto),
         },
         spent_usd: None,
         budget_resets_at: None,

@@ -203,7 +203,7 @@ impl ConsoleBackend for ConsoleService {
     async fn list_api_keys(&self, session: &Session) -> Result<Vec<ApiKeyDto>, AppError> {
         let id = self.user_id(session).await?;
         let mut keys = self.state.keys.list(&id).await?;
-        crate::api::keys::with_spend(&self.state, &mut keys).await?;
+        self.state.budgets.fill_key_spend(&mut keys).await?;
         Ok(keys)
     }
 
@@ -493,7 +493,7 @@ impl ConsoleBackend for ConsoleService {
         let actor = self.actor(session).await?;
         let mut warnings = crate::health::current_warnings(&self.state);
         let mut keys = self.state.keys.list(&actor.user_id).await?;
-        crate::api::keys::with_spend(&self.state, &mut keys).await?;
+        self.state.budgets.fill_key_spend(&mut keys).await?;
         warnings.extend(keys.iter().filter_map(budget_warning));
         Ok(warnings)
     }
