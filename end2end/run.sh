@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Starts the given langmart binary on a free port with a fresh data directory, waits for
-# /health, runs the Playwright suite against it, and stops the server.
+# /health, runs the Playwright suite against it, and stops the server. Arguments after the
+# binary go to Playwright and run only the browser tests (e.g. `run.sh BIN loads.spec.ts`).
 set -euo pipefail
 bin="$1"
+shift
 here="$(cd "$(dirname "$0")" && pwd)"
 data="$(mktemp -d)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
@@ -50,7 +52,8 @@ cd "$here"
 base="http://127.0.0.1:$port"
 fail() { echo "--- server log ---" >&2; tail -n 100 "$log" >&2; exit 1; }
 FRESH_BASE_URL="http://127.0.0.1:$fresh_port" FRESH_LOG="$fresh_log" \
-BASE_URL="$base" MOCK_PROVIDER_URL="http://127.0.0.1:$mock_port/v1" npx playwright test || fail
+BASE_URL="$base" MOCK_PROVIDER_URL="http://127.0.0.1:$mock_port/v1" npx playwright test "$@" || fail
+[ "$#" -eq 0 ] || exit 0
 
 # The official OpenAI SDKs (Python from PyPI, Node from npm) against the same server,
 # routed to the mock provider through a connection made with the REST API.

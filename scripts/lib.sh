@@ -71,11 +71,14 @@ ensure_python_sdk() {
 }
 
 # Builds the browser bundle and the site directory the server serves:
-#   $CARGO_TARGET_DIR/site/{pkg/langmart.js, pkg/langmart_bg.wasm, pkg/langmart.css, favicon.svg}
+#   $CARGO_TARGET_DIR/site/pkg/<hash>/{langmart.js, langmart_bg.wasm, langmart.css} with a
+#   .br and a .gz copy of each, pkg/hash.txt naming <hash>, and favicon.svg.
+# The directory is named by the files' content hash so browsers may cache them for good;
+# the copies are compressed here, once, at the best levels (Node's zlib has brotli).
 # This is what cargo-leptos does, without installing cargo-leptos.
 build_site() {
   local mode="$1" target_dir="${CARGO_TARGET_DIR:-$ROOT/target}"
-  local site="$target_dir/site" wasm
+  local site="$target_dir/site" wasm out hash
   log "building the console bundle ($mode)"
   if [ "$mode" = release ]; then
     cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release
@@ -85,13 +88,26 @@ build_site() {
     wasm="$target_dir/wasm32-unknown-unknown/debug/frontend.wasm"
   fi
   rm -rf "$site" && mkdir -p "$site/pkg"
-  wasm-bindgen --target web --no-typescript --out-name langmart --out-dir "$site/pkg" "$wasm"
+  out="$site/pkg/build"
+  mkdir -p "$out"
+  wasm-bindgen --target web --no-typescript --out-name langmart --out-dir "$out" "$wasm"
   if [ "$mode" = release ]; then
     wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
       --enable-mutable-globals --enable-reference-types --enable-multivalue \
-      -o "$site/pkg/langmart_bg.wasm" "$site/pkg/langmart_bg.wasm"
+      -o "$out/langmart_bg.wasm" "$out/langmart_bg.wasm"
   fi
-  cp "$ROOT/style/main.css" "$site/pkg/langmart.css"
+  cp "$ROOT/style/main.css" "$out/langmart.css"
+  hash="$(cat "$out/langmart.js" "$out/langmart_bg.wasm" "$out/langmart.css" | sha256sum | cut -c1-16)"
+  mv "$out" "$site/pkg/$hash"
+  node -e '
+    const fs = require("fs"), zlib = require("zlib");
+    for (const f of process.argv.slice(1)) {
+      const data = fs.readFileSync(f);
+      fs.writeFileSync(f + ".br", zlib.brotliCompressSync(data, { params: {
+        [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: data.length } }));
+      fs.writeFileSync(f + ".gz", zlib.gzipSync(data, { level: 9 }));
+    }' "$site/pkg/$hash/langmart.js" "$site/pkg/$hash/langmart_bg.wasm" "$site/pkg/$hash/langmart.css"
+  echo "$hash" >"$site/pkg/hash.txt"
   cp -r "$ROOT/public/." "$site/"
 }
 

@@ -13,7 +13,7 @@ pub mod error;
 mod pages;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
     path,
@@ -30,6 +30,8 @@ use pages::{
 
 /// The HTML document around the app; rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // Beside the bundle: a hashed build directory names the stylesheet too.
+    let stylesheet = format!("/{}/langmart.css", options.site_pkg_dir);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -37,6 +39,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <link rel="stylesheet" id="leptos" href=stylesheet/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -75,6 +78,23 @@ impl UserContext {
     }
 }
 
+/// Who is looking at the page. The frame (`Shell`) reads it once per page load and
+/// renders nothing that depends on it before then, so the server's render and the
+/// browser's hydration build the same tree; pages ask `Viewer::current()` instead of
+/// reading the user resource, whose state differs between the two while it loads.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Viewer(pub Option<dto::UserDto>);
+
+impl Viewer {
+    pub fn current() -> Self {
+        use_context::<Viewer>().unwrap_or_default()
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.0.as_ref().is_some_and(|u| u.is_admin)
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -90,7 +110,6 @@ pub fn App() -> impl IntoView {
     });
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/langmart.css"/>
         <Title text="LangMart"/>
         <Router>
             <Routes fallback=|| view! { <pages::empty::NotFound/> }>

@@ -1,24 +1,5 @@
 import { expect, Page, test } from "@playwright/test";
-
-async function hydrated(page: Page) {
-  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
-}
-
-function unique(prefix: string) {
-  return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
-}
-
-async function signUp(page: Page) {
-  const handle = unique("co");
-  await page.goto("/signup");
-  await hydrated(page);
-  await page.getByLabel("Email").fill(`${handle}@example.com`);
-  await page.getByLabel("Handle").fill(handle);
-  await page.getByLabel("Password").fill("correct horse battery");
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page).toHaveURL(/\/connections$/);
-  await hydrated(page);
-}
+import { hydrated, unique, signUp } from "./helpers";
 
 /** Creates and tests a connection through the console's own server functions. */
 async function connect(page: Page, provider: string, name: string, endpoint: string): Promise<string> {
@@ -47,7 +28,7 @@ async function connect(page: Page, provider: string, name: string, endpoint: str
 test("a person builds a fallback collection and a call goes to the second member when the first fails", async ({ page }) => {
   const mock = process.env.MOCK_PROVIDER_URL!;
   const down = mock.replace(/\/v1$/, "/fail/v1");
-  await signUp(page);
+  await signUp(page, "co");
   const failing = await connect(page, "openai", "Down OpenAI", down);
   const healthy = await connect(page, "groq", "Healthy Groq", mock);
 
@@ -109,7 +90,7 @@ test("a person builds a fallback collection and a call goes to the second member
 
 test("a person maps a coding agent's model name to a model with an alias, and a call by that name routes there", async ({ page }) => {
   const mock = process.env.MOCK_PROVIDER_URL!;
-  await signUp(page);
+  await signUp(page, "co");
   const groq = await connect(page, "groq", "Groq for agents", mock);
 
   await page.goto("/collections");

@@ -1,28 +1,9 @@
 import { expect, Page, test } from "@playwright/test";
-
-async function hydrated(page: Page) {
-  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
-}
-
-function unique(prefix: string) {
-  return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
-}
-
-async function signUp(page: Page) {
-  const handle = unique("cx");
-  await page.goto("/signup");
-  await hydrated(page);
-  await page.getByLabel("Email").fill(`${handle}@example.com`);
-  await page.getByLabel("Handle").fill(handle);
-  await page.getByLabel("Password").fill("correct horse battery");
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page).toHaveURL(/\/connections$/);
-  await hydrated(page);
-}
+import { hydrated, unique, signUp } from "./helpers";
 
 test("a person creates, tests, rotates, disables and deletes a connection", async ({ page }) => {
   const mock = process.env.MOCK_PROVIDER_URL!;
-  await signUp(page);
+  await signUp(page, "cx");
 
   await page.getByRole("button", { name: "Add connection" }).click();
   const form = page.getByTestId("create-connection");
@@ -78,7 +59,7 @@ test("a person creates, tests, rotates, disables and deletes a connection", asyn
 });
 
 test("the create form shows the server's validation errors", async ({ page }) => {
-  await signUp(page);
+  await signUp(page, "cx");
   await page.getByRole("button", { name: "Add connection" }).click();
   const form = page.getByTestId("create-connection");
   await form.getByLabel("Provider").selectOption("bedrock");

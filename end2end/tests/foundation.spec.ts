@@ -1,13 +1,5 @@
 import { expect, Page, test } from "@playwright/test";
-
-/** Waits until the WASM bundle has hydrated the page (the app marks <body>). */
-async function hydrated(page: Page) {
-  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
-}
-
-function unique(prefix: string) {
-  return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
-}
+import { hydrated, unique } from "./helpers";
 
 test("a person signs up, creates an organization and an API key that validates", async ({ page, request }) => {
   const handle = unique("ada");

@@ -1,10 +1,6 @@
 import { readFileSync } from "node:fs";
+import { hydrated } from "./helpers";
 import { expect, Page, test } from "@playwright/test";
-
-/** Waits until the WASM bundle has hydrated the page (the app marks <body>). */
-async function hydrated(page: Page) {
-  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
-}
 
 async function fillAccount(page: Page, email: string, handle: string) {
   await page.getByLabel("Email").fill(email);

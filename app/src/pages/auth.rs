@@ -150,7 +150,7 @@ fn SignupForm(
                     required
                     minlength="3"
                     maxlength="39"
-                    pattern="[a-z0-9-]+"
+                    pattern="[a-z0-9\\-]+"
                     placeholder="e.g. ada"
                 />
             </label>

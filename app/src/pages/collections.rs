@@ -14,7 +14,7 @@ use crate::dto::{
     AliasInputDto, CollectionDto, CollectionInputDto, CollectionMemberDto, MemberInput, OrgRole,
     PriceDto, ReachableModelDto, STRATEGIES,
 };
-use crate::UserContext;
+use crate::Viewer;
 
 /// What the form edits: a new collection or a copy of an existing one.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -47,11 +47,7 @@ fn strategy_label(s: &str) -> String {
 }
 
 fn is_admin() -> bool {
-    use_context::<UserContext>()
-        .and_then(|c| c.user.get())
-        .and_then(|r| r.ok())
-        .flatten()
-        .is_some_and(|u| u.is_admin)
+    Viewer::current().is_admin()
 }
 
 #[component]

@@ -1,6 +1,7 @@
 //! The console: Leptos server-side rendering, server functions, static site files, and a
 //! guard that sends signed-out visitors to the log-in page before anything renders.
 
+mod assets;
 mod backend;
 
 use std::net::{IpAddr, SocketAddr};
@@ -38,7 +39,7 @@ pub fn router(state: AppState) -> Router {
     let options = LeptosOptions::builder()
         .output_name("langmart")
         .site_root(site_root.to_string_lossy().to_string())
-        .site_pkg_dir("pkg")
+        .site_pkg_dir(assets::pkg_dir(&site_root))
         .site_addr(state.settings.addr)
         .build();
     let trust_forwarded_for = state.settings.trust_forwarded_for;
@@ -54,6 +55,7 @@ pub fn router(state: AppState) -> Router {
                 move || shell(options.clone())
             },
         )
+        .merge(assets::bundle(&site_root))
         .fallback(leptos_axum::file_and_error_handler(shell))
         .layer(middleware::from_fn(server_fn_status))
         .layer(middleware::from_fn(guard))
@@ -62,6 +64,8 @@ pub fn router(state: AppState) -> Router {
             client_address(trust_forwarded_for, req, next)
         }))
         .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(assets::cache_control))
+        .layer(assets::compression())
         .with_state(options)
 }
 

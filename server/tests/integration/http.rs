@@ -185,6 +185,87 @@ async fn every_response_carries_a_request_id() {
     assert_eq!(echoed.headers()["x-request-id"], "trace-me-123");
 }
 
+/// A built site: the bundle in a content-named directory with compressed copies beside it.
+fn built_site(root: &std::path::Path, hash: &str) {
+    let dir = root.join("pkg").join(hash);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(root.join("pkg/hash.txt"), format!("{hash}\n")).unwrap();
+    std::fs::write(
+        dir.join("langmart.js"),
+        "export default function init() {}\n".repeat(50),
+    )
+    .unwrap();
+    std::fs::write(dir.join("langmart.js.br"), b"brotli bytes").unwrap();
+    std::fs::write(dir.join("langmart.js.gz"), b"\x1f\x8bgzip bytes").unwrap();
+    std::fs::write(dir.join("langmart.css"), "body { margin: 0 }\n").unwrap();
+}
+
+#[tokio::test]
+async fn console_assets_are_content_named_precompressed_and_cached_for_good() {
+    let site = tempfile::tempdir().unwrap();
+    let hash = "0123abcd4567ef89";
+    built_site(site.path(), hash);
+    let root = site.path().to_path_buf();
+    let Some(app) = spawn_app_with(|s| s.site_root = Some(root)).await else {
+        return;
+    };
+    let client = reqwest::Client::new();
+    let js = format!("/pkg/{hash}/langmart.js");
+
+    // The page links the hashed files and is itself compressed and revalidated.
+    let page = client
+        .get(app.url("/login"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(page.headers()["content-encoding"], "gzip");
+    assert_eq!(page.headers()["cache-control"], "no-cache");
+    let plain = client.get(app.url("/login")).send().await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    let html = plain.text().await.unwrap();
+    assert!(
+        html.contains(&js),
+        "the script is linked by its hashed path"
+    );
+    assert!(html.contains(&format!("/pkg/{hash}/langmart.css")));
+
+    // The brotli copy for a browser that takes it, gzip for one that takes only that.
+    let br = client
+        .get(app.url(&js))
+        .header("accept-encoding", "gzip, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(br.status(), StatusCode::OK);
+    assert_eq!(br.headers()["content-encoding"], "br");
+    assert_eq!(
+        br.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(br.bytes().await.unwrap().as_ref(), b"brotli bytes");
+    let gz = client
+        .get(app.url(&js))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    let identity = client.get(app.url(&js)).send().await.unwrap();
+    assert!(identity.headers().get("content-encoding").is_none());
+    assert!(identity.text().await.unwrap().starts_with("export default"));
+
+    // A missing file is not cached; the build pointer is revalidated.
+    let missing = client
+        .get(app.url(&format!("/pkg/{hash}/nope.js")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert!(missing.headers().get("cache-control").is_none());
+}
+
 #[tokio::test]
 async fn console_pages_render_on_the_server() {
     let Some(app) = spawn_app().await else { return };
@@ -194,7 +275,7 @@ async fn console_pages_render_on_the_server() {
     assert!(html.contains("Log in to LangMart"));
     assert!(
         html.contains("/pkg/langmart.js"),
-        "hydration script is linked"
+        "hydration script is linked (an unhashed site directory)"
     );
 
     app.signup("ada@example.com", "ada").await;

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use crate::api::{list_orgs, CreateConnection as CreateConnectionFn, TestDraftConnection};
 use crate::components::feedback::{FieldError, FormError};
 use crate::dto::{FieldSpec, NewConnectionDto, OrgRole, ProviderDto};
-use crate::UserContext;
+use crate::Viewer;
 
 fn parse_opt(s: &str) -> Option<i64> {
     s.trim().parse().ok()
@@ -64,14 +64,8 @@ pub fn CreateConnection(
         }
     });
     let admin_orgs = Resource::new(|| (), |_| list_orgs());
-    let is_admin = move || {
-        expect_context::<UserContext>()
-            .user
-            .get()
-            .and_then(|r| r.ok())
-            .flatten()
-            .is_some_and(|u| u.is_admin)
-    };
+    let admin = Viewer::current().is_admin();
+    let is_admin = move || admin;
 
     let field_input = move |spec: FieldSpec, secret: bool| {
         let target = if secret { credentials } else { config };

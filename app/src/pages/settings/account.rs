@@ -2,7 +2,7 @@ use leptos::prelude::*;
 
 use crate::api::{ChangeHandle, ChangePassword};
 use crate::components::feedback::{FieldError, FormError};
-use crate::UserContext;
+use crate::{UserContext, Viewer};
 
 #[component]
 pub fn AccountTab() -> impl IntoView {
@@ -22,26 +22,16 @@ pub fn AccountTab() -> impl IntoView {
     view! {
         <section class="card">
             <h2>"Account"</h2>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    ctx.user
-                        .await
-                        .ok()
-                        .flatten()
-                        .map(|user| {
-                            view! {
-                                <dl class="facts">
-                                    <dt>"Email"</dt>
-                                    <dd data-testid="account-email">{user.email}</dd>
-                                    <dt>"Handle"</dt>
-                                    <dd data-testid="account-handle">{user.handle}</dd>
-                                    <dt>"Role"</dt>
-                                    <dd>{if user.is_admin { "Platform admin" } else { "Member" }}</dd>
-                                </dl>
-                            }
-                        })
-                })}
-            </Transition>
+            {Viewer::current().0.map(|user| view! {
+                <dl class="facts">
+                    <dt>"Email"</dt>
+                    <dd data-testid="account-email">{user.email}</dd>
+                    <dt>"Handle"</dt>
+                    <dd data-testid="account-handle">{user.handle}</dd>
+                    <dt>"Role"</dt>
+                    <dd>{if user.is_admin { "Platform admin" } else { "Member" }}</dd>
+                </dl>
+            })}
         </section>
         <section class="card">
             <h2>"Change handle"</h2>

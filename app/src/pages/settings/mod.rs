@@ -18,14 +18,7 @@ use leptos_router::components::{Outlet, A};
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
-    let ctx = expect_context::<crate::UserContext>();
-    let is_admin = move || {
-        ctx.user
-            .get()
-            .and_then(|r| r.ok())
-            .flatten()
-            .is_some_and(|u| u.is_admin)
-    };
+    let is_admin = crate::Viewer::current().is_admin();
     view! {
         <header class="page-header">
             <h1>"Settings"</h1>
@@ -34,10 +27,10 @@ pub fn SettingsPage() -> impl IntoView {
             <A href="/settings" exact=true>"Account"</A>
             <A href="/settings/keys">"API Keys"</A>
             <A href="/settings/organizations">"Organizations"</A>
-            <Show when=is_admin>
+            {is_admin.then(|| view! {
                 <A href="/settings/users">"Users"</A>
                 <A href="/settings/providers">"Providers"</A>
-            </Show>
+            })}
         </nav>
         <Outlet/>
     }

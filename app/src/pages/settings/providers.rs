@@ -5,9 +5,16 @@ use leptos::prelude::*;
 
 use crate::api::{list_providers, CreateProvider, SetProviderFlags};
 use crate::components::feedback::{FieldError, FormError};
+use crate::components::layout::AdminOnly;
 
+/// Platform admins only: nobody else gets the panel, its data or its buttons.
 #[component]
 pub fn ProvidersTab() -> impl IntoView {
+    view! { <AdminOnly><ProvidersPanel/></AdminOnly> }
+}
+
+#[component]
+fn ProvidersPanel() -> impl IntoView {
     let create = ServerAction::<CreateProvider>::new();
     let flags = ServerAction::<SetProviderFlags>::new();
     let providers = Resource::new(

@@ -6,10 +6,17 @@ use leptos::prelude::*;
 use super::short_time;
 use crate::api::{list_signup_invites, list_users, CreateSignupInvite, WithdrawSignupInvite};
 use crate::components::feedback::{FieldError, FormError};
+use crate::components::layout::AdminOnly;
 use crate::dto::CreatedSignupInviteDto;
 
+/// Platform admins only: nobody else gets the panel, its data or its buttons.
 #[component]
 pub fn UsersTab() -> impl IntoView {
+    view! { <AdminOnly><UsersPanel/></AdminOnly> }
+}
+
+#[component]
+fn UsersPanel() -> impl IntoView {
     let create = ServerAction::<CreateSignupInvite>::new();
     let withdraw = ServerAction::<WithdrawSignupInvite>::new();
     let created = create.value();
