@@ -75,10 +75,11 @@ ensure_python_sdk() {
 #   .br and a .gz copy of each, pkg/hash.txt naming <hash>, and favicon.svg.
 # The directory is named by the files' content hash so browsers may cache them for good;
 # the copies are compressed here, once, at the best levels (Node's zlib has brotli).
-# This is what cargo-leptos does, without installing cargo-leptos.
+# A second argument puts the site elsewhere. This is what cargo-leptos does, without
+# installing cargo-leptos.
 build_site() {
   local mode="$1" target_dir="${CARGO_TARGET_DIR:-$ROOT/target}"
-  local site="$target_dir/site" wasm out hash
+  local site="${2:-$target_dir/site}" wasm out hash
   log "building the console bundle ($mode)"
   if [ "$mode" = release ]; then
     cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release

@@ -26,6 +26,7 @@ build_site debug
 log "unit and integration tests (SQLite)"
 # A hung test fails the run in minutes instead of holding CI for its whole budget.
 timeout 1200 cargo test -p server
+cargo test -p app --lib
 
 if ensure_postgres; then
   log "integration tests (PostgreSQL)"

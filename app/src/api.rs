@@ -12,8 +12,8 @@ use leptos::server_fn::codec::Json;
 
 use crate::dto::{
     AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
-    ConnectionDto, ConnectionUpdateDto, CreatedSignupInviteDto, ExplainDto, InvitationDto,
-    MemberDto, ModelDto, NewConnectionDto, OrgDto, OrgRole, PriceDto, ProviderDto,
+    ConnectionDto, ConnectionUpdateDto, CreatedSignupInviteDto, DashboardDto, ExplainDto,
+    InvitationDto, MemberDto, ModelDto, NewConnectionDto, OrgDto, OrgRole, PriceDto, ProviderDto,
     ReachableModelDto, RequestLogDto, SignupInviteDto, SignupStatusDto, TestResultDto,
     TryResultDto, UserDto,
 };
@@ -415,6 +415,12 @@ pub async fn set_provider_flags(
 pub async fn service_warnings() -> Result<Vec<String>, AppError> {
     let (backend, session) = ssr::context().await?;
     backend.service_warnings(&session).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "dashboard")]
+pub async fn dashboard(period: String) -> Result<DashboardDto, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.dashboard(&session, period).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "list_logs")]

@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 
 use crate::dto::{
     AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
-    ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, CreatedSignupInviteDto, ExplainDto,
-    InvitationDto, KeyLifetime, KeyPolicyDto, KeyScope, MemberDto, ModelDto, NewConnectionDto,
-    OrgDto, OrgRole, PriceDto, ProviderDto, ReachableModelDto, RequestLogDto, SignupInviteDto,
-    SignupStatusDto, TestResultDto, TryResultDto, UserDto,
+    ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, CreatedSignupInviteDto, DashboardDto,
+    ExplainDto, InvitationDto, KeyLifetime, KeyPolicyDto, KeyScope, MemberDto, ModelDto,
+    NewConnectionDto, OrgDto, OrgRole, PriceDto, ProviderDto, ReachableModelDto, RequestLogDto,
+    SignupInviteDto, SignupStatusDto, TestResultDto, TryResultDto, UserDto,
 };
 use crate::error::AppError;
 
@@ -195,6 +195,8 @@ pub trait ConsoleBackend: Send + Sync + 'static {
     /// What an operator must act on (the disk nearly full, the request log failing),
     /// as `/health` reports it; shown on every page of the console.
     async fn service_warnings(&self, session: &Session) -> Result<Vec<String>, AppError>;
+    /// The signed-in user's traffic over the last `period` (hour, day, week, month).
+    async fn dashboard(&self, session: &Session, period: String) -> Result<DashboardDto, AppError>;
     async fn list_logs(
         &self,
         session: &Session,

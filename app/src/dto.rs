@@ -370,6 +370,10 @@ pub struct ConnectionDto {
     pub can_edit: bool,
     pub created_at: String,
     pub updated_at: String,
+    /// What routes through it for the caller: `collection/HANDLE/NAME`, `auto(NAME)`,
+    /// `alias NAME`.
+    #[serde(default)]
+    pub used_by: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -768,4 +772,52 @@ pub struct AliasInputDto {
     pub scope: Option<String>,
     #[serde(default)]
     pub organization: Option<String>,
+}
+
+/// The dashboard's period: the last hour, day, week or month.
+pub const PERIODS: [&str; 4] = ["hour", "day", "week", "month"];
+
+/// The signed-in user's traffic over a period: totals, a time series and the busiest
+/// connections, models, keys and collections.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DashboardDto {
+    pub period: String,
+    /// Epoch ms of the first bucket and each bucket's length.
+    pub from_ms: i64,
+    pub bucket_ms: i64,
+    pub requests: i64,
+    pub errors: i64,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub cost_usd: f64,
+    /// Approximate (interpolated inside a histogram bin).
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub points: Vec<DashboardPointDto>,
+    pub by_connection: Vec<BreakdownDto>,
+    pub by_model: Vec<BreakdownDto>,
+    pub by_key: Vec<BreakdownDto>,
+    pub by_collection: Vec<BreakdownDto>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DashboardPointDto {
+    pub t: i64,
+    pub requests: i64,
+    pub errors: i64,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub ttft_p50_ms: Option<f64>,
+    pub tokens: i64,
+    pub cost_usd: f64,
+}
+
+/// One row of a breakdown table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BreakdownDto {
+    pub name: String,
+    pub requests: i64,
+    pub errors: i64,
+    pub tokens: i64,
+    pub cost_usd: f64,
 }

@@ -24,6 +24,7 @@ use pages::{
     auth::{LoginPage, SignupPage},
     collections::CollectionsPage,
     connections::{ConnectionDetailPage, ConnectionsPage},
+    dashboard::DashboardPage,
     logs::LogsPage,
     settings::{AccountTab, ApiKeysTab, OrganizationsTab, ProvidersTab, SettingsPage, UsersTab},
 };
@@ -116,7 +117,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=LoginPage/>
                 <Route path=path!("/signup") view=SignupPage/>
                 <ParentRoute path=path!("") view=Shell>
-                    <Route path=path!("") view=ConnectionsPage/>
+                    <Route path=path!("") view=DashboardPage/>
+                    <Route path=path!("dashboard") view=DashboardPage/>
                     <Route path=path!("connections") view=ConnectionsPage/>
                     <Route path=path!("connections/:id") view=ConnectionDetailPage/>
                     <Route path=path!("collections") view=CollectionsPage/>

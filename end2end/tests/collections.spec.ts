@@ -1,29 +1,5 @@
 import { expect, Page, test } from "@playwright/test";
-import { hydrated, unique, signUp } from "./helpers";
-
-/** Creates and tests a connection through the console's own server functions. */
-async function connect(page: Page, provider: string, name: string, endpoint: string): Promise<string> {
-  return page.evaluate(
-    async ({ provider, name, endpoint }) => {
-      const created = await fetch("/api/fn/create_connection", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({
-          req: { provider, name, api_key: "sk-e2e-collections-0001", endpoint_url: endpoint, max_retries: 0 },
-        }),
-      });
-      const conn = await created.json();
-      const tested = await fetch("/api/fn/test_connection", {
-        method: "POST",
-        headers: { "Content-Type": "application/x-www-form-urlencoded" },
-        body: `id=${encodeURIComponent(conn.id)}`,
-      });
-      if (!(await tested.json()).success) throw new Error(`test of ${name} failed`);
-      return conn.id as string;
-    },
-    { provider, name, endpoint },
-  );
-}
+import { connect, hydrated, unique, signUp } from "./helpers";
 
 test("a person builds a fallback collection and a call goes to the second member when the first fails", async ({ page }) => {
   const mock = process.env.MOCK_PROVIDER_URL!;

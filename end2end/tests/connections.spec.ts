@@ -4,6 +4,7 @@ import { hydrated, unique, signUp } from "./helpers";
 test("a person creates, tests, rotates, disables and deletes a connection", async ({ page }) => {
   const mock = process.env.MOCK_PROVIDER_URL!;
   await signUp(page, "cx");
+  await page.getByRole("link", { name: "Connections" }).click();
 
   await page.getByRole("button", { name: "Add connection" }).click();
   const form = page.getByTestId("create-connection");
@@ -46,11 +47,42 @@ test("a person creates, tests, rotates, disables and deletes a connection", asyn
   await expect(page.getByTestId("audit")).toContainText("update_key");
   await expect(page.getByTestId("audit")).toContainText("disable");
   await expect(page.locator("svg.chart")).toBeVisible();
+
+  // A limit that is not a number is an error on its field; nothing is saved.
+  const edit = page.getByTestId("edit-connection");
+  await edit.getByLabel("Requests per minute").fill("60");
+  await edit.getByLabel("Requests per minute").press("Enter");
+  await expect(edit.getByRole("status")).toHaveText("Saved.");
+  await edit.getByLabel("Requests per minute").fill("two");
+  await edit.getByLabel("Priority").fill("high");
+  await edit.getByRole("button", { name: "Save settings" }).click();
+  await expect(edit.locator('[data-field="rate_limit_rpm"]')).toHaveText('"two" is not a whole number.');
+  await expect(edit.locator('[data-field="prefer_score"]')).toHaveText('"high" is not a whole number.');
+  await expect(edit.getByRole("status")).toHaveCount(0);
+  await page.reload();
+  await hydrated(page);
+  await expect(page.locator("dl.facts")).toContainText("60 rpm");
+  await expect(page.getByTestId("edit-connection").getByLabel("Requests per minute")).toHaveValue("60");
+
+  // A collection routes through it: the detail, the list and the delete dialog say so.
+  const collection = await page.evaluate(async () => {
+    const res = await fetch("/api/fn/save_collection", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ id: null, input: { name: "everyday", strategy: "fallback", models: ["openai/mock-large"] } }),
+    });
+    return (await res.json()).reference as string;
+  });
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByTestId("used-by")).toHaveText(collection);
   await page.getByRole("link", { name: "← Connections" }).click();
+  await expect(page.locator('tr[data-connection="Mock OpenAI"]').getByTestId("used-by")).toHaveText(collection);
 
   // Delete, confirming the dialog that names what goes with it.
   page.once("dialog", async (dialog) => {
     expect(dialog.message()).toContain("3 models");
+    expect(dialog.message()).toContain(`${collection} routes through it`);
     await dialog.accept();
   });
   await page.locator('tr[data-connection="Mock OpenAI"]').getByRole("button", { name: "Delete" }).click();
@@ -60,6 +92,7 @@ test("a person creates, tests, rotates, disables and deletes a connection", asyn
 
 test("the create form shows the server's validation errors", async ({ page }) => {
   await signUp(page, "cx");
+  await page.getByRole("link", { name: "Connections" }).click();
   await page.getByRole("button", { name: "Add connection" }).click();
   const form = page.getByTestId("create-connection");
   await form.getByLabel("Provider").selectOption("bedrock");

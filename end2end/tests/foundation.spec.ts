@@ -13,9 +13,9 @@ test("a person signs up, creates an organization and an API key that validates",
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Create account" }).click();
 
-  await expect(page).toHaveURL(/\/connections$/);
+  await expect(page).toHaveURL(/\/dashboard$/);
   await expect(page.getByTestId("current-handle")).toHaveText(`@${handle}`);
-  await expect(page.getByRole("heading", { name: "Connections" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Dashboard" })).toBeVisible();
   await hydrated(page);
 
   // Client-side navigation from here on: the marker survives only if nothing reloads.
@@ -81,7 +81,7 @@ test("log in shows the server's error, then logs in and out", async ({ page }) =
 
   await page.getByLabel("Password").fill("a long enough password");
   await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page).toHaveURL(/\/connections$/);
+  await expect(page).toHaveURL(/\/dashboard$/);
 
   await page.getByRole("button", { name: "Log out" }).click();
   await expect(page).toHaveURL(/\/login$/);
@@ -93,7 +93,7 @@ test("log in shows the server's error, then logs in and out", async ({ page }) =
 
   await page.getByLabel("Password").fill("a long enough password");
   await page.getByRole("button", { name: "Log in" }).click();
-  await expect(page).toHaveURL(/\/connections$/);
+  await expect(page).toHaveURL(/\/dashboard$/);
   await expect(page.getByTestId("current-handle")).toHaveText(`@${handle}`);
 });
 
@@ -112,8 +112,8 @@ test("the console fits a 400px-wide screen", async ({ page }) => {
   await page.getByLabel("Handle").fill(handle);
   await page.getByLabel("Password").fill("correct horse battery");
   await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page).toHaveURL(/\/connections$/);
-  for (const path of ["/connections", "/settings", "/settings/keys", "/settings/organizations"]) {
+  await expect(page).toHaveURL(/\/dashboard$/);
+  for (const path of ["/dashboard", "/connections", "/settings", "/settings/keys", "/settings/organizations"]) {
     await page.goto(path);
     await hydrated(page);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth);

@@ -18,7 +18,7 @@ export async function signUp(page: Page, prefix = "u"): Promise<string> {
   await page.getByLabel("Handle").fill(handle);
   await page.getByLabel("Password").fill("correct horse battery");
   await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page).toHaveURL(/\/connections$/);
+  await expect(page).toHaveURL(/\/dashboard$/);
   await hydrated(page);
   return handle;
 }
@@ -32,7 +32,7 @@ export async function logIn(page: Page, email: string, password: string) {
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Log in" }).click();
-  await expect(page).toHaveURL(/\/connections$/);
+  await expect(page).toHaveURL(/\/dashboard$/);
   await hydrated(page);
 }
 
@@ -45,4 +45,41 @@ export function watchErrors(page: Page): string[] {
     if (m.type() === "error") errors.push(`${page.url()}: console: ${m.text()}`);
   });
   return errors;
+}
+
+/** Creates and tests a connection through the console's own server functions. */
+export async function connect(page: Page, provider: string, name: string, endpoint: string): Promise<string> {
+  return page.evaluate(
+    async ({ provider, name, endpoint }) => {
+      const created = await fetch("/api/fn/create_connection", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({
+          req: { provider, name, api_key: "sk-e2e-collections-0001", endpoint_url: endpoint, max_retries: 0 },
+        }),
+      });
+      const conn = await created.json();
+      const tested = await fetch("/api/fn/test_connection", {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: `id=${encodeURIComponent(conn.id)}`,
+      });
+      if (!(await tested.json()).success) throw new Error(`test of ${name} failed`);
+      return conn.id as string;
+    },
+    { provider, name, endpoint },
+  );
+}
+
+/** Makes an API key (inference scope) through the console's server function. */
+export async function apiKey(page: Page, name: string): Promise<string> {
+  return page.evaluate(async (name) => {
+    const res = await fetch("/api/fn/create_api_key", {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: `name=${encodeURIComponent(name)}&inference=on`,
+    });
+    if (!res.ok) throw new Error(`create_api_key: ${res.status} ${await res.text()}`);
+    return (await res.json()).key as string;
+  }, name);
 }

@@ -5,6 +5,7 @@ import { hydrated, logIn, OPERATOR, signUp, watchErrors } from "./helpers";
 // member: the server's render and the browser's hydration must agree every time.
 const PAGES = [
   "/",
+  "/dashboard",
   "/connections",
   "/collections",
   "/logs",

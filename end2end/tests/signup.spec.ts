@@ -29,7 +29,7 @@ test("a fresh install is set up with the logged token, then admits people by inv
   await expect(owner.getByText("This setup token is not valid")).toBeVisible();
   await owner.getByLabel("Setup token").fill(token);
   await owner.getByRole("button", { name: "Create account" }).click();
-  await expect(owner).toHaveURL(/\/connections$/);
+  await expect(owner).toHaveURL(/\/dashboard$/);
 
   await owner.getByRole("link", { name: "Settings" }).click();
   await owner.getByRole("link", { name: "Users" }).click();
@@ -54,7 +54,7 @@ test("a fresh install is set up with the logged token, then admits people by inv
   await expect(grace.getByText("You were invited")).toBeVisible();
   await fillAccount(grace, "grace@example.com", "grace");
   await grace.getByRole("button", { name: "Create account" }).click();
-  await expect(grace).toHaveURL(/\/connections$/);
+  await expect(grace).toHaveURL(/\/dashboard$/);
   await grace.getByRole("link", { name: "Settings" }).click();
   await expect(grace.getByRole("link", { name: "Users" })).toHaveCount(0);
 

@@ -23,6 +23,7 @@ pub fn Shell() -> impl IntoView {
                         <aside class="sidebar">
                             <a class="brand" href="/">"LangMart"</a>
                             <nav class="nav">
+                                <A href="/dashboard">"Dashboard"</A>
                                 <A href="/connections">"Connections"</A>
                                 <A href="/collections">"Model Collections"</A>
                                 <A href="/logs">"Request Logs"</A>

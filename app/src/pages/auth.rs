@@ -14,7 +14,7 @@ use crate::UserContext;
 pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
     let result = login.value();
-    expect_context::<UserContext>().follow(result, "/connections");
+    expect_context::<UserContext>().follow(result, "/dashboard");
     view! {
         <div class="auth-page">
             <div class="auth-card">
@@ -71,7 +71,7 @@ fn SignupHint() -> impl IntoView {
 pub fn SignupPage() -> impl IntoView {
     let signup = ServerAction::<Signup>::new();
     let result = signup.value();
-    expect_context::<UserContext>().follow(result, "/connections");
+    expect_context::<UserContext>().follow(result, "/dashboard");
     let status = Resource::new(|| (), |_| signup_status());
     let query = use_query_map();
     view! {

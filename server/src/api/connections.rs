@@ -22,7 +22,12 @@ pub async fn list(
     filter: Result<Query<ConnectionFilter>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(filter) = filter.map_err(|e| RequestError::InvalidBody(e.body_text()))?;
-    let connections = state.connections.list(&caller.actor(), &filter).await?;
+    let actor = caller.actor();
+    let mut connections = state.connections.list(&actor, &filter).await?;
+    state
+        .routing
+        .fill_used_by(&actor.user_id, &mut connections)
+        .await?;
     Ok(Json(json!({ "connections": connections })))
 }
 
@@ -40,7 +45,13 @@ pub async fn get(
     caller: Manager,
     Path(id): Path<String>,
 ) -> Result<Json<ConnectionDto>, ApiError> {
-    Ok(Json(state.connections.get(&caller.actor(), &id).await?))
+    let actor = caller.actor();
+    let mut connection = state.connections.get(&actor, &id).await?;
+    state
+        .routing
+        .fill_used_by(&actor.user_id, std::slice::from_mut(&mut connection))
+        .await?;
+    Ok(Json(connection))
 }
 
 pub async fn update(

@@ -123,6 +123,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/routing/explain", get(routing::explain))
         .route("/api/logs", get(routing::logs))
         .route("/api/usage", get(usage::usage))
+        .route("/api/dashboard", get(usage::dashboard))
         .route("/api/budgets", get(budgets::mine))
         .route("/api/users/{id}/budget", put(budgets::set_for_user))
         .route(

@@ -1,7 +1,8 @@
 //! `GET /api/usage?from=&to=&group_by=`: what the caller's requests used and cost (a
 //! platform admin's: everyone's), grouped by `key`, `model`, `connection`, `collection`,
 //! `user` or `day` (the default). `from` and `to` are RFC 3339 times or `YYYY-MM-DD` days
-//! (UTC); the range is `[from, to)`, by default the last 30 days.
+//! (UTC); the range is `[from, to)`, by default the last 30 days. `GET /api/dashboard`: the
+//! console dashboard's figures for the caller.
 
 use axum::{
     extract::{Query, State},
@@ -81,4 +82,25 @@ pub async fn usage(
             "unpriced_requests": total.unpriced_requests,
         },
     })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardQuery {
+    #[serde(default)]
+    period: Option<String>,
+}
+
+/// `GET /api/dashboard?period=hour|day|week|month` (default `day`): the caller's own
+/// traffic as the console's dashboard shows it.
+pub async fn dashboard(
+    State(state): State<AppState>,
+    Manager(caller): Manager,
+    query: Result<Query<DashboardQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<app::dto::DashboardDto>, ApiError> {
+    let Query(q) = query.map_err(|e| RequestError::InvalidBody(e.body_text()))?;
+    let period = q.period.as_deref().unwrap_or("day");
+    Ok(Json(
+        crate::logs::dashboard::dashboard(&state, &caller.user_id, period, now_ms()).await?,
+    ))
 }

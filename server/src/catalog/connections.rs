@@ -966,5 +966,6 @@ pub fn to_dto(row: SqlConnection, can_edit: bool) -> ConnectionDto {
         can_edit,
         created_at: rfc3339(row.created_at),
         updated_at: rfc3339(row.updated_at),
+        used_by: Vec::new(),
     }
 }

@@ -4,7 +4,9 @@
 //! retries; the channel then fills and further rows are dropped and counted: memory stays
 //! bounded, requests are never held up, and `/health` says so.
 
+pub mod dashboard;
 pub mod retention;
+pub mod timeline;
 pub mod usage;
 
 use std::{

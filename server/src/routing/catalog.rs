@@ -377,6 +377,21 @@ impl RoutingCatalog {
         }
     }
 
+    /// Fills each connection's `used_by` as `user_id` sees it (see [`super::used_by`]).
+    pub async fn fill_used_by(
+        &self,
+        user_id: &str,
+        connections: &mut [app::dto::ConnectionDto],
+    ) -> Result<(), ApiError> {
+        let snapshot = self.snapshot().await?;
+        let ids: Vec<&str> = connections.iter().map(|c| c.id.as_str()).collect();
+        let mut used = super::used_by(&snapshot, user_id, &ids);
+        for c in connections {
+            c.used_by = used.remove(&c.id).unwrap_or_default();
+        }
+        Ok(())
+    }
+
     fn current(&self) -> Option<Arc<Snapshot>> {
         self.current
             .read()

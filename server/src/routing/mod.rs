@@ -9,7 +9,10 @@ pub mod catalog;
 pub mod model_ref;
 pub mod strategy;
 
-use std::{collections::HashSet, sync::Arc};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
 
 use axum::http::StatusCode;
 use rand::Rng;
@@ -511,6 +514,65 @@ fn matches(
         )));
     }
     Ok(matching)
+}
+
+/// What would route through each of `connection_ids` for `user_id`: the collections they
+/// may call with a member that resolves to it (`collection/HANDLE/NAME`, `auto(NAME)`), and their
+/// aliases whose target does (`alias NAME`). The console's "used by"; nothing the user
+/// cannot see is named.
+pub fn used_by(
+    snapshot: &Snapshot,
+    user_id: &str,
+    connection_ids: &[&str],
+) -> HashMap<String, Vec<String>> {
+    let viewer = Viewer::User(user_id.to_owned());
+    let serves = |reference: &str| -> HashSet<String> {
+        let Ok(parsed) = parse(snapshot, reference) else {
+            return HashSet::new();
+        };
+        matches(snapshot, &viewer, &parsed, reference, &mut Vec::new())
+            .map(|found| found.into_iter().map(|m| m.route.id.clone()).collect())
+            .unwrap_or_default()
+    };
+    let collection_serves = |c: &Collection| -> HashSet<String> {
+        members(snapshot, &viewer, c)
+            .iter()
+            .flat_map(|(member, _)| serves(member))
+            .collect()
+    };
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    let mut name_users = |routes: HashSet<String>, name: String| {
+        for id in connection_ids.iter().filter(|id| routes.contains(**id)) {
+            out.entry((*id).to_owned()).or_default().push(name.clone());
+        }
+    };
+    for c in snapshot
+        .collections
+        .iter()
+        .filter(|c| snapshot.may_use_collection(user_id, &c.owner))
+    {
+        name_users(collection_serves(c), c.reference());
+    }
+    for a in snapshot
+        .aliases
+        .iter()
+        .filter(|a| snapshot.owns_or_belongs(user_id, &a.owner))
+    {
+        let routes = match parse(snapshot, &a.target) {
+            Ok(ModelRef::Auto(name)) => snapshot
+                .collection(&CollectionOwner::System, &name)
+                .map(|c| collection_serves(&c))
+                .unwrap_or_default(),
+            Ok(ModelRef::Collection { owner, name }) => {
+                find_collection(snapshot, user_id, owner.as_deref(), &name)
+                    .map(|c| collection_serves(&c))
+                    .unwrap_or_default()
+            }
+            _ => serves(&a.target),
+        };
+        name_users(routes, format!("alias {}", a.name));
+    }
+    out
 }
 
 /// Whether `reference` names something `viewer` can route to; the collection form's check.

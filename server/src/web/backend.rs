@@ -14,10 +14,10 @@ use std::collections::BTreeMap;
 use crate::catalog::{connections::ConnectionFilter, providers, Actor};
 use app::dto::{
     AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
-    ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, CreatedSignupInviteDto, ExplainDto,
-    InvitationDto, KeyLifetime, KeyScope, MemberDto, ModelDto, NewConnectionDto, OrgDto, OrgRole,
-    PriceDto, ProviderDto, ReachableModelDto, RequestLogDto, SignupInviteDto, SignupStatusDto,
-    TestResultDto, TryResultDto, UserDto,
+    ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, CreatedSignupInviteDto, DashboardDto,
+    ExplainDto, InvitationDto, KeyLifetime, KeyScope, MemberDto, ModelDto, NewConnectionDto,
+    OrgDto, OrgRole, PriceDto, ProviderDto, ReachableModelDto, RequestLogDto, SignupInviteDto,
+    SignupStatusDto, TestResultDto, TryResultDto, UserDto,
 };
 use app::error::AppError;
 
@@ -360,11 +360,16 @@ impl ConsoleBackend for ConsoleService {
 
     async fn list_connections(&self, session: &Session) -> Result<Vec<ConnectionDto>, AppError> {
         let actor = self.actor(session).await?;
-        Ok(self
+        let mut list = self
             .state
             .connections
             .list(&actor, &ConnectionFilter::default())
-            .await?)
+            .await?;
+        self.state
+            .routing
+            .fill_used_by(&actor.user_id, &mut list)
+            .await?;
+        Ok(list)
     }
 
     async fn connection_detail(
@@ -373,7 +378,12 @@ impl ConsoleBackend for ConsoleService {
         id: String,
     ) -> Result<ConnectionDetailDto, AppError> {
         let actor = self.actor(session).await?;
-        Ok(self.state.connections.detail(&actor, &id).await?)
+        let mut detail = self.state.connections.detail(&actor, &id).await?;
+        self.state
+            .routing
+            .fill_used_by(&actor.user_id, std::slice::from_mut(&mut detail.connection))
+            .await?;
+        Ok(detail)
     }
 
     async fn create_connection(
@@ -496,6 +506,14 @@ impl ConsoleBackend for ConsoleService {
         self.state.budgets.fill_key_spend(&mut keys).await?;
         warnings.extend(keys.iter().filter_map(budget_warning));
         Ok(warnings)
+    }
+
+    async fn dashboard(&self, session: &Session, period: String) -> Result<DashboardDto, AppError> {
+        let id = self.user_id(session).await?;
+        Ok(
+            crate::logs::dashboard::dashboard(&self.state, &id, &period, crate::clock::now_ms())
+                .await?,
+        )
     }
 
     async fn list_logs(

@@ -163,9 +163,15 @@ async fn same_origin(req: Request, next: Next) -> Response {
 /// functions, which check for themselves) passes.
 fn needs_user(path: &str) -> bool {
     path == "/"
-        || ["/connections", "/collections", "/logs", "/settings"]
-            .iter()
-            .any(|p| path == *p || path.starts_with(&format!("{p}/")))
+        || [
+            "/dashboard",
+            "/connections",
+            "/collections",
+            "/logs",
+            "/settings",
+        ]
+        .iter()
+        .any(|p| path == *p || path.starts_with(&format!("{p}/")))
 }
 
 async fn guard(session: Session, req: Request, next: Next) -> Response {
@@ -175,13 +181,13 @@ async fn guard(session: Session, req: Request, next: Next) -> Response {
     let path = req.uri().path();
     let signed_in = matches!(session.get::<String>(USER_ID_KEY).await, Ok(Some(_)));
     if path == "/" {
-        return Redirect::to(if signed_in { "/connections" } else { "/login" }).into_response();
+        return Redirect::to(if signed_in { "/dashboard" } else { "/login" }).into_response();
     }
     if !signed_in && needs_user(path) {
         return Redirect::to("/login").into_response();
     }
     if signed_in && (path == "/login" || path == "/signup") {
-        return Redirect::to("/connections").into_response();
+        return Redirect::to("/dashboard").into_response();
     }
     next.run(req).await
 }
@@ -217,7 +223,14 @@ mod tests {
 
     #[test]
     fn console_pages_need_a_user_and_the_rest_does_not() {
-        for p in ["/", "/connections", "/settings", "/settings/keys", "/logs"] {
+        for p in [
+            "/",
+            "/dashboard",
+            "/connections",
+            "/settings",
+            "/settings/keys",
+            "/logs",
+        ] {
             assert!(needs_user(p), "{p}");
         }
         for p in [

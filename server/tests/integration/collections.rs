@@ -172,6 +172,56 @@ async fn fallback_goes_down_the_list_and_the_log_names_the_collection() {
 }
 
 #[tokio::test]
+async fn a_connection_says_which_collections_and_aliases_route_through_it() {
+    let Some(app) = spawn_app().await else { return };
+    let (_, key) = app.user_with_key("ada@example.com", "ada").await;
+    let (_, bob) = app.user_with_key("bob@example.com", "bob").await;
+    let first = ChatMock::start("first").await;
+    let second = ChatMock::start("second").await;
+    let a = connect(&app, &key, "openai", &first, json!({})).await;
+    let b = connect(&app, &key, "groq", &second, json!({})).await;
+    create_collection(
+        &app,
+        &key,
+        json!({"name": "coding", "strategy": "fallback", "models": ["openai/gpt-4o"]}),
+    )
+    .await;
+    for (name, target) in [("claude-*", "collection/coding"), ("fast", "groq/gpt-4o")] {
+        let res = app
+            .api(Method::POST, "/api/aliases", &key)
+            .json(&json!({"name": name, "target": target}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED, "{:?}", res.text().await);
+    }
+    // Someone else's collection naming the same model is not theirs to see.
+    connect(&app, &bob, "openai", &second, json!({})).await;
+    create_collection(
+        &app,
+        &bob,
+        json!({"name": "mine", "strategy": "fallback", "models": ["openai/gpt-4o"]}),
+    )
+    .await;
+
+    let list = app.get_json("/api/connections", &key).await;
+    let used_by = |id: &str| -> Vec<String> {
+        let c = list["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap();
+        serde_json::from_value(c["used_by"].clone()).unwrap()
+    };
+    assert_eq!(used_by(&a), ["collection/ada/coding", "alias claude-*"]);
+    // Groq is a free provider: its models are auto(free)'s members.
+    assert_eq!(used_by(&b), ["auto(free)", "alias fast"]);
+    let one = app.get_json(&format!("/api/connections/{b}"), &key).await;
+    assert_eq!(one["used_by"], json!(["auto(free)", "alias fast"]));
+}
+
+#[tokio::test]
 async fn round_robin_cycles_exactly_and_explain_does_not_move_it() {
     let Some(app) = spawn_app().await else { return };
     let (_, key) = app.user_with_key("ada@example.com", "ada").await;

@@ -186,25 +186,25 @@ async fn every_response_carries_a_request_id() {
 }
 
 /// A built site: the bundle in a content-named directory with compressed copies beside it.
-fn built_site(root: &std::path::Path, hash: &str) {
+fn built_site(root: &std::path::Path, hash: &str) -> std::io::Result<()> {
     let dir = root.join("pkg").join(hash);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(root.join("pkg/hash.txt"), format!("{hash}\n")).unwrap();
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(root.join("pkg/hash.txt"), format!("{hash}\n"))?;
     std::fs::write(
         dir.join("langmart.js"),
         "export default function init() {}\n".repeat(50),
-    )
-    .unwrap();
-    std::fs::write(dir.join("langmart.js.br"), b"brotli bytes").unwrap();
-    std::fs::write(dir.join("langmart.js.gz"), b"\x1f\x8bgzip bytes").unwrap();
-    std::fs::write(dir.join("langmart.css"), "body { margin: 0 }\n").unwrap();
+    )?;
+    std::fs::write(dir.join("langmart.js.br"), b"brotli bytes")?;
+    std::fs::write(dir.join("langmart.js.gz"), b"\x1f\x8bgzip bytes")?;
+    std::fs::write(dir.join("langmart.css"), "body { margin: 0 }\n")?;
+    Ok(())
 }
 
 #[tokio::test]
 async fn console_assets_are_content_named_precompressed_and_cached_for_good() {
     let site = tempfile::tempdir().unwrap();
     let hash = "0123abcd4567ef89";
-    built_site(site.path(), hash);
+    built_site(site.path(), hash).unwrap();
     let root = site.path().to_path_buf();
     let Some(app) = spawn_app_with(|s| s.site_root = Some(root)).await else {
         return;
@@ -280,7 +280,7 @@ async fn console_pages_render_on_the_server() {
 
     app.signup("ada@example.com", "ada").await;
     let root = app.browser.get(app.url("/")).send().await.unwrap();
-    assert_eq!(root.headers()["location"], "/connections");
+    assert_eq!(root.headers()["location"], "/dashboard");
     let keys = app
         .browser
         .get(app.url("/settings/keys"))

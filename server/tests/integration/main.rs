@@ -15,6 +15,7 @@ mod cli;
 mod collections;
 mod connections;
 mod crash;
+mod dashboard;
 mod faults;
 mod fn_inputs;
 mod http;

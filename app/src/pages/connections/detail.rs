@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_params_map};
 
-use super::{gateway_label, status_chip, when};
+use super::{gateway_label, status_chip, used_by_label, when};
 use std::collections::BTreeMap;
 
 use crate::api::{
@@ -114,6 +114,9 @@ fn Detail(
                 <dt>"Settings"</dt><dd>{if config.is_empty() { "—".to_owned() } else { config }}</dd>
                 <dt>"Last health check"</dt><dd>{when(&c.last_health_check_at)}</dd>
                 <dt>"Rate-limited until"</dt><dd>{when(&c.rate_limited_until)}</dd>
+                <dt>"Used by"</dt><dd data-testid="used-by">{used_by_label(&c.used_by)}</dd>
+                <dt>"Created"</dt><dd>{short_time(&c.created_at)}</dd>
+                <dt>"Updated"</dt><dd>{short_time(&c.updated_at)}</dd>
             </dl>
         </section>
         <section class="card">
@@ -254,68 +257,106 @@ fn EditConnection(
     let secrets = RwSignal::new(BTreeMap::<String, String>::new());
     let provider_key = c.provider.key.clone();
     let saved = edit.value();
-    let limit = |s: String| s.trim().parse::<i64>().ok();
+    // What the browser found wrong, by field; nothing is sent until it is empty.
+    let invalid = RwSignal::new(BTreeMap::<&'static str, String>::new());
 
     let text = move |label: &'static str, field: &'static str, sig: RwSignal<String>| {
         view! {
-            <label>
-                {label}
-                <input type="text" name=field prop:value=move || sig.get() on:input=move |ev| sig.set(event_target_value(&ev))/>
+            <label class="field">
+                <span>{label}</span>
+                <input type="text" name=field
+                    aria-invalid=move || invalid.with(|m| m.contains_key(field)).to_string()
+                    prop:value=move || sig.get() on:input=move |ev| sig.set(event_target_value(&ev))/>
+                {move || invalid.with(|m| m.get(field).cloned()).map(|msg| view! {
+                    <p class="field-error" data-field=field>{msg}</p>
+                })}
+                <FieldError result=saved field=field/>
             </label>
         }
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let mut errors = BTreeMap::new();
+        let mut number = |field: &'static str, sig: RwSignal<String>, rule: NumberRule| match rule
+            .parse(&sig.get_untracked())
+        {
+            Ok(v) => v,
+            Err(msg) => {
+                errors.insert(field, msg);
+                None
+            }
+        };
+        let rpm_v = number("rate_limit_rpm", rpm, NumberRule::OPTIONAL_COUNT);
+        let tpm_v = number("rate_limit_tpm", tpm, NumberRule::OPTIONAL_COUNT);
+        let rpd_v = number("rate_limit_rpd", rpd, NumberRule::OPTIONAL_COUNT);
+        let prefer_v = number("prefer_score", prefer, NumberRule::PRIORITY);
+        let timeout_v = number("timeout_ms", timeout, NumberRule::REQUIRED_COUNT);
+        let connect_v = number(
+            "connect_timeout_ms",
+            connect_timeout,
+            NumberRule::OPTIONAL_COUNT,
+        );
+        let idle_v = number("idle_timeout_ms", idle_timeout, NumberRule::OPTIONAL_COUNT);
+        let max_v = number("max_duration_ms", max_duration, NumberRule::OPTIONAL_COUNT);
+        let retries_v = number("max_retries", retries, NumberRule::REQUIRED_COUNT);
+        let ok = errors.is_empty();
+        invalid.set(errors);
+        if !ok {
+            edit.value().set(None);
+            return;
+        }
+        let change = ConnectionUpdateDto {
+            name: Some(name.get_untracked()),
+            description: Some(description.get_untracked()),
+            endpoint_url: Some(endpoint.get_untracked()),
+            rate_limit_rpm: Some(rpm_v),
+            rate_limit_tpm: Some(tpm_v),
+            rate_limit_rpd: Some(rpd_v),
+            prefer_score: prefer_v,
+            timeout_ms: timeout_v,
+            connect_timeout_ms: Some(connect_v),
+            idle_timeout_ms: Some(idle_v),
+            max_duration_ms: Some(max_v),
+            max_retries: retries_v,
+            allow_fallback: Some(fallback.get_untracked()),
+            ..Default::default()
+        };
+        edit.dispatch(UpdateConnection {
+            id: id.get_value(),
+            change,
+        });
     };
     view! {
         <section class="card" data-testid="edit-connection">
             <h2>"Edit settings"</h2>
-            <div class="grid2">
-                {text("Name", "name", name)}
-                {text("Description", "description", description)}
-                {text("Endpoint URL", "endpoint_url", endpoint)}
-                {text("Requests per minute (empty = unlimited)", "rate_limit_rpm", rpm)}
-                {text("Tokens per minute (empty = unlimited)", "rate_limit_tpm", tpm)}
-                {text("Requests per day (empty = unlimited)", "rate_limit_rpd", rpd)}
-                {text("Priority (prefer score)", "prefer_score", prefer)}
-                {text("Timeout: a whole answer, or a stream's start (ms)", "timeout_ms", timeout)}
-                {text("Connect timeout (ms; empty = the timeout)", "connect_timeout_ms", connect_timeout)}
-                {text("Longest pause in a stream (ms; empty = the timeout)", "idle_timeout_ms", idle_timeout)}
-                {text("Longest stream (ms; empty = no limit)", "max_duration_ms", max_duration)}
-                {text("Max retries", "max_retries", retries)}
-            </div>
-            <label class="checkbox">
-                <input type="checkbox" prop:checked=move || fallback.get() on:change=move |ev| fallback.set(event_target_checked(&ev))/>
-                "Allow fallback to other connections"
-            </label>
-            <FieldError result=saved field="name"/>
-            <FieldError result=saved field="endpoint_url"/>
-            <FieldError result=saved field="rate_limit_rpm"/>
-            <FieldError result=saved field="rate_limit_tpm"/>
-            <FieldError result=saved field="rate_limit_rpd"/>
-            <FieldError result=saved field="prefer_score"/>
-            <FieldError result=saved field="timeout_ms"/>
-            <FieldError result=saved field="connect_timeout_ms"/>
-            <FieldError result=saved field="idle_timeout_ms"/>
-            <FieldError result=saved field="max_duration_ms"/>
-            <FieldError result=saved field="max_retries"/>
-            <button class="primary" on:click=move |_| {
-                let change = ConnectionUpdateDto {
-                    name: Some(name.get_untracked()),
-                    description: Some(description.get_untracked()),
-                    endpoint_url: Some(endpoint.get_untracked()),
-                    rate_limit_rpm: Some(limit(rpm.get_untracked())),
-                    rate_limit_tpm: Some(limit(tpm.get_untracked())),
-                    rate_limit_rpd: Some(limit(rpd.get_untracked())),
-                    prefer_score: limit(prefer.get_untracked()),
-                    timeout_ms: limit(timeout.get_untracked()),
-                    connect_timeout_ms: Some(limit(connect_timeout.get_untracked())),
-                    idle_timeout_ms: Some(limit(idle_timeout.get_untracked())),
-                    max_duration_ms: Some(limit(max_duration.get_untracked())),
-                    max_retries: limit(retries.get_untracked()),
-                    allow_fallback: Some(fallback.get_untracked()),
-                    ..Default::default()
-                };
-                edit.dispatch(UpdateConnection { id: id.get_value(), change });
-            }>"Save settings"</button>
-            {move || matches!(saved.get(), Some(Ok(_))).then(|| view! { <span class="ok">"Saved."</span> })}
+            <form on:submit=submit novalidate>
+                <div class="grid2">
+                    {text("Name", "name", name)}
+                    {text("Description", "description", description)}
+                    {text("Endpoint URL", "endpoint_url", endpoint)}
+                    {text("Requests per minute (empty = unlimited)", "rate_limit_rpm", rpm)}
+                    {text("Tokens per minute (empty = unlimited)", "rate_limit_tpm", tpm)}
+                    {text("Requests per day (empty = unlimited)", "rate_limit_rpd", rpd)}
+                    {text("Priority (prefer score, -10000 to 10000)", "prefer_score", prefer)}
+                    {text("Timeout: a whole answer, or a stream's start (ms)", "timeout_ms", timeout)}
+                    {text("Connect timeout (ms; empty = the timeout)", "connect_timeout_ms", connect_timeout)}
+                    {text("Longest pause in a stream (ms; empty = the timeout)", "idle_timeout_ms", idle_timeout)}
+                    {text("Longest stream (ms; empty = no limit)", "max_duration_ms", max_duration)}
+                    {text("Max retries", "max_retries", retries)}
+                </div>
+                <label class="checkbox">
+                    <input type="checkbox" prop:checked=move || fallback.get() on:change=move |ev| fallback.set(event_target_checked(&ev))/>
+                    "Allow fallback to other connections"
+                </label>
+                <FormError result=saved/>
+                <button type="submit" class="primary" disabled=move || edit.pending().get()>
+                    {move || if edit.pending().get() { "Saving…" } else { "Save settings" }}
+                </button>
+                {move || matches!(saved.get(), Some(Ok(_))).then(|| view! { <span class="ok" role="status">"Saved."</span> })}
+                {move || (!invalid.with(|m| m.is_empty())).then(|| view! {
+                    <span class="form-error" role="alert">"Nothing was saved: correct the fields marked above."</span>
+                })}
+            </form>
         </section>
         <section class="card">
             <h2>"Replace credentials"</h2>
@@ -357,6 +398,82 @@ fn EditConnection(
             }>"Replace credentials"</button>
             {move || matches!(rekey.value().get(), Some(Ok(_))).then(|| view! { <span class="ok">"Credentials replaced."</span> })}
         </section>
+    }
+}
+
+/// What a number field of the settings form accepts. A value the rule refuses is an error
+/// on that field, never a silent change (round 1 saved "two" as "no limit").
+#[derive(Clone, Copy)]
+struct NumberRule {
+    min: i64,
+    max: i64,
+    required: bool,
+}
+
+impl NumberRule {
+    const OPTIONAL_COUNT: Self = Self {
+        min: 0,
+        max: i64::MAX,
+        required: false,
+    };
+    const REQUIRED_COUNT: Self = Self {
+        min: 0,
+        max: i64::MAX,
+        required: true,
+    };
+    const PRIORITY: Self = Self {
+        min: -10_000,
+        max: 10_000,
+        required: true,
+    };
+
+    fn parse(self, raw: &str) -> Result<Option<i64>, String> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return if self.required {
+                Err("Required.".into())
+            } else {
+                Ok(None)
+            };
+        }
+        match raw.parse::<i64>() {
+            Ok(n) if (self.min..=self.max).contains(&n) => Ok(Some(n)),
+            Ok(_) if self.max == i64::MAX => Err(format!("Must be {} or more.", self.min)),
+            Ok(_) => Err(format!("Must be between {} and {}.", self.min, self.max)),
+            Err(_) => Err(format!("\"{raw}\" is not a whole number.")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NumberRule;
+
+    #[test]
+    fn number_fields_refuse_words_and_out_of_range_values() {
+        assert_eq!(NumberRule::OPTIONAL_COUNT.parse(" "), Ok(None));
+        assert_eq!(NumberRule::OPTIONAL_COUNT.parse("60"), Ok(Some(60)));
+        assert_eq!(
+            NumberRule::OPTIONAL_COUNT.parse("two"),
+            Err("\"two\" is not a whole number.".into())
+        );
+        assert_eq!(
+            NumberRule::OPTIONAL_COUNT.parse("-1"),
+            Err("Must be 0 or more.".into())
+        );
+        assert_eq!(
+            NumberRule::REQUIRED_COUNT.parse(""),
+            Err("Required.".into())
+        );
+        assert_eq!(
+            NumberRule::PRIORITY.parse("high"),
+            Err("\"high\" is not a whole number.".into())
+        );
+        assert_eq!(NumberRule::PRIORITY.parse("-5"), Ok(Some(-5)));
+        assert_eq!(
+            NumberRule::PRIORITY.parse("20000"),
+            Err("Must be between -10000 and 10000.".into())
+        );
     }
 }
 

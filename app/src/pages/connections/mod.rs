@@ -37,6 +37,28 @@ pub fn gateway_label(t: i64) -> &'static str {
     }
 }
 
+/// The "Used by" cell: what routes through the connection, or a dash.
+pub fn used_by_label(used_by: &[String]) -> String {
+    if used_by.is_empty() {
+        "—".into()
+    } else {
+        used_by.join(", ")
+    }
+}
+
+/// The delete confirmation: what goes with the connection and what will stop reaching it.
+fn delete_message(name: &str, models: i64, used_by: &[String]) -> String {
+    let users = match used_by {
+        [] => "Nothing you can see routes through it.".to_owned(),
+        [one] => format!("{one} routes through it and will no longer reach it."),
+        many => format!(
+            "{} route through it and will no longer reach it.",
+            many.join(", ")
+        ),
+    };
+    format!("Delete connection \"{name}\"? Its {models} models will be removed with it. {users}")
+}
+
 pub fn when(ts: &Option<String>) -> String {
     ts.as_deref()
         .map(crate::pages::settings::short_time)
@@ -50,6 +72,7 @@ pub fn ConnectionsPage() -> impl IntoView {
     let rotate = ServerAction::<UpdateConnectionKey>::new();
     let delete = ServerAction::<DeleteConnection>::new();
     let created = RwSignal::new(0u32);
+    let shown = StoredValue::new(None::<Vec<ConnectionDto>>);
     let connections = Resource::new(
         move || {
             (
@@ -185,49 +208,59 @@ pub fn ConnectionsPage() -> impl IntoView {
             }}
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    match connections.await {
-                        Err(e) => view! { <p class="form-error">{e.message}</p> }.into_any(),
-                        Ok(list) if list.is_empty() => {
-                            view! {
-                                <p class="empty-state">
-                                    "No connections yet. Add one to store a provider key once and route requests through it."
-                                </p>
-                            }
-                                .into_any()
-                        }
+                    // A refresh that fails (offline, a restart) says so and keeps the
+                    // table that was on screen.
+                    let (list, failed) = match connections.await {
                         Ok(list) => {
-                            view! {
-                                <table class="table" data-testid="connections">
-                                    <thead>
-                                        <tr>
-                                            <th>"Name"</th>
-                                            <th>"Provider"</th>
-                                            <th>"Status"</th>
-                                            <th>"Gateway"</th>
-                                            <th>"Scope"</th>
-                                            <th>"Models"</th>
-                                            <th>"Last check"</th>
-                                            <th></th>
-                                        </tr>
-                                    </thead>
-                                    <tbody>
-                                        {list
-                                            .into_iter()
-                                            .map(|c| {
-                                                let visible = c.clone();
-                                                view! {
-                                                    <Show when=move || keep(&visible)>
-                                                        <Row c=c.clone() test update rotate delete/>
-                                                    </Show>
-                                                }
-                                            })
-                                            .collect_view()}
-                                    </tbody>
-                                </table>
-                            }
-                                .into_any()
+                            shown.set_value(Some(list.clone()));
+                            (Some(list), None)
                         }
-                    }
+                        Err(e) => (shown.get_value(), Some(e.message)),
+                    };
+                    let failed = failed.map(|msg| view! {
+                        <p class="form-error" role="alert" data-testid="refresh-failed">
+                            {format!("Could not refresh the list: {msg}")}
+                        </p>
+                    });
+                    let body = match list {
+                        None => None,
+                        Some(list) if list.is_empty() => Some(view! {
+                            <p class="empty-state">
+                                "No connections yet. Add one to store a provider key once and route requests through it."
+                            </p>
+                        }.into_any()),
+                        Some(list) => Some(view! {
+                            <table class="table" data-testid="connections">
+                                <thead>
+                                    <tr>
+                                        <th>"Name"</th>
+                                        <th>"Provider"</th>
+                                        <th>"Status"</th>
+                                        <th>"Gateway"</th>
+                                        <th>"Scope"</th>
+                                        <th>"Models"</th>
+                                        <th>"Used by"</th>
+                                        <th>"Last check"</th>
+                                        <th></th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    {list
+                                        .into_iter()
+                                        .map(|c| {
+                                            let visible = c.clone();
+                                            view! {
+                                                <Show when=move || keep(&visible)>
+                                                    <Row c=c.clone() test update rotate delete/>
+                                                </Show>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any()),
+                    };
+                    view! { {failed} {body} }
                 })}
             </Transition>
         </section>
@@ -245,6 +278,7 @@ fn Row(
     let id = StoredValue::new(c.id.clone());
     let name = StoredValue::new(c.name.clone());
     let models = c.model_count;
+    let used_by = StoredValue::new(c.used_by.clone());
     let active = c.status != "inactive";
     let can_edit = c.can_edit;
     let rotating = RwSignal::new(false);
@@ -261,6 +295,7 @@ fn Row(
             <td>{gateway_label(c.gateway_type)}</td>
             <td>{c.scope.clone()}</td>
             <td data-testid="model-count">{c.model_count}</td>
+            <td class="small" data-testid="used-by">{used_by_label(&c.used_by)}</td>
             <td>{when(&c.last_health_check_at)}</td>
             <td class="actions">
                 <button class="small" on:click=move |_| {
@@ -286,11 +321,7 @@ fn Row(
                     <button
                         class="danger small"
                         on:click=move |_| {
-                            let message = format!(
-                                "Delete connection \"{}\"? Its {} models will be removed with it. No model collections use it yet.",
-                                name.get_value(),
-                                models,
-                            );
+                            let message = delete_message(&name.get_value(), models, &used_by.get_value());
                             if window().confirm_with_message(&message).unwrap_or(false) {
                                 delete.dispatch(DeleteConnection { id: id.get_value() });
                             }
@@ -303,7 +334,7 @@ fn Row(
         </tr>
         <Show when=move || rotating.get()>
             <tr class="inline-form">
-                <td colspan="8">
+                <td colspan="9">
                     <div class="row">
                         <label>
                             "New API key"

@@ -1,0 +1,78 @@
+//! The console dashboard's figures (`GET /api/dashboard`, the same service the page calls):
+//! totals, the time series and the breakdowns hold exactly the traffic made here.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::chat_mock::ChatMock;
+use crate::common::{error_code, spawn_app};
+
+#[tokio::test]
+async fn the_dashboard_counts_the_callers_requests_errors_latency_and_names() {
+    let Some(app) = spawn_app().await else { return };
+    let (_, key) = app.user_with_key("ada@example.com", "ada").await;
+    let (_, bob) = app.user_with_key("bob@example.com", "bob").await;
+    let mock = ChatMock::start("dash").await;
+    app.connection(
+        &key,
+        json!({"provider": "openai", "name": "Dash OpenAI", "api_key": "sk-upstream-0001",
+               "endpoint_url": mock.base, "max_retries": 0}),
+    )
+    .await;
+    let chat = |key: String| {
+        let app = &app;
+        async move {
+            app.api(Method::POST, "/v1/chat/completions", &key)
+                .json(&json!({"model": "openai/gpt-4o", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 10}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    for _ in 0..4 {
+        assert_eq!(chat(key.clone()).await, StatusCode::OK);
+    }
+    mock.fail(500, None);
+    assert!(chat(key.clone()).await.is_server_error());
+    // Someone else's traffic is not in this user's dashboard.
+    assert!(chat(bob.clone()).await.is_client_error());
+    app.state.request_log.flush().await;
+
+    let d = app.get_json("/api/dashboard?period=hour", &key).await;
+    assert_eq!(d["period"], "hour");
+    assert_eq!(d["requests"], 5, "{d}");
+    assert_eq!(d["errors"], 1, "{d}");
+    assert!(d["prompt_tokens"].as_i64().unwrap() > 0, "{d}");
+    assert!(d["p50_ms"].as_f64().is_some(), "{d}");
+    let points = d["points"].as_array().unwrap();
+    assert_eq!(points.len(), 60);
+    let sum = |f: &str| points.iter().map(|p| p[f].as_i64().unwrap()).sum::<i64>();
+    assert_eq!(sum("requests"), 5);
+    assert_eq!(sum("errors"), 1);
+    let last = points.last().unwrap();
+    assert_eq!(last["requests"], 5, "this minute's bucket holds them: {d}");
+    assert!(last["p95_ms"].as_f64().unwrap() >= last["p50_ms"].as_f64().unwrap());
+    let top = |table: &str| d[table][0].clone();
+    assert_eq!(top("by_connection")["name"], "Dash OpenAI");
+    assert_eq!(top("by_connection")["requests"], 5);
+    assert_eq!(top("by_model")["name"], "openai/gpt-4o");
+    assert_eq!(top("by_key")["requests"], 5);
+    assert_ne!(top("by_key")["name"], Value::Null);
+
+    for period in ["day", "week", "month"] {
+        let d = app
+            .get_json(&format!("/api/dashboard?period={period}"), &key)
+            .await;
+        assert_eq!(d["requests"], 5, "{period}: {d}");
+    }
+    let res = app
+        .api(Method::GET, "/api/dashboard?period=year", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(res, StatusCode::BAD_REQUEST).await,
+        "INVALID_FIELD"
+    );
+}
