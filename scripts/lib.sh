@@ -82,6 +82,7 @@ build_site() {
   local site="${2:-$target_dir/site}" wasm out hash
   log "building the console bundle ($mode)"
   if [ "$mode" = release ]; then
+    ensure_binaryen
     cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release
     wasm="$target_dir/wasm32-unknown-unknown/wasm-release/frontend.wasm"
   else

@@ -13,9 +13,9 @@ use leptos::server_fn::codec::Json;
 use crate::dto::{
     AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
     ConnectionDto, ConnectionUpdateDto, CreatedSignupInviteDto, DashboardDto, ExplainDto,
-    InvitationDto, MemberDto, ModelDto, NewConnectionDto, OrgDto, OrgRole, PriceDto, ProviderDto,
-    ReachableModelDto, RequestLogDto, SignupInviteDto, SignupStatusDto, TestResultDto,
-    TryResultDto, UserDto,
+    InvitationDto, LogFilterDto, LogPageDto, MemberDto, ModelDto, NewConnectionDto, OrgDto,
+    OrgRole, PriceDto, ProviderDto, ReachableModelDto, SignupInviteDto, SignupStatusDto,
+    TestResultDto, TryResultDto, UserDto,
 };
 use crate::error::AppError;
 
@@ -423,17 +423,10 @@ pub async fn dashboard(period: String) -> Result<DashboardDto, AppError> {
     backend.dashboard(&session, period).await
 }
 
-#[server(prefix = "/api/fn", endpoint = "list_logs")]
-pub async fn list_logs(
-    model: Option<String>,
-    connection_id: Option<String>,
-    status: Option<i64>,
-    resolution: Option<String>,
-) -> Result<Vec<RequestLogDto>, AppError> {
+#[server(prefix = "/api/fn", endpoint = "list_logs", input = Json)]
+pub async fn list_logs(filter: LogFilterDto) -> Result<LogPageDto, AppError> {
     let (backend, session) = ssr::context().await?;
-    backend
-        .list_logs(&session, model, connection_id, status, resolution)
-        .await
+    backend.list_logs(&session, filter).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "list_collections")]

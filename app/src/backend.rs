@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 use crate::dto::{
     AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
     ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, CreatedSignupInviteDto, DashboardDto,
-    ExplainDto, InvitationDto, KeyLifetime, KeyPolicyDto, KeyScope, MemberDto, ModelDto,
-    NewConnectionDto, OrgDto, OrgRole, PriceDto, ProviderDto, ReachableModelDto, RequestLogDto,
-    SignupInviteDto, SignupStatusDto, TestResultDto, TryResultDto, UserDto,
+    ExplainDto, InvitationDto, KeyLifetime, KeyPolicyDto, KeyScope, LogFilterDto, LogPageDto,
+    MemberDto, ModelDto, NewConnectionDto, OrgDto, OrgRole, PriceDto, ProviderDto,
+    ReachableModelDto, SignupInviteDto, SignupStatusDto, TestResultDto, TryResultDto, UserDto,
 };
 use crate::error::AppError;
 
@@ -197,14 +197,12 @@ pub trait ConsoleBackend: Send + Sync + 'static {
     async fn service_warnings(&self, session: &Session) -> Result<Vec<String>, AppError>;
     /// The signed-in user's traffic over the last `period` (hour, day, week, month).
     async fn dashboard(&self, session: &Session, period: String) -> Result<DashboardDto, AppError>;
+    /// A page of the signed-in user's request log (platform admins: also keyless rows).
     async fn list_logs(
         &self,
         session: &Session,
-        model: Option<String>,
-        connection_id: Option<String>,
-        status: Option<i64>,
-        resolution: Option<String>,
-    ) -> Result<Vec<RequestLogDto>, AppError>;
+        filter: LogFilterDto,
+    ) -> Result<LogPageDto, AppError>;
 
     async fn list_collections(&self, session: &Session) -> Result<Vec<CollectionDto>, AppError>;
     /// Creates (no `id`) or replaces (with `id`) a collection.

@@ -557,6 +557,9 @@ pub struct RequestLogDto {
     pub resolution: String,
     pub collection: Option<String>,
     pub connection_id: Option<String>,
+    /// The connection's name, when it still exists and the reader may use it.
+    #[serde(default)]
+    pub connection_name: Option<String>,
     pub provider: Option<String>,
     pub upstream_model: Option<String>,
     pub status: i64,
@@ -820,4 +823,31 @@ pub struct BreakdownDto {
     pub errors: i64,
     pub tokens: i64,
     pub cost_usd: f64,
+}
+
+/// The Request Logs page's filters (`None` or empty: not filtered).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LogFilterDto {
+    /// Part of the model string, any case.
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub connection_id: Option<String>,
+    #[serde(default)]
+    pub status: Option<i64>,
+    #[serde(default)]
+    pub resolution: Option<String>,
+    /// Only the last this many hours.
+    #[serde(default)]
+    pub since_hours: Option<i64>,
+    /// A previous page's `next_cursor`.
+    #[serde(default)]
+    pub before: Option<String>,
+}
+
+/// A page of the request log and the cursor of the next, if there is one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LogPageDto {
+    pub logs: Vec<RequestLogDto>,
+    pub next_cursor: Option<String>,
 }

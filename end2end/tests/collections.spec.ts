@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { expect, Page, test } from "@playwright/test";
 import { connect, hydrated, unique, signUp } from "./helpers";
 
@@ -57,11 +58,28 @@ test("a person builds a fallback collection and a call goes to the second member
   await hydrated(page);
   await page.getByLabel("Resolution").selectOption("collection");
   const logRow = page.getByTestId("logs").locator("tbody tr").first();
-  await expect(logRow).toContainText(healthy);
+  await expect(logRow.getByTestId("log-connection")).toHaveText("Healthy Groq");
   await expect(logRow).toContainText("200");
-  await logRow.click();
+  await expect(logRow.locator("td").first()).toHaveText(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+  // A row opens from the keyboard too.
+  await logRow.focus();
+  await page.keyboard.press("Enter");
+  await expect(logRow).toHaveAttribute("aria-expanded", "true");
   await expect(page.locator("ol.attempts")).toContainText(`${failing} (openai) — http_503`);
   await expect(page.locator("ol.attempts")).toContainText(`${healthy} (groq) — ok`);
+  await expect(page.getByTestId("log-detail")).toContainText("Healthy Groq · groq");
+
+  // A substring of the model filters; the export holds the filtered rows.
+  await page.getByLabel("Model contains").fill("RESILIENT");
+  await page.getByLabel("Model contains").press("Enter");
+  await expect(page.getByTestId("logs").locator("tbody tr").first()).toContainText("collection/");
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-csv").click()]);
+  expect(download.suggestedFilename()).toMatch(/^langmart-logs-\d{4}-\d{2}-\d{2}\.csv$/);
+  const csv = readFileSync((await download.path())!, "utf8").trim().split("\n");
+  expect(csv[0]).toBe("time,request_id,endpoint,model,resolution,collection,connection_id,connection,provider,upstream_model,status,error_code,latency_ms,ttft_ms,prompt_tokens,completion_tokens,stream,cost_usd,cost_basis");
+  expect(csv.length).toBeGreaterThan(1);
+  for (const line of csv.slice(1)) expect(line.toLowerCase()).toContain("resilient");
+  expect(csv.slice(1).some((l) => l.includes("Healthy Groq"))).toBe(true);
 });
 
 test("a person maps a coding agent's model name to a model with an alias, and a call by that name routes there", async ({ page }) => {

@@ -38,6 +38,12 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
 }
 
+/// Epoch milliseconds of an RFC 3339 time, or of a `YYYY-MM-DD` day's midnight (UTC): what
+/// `from`/`to` query parameters take.
+pub fn parse_time_or_day(text: &str) -> Option<i64> {
+    parse_rfc3339(text).or_else(|| parse_rfc3339(&format!("{}T00:00:00Z", text.trim())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ pub fn LoginPage() -> impl IntoView {
     let result = login.value();
     expect_context::<UserContext>().follow(result, "/dashboard");
     view! {
-        <div class="auth-page">
+        <main class="auth-page">
             <div class="auth-card">
                 <h1>"Log in to LangMart"</h1>
                 <ActionForm action=login>
@@ -39,7 +39,7 @@ pub fn LoginPage() -> impl IntoView {
                 </ActionForm>
                 <SignupHint/>
             </div>
-        </div>
+        </main>
     }
 }
 
@@ -75,7 +75,7 @@ pub fn SignupPage() -> impl IntoView {
     let status = Resource::new(|| (), |_| signup_status());
     let query = use_query_map();
     view! {
-        <div class="auth-page">
+        <main class="auth-page">
             <div class="auth-card">
                 <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                     {move || Suspend::new(async move {
@@ -98,7 +98,7 @@ pub fn SignupPage() -> impl IntoView {
                     })}
                 </Suspense>
             </div>
-        </div>
+        </main>
     }
 }
 

@@ -122,6 +122,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/routing/explain", get(routing::explain))
         .route("/api/logs", get(routing::logs))
+        .route("/api/logs.csv", get(routing::export_csv))
+        .route("/api/logs.jsonl", get(routing::export_jsonl))
         .route("/api/usage", get(usage::usage))
         .route("/api/dashboard", get(usage::dashboard))
         .route("/api/budgets", get(budgets::mine))

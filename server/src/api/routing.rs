@@ -1,4 +1,4 @@
-//! `GET /api/routing/explain` and `GET /api/logs`.
+//! `GET /api/routing/explain`, `GET /api/logs` and its exports (`/api/logs.csv`, `.jsonl`).
 
 use axum::{
     extract::{Query, State},
@@ -59,6 +59,40 @@ pub async fn logs(
     query: Result<Query<LogQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(q) = query.map_err(|e| RequestError::InvalidBody(e.body_text()))?;
-    let rows = logs::list(&state.db, &caller.0.user_id, caller.0.is_admin, &q).await?;
-    Ok(Json(json!({ "logs": rows })))
+    let mut page = logs::list(&state.db, &caller.0.user_id, caller.0.is_admin, &q).await?;
+    state
+        .routing
+        .fill_connection_names(&caller.0.user_id, &mut page.logs)
+        .await?;
+    Ok(Json(
+        json!({ "logs": page.logs, "next_cursor": page.next_cursor }),
+    ))
+}
+
+/// `GET /api/logs.csv` and `GET /api/logs.jsonl`, with the filters of `/api/logs`: every row
+/// they select (newest first, at most `EXPORT_MAX_ROWS`) as a download.
+pub async fn export_csv(
+    state: State<AppState>,
+    caller: Manager,
+    query: Result<Query<LogQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<axum::response::Response, ApiError> {
+    export(state, caller, query, logs::export::Format::Csv).await
+}
+
+pub async fn export_jsonl(
+    state: State<AppState>,
+    caller: Manager,
+    query: Result<Query<LogQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<axum::response::Response, ApiError> {
+    export(state, caller, query, logs::export::Format::Jsonl).await
+}
+
+async fn export(
+    State(state): State<AppState>,
+    caller: Manager,
+    query: Result<Query<LogQuery>, axum::extract::rejection::QueryRejection>,
+    format: logs::export::Format,
+) -> Result<axum::response::Response, ApiError> {
+    let Query(q) = query.map_err(|e| RequestError::InvalidBody(e.body_text()))?;
+    logs::export::download(&state, &caller.0.user_id, caller.0.is_admin, &q, format).await
 }

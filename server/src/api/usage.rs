@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::Manager;
-use crate::clock::{now_ms, parse_rfc3339, rfc3339};
+use crate::clock::{now_ms, parse_time_or_day, rfc3339};
 use crate::error::{ApiError, RequestError};
 use crate::logs::usage::{self, GroupBy};
 use crate::state::AppState;
@@ -32,12 +32,10 @@ pub struct UsageQuery {
 
 /// An RFC 3339 time, or a `YYYY-MM-DD` day (its midnight, UTC).
 fn instant(text: &str, field: &'static str) -> Result<i64, RequestError> {
-    parse_rfc3339(text)
-        .or_else(|| parse_rfc3339(&format!("{}T00:00:00Z", text.trim())))
-        .ok_or(RequestError::InvalidField {
-            field,
-            message: format!("{field} must be an RFC 3339 time or a YYYY-MM-DD day"),
-        })
+    parse_time_or_day(text).ok_or(RequestError::InvalidField {
+        field,
+        message: format!("{field} must be an RFC 3339 time or a YYYY-MM-DD day"),
+    })
 }
 
 pub async fn usage(

@@ -5,6 +5,8 @@
 //! bounded, requests are never held up, and `/health` says so.
 
 pub mod dashboard;
+pub mod export;
+pub mod query;
 pub mod retention;
 pub mod timeline;
 pub mod usage;
@@ -21,8 +23,7 @@ use sqlx::{pool::PoolConnection, Acquire, Any, FromRow};
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use crate::clock::rfc3339;
-use crate::db::{Backend, Db, Flag, StoreError};
-use crate::error::ApiError;
+use crate::db::{Backend, Db, Flag};
 
 const CHANNEL: usize = 10_000;
 /// The wait before a failed batch is written again.
@@ -31,6 +32,7 @@ const RETRY: Duration = Duration::from_secs(1);
 const BATCH: usize = 2_048;
 
 pub use app::dto::{AttemptDto as Attempt, RequestLogDto as LogDto};
+pub use query::{list, LogPage, LogQuery};
 
 /// Marks an answer whose request-log row was already written by the request path.
 #[derive(Clone, Copy, Debug)]
@@ -87,6 +89,7 @@ impl From<LogRow> for LogDto {
             resolution: r.resolution,
             collection: r.collection,
             connection_id: r.connection_id,
+            connection_name: None,
             provider: r.provider,
             upstream_model: r.upstream_model,
             status: r.status_code,
@@ -353,52 +356,4 @@ async fn write_batch(
             .await?;
     }
     tx.commit().await
-}
-
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LogQuery {
-    pub model: Option<String>,
-    pub connection_id: Option<String>,
-    pub status: Option<i64>,
-    pub resolution: Option<String>,
-    pub limit: Option<i64>,
-    pub offset: Option<i64>,
-}
-
-/// The caller's log rows, newest first; filters are optional (a NULL parameter matches all).
-/// With `anonymous`, also the rows of requests that had no valid key (platform admins).
-pub async fn list(
-    db: &Db,
-    user_id: &str,
-    anonymous: bool,
-    q: &LogQuery,
-) -> Result<Vec<LogDto>, ApiError> {
-    let limit = q.limit.unwrap_or(50).clamp(1, 500);
-    let offset = q.offset.unwrap_or(0).max(0);
-    let rows = sqlx::query_as::<_, LogRow>(
-        "SELECT id, request_id, created_at, user_id, key_id, endpoint, user_agent, requested_model, \
-                resolution, collection, connection_id, provider, upstream_model, status_code, error_code, \
-                latency_ms, ttft_ms, prompt_tokens, completion_tokens, cache_read_tokens, cache_write_tokens, \
-                stream, attempts, cost_usd, cost_basis \
-         FROM request_logs \
-         WHERE (user_id = $1 OR ($8 = 1 AND user_id = '')) \
-           AND ($2 IS NULL OR requested_model = $2) \
-           AND ($3 IS NULL OR connection_id = $3) \
-           AND ($4 IS NULL OR status_code = $4) \
-           AND ($5 IS NULL OR resolution = $5) \
-         ORDER BY created_at DESC, id DESC LIMIT $6 OFFSET $7",
-    )
-    .bind(user_id)
-    .bind(&q.model)
-    .bind(&q.connection_id)
-    .bind(q.status)
-    .bind(&q.resolution)
-    .bind(limit)
-    .bind(offset)
-    .bind(i64::from(anonymous))
-    .fetch_all(&db.pool)
-    .await
-    .map_err(StoreError::from)?;
-    Ok(rows.into_iter().map(LogDto::from).collect())
 }

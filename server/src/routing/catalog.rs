@@ -392,6 +392,25 @@ impl RoutingCatalog {
         Ok(())
     }
 
+    /// Names each row's connection, where it still exists and `user_id` may use it.
+    pub async fn fill_connection_names(
+        &self,
+        user_id: &str,
+        logs: &mut [app::dto::RequestLogDto],
+    ) -> Result<(), ApiError> {
+        let snapshot = self.snapshot().await?;
+        for row in logs {
+            row.connection_name = row.connection_id.as_deref().and_then(|id| {
+                snapshot
+                    .routes
+                    .iter()
+                    .find(|r| r.id == id && snapshot.may_use(user_id, r))
+                    .map(|r| r.name.clone())
+            });
+        }
+        Ok(())
+    }
+
     fn current(&self) -> Option<Arc<Snapshot>> {
         self.current
             .read()

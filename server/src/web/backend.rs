@@ -15,9 +15,9 @@ use crate::catalog::{connections::ConnectionFilter, providers, Actor};
 use app::dto::{
     AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
     ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, CreatedSignupInviteDto, DashboardDto,
-    ExplainDto, InvitationDto, KeyLifetime, KeyScope, MemberDto, ModelDto, NewConnectionDto,
-    OrgDto, OrgRole, PriceDto, ProviderDto, ReachableModelDto, RequestLogDto, SignupInviteDto,
-    SignupStatusDto, TestResultDto, TryResultDto, UserDto,
+    ExplainDto, InvitationDto, KeyLifetime, KeyScope, LogFilterDto, LogPageDto, MemberDto,
+    ModelDto, NewConnectionDto, OrgDto, OrgRole, PriceDto, ProviderDto, ReachableModelDto,
+    SignupInviteDto, SignupStatusDto, TestResultDto, TryResultDto, UserDto,
 };
 use app::error::AppError;
 
@@ -519,22 +519,21 @@ impl ConsoleBackend for ConsoleService {
     async fn list_logs(
         &self,
         session: &Session,
-        model: Option<String>,
-        connection_id: Option<String>,
-        status: Option<i64>,
-        resolution: Option<String>,
-    ) -> Result<Vec<RequestLogDto>, AppError> {
+        filter: LogFilterDto,
+    ) -> Result<LogPageDto, AppError> {
         let actor = self.actor(session).await?;
-        let blank = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
-        let query = crate::logs::LogQuery {
-            model: blank(model),
-            connection_id: blank(connection_id),
-            status,
-            resolution: blank(resolution),
-            limit: Some(200),
-            offset: None,
-        };
-        Ok(crate::logs::list(&self.state.db, &actor.user_id, actor.is_admin, &query).await?)
+        let query = crate::logs::export::console_query(&filter, crate::clock::now_ms());
+        let page =
+            crate::logs::list(&self.state.db, &actor.user_id, actor.is_admin, &query).await?;
+        let mut logs = page.logs;
+        self.state
+            .routing
+            .fill_connection_names(&actor.user_id, &mut logs)
+            .await?;
+        Ok(LogPageDto {
+            logs,
+            next_cursor: page.next_cursor,
+        })
     }
 
     async fn list_collections(&self, session: &Session) -> Result<Vec<CollectionDto>, AppError> {

@@ -19,6 +19,7 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_sessions::Session;
 
+use crate::logs::export::Format;
 use crate::sessions::USER_ID_KEY;
 use crate::state::AppState;
 use app::{
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .site_addr(state.settings.addr)
         .build();
     let trust_forwarded_for = state.settings.trust_forwarded_for;
+    let exports = state.clone();
     let backend: Backend = Arc::new(backend::ConsoleService::new(state));
     let routes = generate_route_list(App);
     Router::new()
@@ -56,6 +58,11 @@ pub fn router(state: AppState) -> Router {
             },
         )
         .merge(assets::bundle(&site_root))
+        .route(
+            "/console/logs.csv",
+            export_route(exports.clone(), Format::Csv),
+        )
+        .route("/console/logs.jsonl", export_route(exports, Format::Jsonl))
         .fallback(leptos_axum::file_and_error_handler(shell))
         .layer(middleware::from_fn(server_fn_status))
         .layer(middleware::from_fn(guard))
@@ -157,6 +164,38 @@ async fn same_origin(req: Request, next: Next) -> Response {
         return crate::error::ApiError::from(crate::auth::AuthError::CrossSite).into_response();
     }
     next.run(req).await
+}
+
+/// `GET /console/logs.csv|.jsonl?<the Request Logs filters>`: the page's export, for the
+/// signed-in user (a download link cannot carry an API key; a GET changes nothing, and
+/// another site cannot read the answer).
+fn export_route(state: AppState, format: Format) -> axum::routing::MethodRouter<LeptosOptions> {
+    axum::routing::get(move |session, filter| export_logs(state.clone(), session, format, filter))
+}
+
+async fn export_logs(
+    state: AppState,
+    session: Session,
+    format: Format,
+    filter: Result<
+        axum::extract::Query<app::dto::LogFilterDto>,
+        axum::extract::rejection::QueryRejection,
+    >,
+) -> Response {
+    let Ok(axum::extract::Query(filter)) = filter else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    let user = match session.get::<String>(USER_ID_KEY).await {
+        Ok(Some(id)) => state.accounts.find(&id).await.ok().flatten(),
+        _ => None,
+    };
+    let Some(user) = user else {
+        return crate::error::ApiError::from(crate::auth::AuthError::NotSignedIn).into_response();
+    };
+    let query = crate::logs::export::console_query(&filter, crate::clock::now_ms());
+    crate::logs::export::download(&state, &user.id, user.is_admin.0, &query, format)
+        .await
+        .into_response()
 }
 
 /// Pages that need a signed-in user; everything else (log-in, sign-up, assets, server

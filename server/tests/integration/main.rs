@@ -22,6 +22,7 @@ mod http;
 mod inference;
 mod key_policies;
 mod keys;
+mod log_queries;
 mod login_hardening;
 mod messages;
 mod mocks;

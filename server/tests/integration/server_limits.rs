@@ -237,7 +237,8 @@ async fn shutdown_ends_open_streams_in_band_within_the_grace() {
     // Its row was written before the server returned.
     let rows = server::logs::list(&app.state.db, &user, false, &Default::default())
         .await
-        .unwrap();
+        .unwrap()
+        .logs;
     assert!(
         rows.iter()
             .any(|r| r.error_code.as_deref() == Some("SHUTTING_DOWN") && r.status == 503),
