@@ -14,10 +14,11 @@ use crate::dto::{
     AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
     ConnectionDto, ConnectionUpdateDto, CreatedSignupInviteDto, DashboardDto, ExplainDto,
     InvitationDto, LogFilterDto, LogPageDto, MemberDto, ModelDto, NewConnectionDto, OrgDto,
-    OrgRole, PriceDto, ProviderDto, ReachableModelDto, SignupInviteDto, SignupStatusDto,
-    TestResultDto, TryResultDto, UserDto,
+    OrgRole, PlaygroundRequestDto, PriceDto, ProviderDto, ReachableModelDto, SignupInviteDto,
+    SignupStatusDto, TestResultDto, TryResultDto, UserDto,
 };
 use crate::error::AppError;
+use leptos::server_fn::codec::{StreamingText, TextStream};
 
 #[cfg(feature = "ssr")]
 mod ssr {
@@ -415,6 +416,13 @@ pub async fn set_provider_flags(
 pub async fn service_warnings() -> Result<Vec<String>, AppError> {
     let (backend, session) = ssr::context().await?;
     backend.service_warnings(&session).await
+}
+
+/// The playground's answer: JSON lines (`PlaygroundEventDto`) as they come.
+#[server(prefix = "/api/fn", endpoint = "playground", input = Json, output = StreamingText)]
+pub async fn playground(req: PlaygroundRequestDto) -> Result<TextStream<AppError>, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.playground(&session, req).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "dashboard")]

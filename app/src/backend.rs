@@ -12,8 +12,9 @@ use crate::dto::{
     AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
     ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, CreatedSignupInviteDto, DashboardDto,
     ExplainDto, InvitationDto, KeyLifetime, KeyPolicyDto, KeyScope, LogFilterDto, LogPageDto,
-    MemberDto, ModelDto, NewConnectionDto, OrgDto, OrgRole, PriceDto, ProviderDto,
-    ReachableModelDto, SignupInviteDto, SignupStatusDto, TestResultDto, TryResultDto, UserDto,
+    MemberDto, ModelDto, NewConnectionDto, OrgDto, OrgRole, PlaygroundRequestDto, PriceDto,
+    ProviderDto, ReachableModelDto, SignupInviteDto, SignupStatusDto, TestResultDto, TryResultDto,
+    UserDto,
 };
 use crate::error::AppError;
 
@@ -195,6 +196,12 @@ pub trait ConsoleBackend: Send + Sync + 'static {
     /// What an operator must act on (the disk nearly full, the request log failing),
     /// as `/health` reports it; shown on every page of the console.
     async fn service_warnings(&self, session: &Session) -> Result<Vec<String>, AppError>;
+    /// A playground conversation through the request path, answered as JSON lines.
+    async fn playground(
+        &self,
+        session: &Session,
+        req: PlaygroundRequestDto,
+    ) -> Result<leptos::server_fn::codec::TextStream<AppError>, AppError>;
     /// The signed-in user's traffic over the last `period` (hour, day, week, month).
     async fn dashboard(&self, session: &Session, period: String) -> Result<DashboardDto, AppError>;
     /// A page of the signed-in user's request log (platform admins: also keyless rows).

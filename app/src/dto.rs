@@ -851,3 +851,50 @@ pub struct LogPageDto {
     pub logs: Vec<RequestLogDto>,
     pub next_cursor: Option<String>,
 }
+
+/// One turn of a playground conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatTurnDto {
+    /// `user` or `assistant`.
+    pub role: String,
+    pub content: String,
+}
+
+/// What the playground sends: any model reference, an optional system prompt and the
+/// conversation so far.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PlaygroundRequestDto {
+    pub model: String,
+    #[serde(default)]
+    pub system: Option<String>,
+    pub messages: Vec<ChatTurnDto>,
+    #[serde(default)]
+    pub max_tokens: Option<u32>,
+}
+
+/// One line of the playground's answer stream (JSON, one per line): who serves it, then
+/// the text as it arrives, then the figures, or an error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PlaygroundEventDto {
+    Served {
+        connection_id: Option<String>,
+        connection: Option<String>,
+        provider: Option<String>,
+        resolution: Option<String>,
+        model: Option<String>,
+    },
+    Delta {
+        text: String,
+    },
+    Done {
+        latency_ms: i64,
+        ttft_ms: Option<i64>,
+        prompt_tokens: Option<i64>,
+        completion_tokens: Option<i64>,
+    },
+    Error {
+        status: u16,
+        message: String,
+    },
+}

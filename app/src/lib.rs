@@ -26,6 +26,7 @@ use pages::{
     connections::{ConnectionDetailPage, ConnectionsPage},
     dashboard::DashboardPage,
     logs::LogsPage,
+    playground::PlaygroundPage,
     settings::{AccountTab, ApiKeysTab, OrganizationsTab, ProvidersTab, SettingsPage, UsersTab},
 };
 
@@ -123,6 +124,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("connections/:id") view=ConnectionDetailPage/>
                     <Route path=path!("collections") view=CollectionsPage/>
                     <Route path=path!("logs") view=LogsPage/>
+                    <Route path=path!("playground") view=PlaygroundPage/>
                     <ParentRoute path=path!("settings") view=SettingsPage>
                         <Route path=path!("") view=AccountTab/>
                         <Route path=path!("keys") view=ApiKeysTab/>

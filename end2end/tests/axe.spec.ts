@@ -8,6 +8,7 @@ const SIGNED_IN = [
   "/connections",
   "/collections",
   "/logs",
+  "/playground",
   "/settings",
   "/settings/keys",
   "/settings/organizations",

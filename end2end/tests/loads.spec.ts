@@ -9,6 +9,7 @@ const PAGES = [
   "/connections",
   "/collections",
   "/logs",
+  "/playground",
   "/settings",
   "/settings/keys",
   "/settings/organizations",

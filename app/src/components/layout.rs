@@ -27,6 +27,7 @@ pub fn Shell() -> impl IntoView {
                                 <A href="/connections">"Connections"</A>
                                 <A href="/collections">"Model Collections"</A>
                                 <A href="/logs">"Request Logs"</A>
+                                <A href="/playground">"Playground"</A>
                                 <A href="/settings">"Settings"</A>
                             </nav>
                             <div class="whoami">

@@ -1,2 +1,3 @@
+pub mod explain;
 pub mod feedback;
 pub mod layout;

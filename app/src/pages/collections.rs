@@ -9,6 +9,7 @@ use crate::api::{
     list_aliases, list_collections, list_orgs, list_prices, reachable_models, DeleteAlias,
     DeleteCollection, ExplainModel, SaveAlias, SaveCollection, SetPrice, TryModel,
 };
+use crate::components::explain::ExplainTable;
 use crate::components::feedback::{FieldError, FormError};
 use crate::dto::{
     AliasInputDto, CollectionDto, CollectionInputDto, CollectionMemberDto, MemberInput, OrgRole,
@@ -583,33 +584,7 @@ fn TryPanel(
             </div>
             {move || explain.value().get().map(|r| match r {
                 Err(e) => view! { <p class="form-error" role="alert">{e.message}</p> }.into_any(),
-                Ok(plan) => view! {
-                    <div data-testid="explain">
-                        <p>
-                            {format!("Resolved by {}. ", plan.resolution)}
-                            {plan.alias.clone().map(|a| format!("Alias: {a}. "))}
-                            {plan.strategy.clone().map(|s| format!("Strategy: {}. ", strategy_label(&s)))}
-                            {plan.order.clone()}
-                        </p>
-                        {plan.notes.clone().into_iter().map(|n| view! { <p class="hint">{n}</p> }).collect_view()}
-                        <table class="table">
-                            <thead><tr><th>"#"</th><th>"Member"</th><th>"Connection"</th><th>"Status"</th><th>"Latency"</th><th>"Est. cost"</th><th>"Usable"</th></tr></thead>
-                            <tbody>
-                                {plan.candidates.into_iter().enumerate().map(|(i, c)| view! {
-                                    <tr>
-                                        <td>{i + 1}</td>
-                                        <td><code>{c.member.clone().unwrap_or_else(|| format!("{}/{}", c.provider, c.upstream_model))}</code></td>
-                                        <td>{format!("{} ({})", c.name, c.connection_id)}</td>
-                                        <td>{crate::pages::connections::status_chip(&c.status)}</td>
-                                        <td>{c.latency_ms.map(|l| format!("{l:.0} ms")).unwrap_or_else(|| "—".into())}</td>
-                                        <td>{c.estimated_cost_usd.map(|v| format!("${v:.6}")).unwrap_or_else(|| "no price".into())}</td>
-                                        <td>{if c.usable { "yes".to_owned() } else { format!("no: {}", c.reason.clone().unwrap_or_default()) }}</td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
-                }.into_any(),
+                Ok(plan) => view! { <ExplainTable plan/> }.into_any(),
             })}
             <label>
                 "Test prompt"

@@ -4,4 +4,5 @@ pub mod connections;
 pub mod dashboard;
 pub mod empty;
 pub mod logs;
+pub mod playground;
 pub mod settings;

@@ -14,7 +14,10 @@ use axum::{
     Router,
 };
 use tower_http::{
-    compression::{CompressionLayer, CompressionLevel},
+    compression::{
+        predicate::{DefaultPredicate, NotForContentType, Predicate},
+        CompressionLayer, CompressionLevel,
+    },
     services::ServeDir,
 };
 
@@ -38,12 +41,14 @@ pub fn bundle<S: Clone + Send + Sync + 'static>(site_root: &Path) -> Router<S> {
 
 /// Compression for what is made per request (pages, server-function JSON). Quick levels: a
 /// page is small and made once; the large files come precompressed at the best level.
-/// Event streams are left alone (the default predicate skips `text/event-stream`).
-pub fn compression() -> CompressionLayer {
+/// Streams are left alone, or the compressor would hold their text back: event streams
+/// (the default predicate) and streamed server-function answers (`text/plain`).
+pub fn compression() -> CompressionLayer<impl Predicate> {
     CompressionLayer::new()
         .no_deflate()
         .no_zstd()
         .quality(CompressionLevel::Fastest)
+        .compress_when(DefaultPredicate::new().and(NotForContentType::const_new("text/plain")))
 }
 
 /// A hashed bundle file never changes under its name: cache it for a year. Anything else

@@ -16,8 +16,8 @@ use app::dto::{
     AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
     ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, CreatedSignupInviteDto, DashboardDto,
     ExplainDto, InvitationDto, KeyLifetime, KeyScope, LogFilterDto, LogPageDto, MemberDto,
-    ModelDto, NewConnectionDto, OrgDto, OrgRole, PriceDto, ProviderDto, ReachableModelDto,
-    SignupInviteDto, SignupStatusDto, TestResultDto, TryResultDto, UserDto,
+    ModelDto, NewConnectionDto, OrgDto, OrgRole, PlaygroundRequestDto, PriceDto, ProviderDto,
+    ReachableModelDto, SignupInviteDto, SignupStatusDto, TestResultDto, TryResultDto, UserDto,
 };
 use app::error::AppError;
 
@@ -59,6 +59,27 @@ impl ConsoleService {
     }
 
     /// The signed-in user as an actor of the catalogue (admin flag read fresh).
+    /// The signed-in user as the caller of a request through the gateway (the console's
+    /// "Try it" and playground).
+    async fn principal(
+        &self,
+        session: &Session,
+    ) -> Result<std::sync::Arc<crate::auth::Principal>, AppError> {
+        let id = self.user_id(session).await?;
+        let user = self
+            .state
+            .accounts
+            .find(&id)
+            .await?
+            .ok_or_else(|| AppError::from(ApiError::from(AuthError::NotSignedIn)))?;
+        Ok(std::sync::Arc::new(crate::auth::Principal::console(
+            user.id,
+            user.email,
+            user.handle,
+            user.is_admin.0,
+        )))
+    }
+
     async fn actor(&self, session: &Session) -> Result<Actor, AppError> {
         let id = self.user_id(session).await?;
         let user = self
@@ -508,6 +529,18 @@ impl ConsoleBackend for ConsoleService {
         Ok(warnings)
     }
 
+    async fn playground(
+        &self,
+        session: &Session,
+        req: PlaygroundRequestDto,
+    ) -> Result<leptos::server_fn::codec::TextStream<AppError>, AppError> {
+        let caller = self.principal(session).await?;
+        let lines = super::playground::stream(self.state.clone(), caller, req);
+        Ok(leptos::server_fn::codec::TextStream::new(
+            futures_util::StreamExt::map(lines, Ok),
+        ))
+    }
+
     async fn dashboard(&self, session: &Session, period: String) -> Result<DashboardDto, AppError> {
         let id = self.user_id(session).await?;
         Ok(
@@ -612,19 +645,7 @@ impl ConsoleBackend for ConsoleService {
         model: String,
         prompt: String,
     ) -> Result<TryResultDto, AppError> {
-        let id = self.user_id(session).await?;
-        let user = self
-            .state
-            .accounts
-            .find(&id)
-            .await?
-            .ok_or_else(|| AppError::from(ApiError::from(AuthError::NotSignedIn)))?;
-        let caller = std::sync::Arc::new(crate::auth::Principal::console(
-            user.id,
-            user.email,
-            user.handle,
-            user.is_admin.0,
-        ));
+        let caller = self.principal(session).await?;
         let prompt = if prompt.trim().is_empty() {
             "Say hello in five words.".to_owned()
         } else {

@@ -3,6 +3,7 @@
 
 mod assets;
 mod backend;
+mod playground;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;

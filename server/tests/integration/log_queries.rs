@@ -34,7 +34,10 @@ async fn logs_page_by_cursor_filter_by_substring_and_time_and_export() {
         assert_eq!(chat("openai/gpt-4o").await, StatusCode::OK);
     }
     for _ in 0..2 {
-        assert_eq!(chat("openai/meta-llama/llama-4-scout").await, StatusCode::OK);
+        assert_eq!(
+            chat("openai/meta-llama/llama-4-scout").await,
+            StatusCode::OK
+        );
     }
     app.state.request_log.flush().await;
 
@@ -113,7 +116,9 @@ async fn logs_page_by_cursor_filter_by_substring_and_time_and_export() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text}");
     assert!(lines[0].starts_with("time,request_id,endpoint,model,"));
-    assert!(lines[1].contains(",openai/meta-llama/llama-4-scout,") && lines[1].contains(",Log Mock,"));
+    assert!(
+        lines[1].contains(",openai/meta-llama/llama-4-scout,") && lines[1].contains(",Log Mock,")
+    );
     let jsonl = app
         .api(Method::GET, "/api/logs.jsonl", &key)
         .send()
