@@ -113,7 +113,7 @@ test("the console fits a 400px-wide screen", async ({ page }) => {
   await page.getByLabel("Password").fill("correct horse battery");
   await page.getByRole("button", { name: "Create account" }).click();
   await expect(page).toHaveURL(/\/dashboard$/);
-  for (const path of ["/dashboard", "/connections", "/settings", "/settings/keys", "/settings/organizations"]) {
+  for (const path of ["/dashboard", "/connections", "/collections", "/logs", "/playground", "/settings", "/settings/keys", "/settings/organizations"]) {
     await page.goto(path);
     await hydrated(page);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
