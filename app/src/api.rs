@@ -412,6 +412,17 @@ pub async fn set_provider_flags(
         .await
 }
 
+/// Platform admins: a provider's display name and default base URL.
+#[server(prefix = "/api/fn", endpoint = "update_provider")]
+pub async fn update_provider(
+    id: String,
+    name: String,
+    base_url: String,
+) -> Result<ProviderDto, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.update_provider(&session, id, name, base_url).await
+}
+
 #[server(prefix = "/api/fn", endpoint = "service_warnings")]
 pub async fn service_warnings() -> Result<Vec<String>, AppError> {
     let (backend, session) = ssr::context().await?;

@@ -193,6 +193,13 @@ pub trait ConsoleBackend: Send + Sync + 'static {
         enabled: bool,
         free: bool,
     ) -> Result<ProviderDto, AppError>;
+    async fn update_provider(
+        &self,
+        session: &Session,
+        id: String,
+        name: String,
+        base_url: String,
+    ) -> Result<ProviderDto, AppError>;
     /// What an operator must act on (the disk nearly full, the request log failing),
     /// as `/health` reports it; shown on every page of the console.
     async fn service_warnings(&self, session: &Session) -> Result<Vec<String>, AppError>;

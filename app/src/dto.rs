@@ -374,6 +374,22 @@ pub struct ConnectionDto {
     /// `alias NAME`.
     #[serde(default)]
     pub used_by: Vec<String>,
+    /// Its last 24 hours in the request log (every user's requests through it).
+    #[serde(default)]
+    pub last_day: Option<ConnectionDayDto>,
+    /// Why it needs a look although it is active: slow, near its rpm/tpm limit, or
+    /// failing often lately (the console's yellow state).
+    #[serde(default)]
+    pub warning: Option<String>,
+}
+
+/// A connection's requests over the last 24 hours.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionDayDto {
+    pub requests: i64,
+    pub errors: i64,
+    /// Approximate (interpolated inside a histogram bin).
+    pub p50_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

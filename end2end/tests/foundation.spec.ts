@@ -59,6 +59,10 @@ test("a person signs up, creates an organization and an API key that validates",
   expect(body.user.handle).toBe(handle);
 
   // Revoking in the console makes the key fail at once.
+  page.once("dialog", async (dialog) => {
+    expect(dialog.message()).toContain('Revoke the key "e2e"?');
+    await dialog.accept();
+  });
   await page.getByTestId("api-keys").getByRole("row", { name: /e2e/ }).getByRole("button", { name: "Revoke" }).click();
   await expect(page.getByTestId("api-keys").getByRole("row", { name: /e2e/ })).toContainText("revoked");
   const revoked = await request.get("/v1/auth/validate", { headers: { Authorization: `Bearer ${key}` } });

@@ -24,10 +24,7 @@ pub async fn list(
     let Query(filter) = filter.map_err(|e| RequestError::InvalidBody(e.body_text()))?;
     let actor = caller.actor();
     let mut connections = state.connections.list(&actor, &filter).await?;
-    state
-        .routing
-        .fill_used_by(&actor.user_id, &mut connections)
-        .await?;
+    crate::catalog::insights::fill(&state, &actor.user_id, &mut connections).await?;
     Ok(Json(json!({ "connections": connections })))
 }
 
@@ -47,10 +44,12 @@ pub async fn get(
 ) -> Result<Json<ConnectionDto>, ApiError> {
     let actor = caller.actor();
     let mut connection = state.connections.get(&actor, &id).await?;
-    state
-        .routing
-        .fill_used_by(&actor.user_id, std::slice::from_mut(&mut connection))
-        .await?;
+    crate::catalog::insights::fill(
+        &state,
+        &actor.user_id,
+        std::slice::from_mut(&mut connection),
+    )
+    .await?;
     Ok(Json(connection))
 }
 

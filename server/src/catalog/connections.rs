@@ -967,5 +967,7 @@ pub fn to_dto(row: SqlConnection, can_edit: bool) -> ConnectionDto {
         created_at: rfc3339(row.created_at),
         updated_at: rfc3339(row.updated_at),
         used_by: Vec::new(),
+        last_day: None,
+        warning: None,
     }
 }

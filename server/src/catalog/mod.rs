@@ -4,6 +4,7 @@
 pub mod connections;
 mod credentials;
 pub mod health;
+pub mod insights;
 pub mod providers;
 
 pub use connections::Connections;

@@ -1,13 +1,14 @@
 //! The console's dashboard: a user's requests over the last hour, day, week or month as
 //! totals, a time series (`timeline`) and the busiest connections, models, keys and
-//! collections (`usage`), with names instead of ids.
+//! collections, with names instead of ids. Read from the request log itself (rows past
+//! retention, 30 days by default, are only in the daily totals `/api/usage` adds).
 
 use std::collections::HashMap;
 
 use app::dto::{BreakdownDto, DashboardDto, DashboardPointDto};
 
 use super::timeline::timeline;
-use super::usage::{self, GroupBy, UsageRow};
+use crate::db::StoreError;
 use crate::error::{ApiError, RequestError};
 use crate::state::AppState;
 
@@ -29,6 +30,17 @@ fn buckets(period: &str) -> Result<(i64, usize), RequestError> {
             })
         }
     })
+}
+
+/// Connection id, model, key id, collection; requests, errors, tokens, cost.
+type BreakdownGroup = (String, String, String, String, i64, i64, i64, f64);
+
+/// The busiest rows of a table, most requests first.
+fn top(table: HashMap<String, BreakdownDto>) -> Vec<BreakdownDto> {
+    let mut rows: Vec<BreakdownDto> = table.into_values().collect();
+    rows.sort_by(|a, b| b.requests.cmp(&a.requests).then(a.name.cmp(&b.name)));
+    rows.truncate(TOP);
+    rows
 }
 
 pub async fn dashboard(
@@ -56,36 +68,51 @@ pub async fn dashboard(
         .into_iter()
         .map(|k| (k.id, k.name))
         .collect();
-    let by = |rows: Vec<UsageRow>, name: &dyn Fn(&str) -> String| {
-        let mut rows: Vec<BreakdownDto> = rows
-            .into_iter()
-            .map(|r| BreakdownDto {
-                name: name(&r.group),
-                requests: r.requests,
-                errors: r.errors,
-                tokens: r.prompt_tokens + r.completion_tokens,
-                cost_usd: r.cost_usd,
-            })
-            .collect();
-        rows.sort_by(|a, b| b.requests.cmp(&a.requests).then(a.name.cmp(&b.name)));
-        rows.truncate(TOP);
-        rows
-    };
-    let usage_of = |g| usage::usage(&state.db, Some(user_id), from, to, g);
-    let by_connection = by(usage_of(GroupBy::Connection).await?, &|id| match id {
-        "" => "(none reached)".into(),
-        id => connection_names
-            .get(id)
-            .map_or_else(|| format!("{id} (deleted)"), |n| (*n).to_owned()),
-    });
-    let by_model = by(usage_of(GroupBy::Model).await?, &|m| m.to_owned());
-    let by_key = by(usage_of(GroupBy::Key).await?, &|id| {
-        key_names.get(id).cloned().unwrap_or_else(|| id.to_owned())
-    });
-    let by_collection = by(usage_of(GroupBy::Collection).await?, &|c| match c {
-        "" => "(no collection)".into(),
-        c => c.to_owned(),
-    });
+    // One pass over the user's rows in range, grouped by all four; summed per table here.
+    let groups: Vec<BreakdownGroup> = sqlx::query_as(
+        "SELECT COALESCE(connection_id, ''), requested_model, key_id, COALESCE(collection, ''), \
+                CAST(COUNT(*) AS BIGINT), \
+                CAST(SUM(CASE WHEN status_code >= 400 THEN 1 ELSE 0 END) AS BIGINT), \
+                CAST(SUM(COALESCE(prompt_tokens, 0) + COALESCE(completion_tokens, 0)) AS BIGINT), \
+                COALESCE(SUM(cost_usd), 0.0) \
+         FROM request_logs WHERE user_id = $1 AND created_at >= $2 AND created_at < $3 \
+         GROUP BY 1, 2, 3, 4",
+    )
+    .bind(user_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&state.db.pool)
+    .await
+    .map_err(StoreError::from)?;
+    let mut tables: [HashMap<String, BreakdownDto>; 4] = Default::default();
+    for (connection, model, key, collection, requests, errors, tokens, cost) in groups {
+        let names = [
+            match connection.as_str() {
+                "" => "(none reached)".to_owned(),
+                id => connection_names
+                    .get(id)
+                    .map_or_else(|| format!("{id} (deleted)"), |n| (*n).to_owned()),
+            },
+            model,
+            key_names.get(&key).cloned().unwrap_or(key),
+            if collection.is_empty() {
+                "(no collection)".to_owned()
+            } else {
+                collection
+            },
+        ];
+        for (table, name) in tables.iter_mut().zip(names) {
+            let row = table.entry(name.clone()).or_insert_with(|| BreakdownDto {
+                name,
+                ..BreakdownDto::default()
+            });
+            row.requests += requests;
+            row.errors += errors;
+            row.tokens += tokens;
+            row.cost_usd += cost;
+        }
+    }
+    let [by_connection, by_model, by_key, by_collection] = tables.map(top);
 
     let points: Vec<DashboardPointDto> = series
         .points

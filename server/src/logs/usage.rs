@@ -76,6 +76,17 @@ impl UsageRow {
 
 type Totals = (String, i64, i64, i64, i64, f64, i64);
 
+/// The row filter for one user's rows or everyone's (`$3` is bound either way). A plain
+/// `user_id = $3` lets the database use the `(user_id, created_at)` index; an
+/// `($3 = '' OR …)` form made it read every row.
+fn whose(user_id: Option<&str>) -> &'static str {
+    if user_id.is_some() {
+        "user_id = $3"
+    } else {
+        "$3 = ''"
+    }
+}
+
 /// Usage in `[from, to)` (epoch ms) of `user_id`'s requests (`None`: everyone's).
 pub async fn usage(
     db: &Db,
@@ -92,9 +103,10 @@ pub async fn usage(
                 COALESCE(SUM(cost_usd), 0.0), \
                 CAST(SUM(CASE WHEN cost_basis = 'unpriced' THEN 1 ELSE 0 END) AS BIGINT) \
          FROM request_logs \
-         WHERE created_at >= $1 AND created_at < $2 AND ($3 = '' OR user_id = $3) \
+         WHERE created_at >= $1 AND created_at < $2 AND {whose} \
          GROUP BY {g}",
-        g = group_by.log_expr()
+        g = group_by.log_expr(),
+        whose = whose(user_id),
     ))
     .bind(from)
     .bind(to)
@@ -108,8 +120,9 @@ pub async fn usage(
                     CAST(SUM(prompt_tokens) AS BIGINT), CAST(SUM(completion_tokens) AS BIGINT), \
                     COALESCE(SUM(cost_usd), 0.0), CAST(0 AS BIGINT) \
              FROM request_log_daily \
-             WHERE day >= $1 AND day <= $2 AND ($3 = '' OR user_id = $3) \
-             GROUP BY {g}"
+             WHERE day >= $1 AND day <= $2 AND {whose} \
+             GROUP BY {g}",
+            whose = whose(user_id),
         ))
         // Every day the range touches: a pruned day is kept whole.
         .bind(from.div_euclid(DAY_MS))

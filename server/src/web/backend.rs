@@ -59,6 +59,22 @@ impl ConsoleService {
     }
 
     /// The signed-in user as an actor of the catalogue (admin flag read fresh).
+    /// A platform admin's change to a provider; the routing snapshot is rebuilt.
+    async fn change_provider(
+        &self,
+        session: &Session,
+        id: &str,
+        change: providers::ProviderUpdate,
+    ) -> Result<ProviderDto, AppError> {
+        let actor = self.actor(session).await?;
+        if !actor.is_admin {
+            return Err(ApiError::from(crate::catalog::CatalogError::AdminOnly).into());
+        }
+        let updated = providers::update(&self.state.db, id, change).await?;
+        self.state.changes.bump();
+        Ok(updated.to_dto())
+    }
+
     /// The signed-in user as the caller of a request through the gateway (the console's
     /// "Try it" and playground).
     async fn principal(
@@ -386,10 +402,7 @@ impl ConsoleBackend for ConsoleService {
             .connections
             .list(&actor, &ConnectionFilter::default())
             .await?;
-        self.state
-            .routing
-            .fill_used_by(&actor.user_id, &mut list)
-            .await?;
+        crate::catalog::insights::fill(&self.state, &actor.user_id, &mut list).await?;
         Ok(list)
     }
 
@@ -400,10 +413,12 @@ impl ConsoleBackend for ConsoleService {
     ) -> Result<ConnectionDetailDto, AppError> {
         let actor = self.actor(session).await?;
         let mut detail = self.state.connections.detail(&actor, &id).await?;
-        self.state
-            .routing
-            .fill_used_by(&actor.user_id, std::slice::from_mut(&mut detail.connection))
-            .await?;
+        crate::catalog::insights::fill(
+            &self.state,
+            &actor.user_id,
+            std::slice::from_mut(&mut detail.connection),
+        )
+        .await?;
         Ok(detail)
     }
 
@@ -506,18 +521,27 @@ impl ConsoleBackend for ConsoleService {
         enabled: bool,
         free: bool,
     ) -> Result<ProviderDto, AppError> {
-        let actor = self.actor(session).await?;
-        if !actor.is_admin {
-            return Err(ApiError::from(crate::catalog::CatalogError::AdminOnly).into());
-        }
         let change = providers::ProviderUpdate {
             enabled: Some(enabled),
             free: Some(free),
             ..Default::default()
         };
-        let updated = providers::update(&self.state.db, &id, change).await?;
-        self.state.changes.bump();
-        Ok(updated.to_dto())
+        self.change_provider(session, &id, change).await
+    }
+
+    async fn update_provider(
+        &self,
+        session: &Session,
+        id: String,
+        name: String,
+        base_url: String,
+    ) -> Result<ProviderDto, AppError> {
+        let change = providers::ProviderUpdate {
+            name: Some(name),
+            base_url: Some(base_url),
+            ..Default::default()
+        };
+        self.change_provider(session, &id, change).await
     }
 
     async fn service_warnings(&self, session: &Session) -> Result<Vec<String>, AppError> {

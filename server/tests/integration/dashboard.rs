@@ -60,6 +60,17 @@ async fn the_dashboard_counts_the_callers_requests_errors_latency_and_names() {
     assert_eq!(top("by_key")["requests"], 5);
     assert_ne!(top("by_key")["name"], Value::Null);
 
+    // The connection's own last day, and the warning a 1-in-5 failure rate earns it.
+    let list = app.get_json("/api/connections", &key).await;
+    let conn = &list["connections"][0];
+    assert_eq!(conn["last_day"]["requests"], 5, "{conn}");
+    assert_eq!(conn["last_day"]["errors"], 1, "{conn}");
+    assert!(conn["last_day"]["p50_ms"].as_f64().is_some(), "{conn}");
+    assert_eq!(
+        conn["warning"], "1 of 5 requests failed in the last 24 h",
+        "{conn}"
+    );
+
     for period in ["day", "week", "month"] {
         let d = app
             .get_json(&format!("/api/dashboard?period={period}"), &key)

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_params_map};
 
-use super::{gateway_label, status_chip, used_by_label, when};
+use super::{gateway_label, last_day_label, status_chip, used_by_label, when};
 use std::collections::BTreeMap;
 
 use crate::api::{
@@ -115,6 +115,8 @@ fn Detail(
                 <dt>"Last health check"</dt><dd>{when(&c.last_health_check_at)}</dd>
                 <dt>"Rate-limited until"</dt><dd>{when(&c.rate_limited_until)}</dd>
                 <dt>"Used by"</dt><dd data-testid="used-by">{used_by_label(&c.used_by)}</dd>
+                <dt>"Last 24 hours"</dt><dd data-testid="last-day">{last_day_label(&c.last_day)}</dd>
+                <dt>"Needs a look"</dt><dd data-testid="warning">{c.warning.clone().unwrap_or_else(|| "no".into())}</dd>
                 <dt>"Created"</dt><dd>{short_time(&c.created_at)}</dd>
                 <dt>"Updated"</dt><dd>{short_time(&c.updated_at)}</dd>
             </dl>

@@ -37,6 +37,21 @@ pub fn gateway_label(t: i64) -> &'static str {
     }
 }
 
+/// A connection's last 24 hours in a few words: requests, errors, median latency.
+pub fn last_day_label(day: &Option<crate::dto::ConnectionDayDto>) -> String {
+    match day {
+        None => "no requests".into(),
+        Some(d) => format!(
+            "{} req · {} err{}",
+            d.requests,
+            d.errors,
+            d.p50_ms
+                .map(|p| format!(" · p50 {p:.0} ms"))
+                .unwrap_or_default()
+        ),
+    }
+}
+
 /// The "Used by" cell: what routes through the connection, or a dash.
 pub fn used_by_label(used_by: &[String]) -> String {
     if used_by.is_empty() {
@@ -239,6 +254,7 @@ pub fn ConnectionsPage() -> impl IntoView {
                                         <th>"Gateway"</th>
                                         <th>"Scope"</th>
                                         <th>"Models"</th>
+                                        <th>"Last 24 h"</th>
                                         <th>"Used by"</th>
                                         <th>"Last check"</th>
                                         <th></th>
@@ -291,10 +307,17 @@ fn Row(
                 <div class="muted small">{c.credential_mask.clone()}</div>
             </td>
             <td>{c.provider.name.clone()}</td>
-            <td>{status_chip(&c.status)}</td>
+            <td>
+                {status_chip(&c.status)}
+                {c.warning.clone().map(|w| view! {
+                    " "<span class="chip yellow" title=w.clone() data-testid="warning">"warning"</span>
+                    <div class="muted small">{w}</div>
+                })}
+            </td>
             <td>{gateway_label(c.gateway_type)}</td>
             <td>{c.scope.clone()}</td>
             <td data-testid="model-count">{c.model_count}</td>
+            <td class="small" data-testid="last-day">{last_day_label(&c.last_day)}</td>
             <td class="small" data-testid="used-by">{used_by_label(&c.used_by)}</td>
             <td>{when(&c.last_health_check_at)}</td>
             <td class="actions">
@@ -334,7 +357,7 @@ fn Row(
         </tr>
         <Show when=move || rotating.get()>
             <tr class="inline-form">
-                <td colspan="9">
+                <td colspan="10">
                     <div class="row">
                         <label>
                             "New API key"

@@ -122,6 +122,7 @@ pub fn ApiKeysTab() -> impl IntoView {
                                             .into_iter()
                                             .map(|key| {
                                                 let id = key.id.clone();
+                                                let key_name = StoredValue::new(key.name.clone());
                                                 let revoked = key.revoked_at.is_some();
                                                 let expired = !revoked && key.expired;
                                                 let limits = limits_text(&key);
@@ -170,7 +171,13 @@ pub fn ApiKeysTab() -> impl IntoView {
                                                                 class="danger small"
                                                                 disabled=revoked
                                                                 on:click=move |_| {
-                                                                    revoke.dispatch(RevokeApiKey { id: id.clone() });
+                                                                    let message = format!(
+                                                                        "Revoke the key \"{}\"? Clients using it, and every key made with it, stop working at once. This cannot be undone.",
+                                                                        key_name.get_value()
+                                                                    );
+                                                                    if window().confirm_with_message(&message).unwrap_or(false) {
+                                                                        revoke.dispatch(RevokeApiKey { id: id.clone() });
+                                                                    }
                                                                 }
                                                             >
                                                                 "Revoke"

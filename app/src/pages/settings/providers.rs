@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::api::{list_providers, CreateProvider, SetProviderFlags};
+use crate::api::{list_providers, CreateProvider, SetProviderFlags, UpdateProvider};
 use crate::components::feedback::{FieldError, FormError};
 use crate::components::layout::AdminOnly;
 
@@ -17,16 +17,31 @@ pub fn ProvidersTab() -> impl IntoView {
 fn ProvidersPanel() -> impl IntoView {
     let create = ServerAction::<CreateProvider>::new();
     let flags = ServerAction::<SetProviderFlags>::new();
+    let edit = ServerAction::<UpdateProvider>::new();
+    let editing = RwSignal::new(None::<String>);
     let providers = Resource::new(
-        move || (create.version().get(), flags.version().get()),
+        move || {
+            (
+                create.version().get(),
+                flags.version().get(),
+                edit.version().get(),
+            )
+        },
         |_| list_providers(),
     );
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = edit.value().get() {
+            editing.set(None);
+        }
+    });
     let created = create.value();
     view! {
         <section class="card">
             <h2>"Providers"</h2>
             <p class="muted">"Disabled providers cannot get new connections. Models of free providers join auto(free)."</p>
             <FormError result=flags.value()/>
+            <FormError result=edit.value()/>
+            {move || matches!(edit.value().get(), Some(Ok(_))).then(|| view! { <p class="ok" role="status">"Provider saved."</p> })}
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match providers.await {
@@ -38,8 +53,13 @@ fn ProvidersPanel() -> impl IntoView {
                                     {list.into_iter().map(|p| {
                                         let id = StoredValue::new(p.id.clone());
                                         let (enabled, free) = (p.enabled, p.free);
+                                        let row_id = p.id.clone();
+                                        let key = p.key.clone();
+                                        let is_editing = move || editing.get().as_deref() == Some(row_id.as_str());
+                                        let name = RwSignal::new(p.name.clone());
+                                        let base_url = RwSignal::new(p.base_url.clone());
                                         view! {
-                                            <tr>
+                                            <tr data-provider=key>
                                                 <td>{p.name}</td>
                                                 <td><code>{p.key}</code></td>
                                                 <td>{p.api_family}</td>
@@ -53,8 +73,36 @@ fn ProvidersPanel() -> impl IntoView {
                                                     <button class="small" on:click=move |_| {
                                                         flags.dispatch(SetProviderFlags { id: id.get_value(), enabled, free: !free });
                                                     }>{if free { "Not free" } else { "Mark free" }}</button>
+                                                    <button class="small" on:click=move |_| {
+                                                        edit.value().set(None);
+                                                        editing.set(Some(id.get_value()));
+                                                    }>"Edit"</button>
                                                 </td>
                                             </tr>
+                                            <Show when=is_editing.clone()>
+                                                <tr class="inline-form">
+                                                    <td colspan="7">
+                                                        <form class="row" on:submit=move |ev| {
+                                                            ev.prevent_default();
+                                                            edit.dispatch(UpdateProvider {
+                                                                id: id.get_value(),
+                                                                name: name.get_untracked(),
+                                                                base_url: base_url.get_untracked(),
+                                                            });
+                                                        }>
+                                                            <label>"Name" <input type="text" name="provider-name" required maxlength="100"
+                                                                prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/></label>
+                                                            <label>"Default base URL" <input type="url" name="provider-base-url" placeholder="empty: set per connection"
+                                                                prop:value=move || base_url.get() on:input=move |ev| base_url.set(event_target_value(&ev))/></label>
+                                                            <button type="submit" class="primary" disabled=move || edit.pending().get()>
+                                                                {move || if edit.pending().get() { "Saving…" } else { "Save" }}
+                                                            </button>
+                                                            <button type="button" on:click=move |_| editing.set(None)>"Cancel"</button>
+                                                        </form>
+                                                        <FieldError result=edit.value() field="name"/>
+                                                    </td>
+                                                </tr>
+                                            </Show>
                                         }
                                     }).collect_view()}
                                 </tbody>
