@@ -53,6 +53,8 @@ test("a person creates, tests, rotates, disables and deletes a connection", asyn
   await edit.getByLabel("Requests per minute").fill("60");
   await edit.getByLabel("Requests per minute").press("Enter");
   await expect(edit.getByRole("status")).toHaveText("Saved.");
+  // The page shows the saved settings (the form is drawn again from them) before we type.
+  await expect(page.locator("dl.facts")).toContainText("60 rpm");
   await edit.getByLabel("Requests per minute").fill("two");
   await edit.getByLabel("Priority").fill("high");
   await edit.getByRole("button", { name: "Save settings" }).click();
