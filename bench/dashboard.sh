@@ -19,10 +19,19 @@ now = int(time.time() * 1000)
 span = 29 * 86_400_000
 models = ["openai/gpt-4o", "openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5", "groq/llama-3.3-70b"]
 conns = [f"conn-bench-{i}" for i in range(6)]
+B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+def ordered_id(ms):
+    # As the server makes them (server/src/ids.rs): time first, so retention keeps the row.
+    t = ""
+    for _ in range(9):
+        t = B62[ms % 62] + t
+        ms //= 62
+    return "req-" + t + "".join(random.choice(B62) for _ in range(11))
 def row(i):
     ok = random.random() > 0.03
-    return (uuid.uuid4().hex, uuid.uuid4().hex, now - random.randrange(span), user, key_id, "/v1/chat/completions",
-            random.choice(models), "direct", None, random.choice(conns), "openai", "gpt-4o",
+    at = now - random.randrange(span)
+    return (ordered_id(at), uuid.uuid4().hex, at, user, key_id, "/v1/chat/completions",
+            random.choice(models), "direct", random.choice([None, "collection/bench/everyday"]), random.choice(conns), "openai", "gpt-4o",
             200 if ok else 502, None if ok else "PROVIDER_OPENAI_502", int(random.lognormvariate(6, 0.8)),
             int(random.lognormvariate(5, 0.7)), random.randrange(10, 2000), random.randrange(1, 800),
             random.randrange(2), "[]", random.random() / 100, "reported")

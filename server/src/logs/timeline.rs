@@ -1,4 +1,4 @@
-//! The dashboard's time series and each connection's last day: per time bucket, requests, errors, latency and
+//! The dashboard's time series: per time bucket, requests, errors, latency and
 //! time-to-first-token percentiles, tokens and cost of a user's requests. Aggregated in
 //! SQL over the `(user_id, created_at)` index; percentiles come from a latency histogram
 //! the database counts (fixed bins, interpolated inside a bin), so no row leaves it.
@@ -72,9 +72,7 @@ fn quantile(counts: &[i64], q: f64) -> Option<f64> {
     None
 }
 
-/// Bucket, latency bin, first-token bin, requests, errors, prompt and completion tokens,
-/// cost.
-type Group = (i64, i64, i64, i64, i64, i64, i64, f64);
+type Sums = (i64, i64, i64, i64, i64, f64);
 
 pub async fn timeline(
     db: &Db,
@@ -85,64 +83,82 @@ pub async fn timeline(
 ) -> Result<Timeline, ApiError> {
     let bucket_ms = bucket_ms.max(1);
     let to = from + bucket_ms * buckets as i64;
-    // One pass over the user's rows in range: per bucket and latency and first-token
-    // bins, the counts and sums (first-token bin -1: none recorded).
-    let sql = format!(
-        "SELECT CAST((created_at - $2) / $4 AS BIGINT), {lat} AS lat, \
-                CASE WHEN ttft_ms IS NULL THEN -1 ELSE {first} END AS first, \
-                CAST(COUNT(*) AS BIGINT), \
+    let sums: Vec<Sums> = sqlx::query_as(
+        "SELECT CAST((created_at - $2) / $4 AS BIGINT) AS b, CAST(COUNT(*) AS BIGINT), \
                 CAST(SUM(CASE WHEN status_code >= 400 THEN 1 ELSE 0 END) AS BIGINT), \
                 CAST(SUM(COALESCE(prompt_tokens, 0)) AS BIGINT), \
                 CAST(SUM(COALESCE(completion_tokens, 0)) AS BIGINT), \
                 COALESCE(SUM(cost_usd), 0.0) \
          FROM request_logs WHERE user_id = $1 AND created_at >= $2 AND created_at < $3 \
-         GROUP BY 1, 2, 3",
-        lat = bin_expr("latency_ms"),
-        first = bin_expr("ttft_ms"),
-    );
-    let groups: Vec<Group> = sqlx::query_as(&sql)
-        .bind(user_id)
-        .bind(from)
-        .bind(to)
-        .bind(bucket_ms)
-        .fetch_all(&db.pool)
-        .await
-        .map_err(StoreError::from)?;
+         GROUP BY 1",
+    )
+    .bind(user_id)
+    .bind(from)
+    .bind(to)
+    .bind(bucket_ms)
+    .fetch_all(&db.pool)
+    .await
+    .map_err(StoreError::from)?;
+    let histogram = |column: &'static str| {
+        let sql = format!(
+            "SELECT CAST((created_at - $2) / $4 AS BIGINT) AS b, {bin} AS bin, CAST(COUNT(*) AS BIGINT) \
+             FROM request_logs WHERE user_id = $1 AND created_at >= $2 AND created_at < $3 \
+               AND {column} IS NOT NULL \
+             GROUP BY 1, 2",
+            bin = bin_expr(column)
+        );
+        async move {
+            sqlx::query_as::<_, (i64, i64, i64)>(&sql)
+                .bind(user_id)
+                .bind(from)
+                .bind(to)
+                .bind(bucket_ms)
+                .fetch_all(&db.pool)
+                .await
+                .map_err(StoreError::from)
+        }
+    };
+    let latency = histogram("latency_ms").await?;
+    let ttft = histogram("ttft_ms").await?;
 
     let bins = BINS_MS.len() + 1;
     let mut lat = vec![vec![0i64; bins]; buckets];
     let mut first = vec![vec![0i64; bins]; buckets];
     let mut all = vec![0i64; bins];
-    let mut sums = vec![Point::default(); buckets];
-    for (b, lat_bin, first_bin, n, errors, prompt, completion, cost) in groups {
-        let Some(b) = usize::try_from(b).ok().filter(|b| *b < buckets) else {
-            continue;
-        };
-        if let Some(i) = usize::try_from(lat_bin).ok().filter(|i| *i < bins) {
-            lat[b][i] += n;
-            all[i] += n;
+    let slot = |b: i64, bin: i64| {
+        let b = usize::try_from(b).ok().filter(|b| *b < buckets)?;
+        let bin = usize::try_from(bin).ok().filter(|i| *i < bins)?;
+        Some((b, bin))
+    };
+    for (b, bin, n) in latency {
+        if let Some((b, bin)) = slot(b, bin) {
+            lat[b][bin] += n;
+            all[bin] += n;
         }
-        if let Some(i) = usize::try_from(first_bin).ok().filter(|i| *i < bins) {
-            first[b][i] += n;
-        }
-        let p = &mut sums[b];
-        p.requests += n;
-        p.errors += errors;
-        p.prompt_tokens += prompt;
-        p.completion_tokens += completion;
-        p.cost_usd += cost;
     }
-    let points: Vec<Point> = sums
-        .into_iter()
-        .enumerate()
-        .map(|(i, p)| Point {
+    for (b, bin, n) in ttft {
+        if let Some((b, bin)) = slot(b, bin) {
+            first[b][bin] += n;
+        }
+    }
+    let mut points: Vec<Point> = (0..buckets)
+        .map(|i| Point {
             t: from + i as i64 * bucket_ms,
             p50_ms: quantile(&lat[i], 0.5),
             p95_ms: quantile(&lat[i], 0.95),
             ttft_p50_ms: quantile(&first[i], 0.5),
-            ..p
+            ..Point::default()
         })
         .collect();
+    for (b, requests, errors, prompt, completion, cost) in sums {
+        if let Some(p) = usize::try_from(b).ok().and_then(|b| points.get_mut(b)) {
+            p.requests = requests;
+            p.errors = errors;
+            p.prompt_tokens = prompt;
+            p.completion_tokens = completion;
+            p.cost_usd = cost;
+        }
+    }
     Ok(Timeline {
         bucket_ms,
         points,
