@@ -197,7 +197,7 @@ fn Chart(
             .enumerate()
             .filter_map(|(i, (_, v))| v.filter(|v| *v > 0.0).map(|v| (i, v)))
             .map(|(i, v)| view! {
-                <rect class="bar" x=format!("{:.1}", i as f64 * col + col * 0.1) y=format!("{:.1}", y(v))
+                <rect class="column" x=format!("{:.1}", i as f64 * col + col * 0.1) y=format!("{:.1}", y(v))
                     width=format!("{:.1}", col * 0.8) height=format!("{:.1}", H - y(v))/>
             })
             .collect_view()
@@ -209,7 +209,16 @@ fn Chart(
                 .filter_map(|(i, (_, v))| v.map(|v| format!("{:.1},{:.1}", i as f64 * col + col / 2.0, y(v))))
                 .collect::<Vec<_>>()
                 .join(" ");
-            view! { <polyline class="line" points=path/> }.into_any()
+            // Dots too: a series with one value has no line to draw.
+            let dots = values
+                .iter()
+                .enumerate()
+                .filter_map(|(i, (_, v))| v.map(|v| (i, v)))
+                .map(|(i, v)| view! {
+                    <circle class="dot" cx=format!("{:.1}", i as f64 * col + col / 2.0) cy=format!("{:.1}", y(v)) r="3"/>
+                })
+                .collect_view();
+            view! { <polyline class="line" points=path/> {dots} }.into_any()
         }
     };
     let hovers = values
@@ -280,16 +289,16 @@ fn percent(part: i64, whole: i64) -> String {
     }
 }
 
-/// A bucket's start in UTC, as precise as the period needs: `HH:MM` within a day,
-/// `MM-DD HH:MM` within a week, `YYYY-MM-DD` for a month.
+/// A bucket's start in UTC, as precise as the period needs: `HH:MM` within the hour,
+/// `MM-DD HH:MM` within a day or a week, `YYYY-MM-DD` for a month.
 fn bucket_label(ms: i64, period: &str) -> String {
     let days = ms.div_euclid(86_400_000);
     let in_day = ms.rem_euclid(86_400_000) / 60_000;
     let (y, m, d) = civil_from_days(days);
     let (hh, mm) = (in_day / 60, in_day % 60);
     match period {
-        "hour" | "day" => format!("{hh:02}:{mm:02} UTC"),
-        "week" => format!("{m:02}-{d:02} {hh:02}:{mm:02} UTC"),
+        "hour" => format!("{hh:02}:{mm:02} UTC"),
+        "day" | "week" => format!("{m:02}-{d:02} {hh:02}:{mm:02} UTC"),
         _ => format!("{y:04}-{m:02}-{d:02}"),
     }
 }
@@ -316,7 +325,8 @@ mod tests {
         // 2026-12-07T09:30:00Z
         let t = 1_796_635_800_000;
         assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(bucket_label(t, "day"), "09:30 UTC");
+        assert_eq!(bucket_label(t, "hour"), "09:30 UTC");
+        assert_eq!(bucket_label(t, "day"), "12-07 09:30 UTC");
         assert_eq!(bucket_label(t, "week"), "12-07 09:30 UTC");
         assert_eq!(bucket_label(t, "month"), "2026-12-07");
         assert_eq!(civil_from_days(-1), (1969, 12, 31));
