@@ -1,20 +1,9 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, Page, test } from "@playwright/test";
-import { hydrated, logIn, OPERATOR, signUp } from "./helpers";
+import { CONSOLE_PAGES, hydrated, logIn, OPERATOR, signUp } from "./helpers";
 
 // axe (WCAG 2.1 A and AA rules) on every page: no serious or critical violation.
-const SIGNED_IN = [
-  "/dashboard",
-  "/connections",
-  "/collections",
-  "/logs",
-  "/playground",
-  "/settings",
-  "/settings/keys",
-  "/settings/organizations",
-  "/settings/users",
-  "/settings/providers",
-];
+const SIGNED_IN = CONSOLE_PAGES;
 
 async function scan(page: Page, path: string): Promise<string[]> {
   await page.goto(path);

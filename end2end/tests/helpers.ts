@@ -83,3 +83,17 @@ export async function apiKey(page: Page, name: string): Promise<string> {
     return (await res.json()).key as string;
   }, name);
 }
+
+/** Every page of the signed-in console. */
+export const CONSOLE_PAGES = [
+  "/dashboard",
+  "/connections",
+  "/collections",
+  "/logs",
+  "/playground",
+  "/settings",
+  "/settings/keys",
+  "/settings/organizations",
+  "/settings/users",
+  "/settings/providers",
+];

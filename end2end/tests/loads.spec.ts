@@ -1,21 +1,9 @@
 import { expect, Page, test } from "@playwright/test";
-import { hydrated, logIn, OPERATOR, signUp, watchErrors } from "./helpers";
+import { CONSOLE_PAGES, hydrated, logIn, OPERATOR, signUp, watchErrors } from "./helpers";
 
 // Every page, loaded directly (not navigated to) 20 times, as a platform admin and as a
 // member: the server's render and the browser's hydration must agree every time.
-const PAGES = [
-  "/",
-  "/dashboard",
-  "/connections",
-  "/collections",
-  "/logs",
-  "/playground",
-  "/settings",
-  "/settings/keys",
-  "/settings/organizations",
-  "/settings/users",
-  "/settings/providers",
-];
+const PAGES = ["/", ...CONSOLE_PAGES];
 const LOADS = Number(process.env.LOADS_PER_PAGE ?? 20);
 
 async function loadEveryPage(page: Page, errors: string[]) {
