@@ -29,8 +29,10 @@ test("the playground streams an answer and says who served it and how it was rou
   await expect(page.getByTestId("playground-error")).toContainText("404");
   await expect(conversation.locator('[data-role="user"]')).toHaveCount(2);
 
-  // The call is in the request log like any other.
-  await page.getByRole("link", { name: "Request Logs" }).click();
-  await expect(page.getByTestId("logs").locator("tbody tr").first()).toBeVisible();
-  await expect(page.getByTestId("logs")).toContainText("openai/mock-large (stream)");
+  // The call is in the request log like any other (written in batches: reload until it is).
+  await expect(async () => {
+    await page.goto("/logs");
+    await hydrated(page);
+    await expect(page.getByTestId("logs")).toContainText("openai/mock-large (stream)", { timeout: 1000 });
+  }).toPass({ timeout: 15_000 });
 });

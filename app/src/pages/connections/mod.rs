@@ -202,6 +202,12 @@ pub fn ConnectionsPage() -> impl IntoView {
             <FormError result=rotate.value()/>
             <FormError result=delete.value()/>
             {move || {
+                // While a test runs, say so instead of showing the previous result.
+                if test.input().get().is_some() {
+                    return Some(view! {
+                        <p class="muted" role="status" data-testid="test-result">"Testing the connection…"</p>
+                    }.into_any());
+                }
                 test.value()
                     .get()
                     .and_then(|r| r.ok())
@@ -218,7 +224,7 @@ pub fn ConnectionsPage() -> impl IntoView {
                                     format!("Test failed: {}", t.error.unwrap_or_default())
                                 }}
                             </p>
-                        }
+                        }.into_any()
                     })
             }}
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -321,9 +327,11 @@ fn Row(
             <td class="small" data-testid="used-by">{used_by_label(&c.used_by)}</td>
             <td>{when(&c.last_health_check_at)}</td>
             <td class="actions">
-                <button class="small" on:click=move |_| {
+                <button class="small" disabled=move || test.pending().get() on:click=move |_| {
                     test.dispatch(TestConnection { id: id.get_value() });
-                }>"Test"</button>
+                }>
+                    {move || if test.input().get().is_some_and(|t| t.id == id.get_value()) { "Testing…" } else { "Test" }}
+                </button>
                 <Show when=move || can_edit>
                     <A href=format!("/connections/{}", id.get_value()) attr:class="button small">"Edit"</A>
                     <button class="small" on:click=move |_| rotating.update(|r| *r = !*r)>"Update API key"</button>
