@@ -27,9 +27,10 @@ pub async fn fill(
     connections: &mut [ConnectionDto],
 ) -> Result<(), ApiError> {
     state.routing.fill_used_by(user_id, connections).await?;
-    let mut days = crate::logs::timeline::by_connection(&state.db, now_ms() - DAY_MS).await?;
+    let since = now_ms() - DAY_MS;
     for c in connections {
-        c.last_day = days.remove(&c.id).map(|d| ConnectionDayDto {
+        let day = crate::logs::timeline::connection_span(&state.db, &c.id, since).await?;
+        c.last_day = day.map(|d| ConnectionDayDto {
             requests: d.requests,
             errors: d.errors,
             p50_ms: d.p50_ms,

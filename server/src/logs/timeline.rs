@@ -175,44 +175,40 @@ pub struct ConnectionSpan {
     pub p50_ms: Option<f64>,
 }
 
-/// Every connection's requests at or after `from` (all users': counts and latency only).
-pub async fn by_connection(
+/// One connection's requests at or after `from` (every user's: counts and latency only),
+/// read through the `(connection_id, created_at)` index; `None` when there were none.
+pub async fn connection_span(
     db: &Db,
+    connection_id: &str,
     from: i64,
-) -> Result<std::collections::HashMap<String, ConnectionSpan>, ApiError> {
+) -> Result<Option<ConnectionSpan>, ApiError> {
     let sql = format!(
-        "SELECT connection_id, {bin} AS bin, CAST(COUNT(*) AS BIGINT), \
+        "SELECT {bin} AS bin, CAST(COUNT(*) AS BIGINT), \
                 CAST(SUM(CASE WHEN status_code >= 400 THEN 1 ELSE 0 END) AS BIGINT) \
-         FROM request_logs WHERE created_at >= $1 AND connection_id IS NOT NULL \
-         GROUP BY 1, 2",
+         FROM request_logs WHERE connection_id = $1 AND created_at >= $2 \
+         GROUP BY 1",
         bin = bin_expr("latency_ms")
     );
-    let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(&sql)
+    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(&sql)
+        .bind(connection_id)
         .bind(from)
         .fetch_all(&db.pool)
         .await
         .map_err(StoreError::from)?;
-    let mut bins: std::collections::HashMap<String, (Vec<i64>, i64)> = Default::default();
-    for (id, bin, n, errors) in rows {
-        let entry = bins
-            .entry(id)
-            .or_insert_with(|| (vec![0; BINS_MS.len() + 1], 0));
-        if let Some(slot) = usize::try_from(bin).ok().and_then(|b| entry.0.get_mut(b)) {
+    let mut counts = vec![0i64; BINS_MS.len() + 1];
+    let mut errors = 0;
+    for (bin, n, e) in rows {
+        if let Some(slot) = usize::try_from(bin).ok().and_then(|b| counts.get_mut(b)) {
             *slot += n;
         }
-        entry.1 += errors;
+        errors += e;
     }
-    Ok(bins
-        .into_iter()
-        .map(|(id, (counts, errors))| {
-            let span = ConnectionSpan {
-                requests: counts.iter().sum(),
-                errors,
-                p50_ms: quantile(&counts, 0.5),
-            };
-            (id, span)
-        })
-        .collect())
+    let requests: i64 = counts.iter().sum();
+    Ok((requests > 0).then(|| ConnectionSpan {
+        requests,
+        errors,
+        p50_ms: quantile(&counts, 0.5),
+    }))
 }
 
 #[cfg(test)]

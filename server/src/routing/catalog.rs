@@ -399,14 +399,18 @@ impl RoutingCatalog {
         logs: &mut [app::dto::RequestLogDto],
     ) -> Result<(), ApiError> {
         let snapshot = self.snapshot().await?;
+        let names: std::collections::HashMap<&str, &str> = snapshot
+            .routes
+            .iter()
+            .filter(|r| snapshot.may_use(user_id, r))
+            .map(|r| (r.id.as_str(), r.name.as_str()))
+            .collect();
         for row in logs {
-            row.connection_name = row.connection_id.as_deref().and_then(|id| {
-                snapshot
-                    .routes
-                    .iter()
-                    .find(|r| r.id == id && snapshot.may_use(user_id, r))
-                    .map(|r| r.name.clone())
-            });
+            row.connection_name = row
+                .connection_id
+                .as_deref()
+                .and_then(|id| names.get(id))
+                .map(|n| (*n).to_owned());
         }
         Ok(())
     }

@@ -58,7 +58,6 @@ impl ConsoleService {
         Ok(id)
     }
 
-    /// The signed-in user as an actor of the catalogue (admin flag read fresh).
     /// A platform admin's change to a provider; the routing snapshot is rebuilt.
     async fn change_provider(
         &self,
@@ -96,7 +95,9 @@ impl ConsoleService {
         )))
     }
 
-    async fn actor(&self, session: &Session) -> Result<Actor, AppError> {
+    /// The signed-in user as an actor of the catalogue (admin flag read fresh); a session
+    /// ended by a password change is refused here too.
+    pub(super) async fn actor(&self, session: &Session) -> Result<Actor, AppError> {
         let id = self.user_id(session).await?;
         let user = self
             .state

@@ -186,17 +186,25 @@ async fn export_logs(
     let Ok(axum::extract::Query(filter)) = filter else {
         return StatusCode::BAD_REQUEST.into_response();
     };
-    let user = match session.get::<String>(USER_ID_KEY).await {
-        Ok(Some(id)) => state.accounts.find(&id).await.ok().flatten(),
-        _ => None,
-    };
-    let Some(user) = user else {
-        return crate::error::ApiError::from(crate::auth::AuthError::NotSignedIn).into_response();
+    // The same sign-in rule as every server function (a session a password change ended
+    // is refused).
+    let actor = match backend::ConsoleService::new(state.clone())
+        .actor(&session)
+        .await
+    {
+        Ok(actor) => actor,
+        Err(e) => return app_error_response(e),
     };
     let query = crate::logs::export::console_query(&filter, crate::clock::now_ms());
-    crate::logs::export::download(&state, &user.id, user.is_admin.0, &query, format)
+    crate::logs::export::download(&state, &actor.user_id, actor.is_admin, &query, format)
         .await
         .into_response()
+}
+
+/// An `AppError` (what server functions answer) as a response of its own status.
+fn app_error_response(e: AppError) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, axum::Json(e)).into_response()
 }
 
 /// Pages that need a signed-in user; everything else (log-in, sign-up, assets, server
@@ -208,6 +216,7 @@ fn needs_user(path: &str) -> bool {
             "/connections",
             "/collections",
             "/logs",
+            "/playground",
             "/settings",
         ]
         .iter()
@@ -270,6 +279,7 @@ mod tests {
             "/settings",
             "/settings/keys",
             "/logs",
+            "/playground",
         ] {
             assert!(needs_user(p), "{p}");
         }

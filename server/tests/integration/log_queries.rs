@@ -156,3 +156,46 @@ async fn the_console_export_needs_a_session_and_holds_only_the_callers_rows() {
     let text = csv.text().await.unwrap();
     assert_eq!(text.lines().count(), 1, "only the header: {text}");
 }
+
+#[tokio::test]
+async fn a_session_ended_by_a_password_change_cannot_export() {
+    let Some(app) = spawn_app().await else { return };
+    app.signup("ada@example.com", "ada").await;
+    // A second browser signed in as ada (a stolen cookie, say).
+    let other = crate::common::browser();
+    let login = other
+        .post(app.url("/api/fn/login"))
+        .header("accept", "application/json")
+        .header("origin", &app.base)
+        .form(&[
+            ("email", "ada@example.com"),
+            ("password", "correct horse battery"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+    let before = other
+        .get(app.url("/console/logs.csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(before.status(), StatusCode::OK);
+
+    let changed = app
+        .call_fn(
+            "change_password",
+            &[
+                ("current_password", "correct horse battery"),
+                ("new_password", "a brand new password"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    let after = other
+        .get(app.url("/console/logs.csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+}
