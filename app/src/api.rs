@@ -437,9 +437,9 @@ pub async fn playground(req: PlaygroundRequestDto) -> Result<TextStream<AppError
 }
 
 #[server(prefix = "/api/fn", endpoint = "dashboard")]
-pub async fn dashboard(period: String) -> Result<DashboardDto, AppError> {
+pub async fn dashboard(period: String, org: Option<String>) -> Result<DashboardDto, AppError> {
     let (backend, session) = ssr::context().await?;
-    backend.dashboard(&session, period).await
+    backend.dashboard(&session, period, org).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "list_logs", input = Json)]

@@ -209,8 +209,14 @@ pub trait ConsoleBackend: Send + Sync + 'static {
         session: &Session,
         req: PlaygroundRequestDto,
     ) -> Result<leptos::server_fn::codec::TextStream<AppError>, AppError>;
-    /// The signed-in user's traffic over the last `period` (hour, day, week, month).
-    async fn dashboard(&self, session: &Session, period: String) -> Result<DashboardDto, AppError>;
+    /// The signed-in user's traffic over the last `period` (hour, day, week, month), or with
+    /// `org` (a handle) the traffic of the organization's connections, for its admins.
+    async fn dashboard(
+        &self,
+        session: &Session,
+        period: String,
+        org: Option<String>,
+    ) -> Result<DashboardDto, AppError>;
     /// A page of the signed-in user's request log (platform admins: also keyless rows).
     async fn list_logs(
         &self,

@@ -796,11 +796,14 @@ pub struct AliasInputDto {
 /// The dashboard's period: the last hour, day, week or month.
 pub const PERIODS: [&str; 4] = ["hour", "day", "week", "month"];
 
-/// The signed-in user's traffic over a period: totals, a time series and the busiest
+/// The signed-in user's traffic (or an organization's, for its admins) over a period: totals, a time series and the busiest
 /// connections, models, keys and collections.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DashboardDto {
     pub period: String,
+    /// The organization (handle) whose connections' traffic this is; `None`: the user's own.
+    #[serde(default)]
+    pub organization: Option<String>,
     /// Epoch ms of the first bucket and each bucket's length.
     pub from_ms: i64,
     pub bucket_ms: i64,

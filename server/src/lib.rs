@@ -90,6 +90,8 @@ pub enum StartupError {
     Seed(String),
     #[error("could not build the HTTP client: {0}")]
     HttpClient(String),
+    #[error("could not count the request log's hourly rollup: {0}")]
+    Rollup(String),
 }
 
 /// Opens storage and the master key: what every command (serve, user, key) needs.
@@ -109,6 +111,9 @@ pub async fn open_state(settings: Settings) -> Result<AppState, StartupError> {
     catalog::providers::seed(&db)
         .await
         .map_err(|e| StartupError::Seed(e.to_string()))?;
+    logs::hourly::ensure(&db)
+        .await
+        .map_err(|e| StartupError::Rollup(e.to_string()))?;
     // Each process marks its outbound requests with its own id, to recognise them coming back.
     let instance = format!("lm-{}", ids::random_base62(16));
     let answer_limits = providers::AnswerLimits {

@@ -49,6 +49,10 @@ enum Command {
         #[command(subcommand)]
         command: KeyCommand,
     },
+    /// Recount the dashboard's hourly totals from the request log, for rows written to the
+    /// database by other means (an import, a restore). On PostgreSQL, with the servers
+    /// stopped: rows written meanwhile could be counted twice.
+    RebuildRollups(StoreArgs),
 }
 
 #[derive(Args, Clone)]
@@ -309,6 +313,13 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 "re-sealed {count} credentials under master key {}",
                 state.vault.key_id()
             );
+        }
+        Command::RebuildRollups(store) => {
+            let state = server::open_state(settings_for(&store)).await?;
+            let rows = server::logs::hourly::rebuild(&state.db)
+                .await
+                .map_err(|e| StartupError::Rollup(e.to_string()))?;
+            eprintln!("counted {rows} request-log rows into the hourly rollup");
         }
         Command::Migrate(store) => {
             server::open_state(settings_for(&store)).await?;

@@ -1,20 +1,52 @@
 //! The dashboard, the landing page after sign-in: the user's requests, errors, latency,
 //! time to first token, tokens and cost over the last hour, day, week or month, as totals,
 //! SVG charts (a value per bucket on hover) and the busiest connections, models, keys and
-//! collections.
+//! collections. An organization's admins can switch to the traffic its connections served.
 
 use leptos::prelude::*;
 
-use crate::api::dashboard;
-use crate::dto::{BreakdownDto, DashboardDto, DashboardPointDto, PERIODS};
+use crate::api::{dashboard, list_orgs};
+use crate::dto::{BreakdownDto, DashboardDto, DashboardPointDto, OrgRole, PERIODS};
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let period = RwSignal::new("day".to_owned());
-    let data = Resource::new(move || period.get(), dashboard);
+    // "" is the user's own traffic, else an organization's handle.
+    let whose = RwSignal::new(String::new());
+    let data = Resource::new(
+        move || (period.get(), whose.get()),
+        |(period, org)| dashboard(period, (!org.is_empty()).then_some(org)),
+    );
+    let orgs = Resource::new(|| (), |()| list_orgs());
     view! {
         <header class="page-header row spread">
             <h1>"Dashboard"</h1>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let administered: Vec<_> = orgs.await.unwrap_or_default()
+                        .into_iter().filter(|o| o.role == OrgRole::Admin).collect();
+                    (!administered.is_empty()).then(|| view! {
+                        <label class="inline-field">
+                            <span>"Traffic of"</span>
+                            <select
+                                data-testid="dashboard-scope"
+                                on:change=move |ev| whose.set(event_target_value(&ev))
+                            >
+                                <option value="" selected=move || whose.get().is_empty()>"my requests"</option>
+                                {administered.into_iter().map(|o| {
+                                    let handle = o.handle.clone();
+                                    let selected = handle.clone();
+                                    view! {
+                                        <option value=handle selected=move || whose.get() == selected>
+                                            {format!("@{}'s connections", o.handle)}
+                                        </option>
+                                    }
+                                }).collect_view()}
+                            </select>
+                        </label>
+                    })
+                })}
+            </Transition>
             <div class="segmented" role="group" aria-label="Period">
                 {PERIODS.iter().map(|p| {
                     let p = *p;

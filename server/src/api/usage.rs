@@ -87,10 +87,14 @@ pub async fn usage(
 pub struct DashboardQuery {
     #[serde(default)]
     period: Option<String>,
+    /// An organization's handle: the traffic its connections served (its admins only).
+    #[serde(default)]
+    org: Option<String>,
 }
 
-/// `GET /api/dashboard?period=hour|day|week|month` (default `day`): the caller's own
-/// traffic as the console's dashboard shows it.
+/// `GET /api/dashboard?period=hour|day|week|month[&org=<handle>]` (default `day`): the
+/// caller's own traffic as the console's dashboard shows it, or that of an organization's
+/// connections for one of its admins.
 pub async fn dashboard(
     State(state): State<AppState>,
     Manager(caller): Manager,
@@ -99,6 +103,13 @@ pub async fn dashboard(
     let Query(q) = query.map_err(|e| RequestError::InvalidBody(e.body_text()))?;
     let period = q.period.as_deref().unwrap_or("day");
     Ok(Json(
-        crate::logs::dashboard::dashboard(&state, &caller.user_id, period, now_ms()).await?,
+        crate::logs::dashboard::dashboard(
+            &state,
+            &caller.user_id,
+            q.org.as_deref(),
+            period,
+            now_ms(),
+        )
+        .await?,
     ))
 }

@@ -100,6 +100,29 @@ pub async fn list_for_user(pool: &AnyPool, user_id: &str) -> Result<Vec<SqlApiKe
     .await
 }
 
+/// `@handle / name` of each of `ids` that exists: the dashboard's key column for an
+/// organization, whose requests come with its members' keys.
+pub async fn labels(pool: &AnyPool, ids: &[&str]) -> Result<Vec<(String, String)>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let params: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT k.id, u.handle, k.name FROM api_keys k JOIN users u ON u.id = k.user_id \
+         WHERE k.id IN ({})",
+        params.join(", ")
+    );
+    let rows: Vec<(String, String, String)> = ids
+        .iter()
+        .fold(sqlx::query_as(&sql), |q, id| q.bind(*id))
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, handle, name)| (id, format!("@{handle} / {name}")))
+        .collect())
+}
+
 pub async fn find_for_user(
     pool: &AnyPool,
     user_id: &str,

@@ -1,13 +1,14 @@
-//! The console's dashboard: a user's requests over the last hour, day, week or month as
-//! totals, a time series (`timeline`) and the busiest connections, models, keys and
-//! collections, with names instead of ids. Read from the request log itself (rows past
-//! retention, 30 days by default, are only in the daily totals `/api/usage` adds).
+//! The console's dashboard: a user's requests, or those an organization's connections
+//! served (for its admins), over the last hour, day, week or month as totals, a time series
+//! (`timeline`) and the busiest connections, models, keys and collections, with names
+//! instead of ids. The hour and the day are read from the request log, the week and the
+//! month from its hourly rollup (kept for 35 days or the log's retention if longer).
 
 use std::collections::HashMap;
 
 use app::dto::{BreakdownDto, DashboardDto, DashboardPointDto};
 
-use super::timeline::timeline;
+use super::timeline::{groups, timeline, Group, Scope};
 use crate::db::StoreError;
 use crate::error::{ApiError, RequestError};
 use crate::state::AppState;
@@ -32,9 +33,6 @@ fn buckets(period: &str) -> Result<(i64, usize), RequestError> {
     })
 }
 
-/// Connection id, model, key id, collection; requests, errors, tokens, cost.
-type BreakdownGroup = (String, String, String, String, i64, i64, i64, f64);
-
 /// The busiest rows of a table, most requests first.
 fn top(table: HashMap<String, BreakdownDto>) -> Vec<BreakdownDto> {
     let mut rows: Vec<BreakdownDto> = table.into_values().collect();
@@ -43,9 +41,12 @@ fn top(table: HashMap<String, BreakdownDto>) -> Vec<BreakdownDto> {
     rows
 }
 
+/// The dashboard of `user_id`'s own requests, or with `org` (a handle) of the requests the
+/// organization's connections served, for one of its admins.
 pub async fn dashboard(
     state: &AppState,
     user_id: &str,
+    org: Option<&str>,
     period: &str,
     now_ms: i64,
 ) -> Result<DashboardDto, ApiError> {
@@ -53,37 +54,49 @@ pub async fn dashboard(
     // Whole buckets, the last one holding now.
     let from = (now_ms.div_euclid(bucket_ms) - (count as i64 - 1)) * bucket_ms;
     let to = from + bucket_ms * count as i64;
-    let series = timeline(&state.db, user_id, from, bucket_ms, count).await?;
 
     let snapshot = state.routing.snapshot().await?;
+    let scope = match org {
+        None => Scope::User(user_id.to_owned()),
+        Some(handle) => {
+            let org_id = state.orgs.admin_org_id(user_id, handle).await?;
+            Scope::Connections(
+                snapshot
+                    .routes
+                    .iter()
+                    .filter(|r| r.owner_org_id.as_deref() == Some(org_id.as_str()))
+                    .map(|r| r.id.clone())
+                    .collect(),
+            )
+        }
+    };
+    let series = timeline(&state.db, &scope, from, bucket_ms, count).await?;
     let connection_names: HashMap<&str, &str> = snapshot
         .routes
         .iter()
         .map(|r| (r.id.as_str(), r.name.as_str()))
         .collect();
-    let key_names: HashMap<String, String> = state
-        .keys
-        .list(user_id)
-        .await?
-        .into_iter()
-        .map(|k| (k.id, k.name))
-        .collect();
-    // One pass over the user's rows in range, grouped by all four; summed per table here.
-    let groups: Vec<BreakdownGroup> = sqlx::query_as(
-        "SELECT COALESCE(connection_id, ''), requested_model, key_id, COALESCE(collection, ''), \
-                CAST(COUNT(*) AS BIGINT), \
-                CAST(SUM(CASE WHEN status_code >= 400 THEN 1 ELSE 0 END) AS BIGINT), \
-                CAST(SUM(COALESCE(prompt_tokens, 0) + COALESCE(completion_tokens, 0)) AS BIGINT), \
-                COALESCE(SUM(cost_usd), 0.0) \
-         FROM request_logs WHERE user_id = $1 AND created_at >= $2 AND created_at < $3 \
-         GROUP BY 1, 2, 3, 4",
-    )
-    .bind(user_id)
-    .bind(from)
-    .bind(to)
-    .fetch_all(&state.db.pool)
-    .await
-    .map_err(StoreError::from)?;
+    // One pass over the range, grouped by all four; summed per table here.
+    let groups: Vec<Group> = groups(&state.db, &scope, from, to).await?;
+    let key_names: HashMap<String, String> = match scope {
+        Scope::User(_) => state
+            .keys
+            .list(user_id)
+            .await?
+            .into_iter()
+            .map(|k| (k.id, k.name))
+            .collect(),
+        Scope::Connections(_) => {
+            let mut ids: Vec<&str> = groups.iter().map(|g| g.2.as_str()).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            crate::db::keys::labels(&state.db.pool, &ids)
+                .await
+                .map_err(StoreError::from)?
+                .into_iter()
+                .collect()
+        }
+    };
     let mut tables: [HashMap<String, BreakdownDto>; 4] = Default::default();
     for (connection, model, key, collection, requests, errors, tokens, cost) in groups {
         let names = [
@@ -131,6 +144,7 @@ pub async fn dashboard(
     let sum = |f: fn(&super::timeline::Point) -> i64| series.points.iter().map(f).sum::<i64>();
     Ok(DashboardDto {
         period: period.to_owned(),
+        organization: org.map(str::to_owned),
         from_ms: from,
         bucket_ms,
         requests: sum(|p| p.requests),

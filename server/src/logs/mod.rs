@@ -6,6 +6,8 @@
 
 pub mod dashboard;
 pub mod export;
+pub mod histogram;
+pub mod hourly;
 pub mod query;
 pub mod retention;
 pub mod timeline;
@@ -355,5 +357,6 @@ async fn write_batch(
             .execute(&mut *tx)
             .await?;
     }
+    hourly::add(&mut tx, rows).await?;
     tx.commit().await
 }

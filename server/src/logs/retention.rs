@@ -1,7 +1,8 @@
 //! Request-log retention (`--log-retention-days`): rows older than the retention are rolled
 //! up into `request_log_daily` (one row per UTC day, user, connection and requested model:
 //! what usage charts need) and deleted, a few hundred at a time with a pause between
-//! batches, so the log writer never waits long for the database.
+//! batches, so the log writer never waits long for the database. The hourly rollup (the
+//! dashboard's) is kept for the retention or 35 days, whichever is longer.
 
 use std::time::Duration;
 
@@ -15,6 +16,8 @@ const BATCH: i64 = 500;
 const EVERY: Duration = Duration::from_secs(600);
 /// The writer's turn between two batches.
 const PAUSE: Duration = Duration::from_millis(20);
+/// The hourly rollup outlives a shorter retention: the dashboard's month reads it.
+const HOURLY_AT_LEAST_MS: i64 = 35 * 86_400_000;
 
 /// Prunes in the background every ten minutes (and once at start); a zero retention keeps
 /// every row.
@@ -31,6 +34,10 @@ pub fn spawn(db: Db, retention: Duration) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(rows = n, "pruned request-log rows past their retention"),
                 Err(e) => tracing::warn!(error = %e, "could not prune the request log"),
+            }
+            let hourly_before = now_ms().saturating_sub(keep_ms.max(HOURLY_AT_LEAST_MS));
+            if let Err(e) = super::hourly::prune(&db, hourly_before).await {
+                tracing::warn!(error = %e, "could not prune the request log's hourly rollup");
             }
         }
     });

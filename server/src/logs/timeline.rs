@@ -3,16 +3,23 @@
 //! SQL over the `(user_id, created_at)` index; percentiles come from a latency histogram
 //! the database counts (fixed bins, interpolated inside a bin), so no row leaves it.
 
-use serde::Serialize;
+//! The dashboard's aggregates: per time bucket, requests, errors, latency and
+//! time-to-first-token percentiles, tokens and cost, and the totals per connection, model,
+//! key and collection, of a user's requests or of those an organization's connections
+//! served. Aggregated in SQL: from the request log itself for buckets shorter than an hour
+//! (over the `(user_id, created_at)` and `(connection_id, created_at)` indexes), from its
+//! hourly rollup (`hourly.rs`) for whole hours; percentiles come from latency histograms
+//! the database counts, so no row leaves it.
 
+use serde::Serialize;
+use sqlx::{any::AnyArguments, query::QueryAs, Any};
+
+use super::histogram::{bin_expr, quantile, BINS};
+use super::hourly::{LATENCY, TTFT};
 use crate::db::{Db, StoreError};
 use crate::error::ApiError;
 
-/// Upper bounds (ms) of the histogram bins; the last bin is everything above.
-const BINS_MS: [i64; 19] = [
-    1, 2, 5, 10, 20, 50, 100, 200, 300, 500, 750, 1_000, 2_000, 3_000, 5_000, 10_000, 20_000,
-    60_000, 300_000,
-];
+const HOUR_MS: i64 = 3_600_000;
 
 /// One bucket of the series.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -39,105 +46,145 @@ pub struct Timeline {
     pub p95_ms: Option<f64>,
 }
 
-/// `CASE` over a column giving its bin index (a fixed text, never the caller's).
-fn bin_expr(column: &str) -> String {
-    let mut sql = String::from("CASE");
-    for (i, bound) in BINS_MS.iter().enumerate() {
-        sql.push_str(&format!(" WHEN {column} < {bound} THEN {i}"));
-    }
-    sql.push_str(&format!(" ELSE {} END", BINS_MS.len()));
-    sql
+/// Whose requests: a user's own, or those a set of connections (an organization's) served.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scope {
+    User(String),
+    Connections(Vec<String>),
 }
 
-/// The `q` quantile of a histogram (`counts[i]` values in bin `i`), linear inside a bin.
-fn quantile(counts: &[i64], q: f64) -> Option<f64> {
-    let total: i64 = counts.iter().sum();
-    if total == 0 {
-        return None;
-    }
-    let rank = q * total as f64;
-    let mut seen = 0i64;
-    for (i, &n) in counts.iter().enumerate() {
-        if n > 0 && (seen + n) as f64 >= rank {
-            let low = if i == 0 { 0 } else { BINS_MS[i - 1] } as f64;
-            let high = BINS_MS
-                .get(i)
-                .copied()
-                .unwrap_or(BINS_MS[BINS_MS.len() - 1] * 2) as f64;
-            let within = ((rank - seen as f64) / n as f64).clamp(0.0, 1.0);
-            return Some(low + (high - low) * within);
+type AnyQueryAs<'q, O> = QueryAs<'q, Any, O, AnyArguments<'q>>;
+
+impl Scope {
+    /// The `WHERE` condition over parameters `$1…`, and the number of the next parameter.
+    fn condition(&self) -> (String, usize) {
+        match self {
+            Scope::User(_) => ("user_id = $1".to_owned(), 2),
+            Scope::Connections(ids) if ids.is_empty() => ("1 = 0".to_owned(), 1),
+            Scope::Connections(ids) => {
+                let params: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+                (
+                    format!("connection_id IN ({})", params.join(", ")),
+                    ids.len() + 1,
+                )
+            }
         }
-        seen += n;
     }
-    None
+
+    fn bind<'q, O>(&'q self, q: AnyQueryAs<'q, O>) -> AnyQueryAs<'q, O> {
+        match self {
+            Scope::User(id) => q.bind(id.as_str()),
+            Scope::Connections(ids) => ids.iter().fold(q, |q, id| q.bind(id.as_str())),
+        }
+    }
 }
 
+/// Where a range is read from: the log, or its hourly rollup when the range is whole hours.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Source {
+    Log,
+    Hourly,
+}
+
+impl Source {
+    fn for_range(from: i64, bucket_ms: i64) -> Self {
+        if from.rem_euclid(HOUR_MS) == 0 && bucket_ms % HOUR_MS == 0 {
+            Source::Hourly
+        } else {
+            Source::Log
+        }
+    }
+}
+
+/// Bucket, requests, errors, prompt and completion tokens, cost.
 type Sums = (i64, i64, i64, i64, i64, f64);
+/// Bucket, metric, bin, count.
+type BinCount = (i64, i64, i64, i64);
 
 pub async fn timeline(
     db: &Db,
-    user_id: &str,
+    scope: &Scope,
     from: i64,
     bucket_ms: i64,
     buckets: usize,
 ) -> Result<Timeline, ApiError> {
     let bucket_ms = bucket_ms.max(1);
     let to = from + bucket_ms * buckets as i64;
-    let sums: Vec<Sums> = sqlx::query_as(
-        "SELECT CAST((created_at - $2) / $4 AS BIGINT) AS b, CAST(COUNT(*) AS BIGINT), \
-                CAST(SUM(CASE WHEN status_code >= 400 THEN 1 ELSE 0 END) AS BIGINT), \
-                CAST(SUM(COALESCE(prompt_tokens, 0)) AS BIGINT), \
-                CAST(SUM(COALESCE(completion_tokens, 0)) AS BIGINT), \
-                COALESCE(SUM(cost_usd), 0.0) \
-         FROM request_logs WHERE user_id = $1 AND created_at >= $2 AND created_at < $3 \
-         GROUP BY 1",
-    )
-    .bind(user_id)
-    .bind(from)
-    .bind(to)
-    .bind(bucket_ms)
-    .fetch_all(&db.pool)
-    .await
-    .map_err(StoreError::from)?;
-    let histogram = |column: &'static str| {
-        let sql = format!(
-            "SELECT CAST((created_at - $2) / $4 AS BIGINT) AS b, {bin} AS bin, CAST(COUNT(*) AS BIGINT) \
-             FROM request_logs WHERE user_id = $1 AND created_at >= $2 AND created_at < $3 \
-               AND {column} IS NOT NULL \
-             GROUP BY 1, 2",
-            bin = bin_expr(column)
-        );
-        async move {
-            sqlx::query_as::<_, (i64, i64, i64)>(&sql)
-                .bind(user_id)
-                .bind(from)
-                .bind(to)
-                .bind(bucket_ms)
-                .fetch_all(&db.pool)
-                .await
-                .map_err(StoreError::from)
-        }
+    let (condition, n) = scope.condition();
+    let (f, t, b) = (n, n + 1, n + 2);
+    let source = Source::for_range(from, bucket_ms);
+    let sums_sql = match source {
+        Source::Log => format!(
+            "SELECT CAST((created_at - ${f}) / ${b} AS BIGINT), CAST(COUNT(*) AS BIGINT), \
+                    CAST(SUM(CASE WHEN status_code >= 400 THEN 1 ELSE 0 END) AS BIGINT), \
+                    CAST(SUM(COALESCE(prompt_tokens, 0)) AS BIGINT), \
+                    CAST(SUM(COALESCE(completion_tokens, 0)) AS BIGINT), \
+                    COALESCE(SUM(cost_usd), 0.0) \
+             FROM request_logs WHERE {condition} AND created_at >= ${f} AND created_at < ${t} \
+             GROUP BY 1"
+        ),
+        Source::Hourly => format!(
+            "SELECT CAST((hour - ${f}) / ${b} AS BIGINT), CAST(SUM(requests) AS BIGINT), \
+                    CAST(SUM(errors) AS BIGINT), CAST(SUM(prompt_tokens) AS BIGINT), \
+                    CAST(SUM(completion_tokens) AS BIGINT), COALESCE(SUM(cost_usd), 0.0) \
+             FROM request_log_hourly WHERE {condition} AND hour >= ${f} AND hour < ${t} \
+             GROUP BY 1"
+        ),
     };
-    let latency = histogram("latency_ms").await?;
-    let ttft = histogram("ttft_ms").await?;
+    let sums: Vec<Sums> = scope
+        .bind(sqlx::query_as(&sums_sql))
+        .bind(from)
+        .bind(to)
+        .bind(bucket_ms)
+        .fetch_all(&db.pool)
+        .await
+        .map_err(StoreError::from)?;
+    let bin_sqls = match source {
+        Source::Log => [(LATENCY, "latency_ms"), (TTFT, "ttft_ms")]
+            .map(|(metric, column)| {
+                format!(
+                    "SELECT CAST((created_at - ${f}) / ${b} AS BIGINT), {metric}, {bin}, \
+                            CAST(COUNT(*) AS BIGINT) \
+                     FROM request_logs WHERE {condition} AND created_at >= ${f} AND created_at < ${t} \
+                       AND {column} IS NOT NULL \
+                     GROUP BY 1, 2, 3",
+                    bin = bin_expr(column)
+                )
+            })
+            .to_vec(),
+        Source::Hourly => vec![format!(
+            "SELECT CAST((hour - ${f}) / ${b} AS BIGINT), metric, bin, CAST(SUM(requests) AS BIGINT) \
+             FROM request_log_hourly_latency WHERE {condition} AND hour >= ${f} AND hour < ${t} \
+             GROUP BY 1, 2, 3"
+        )],
+    };
+    let mut bins_counted: Vec<BinCount> = Vec::new();
+    for sql in &bin_sqls {
+        let rows: Vec<BinCount> = scope
+            .bind(sqlx::query_as(sql))
+            .bind(from)
+            .bind(to)
+            .bind(bucket_ms)
+            .fetch_all(&db.pool)
+            .await
+            .map_err(StoreError::from)?;
+        bins_counted.extend(rows);
+    }
 
-    let bins = BINS_MS.len() + 1;
-    let mut lat = vec![vec![0i64; bins]; buckets];
-    let mut first = vec![vec![0i64; bins]; buckets];
-    let mut all = vec![0i64; bins];
-    let slot = |b: i64, bin: i64| {
-        let b = usize::try_from(b).ok().filter(|b| *b < buckets)?;
-        let bin = usize::try_from(bin).ok().filter(|i| *i < bins)?;
-        Some((b, bin))
-    };
-    for (b, bin, n) in latency {
-        if let Some((b, bin)) = slot(b, bin) {
+    let mut lat = vec![vec![0i64; BINS]; buckets];
+    let mut first = vec![vec![0i64; BINS]; buckets];
+    let mut all = vec![0i64; BINS];
+    for (b, metric, bin, n) in bins_counted {
+        let Some(b) = usize::try_from(b).ok().filter(|b| *b < buckets) else {
+            continue;
+        };
+        let Some(bin) = usize::try_from(bin).ok().filter(|i| *i < BINS) else {
+            continue;
+        };
+        if metric == LATENCY {
             lat[b][bin] += n;
             all[bin] += n;
-        }
-    }
-    for (b, bin, n) in ttft {
-        if let Some((b, bin)) = slot(b, bin) {
+        } else {
             first[b][bin] += n;
         }
     }
@@ -165,6 +212,43 @@ pub async fn timeline(
         p50_ms: quantile(&all, 0.5),
         p95_ms: quantile(&all, 0.95),
     })
+}
+
+/// One group of a range's requests by connection id (`""`: none reached), model, key id and
+/// collection (`""`: none): requests, errors, tokens and cost.
+pub type Group = (String, String, String, String, i64, i64, i64, f64);
+
+/// The range's requests grouped by connection, model, key and collection, in one pass
+/// (from the hourly rollup when the range is whole hours).
+pub async fn groups(db: &Db, scope: &Scope, from: i64, to: i64) -> Result<Vec<Group>, ApiError> {
+    let (condition, n) = scope.condition();
+    let (f, t) = (n, n + 1);
+    let sql = match Source::for_range(from, to - from) {
+        Source::Log => format!(
+            "SELECT COALESCE(connection_id, ''), requested_model, key_id, COALESCE(collection, ''), \
+                    CAST(COUNT(*) AS BIGINT), \
+                    CAST(SUM(CASE WHEN status_code >= 400 THEN 1 ELSE 0 END) AS BIGINT), \
+                    CAST(SUM(COALESCE(prompt_tokens, 0) + COALESCE(completion_tokens, 0)) AS BIGINT), \
+                    COALESCE(SUM(cost_usd), 0.0) \
+             FROM request_logs WHERE {condition} AND created_at >= ${f} AND created_at < ${t} \
+             GROUP BY 1, 2, 3, 4"
+        ),
+        Source::Hourly => format!(
+            "SELECT connection_id, model, key_id, collection, CAST(SUM(requests) AS BIGINT), \
+                    CAST(SUM(errors) AS BIGINT), \
+                    CAST(SUM(prompt_tokens + completion_tokens) AS BIGINT), \
+                    COALESCE(SUM(cost_usd), 0.0) \
+             FROM request_log_hourly WHERE {condition} AND hour >= ${f} AND hour < ${t} \
+             GROUP BY 1, 2, 3, 4"
+        ),
+    };
+    Ok(scope
+        .bind(sqlx::query_as(&sql))
+        .bind(from)
+        .bind(to)
+        .fetch_all(&db.pool)
+        .await
+        .map_err(StoreError::from)?)
 }
 
 /// One connection's requests since a time: counts and the median latency.
@@ -195,7 +279,7 @@ pub async fn connection_span(
         .fetch_all(&db.pool)
         .await
         .map_err(StoreError::from)?;
-    let mut counts = vec![0i64; BINS_MS.len() + 1];
+    let mut counts = vec![0i64; BINS];
     let mut errors = 0;
     for (bin, n, e) in rows {
         if let Some(slot) = usize::try_from(bin).ok().and_then(|b| counts.get_mut(b)) {
@@ -216,25 +300,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn quantiles_interpolate_inside_their_bin() {
-        // 10 values in [100, 200): the median is half-way through the bin.
-        let mut counts = vec![0; BINS_MS.len() + 1];
-        counts[7] = 10;
-        assert_eq!(quantile(&counts, 0.5), Some(150.0));
-        assert_eq!(quantile(&counts, 0.95), Some(195.0));
-        assert_eq!(quantile(&vec![0; BINS_MS.len() + 1], 0.5), None);
-        // 90 fast, 10 slow: p50 among the fast, p95 among the slow.
-        counts[7] = 0;
-        counts[2] = 90; // [2, 5)
-        counts[12] = 10; // [1000, 2000)
-        assert!(quantile(&counts, 0.5).unwrap() < 5.0);
-        assert!(quantile(&counts, 0.95).unwrap() >= 1000.0);
+    fn whole_hours_are_read_from_the_rollup() {
+        assert_eq!(Source::for_range(2 * HOUR_MS, 6 * HOUR_MS), Source::Hourly);
+        assert_eq!(Source::for_range(2 * HOUR_MS, 30 * 60_000), Source::Log);
+        assert_eq!(Source::for_range(HOUR_MS + 60_000, HOUR_MS), Source::Log);
     }
 
     #[test]
-    fn the_bin_expression_covers_every_bound() {
-        let sql = bin_expr("latency_ms");
-        assert!(sql.starts_with("CASE WHEN latency_ms < 1 THEN 0"));
-        assert!(sql.ends_with(&format!("ELSE {} END", BINS_MS.len())));
+    fn a_scope_numbers_its_parameters_first() {
+        assert_eq!(
+            Scope::User("u".into()).condition(),
+            ("user_id = $1".into(), 2)
+        );
+        let org = Scope::Connections(vec!["a".into(), "b".into()]);
+        assert_eq!(org.condition(), ("connection_id IN ($1, $2)".into(), 3));
+        assert_eq!(Scope::Connections(vec![]).condition(), ("1 = 0".into(), 1));
     }
 }

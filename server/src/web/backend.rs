@@ -566,12 +566,22 @@ impl ConsoleBackend for ConsoleService {
         ))
     }
 
-    async fn dashboard(&self, session: &Session, period: String) -> Result<DashboardDto, AppError> {
+    async fn dashboard(
+        &self,
+        session: &Session,
+        period: String,
+        org: Option<String>,
+    ) -> Result<DashboardDto, AppError> {
         let id = self.user_id(session).await?;
-        Ok(
-            crate::logs::dashboard::dashboard(&self.state, &id, &period, crate::clock::now_ms())
-                .await?,
+        let org = org.as_deref().filter(|h| !h.is_empty());
+        Ok(crate::logs::dashboard::dashboard(
+            &self.state,
+            &id,
+            org,
+            &period,
+            crate::clock::now_ms(),
         )
+        .await?)
     }
 
     async fn list_logs(
