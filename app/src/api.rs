@@ -13,9 +13,9 @@ use leptos::server_fn::codec::Json;
 use crate::dto::{
     AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
     ConnectionDto, ConnectionUpdateDto, CreatedSignupInviteDto, DashboardDto, ExplainDto,
-    InvitationDto, LogFilterDto, LogPageDto, MemberDto, ModelDto, NewConnectionDto, OrgDto,
-    OrgRole, PlaygroundRequestDto, PriceDto, ProviderDto, ReachableModelDto, SignupInviteDto,
-    SignupStatusDto, TestResultDto, TryResultDto, UserDto,
+    InvitationDto, LogFilterDto, LogPageDto, MemberDto, ModelDto, ModelRowDto, NewConnectionDto,
+    NotificationsDto, OrgDto, OrgRole, PlaygroundRequestDto, PriceDto, ProviderDto,
+    ReachableModelDto, SignupInviteDto, SignupStatusDto, TestResultDto, TryResultDto, UserDto,
 };
 use crate::error::AppError;
 use leptos::server_fn::codec::{StreamingText, TextStream};
@@ -361,6 +361,17 @@ pub async fn discover_models(id: String) -> Result<Vec<ModelDto>, AppError> {
     backend.discover_models(&session, id).await
 }
 
+/// Adds a model the provider does not list (or not yet) to a connection, by hand.
+#[server(prefix = "/api/fn", endpoint = "add_model")]
+pub async fn add_model(
+    id: String,
+    model: String,
+    display_name: Option<String>,
+) -> Result<ModelDto, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.add_model(&session, id, model, display_name).await
+}
+
 #[server(prefix = "/api/fn", endpoint = "update_connection", input = Json)]
 pub async fn update_connection(
     id: String,
@@ -434,6 +445,31 @@ pub async fn service_warnings() -> Result<Vec<String>, AppError> {
 pub async fn playground(req: PlaygroundRequestDto) -> Result<TextStream<AppError>, AppError> {
     let (backend, session) = ssr::context().await?;
     backend.playground(&session, req).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "notifications")]
+pub async fn notifications() -> Result<NotificationsDto, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.notifications(&session).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "mark_notifications_read")]
+pub async fn mark_notifications_read() -> Result<(), AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.mark_notifications_read(&session).await
+}
+
+/// Sets the signed-in user's notification webhook (empty: none); returns what is stored.
+#[server(prefix = "/api/fn", endpoint = "set_webhook")]
+pub async fn set_webhook(url: String) -> Result<Option<String>, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.set_webhook(&session, url).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "list_models")]
+pub async fn list_models() -> Result<Vec<ModelRowDto>, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.list_models(&session).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "dashboard")]

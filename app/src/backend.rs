@@ -12,9 +12,9 @@ use crate::dto::{
     AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
     ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, CreatedSignupInviteDto, DashboardDto,
     ExplainDto, InvitationDto, KeyLifetime, KeyPolicyDto, KeyScope, LogFilterDto, LogPageDto,
-    MemberDto, ModelDto, NewConnectionDto, OrgDto, OrgRole, PlaygroundRequestDto, PriceDto,
-    ProviderDto, ReachableModelDto, SignupInviteDto, SignupStatusDto, TestResultDto, TryResultDto,
-    UserDto,
+    MemberDto, ModelDto, ModelRowDto, NewConnectionDto, NotificationsDto, OrgDto, OrgRole,
+    PlaygroundRequestDto, PriceDto, ProviderDto, ReachableModelDto, SignupInviteDto,
+    SignupStatusDto, TestResultDto, TryResultDto, UserDto,
 };
 use crate::error::AppError;
 
@@ -160,6 +160,14 @@ pub trait ConsoleBackend: Send + Sync + 'static {
         session: &Session,
         id: String,
     ) -> Result<TestResultDto, AppError>;
+    /// Adds a model to a connection by hand.
+    async fn add_model(
+        &self,
+        session: &Session,
+        id: String,
+        model: String,
+        display_name: Option<String>,
+    ) -> Result<ModelDto, AppError>;
     async fn discover_models(
         &self,
         session: &Session,
@@ -209,6 +217,13 @@ pub trait ConsoleBackend: Send + Sync + 'static {
         session: &Session,
         req: PlaygroundRequestDto,
     ) -> Result<leptos::server_fn::codec::TextStream<AppError>, AppError>;
+    /// The signed-in user's notifications panel.
+    async fn notifications(&self, session: &Session) -> Result<NotificationsDto, AppError>;
+    async fn mark_notifications_read(&self, session: &Session) -> Result<(), AppError>;
+    async fn set_webhook(&self, session: &Session, url: String)
+        -> Result<Option<String>, AppError>;
+    /// Every model the signed-in user can route to (the Models page).
+    async fn list_models(&self, session: &Session) -> Result<Vec<ModelRowDto>, AppError>;
     /// The signed-in user's traffic over the last `period` (hour, day, week, month), or with
     /// `org` (a handle) the traffic of the organization's connections, for its admins.
     async fn dashboard(

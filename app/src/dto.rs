@@ -696,6 +696,54 @@ pub struct PriceDto {
     pub cache_write_per_mtok: Option<f64>,
 }
 
+/// Something a person should know about one of their connections (it failed its check, is
+/// rate-limited, recovered).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationDto {
+    pub id: String,
+    pub user_id: String,
+    pub connection_id: String,
+    /// `failed`, `rate_limited` or `recovered`.
+    pub kind: String,
+    pub title: String,
+    pub detail: Option<String>,
+    pub created_at: String,
+    pub read: bool,
+}
+
+/// The notifications panel: the newest notifications, the unread count and the webhook.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationsDto {
+    pub unread: i64,
+    pub items: Vec<NotificationDto>,
+    pub webhook_url: Option<String>,
+}
+
+/// A model the caller can route to, with the connections serving it and its price: a row
+/// of the Models page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelRowDto {
+    /// `provider/model`.
+    pub reference: String,
+    pub provider: String,
+    pub connections: Vec<ModelConnectionDto>,
+    /// USD per million tokens, where the model has a price.
+    pub input_per_mtok: Option<f64>,
+    pub output_per_mtok: Option<f64>,
+    /// Its provider is flagged free, or its price is zero: `auto(free)` may pick it.
+    pub free: bool,
+}
+
+/// A connection serving a model, as the Models page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelConnectionDto {
+    pub name: String,
+    /// `handle/provider/model`, pinning this owner's connections.
+    pub pinned: String,
+    pub scope: String,
+    pub status: String,
+}
+
 /// A model the caller can route to, for the member picker.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReachableModelDto {

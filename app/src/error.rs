@@ -83,12 +83,32 @@ impl FromServerFnError for AppError {
             ServerFnErrorErr::UnsupportedRequestMethod(msg) => {
                 AppError::new("INVALID_BODY", msg, 405)
             }
-            ServerFnErrorErr::Request(msg) => AppError::new(
-                "NETWORK_ERROR",
-                format!("Could not reach the server: {msg}"),
-                0,
-            ),
+            // The browser's own words ("TypeError: Failed to fetch") tell a person nothing;
+            // they go to the console log, and the page says what happened.
+            ServerFnErrorErr::Request(msg) | ServerFnErrorErr::Response(msg) => {
+                leptos::logging::warn!("server function call failed: {msg}");
+                AppError::new(
+                    "NETWORK_ERROR",
+                    "Could not reach LangMart: check your network connection and try again.",
+                    0,
+                )
+            }
             other => AppError::new("INTERNAL_ERROR", other.to_string(), 500),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_fetch_says_what_happened_not_what_the_browser_said() {
+        let e = AppError::from_server_fn_error(ServerFnErrorErr::Request(
+            "TypeError: Failed to fetch".into(),
+        ));
+        assert_eq!(e.code, "NETWORK_ERROR");
+        assert!(!e.message.contains("TypeError"), "{}", e.message);
+        assert!(e.message.starts_with("Could not reach LangMart"));
     }
 }

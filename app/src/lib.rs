@@ -26,6 +26,8 @@ use pages::{
     connections::{ConnectionDetailPage, ConnectionsPage},
     dashboard::DashboardPage,
     logs::LogsPage,
+    models::ModelsPage,
+    notifications::NotificationsPage,
     playground::PlaygroundPage,
     settings::{AccountTab, ApiKeysTab, OrganizationsTab, ProvidersTab, SettingsPage, UsersTab},
 };
@@ -122,9 +124,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("dashboard") view=DashboardPage/>
                     <Route path=path!("connections") view=ConnectionsPage/>
                     <Route path=path!("connections/:id") view=ConnectionDetailPage/>
+                    <Route path=path!("models") view=ModelsPage/>
                     <Route path=path!("collections") view=CollectionsPage/>
                     <Route path=path!("logs") view=LogsPage/>
                     <Route path=path!("playground") view=PlaygroundPage/>
+                    <Route path=path!("notifications") view=NotificationsPage/>
                     <ParentRoute path=path!("settings") view=SettingsPage>
                         <Route path=path!("") view=AccountTab/>
                         <Route path=path!("keys") view=ApiKeysTab/>

@@ -88,9 +88,11 @@ export async function apiKey(page: Page, name: string): Promise<string> {
 export const CONSOLE_PAGES = [
   "/dashboard",
   "/connections",
+  "/models",
   "/collections",
   "/logs",
   "/playground",
+  "/notifications",
   "/settings",
   "/settings/keys",
   "/settings/organizations",

@@ -36,6 +36,7 @@ test("screenshots of every page at 1280 and 400 px", async ({ page, request }) =
   const pages: [string, string][] = [
     ["dashboard", "/dashboard"],
     ["connections", "/connections"],
+    ["models", "/models"],
     ["collections", "/collections"],
     ["logs", "/logs"],
     ["playground", "/playground"],

@@ -17,7 +17,8 @@ use crate::error::{ApiError, Coded};
 use crate::ids::new_id;
 use crate::routing::{self, catalog::RoutingCatalog, model_ref, strategy::Strategy, Viewer};
 use app::dto::{
-    CollectionDto, CollectionInputDto, CollectionMemberDto, OwnerDto, PriceDto, ReachableModelDto,
+    CollectionDto, CollectionInputDto, CollectionMemberDto, ModelConnectionDto, ModelRowDto,
+    OwnerDto, PriceDto, ReachableModelDto,
 };
 
 const MAX_MEMBERS: usize = 50;
@@ -254,18 +255,7 @@ impl Collections {
             .iter()
             .filter(|r| snapshot.may_use(&actor.user_id, r))
         {
-            let owner_handle = snapshot
-                .handles
-                .iter()
-                .find(|(_, owner)| match owner {
-                    routing::catalog::Owner::User(id) => {
-                        route.owner_user_id.as_deref() == Some(id.as_str())
-                    }
-                    routing::catalog::Owner::Organization(id) => {
-                        route.owner_org_id.as_deref() == Some(id.as_str())
-                    }
-                })
-                .map(|(h, _)| h.clone());
+            let owner_handle = owner_handle(&snapshot, route);
             let mut models: Vec<&String> = route.models.keys().collect();
             models.sort();
             for model in models {
@@ -285,6 +275,55 @@ impl Collections {
         }
         out.sort_by(|a, b| a.reference.cmp(&b.reference).then(a.pinned.cmp(&b.pinned)));
         Ok(out)
+    }
+
+    /// Every model `actor` can route to (enabled on a connection they may use), with the
+    /// connections serving it, its price and whether it is free: the console's Models page.
+    pub async fn models(&self, actor: &Actor) -> Result<Vec<ModelRowDto>, ApiError> {
+        let snapshot = self.routing.snapshot().await?;
+        let mut rows: std::collections::BTreeMap<(String, String), ModelRowDto> =
+            std::collections::BTreeMap::new();
+        for route in snapshot
+            .routes
+            .iter()
+            .filter(|r| snapshot.may_use(&actor.user_id, r))
+        {
+            let owner_handle = owner_handle(&snapshot, route);
+            for (model, _) in route.models.iter().filter(|(_, enabled)| **enabled) {
+                let reference = format!("{}/{model}", route.provider_key);
+                let row = rows
+                    .entry((route.provider_key.clone(), model.clone()))
+                    .or_insert_with(|| {
+                        let price = snapshot.price(&route.provider_key, model);
+                        ModelRowDto {
+                            reference: reference.clone(),
+                            provider: route.provider_key.clone(),
+                            connections: Vec::new(),
+                            input_per_mtok: price.map(|p| p.input_per_mtok),
+                            output_per_mtok: price.map(|p| p.output_per_mtok),
+                            free: snapshot.free_providers.contains(&route.provider_key)
+                                || price.is_some_and(|p| {
+                                    p.input_per_mtok == 0.0 && p.output_per_mtok == 0.0
+                                }),
+                        }
+                    });
+                row.connections.push(ModelConnectionDto {
+                    name: route.name.clone(),
+                    pinned: owner_handle
+                        .as_ref()
+                        .map_or_else(|| reference.clone(), |h| format!("{h}/{reference}")),
+                    scope: route.scope.clone(),
+                    status: route.status.clone(),
+                });
+            }
+        }
+        Ok(rows
+            .into_values()
+            .map(|mut row| {
+                row.connections.sort_by(|a, b| a.name.cmp(&b.name));
+                row
+            })
+            .collect())
     }
 
     pub async fn prices(&self) -> Result<Vec<PriceDto>, ApiError> {
@@ -565,4 +604,23 @@ fn unique_violation(err: sqlx::Error, name: &str) -> ApiError {
         }
         _ => StoreError::from(err).into(),
     }
+}
+
+/// The handle of a connection's owner (user or organization), for pinned references.
+fn owner_handle(
+    snapshot: &routing::catalog::Snapshot,
+    route: &routing::catalog::Route,
+) -> Option<String> {
+    snapshot
+        .handles
+        .iter()
+        .find(|(_, owner)| match owner {
+            routing::catalog::Owner::User(id) => {
+                route.owner_user_id.as_deref() == Some(id.as_str())
+            }
+            routing::catalog::Owner::Organization(id) => {
+                route.owner_org_id.as_deref() == Some(id.as_str())
+            }
+        })
+        .map(|(h, _)| h.clone())
 }

@@ -27,6 +27,7 @@ pub mod ingress;
 pub mod limits;
 pub mod listen;
 pub mod logs;
+pub mod notify;
 pub mod orgs;
 pub mod outbound;
 pub mod providers;
@@ -289,6 +290,7 @@ pub async fn serve(
     );
     ingress::openai_responses::spawn_pruner(state.db.clone());
     logs::retention::spawn(state.db.clone(), state.settings.log_retention);
+    state.notifications.spawn_pruner();
     announce_setup(&state, &listener).await;
     let request_log = state.request_log.clone();
     let limits = state.settings.limits.clone();

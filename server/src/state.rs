@@ -40,6 +40,8 @@ pub struct Services {
     /// call goes through it.
     pub outbound: Arc<crate::outbound::Outbound>,
     pub changes: Changes,
+    /// Connection failures and recoveries for the people who look after them.
+    pub notifications: crate::notify::Notifications,
     pub routing: RoutingCatalog,
     pub collections: Collections,
     pub aliases: Aliases,
@@ -64,6 +66,7 @@ impl AppState {
     ) -> Self {
         let outbound = Arc::new(outbound);
         let changes = Changes::default();
+        let notifications = crate::notify::Notifications::new(db.clone(), outbound.clone());
         let keys = ApiKeys::new(db.clone());
         let accounts = Accounts::new(db.clone(), keys.clone(), changes.clone());
         let orgs = Orgs::new(db.clone(), accounts.clone(), changes.clone());
@@ -74,6 +77,7 @@ impl AppState {
             vault.clone(),
             outbound.clone(),
             changes.clone(),
+            notifications.clone(),
             settings.manual_test_interval,
         );
         let limiter = Arc::new(Limiter::default());
@@ -93,6 +97,7 @@ impl AppState {
             signup,
             orgs,
             connections,
+            notifications,
             outbound,
             changes,
             routing,

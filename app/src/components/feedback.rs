@@ -35,3 +35,18 @@ where
             .map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })
     }
 }
+
+/// A short confirmation when an action succeeded ("Credentials updated."): a polite live
+/// region in the corner that fades after a few seconds.
+#[component]
+pub fn Done<T, S>(result: S, message: fn(&T) -> String) -> impl IntoView
+where
+    T: Send + Sync + 'static,
+    S: Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+{
+    move || {
+        result.get().and_then(|r| r.ok()).map(|value| {
+            view! { <p class="toast" role="status" data-testid="toast">{message(&value)}</p> }
+        })
+    }
+}

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, A};
 
-use crate::api::{service_warnings, Logout};
+use crate::api::{notifications, service_warnings, Logout};
 use crate::{UserContext, Viewer};
 
 #[component]
@@ -12,6 +12,9 @@ pub fn Shell() -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
     ctx.follow(logout.value(), "/login");
     let warnings = Resource::new(|| (), |()| service_warnings());
+    // The unread count, read again on every page change (the panel marks them read).
+    let path = leptos_router::hooks::use_location().pathname;
+    let unread = Resource::new(move || path.get(), |_| notifications());
     // The whole frame waits for the viewer, then hands it down as a plain value.
     view! {
         <Transition fallback=|| view! { <div class="layout"><main class="content"></main></div> }>
@@ -25,9 +28,21 @@ pub fn Shell() -> impl IntoView {
                             <nav class="nav">
                                 <A href="/dashboard">"Dashboard"</A>
                                 <A href="/connections">"Connections"</A>
+                                <A href="/models">"Models"</A>
                                 <A href="/collections">"Model Collections"</A>
                                 <A href="/logs">"Request Logs"</A>
                                 <A href="/playground">"Playground"</A>
+                                <A href="/notifications">
+                                    "Notifications"
+                                    <Transition fallback=|| ()>
+                                        {move || Suspend::new(async move {
+                                            let n = unread.await.map(|n| n.unread).unwrap_or(0);
+                                            (n > 0).then(|| view! {
+                                                " "<span class="badge" data-testid="unread">{n}</span>
+                                            })
+                                        })}
+                                    </Transition>
+                                </A>
                                 <A href="/settings">"Settings"</A>
                             </nav>
                             <div class="whoami">

@@ -4,5 +4,7 @@ pub mod connections;
 pub mod dashboard;
 pub mod empty;
 pub mod logs;
+pub mod models;
+pub mod notifications;
 pub mod playground;
 pub mod settings;

@@ -5,6 +5,7 @@ mod budgets;
 mod collections;
 mod connections;
 mod keys;
+mod notifications;
 mod orgs;
 mod providers;
 mod routing;
@@ -126,6 +127,12 @@ pub fn router() -> Router<AppState> {
         .route("/api/logs.jsonl", get(routing::export_jsonl))
         .route("/api/usage", get(usage::usage))
         .route("/api/dashboard", get(usage::dashboard))
+        .route("/api/notifications", get(notifications::list))
+        .route("/api/notifications/read", post(notifications::mark_read))
+        .route(
+            "/api/notifications/webhook",
+            put(notifications::set_webhook),
+        )
         .route("/api/budgets", get(budgets::mine))
         .route("/api/users/{id}/budget", put(budgets::set_for_user))
         .route(

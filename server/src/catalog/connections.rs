@@ -47,6 +47,8 @@ pub struct Connections {
     pub(super) locks: super::health::TestLocks,
     pub(super) pace: super::health::TestPace,
     pub(super) changes: Changes,
+    /// Told when a check or a call fails or recovers a connection.
+    pub(super) notifications: crate::notify::Notifications,
 }
 
 /// A connection with the caller's right to change it.
@@ -61,6 +63,7 @@ impl Connections {
         vault: Arc<Vault>,
         outbound: Arc<crate::outbound::Outbound>,
         changes: Changes,
+        notifications: crate::notify::Notifications,
         manual_test_interval: std::time::Duration,
     ) -> Self {
         Self {
@@ -70,6 +73,7 @@ impl Connections {
             locks: Default::default(),
             pace: super::health::TestPace::new(manual_test_interval),
             changes,
+            notifications,
         }
     }
 

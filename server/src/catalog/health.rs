@@ -10,7 +10,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use app::dto::{ModelDto, NewConnectionDto, TestResultDto};
+use app::dto::{ConnectionDto, ModelDto, NewConnectionDto, TestResultDto};
 use rand::Rng;
 
 use super::connections::Connections;
@@ -188,6 +188,17 @@ fn next_status(
     (status.to_owned(), error, cooldown)
 }
 
+/// A connection as a notification names it.
+fn subject(row: &SqlConnection) -> crate::notify::Subject<'_> {
+    crate::notify::Subject {
+        id: &row.id,
+        name: &row.name,
+        scope: &row.scope,
+        owner_user_id: row.owner_user_id.as_deref(),
+        owner_org_id: row.owner_org_id.as_deref(),
+    }
+}
+
 impl Connections {
     fn upstream<'a>(
         &self,
@@ -325,6 +336,12 @@ impl Connections {
             .map_err(StoreError::from)?;
         if status != row.status {
             tracing::info!(connection_id = %row.id, from = %row.status, to = %status, "connection status changed");
+            self.notifications.status_changed(
+                &subject(&row),
+                &row.status,
+                &status,
+                last_error.as_deref(),
+            );
         }
 
         let test = SqlTest {
@@ -376,6 +393,7 @@ impl Connections {
         }
         let this = self.clone();
         let id = id.to_owned();
+        let current = current.to_owned();
         tokio::spawn(async move {
             let update = HealthUpdate {
                 status: &status,
@@ -387,6 +405,16 @@ impl Connections {
                 Ok(()) => {
                     tracing::info!(connection_id = %id, %status, "connection status set by an inference call");
                     this.changes.bump();
+                    if status != current {
+                        if let Ok(Some(row)) = db::connections::find(&this.db.pool, &id).await {
+                            this.notifications.status_changed(
+                                &subject(&row),
+                                &current,
+                                &status,
+                                last_error.as_deref(),
+                            );
+                        }
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(connection_id = %id, error = %e, "could not record connection status")
@@ -406,6 +434,28 @@ impl Connections {
         };
         self.audit(Some(actor), "test", id, &detail).await?;
         Ok(result)
+    }
+
+    /// Saves a new connection and checks it at once (the console's "Save"), so the list shows
+    /// what the check found (an error and its reason, the models it discovered, when it was
+    /// checked) instead of an untested "active".
+    pub async fn create_checked(
+        &self,
+        actor: &Actor,
+        req: &NewConnectionDto,
+    ) -> Result<ConnectionDto, ApiError> {
+        let created = self.create(actor, req).await?;
+        let access = self.load(actor, &created.id, false).await?;
+        let detail = match self.run_check(&access.row, Trigger::Manual).await {
+            Ok(result) => match &result.error {
+                None => format!("checked on creation in {} ms", result.latency_ms),
+                Some(e) => format!("check on creation failed: {e}"),
+            },
+            Err(e) => format!("could not check on creation: {}", e.public_message()),
+        };
+        self.audit(Some(actor), "test", &created.id, &detail)
+            .await?;
+        self.get(actor, &created.id).await
     }
 
     /// Tests what a create form holds, before anything is saved.

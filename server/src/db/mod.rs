@@ -8,6 +8,7 @@ pub mod collections;
 pub mod connections;
 pub mod handles;
 pub mod keys;
+pub mod notifications;
 pub mod orgs;
 pub mod providers;
 pub mod responses;

@@ -16,8 +16,9 @@ use app::dto::{
     AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
     ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, CreatedSignupInviteDto, DashboardDto,
     ExplainDto, InvitationDto, KeyLifetime, KeyScope, LogFilterDto, LogPageDto, MemberDto,
-    ModelDto, NewConnectionDto, OrgDto, OrgRole, PlaygroundRequestDto, PriceDto, ProviderDto,
-    ReachableModelDto, SignupInviteDto, SignupStatusDto, TestResultDto, TryResultDto, UserDto,
+    ModelDto, ModelRowDto, NewConnectionDto, NotificationsDto, OrgDto, OrgRole,
+    PlaygroundRequestDto, PriceDto, ProviderDto, ReachableModelDto, SignupInviteDto,
+    SignupStatusDto, TestResultDto, TryResultDto, UserDto,
 };
 use app::error::AppError;
 
@@ -429,7 +430,7 @@ impl ConsoleBackend for ConsoleService {
         req: NewConnectionDto,
     ) -> Result<ConnectionDto, AppError> {
         let actor = self.actor(session).await?;
-        Ok(self.state.connections.create(&actor, &req).await?)
+        Ok(self.state.connections.create_checked(&actor, &req).await?)
     }
 
     async fn test_draft_connection(
@@ -448,6 +449,21 @@ impl ConsoleBackend for ConsoleService {
     ) -> Result<TestResultDto, AppError> {
         let actor = self.actor(session).await?;
         Ok(self.state.connections.test(&actor, &id).await?)
+    }
+
+    async fn add_model(
+        &self,
+        session: &Session,
+        id: String,
+        model: String,
+        display_name: Option<String>,
+    ) -> Result<ModelDto, AppError> {
+        let actor = self.actor(session).await?;
+        Ok(self
+            .state
+            .connections
+            .add_model(&actor, &id, &model, display_name.as_deref())
+            .await?)
     }
 
     async fn discover_models(
@@ -648,6 +664,30 @@ impl ConsoleBackend for ConsoleService {
     async fn delete_alias(&self, session: &Session, id: String) -> Result<(), AppError> {
         let actor = self.actor(session).await?;
         Ok(self.state.aliases.delete(&actor, &id).await?)
+    }
+
+    async fn notifications(&self, session: &Session) -> Result<NotificationsDto, AppError> {
+        let id = self.user_id(session).await?;
+        Ok(self.state.notifications.list(&id).await?)
+    }
+
+    async fn mark_notifications_read(&self, session: &Session) -> Result<(), AppError> {
+        let id = self.user_id(session).await?;
+        Ok(self.state.notifications.mark_read(&id).await?)
+    }
+
+    async fn set_webhook(
+        &self,
+        session: &Session,
+        url: String,
+    ) -> Result<Option<String>, AppError> {
+        let id = self.user_id(session).await?;
+        Ok(self.state.notifications.set_webhook(&id, &url).await?)
+    }
+
+    async fn list_models(&self, session: &Session) -> Result<Vec<ModelRowDto>, AppError> {
+        let actor = self.actor(session).await?;
+        Ok(self.state.collections.models(&actor).await?)
     }
 
     async fn reachable_models(

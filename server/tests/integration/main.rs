@@ -28,6 +28,7 @@ mod messages;
 mod mocks;
 mod native;
 mod native_mock;
+mod notifications;
 mod orgs;
 mod outbound;
 mod responses;

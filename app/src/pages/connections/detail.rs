@@ -7,12 +7,13 @@ use leptos_router::{components::A, hooks::use_params_map};
 use super::{gateway_label, last_day_label, status_chip, used_by_label, when};
 use std::collections::BTreeMap;
 
+use super::numbers::NumberRule;
 use crate::api::{
-    connection_detail, list_providers, DiscoverModels, TestConnection, UpdateConnection,
+    connection_detail, list_providers, AddModel, DiscoverModels, TestConnection, UpdateConnection,
     UpdateConnectionKey,
 };
 use crate::components::feedback::FieldError;
-use crate::components::feedback::FormError;
+use crate::components::feedback::{Done, FormError};
 use crate::dto::{ConnectionDetailDto, TestResultDto};
 use crate::dto::{ConnectionDto, ConnectionUpdateDto};
 use crate::pages::settings::short_time;
@@ -23,6 +24,7 @@ pub fn ConnectionDetailPage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     let test = ServerAction::<TestConnection>::new();
     let discover = ServerAction::<DiscoverModels>::new();
+    let add = ServerAction::<AddModel>::new();
     let edit = ServerAction::<UpdateConnection>::new();
     let rekey = ServerAction::<UpdateConnectionKey>::new();
     let detail = Resource::new(
@@ -31,6 +33,7 @@ pub fn ConnectionDetailPage() -> impl IntoView {
                 id(),
                 test.version().get(),
                 discover.version().get(),
+                add.version().get(),
                 edit.version().get(),
                 rekey.version().get(),
             )
@@ -44,6 +47,7 @@ pub fn ConnectionDetailPage() -> impl IntoView {
         <p><A href="/connections">"← Connections"</A></p>
         <FormError result=test.value()/>
         <FormError result=discover.value()/>
+        <Done result=discover.value() message={discovered}/>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
@@ -51,7 +55,7 @@ pub fn ConnectionDetailPage() -> impl IntoView {
                     Ok(d) => {
                         let editable = d.connection.can_edit.then(|| d.connection.clone());
                         view! {
-                            <Detail d test discover/>
+                            <Detail d test discover add/>
                             {editable.map(|c| view! { <EditConnection c edit rekey providers/> })}
                         }
                             .into_any()
@@ -67,9 +71,21 @@ fn Detail(
     d: ConnectionDetailDto,
     test: ServerAction<TestConnection>,
     discover: ServerAction<DiscoverModels>,
+    add: ServerAction<AddModel>,
 ) -> impl IntoView {
     let c = d.connection;
     let id = StoredValue::new(c.id.clone());
+    let can_edit = c.can_edit;
+    let new_model = RwSignal::new(String::new());
+    let new_name = RwSignal::new(String::new());
+    let add_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        add.dispatch(AddModel {
+            id: id.get_value(),
+            model: new_model.get_untracked(),
+            display_name: Some(new_name.get_untracked()).filter(|n| !n.trim().is_empty()),
+        });
+    };
     let limits = |v: Option<i64>| {
         v.map(|n| n.to_string())
             .unwrap_or_else(|| "unlimited".into())
@@ -124,7 +140,7 @@ fn Detail(
         <section class="card">
             <h2>{format!("Models ({})", d.models.len())}</h2>
             {if d.models.is_empty() {
-                view! { <p class="muted">"No models yet: discover them from the provider."</p> }.into_any()
+                view! { <p class="muted">"No models yet: discover them from the provider, or add one by hand below."</p> }.into_any()
             } else {
                 view! {
                     <table class="table" data-testid="models">
@@ -142,6 +158,29 @@ fn Detail(
                     </table>
                 }.into_any()
             }}
+            <Show when=move || can_edit>
+                <form class="row add-model" on:submit=add_submit data-testid="add-model">
+                    <label class="field">
+                        <span>"Model id"</span>
+                        <input type="text" name="model" placeholder="gpt-4o-2024-11-20" required
+                            on:input=move |ev| new_model.set(event_target_value(&ev))/>
+                        <FieldError result=add.value() field="id"/>
+                    </label>
+                    <label class="field">
+                        <span>"Display name (optional)"</span>
+                        <input type="text" name="display_name"
+                            on:input=move |ev| new_name.set(event_target_value(&ev))/>
+                    </label>
+                    <button type="submit" disabled=move || add.pending().get()>
+                        {move || if add.pending().get() { "Adding…" } else { "Add model" }}
+                    </button>
+                </form>
+                <FormError result=add.value()/>
+                {move || match add.value().get() {
+                    Some(Ok(m)) => Some(view! { <p class="ok" role="status">{format!("Added {}.", m.id)}</p> }),
+                    _ => None,
+                }}
+            </Show>
         </section>
         <section class="card">
             <h2>"Test history"</h2>
@@ -403,82 +442,6 @@ fn EditConnection(
     }
 }
 
-/// What a number field of the settings form accepts. A value the rule refuses is an error
-/// on that field, never a silent change (round 1 saved "two" as "no limit").
-#[derive(Clone, Copy)]
-struct NumberRule {
-    min: i64,
-    max: i64,
-    required: bool,
-}
-
-impl NumberRule {
-    const OPTIONAL_COUNT: Self = Self {
-        min: 0,
-        max: i64::MAX,
-        required: false,
-    };
-    const REQUIRED_COUNT: Self = Self {
-        min: 0,
-        max: i64::MAX,
-        required: true,
-    };
-    const PRIORITY: Self = Self {
-        min: -10_000,
-        max: 10_000,
-        required: true,
-    };
-
-    fn parse(self, raw: &str) -> Result<Option<i64>, String> {
-        let raw = raw.trim();
-        if raw.is_empty() {
-            return if self.required {
-                Err("Required.".into())
-            } else {
-                Ok(None)
-            };
-        }
-        match raw.parse::<i64>() {
-            Ok(n) if (self.min..=self.max).contains(&n) => Ok(Some(n)),
-            Ok(_) if self.max == i64::MAX => Err(format!("Must be {} or more.", self.min)),
-            Ok(_) => Err(format!("Must be between {} and {}.", self.min, self.max)),
-            Err(_) => Err(format!("\"{raw}\" is not a whole number.")),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::NumberRule;
-
-    #[test]
-    fn number_fields_refuse_words_and_out_of_range_values() {
-        assert_eq!(NumberRule::OPTIONAL_COUNT.parse(" "), Ok(None));
-        assert_eq!(NumberRule::OPTIONAL_COUNT.parse("60"), Ok(Some(60)));
-        assert_eq!(
-            NumberRule::OPTIONAL_COUNT.parse("two"),
-            Err("\"two\" is not a whole number.".into())
-        );
-        assert_eq!(
-            NumberRule::OPTIONAL_COUNT.parse("-1"),
-            Err("Must be 0 or more.".into())
-        );
-        assert_eq!(
-            NumberRule::REQUIRED_COUNT.parse(""),
-            Err("Required.".into())
-        );
-        assert_eq!(
-            NumberRule::PRIORITY.parse("high"),
-            Err("\"high\" is not a whole number.".into())
-        );
-        assert_eq!(NumberRule::PRIORITY.parse("-5"), Ok(Some(-5)));
-        assert_eq!(
-            NumberRule::PRIORITY.parse("20000"),
-            Err("Must be between -10000 and 10000.".into())
-        );
-    }
-}
-
 /// The stream timeouts as the detail page shows them.
 fn timeouts_label(connect: Option<i64>, idle: Option<i64>, max: Option<i64>) -> String {
     let ms =
@@ -489,4 +452,10 @@ fn timeouts_label(connect: Option<i64>, idle: Option<i64>, max: Option<i64>) -> 
         ms(idle, "= timeout"),
         ms(max, "no limit")
     )
+}
+
+// `Done` hands the action's own value, a `Vec`.
+#[allow(clippy::ptr_arg)]
+fn discovered(models: &Vec<crate::dto::ModelDto>) -> String {
+    format!("Discovered {} models.", models.len())
 }

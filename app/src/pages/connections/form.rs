@@ -1,5 +1,7 @@
 //! The create form: pick a provider, then its credential fields (masked) and settings,
-//! name, limits, priority and fallback. "Test" checks the credentials before saving.
+//! name, limits, priority, timeout, retries and fallback. "Test" checks the credentials
+//! before saving; "Save" (or Enter) saves and checks, so the list shows what the check
+//! found. A number the browser cannot read is an error on its field and nothing is sent.
 
 use std::collections::BTreeMap;
 
@@ -10,9 +12,37 @@ use crate::components::feedback::{FieldError, FormError};
 use crate::dto::{FieldSpec, NewConnectionDto, OrgRole, ProviderDto};
 use crate::Viewer;
 
-fn parse_opt(s: &str) -> Option<i64> {
-    s.trim().parse().ok()
-}
+use super::numbers::NumberRule;
+
+/// The form's number fields: name, label, rule.
+const NUMBERS: [(&str, &str, NumberRule); 6] = [
+    (
+        "rate_limit_rpm",
+        "Requests per minute (empty = unlimited)",
+        NumberRule::OPTIONAL_COUNT,
+    ),
+    (
+        "rate_limit_tpm",
+        "Tokens per minute (empty = unlimited)",
+        NumberRule::OPTIONAL_COUNT,
+    ),
+    (
+        "rate_limit_rpd",
+        "Requests per day (daily quota; empty = unlimited)",
+        NumberRule::OPTIONAL_COUNT,
+    ),
+    (
+        "prefer_score",
+        "Priority (prefer score)",
+        NumberRule::OPTIONAL_PRIORITY,
+    ),
+    ("timeout_ms", "Timeout (ms)", NumberRule::OPTIONAL_COUNT),
+    (
+        "max_retries",
+        "Retries on failure (0–10)",
+        NumberRule::RETRIES,
+    ),
+];
 
 #[component]
 pub fn CreateConnection(
@@ -24,10 +54,10 @@ pub fn CreateConnection(
     let name = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
     let endpoint = RwSignal::new(String::new());
-    let rpm = RwSignal::new(String::new());
-    let tpm = RwSignal::new(String::new());
-    let rpd = RwSignal::new(String::new());
-    let prefer = RwSignal::new(String::new());
+    // The number fields' text, in `NUMBERS` order.
+    let numbers: [RwSignal<String>; 6] = std::array::from_fn(|_| RwSignal::new(String::new()));
+    // What the browser found wrong, by field.
+    let invalid = RwSignal::new(BTreeMap::<&'static str, String>::new());
     let fallback = RwSignal::new(true);
     let scope = RwSignal::new("individual".to_owned());
     let organization = RwSignal::new(String::new());
@@ -38,21 +68,39 @@ pub fn CreateConnection(
         let key = provider_key.get();
         providers.with_value(|list| list.iter().find(|p| p.key == key).cloned())
     };
-    let draft = move || NewConnectionDto {
-        provider: Some(provider_key.get_untracked()).filter(|k| !k.is_empty()),
-        name: name.get_untracked(),
-        description: Some(description.get_untracked()),
-        credentials: Some(credentials.get_untracked()),
-        endpoint_url: Some(endpoint.get_untracked()).filter(|e| !e.trim().is_empty()),
-        config: Some(config.get_untracked()),
-        rate_limit_rpm: parse_opt(&rpm.get_untracked()),
-        rate_limit_tpm: parse_opt(&tpm.get_untracked()),
-        rate_limit_rpd: parse_opt(&rpd.get_untracked()),
-        prefer_score: parse_opt(&prefer.get_untracked()),
-        allow_fallback: Some(fallback.get_untracked()),
-        scope: Some(scope.get_untracked()),
-        organization: Some(organization.get_untracked()).filter(|o| !o.is_empty()),
-        ..Default::default()
+    // The form as a request; `None` (and the fields' errors shown) when a number is wrong.
+    let draft = move || {
+        let mut errors = BTreeMap::new();
+        let mut values = [None; 6];
+        for (i, (field, _, rule)) in NUMBERS.iter().enumerate() {
+            match rule.parse(&numbers[i].get_untracked()) {
+                Ok(v) => values[i] = v,
+                Err(msg) => {
+                    errors.insert(*field, msg);
+                }
+            }
+        }
+        let ok = errors.is_empty();
+        invalid.set(errors);
+        let [rpm, tpm, rpd, prefer, timeout, retries] = values;
+        ok.then(|| NewConnectionDto {
+            provider: Some(provider_key.get_untracked()).filter(|k| !k.is_empty()),
+            name: name.get_untracked(),
+            description: Some(description.get_untracked()),
+            credentials: Some(credentials.get_untracked()),
+            endpoint_url: Some(endpoint.get_untracked()).filter(|e| !e.trim().is_empty()),
+            config: Some(config.get_untracked()),
+            rate_limit_rpm: rpm,
+            rate_limit_tpm: tpm,
+            rate_limit_rpd: rpd,
+            prefer_score: prefer,
+            timeout_ms: timeout,
+            max_retries: retries,
+            allow_fallback: Some(fallback.get_untracked()),
+            scope: Some(scope.get_untracked()),
+            organization: Some(organization.get_untracked()).filter(|o| !o.is_empty()),
+            ..Default::default()
+        })
     };
 
     let test = ServerAction::<TestDraftConnection>::new();
@@ -94,9 +142,17 @@ pub fn CreateConnection(
         }
     };
 
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if let Some(req) = draft() {
+            create.dispatch(CreateConnectionFn { req });
+        }
+    };
+
     view! {
         <section class="card" data-testid="create-connection">
             <h2>"Add a connection"</h2>
+            <form on:submit=submit>
             <label>
                 "Provider"
                 <select
@@ -150,22 +206,28 @@ pub fn CreateConnection(
                     "Description (optional)"
                     <input type="text" name="description" on:input=move |ev| description.set(event_target_value(&ev))/>
                 </label>
-                <label>
-                    "Requests per minute (empty = unlimited)"
-                    <input type="number" min="1" name="rate_limit_rpm" on:input=move |ev| rpm.set(event_target_value(&ev))/>
-                </label>
-                <label>
-                    "Tokens per minute (empty = unlimited)"
-                    <input type="number" min="1" name="rate_limit_tpm" on:input=move |ev| tpm.set(event_target_value(&ev))/>
-                </label>
-                <label>
-                    "Requests per day (daily quota; empty = unlimited)"
-                    <input type="number" min="1" name="rate_limit_rpd" on:input=move |ev| rpd.set(event_target_value(&ev))/>
-                </label>
-                <label>
-                    "Priority (prefer score)"
-                    <input type="number" name="prefer_score" placeholder="100 individual, 50 organization, 0 platform" on:input=move |ev| prefer.set(event_target_value(&ev))/>
-                </label>
+                {NUMBERS.iter().enumerate().map(|(i, (field, label, _))| {
+                    let field: &'static str = field;
+                    let sig = numbers[i];
+                    let placeholder = match field {
+                        "prefer_score" => "100 individual, 50 organization, 0 platform",
+                        "timeout_ms" => "30000",
+                        "max_retries" => "2",
+                        _ => "",
+                    };
+                    view! {
+                        <label class="field">
+                            <span>{*label}</span>
+                            <input type="text" inputmode="numeric" name=field placeholder=placeholder
+                                aria-invalid=move || invalid.with(|m| m.contains_key(field)).to_string()
+                                on:input=move |ev| sig.set(event_target_value(&ev))/>
+                            {move || invalid.with(|m| m.get(field).cloned()).map(|msg| view! {
+                                <p class="field-error" data-field=field>{msg}</p>
+                            })}
+                            <FieldError result=created field=field/>
+                        </label>
+                    }
+                }).collect_view()}
                 <label>
                     "Owner"
                     <select name="scope" on:change=move |ev| scope.set(event_target_value(&ev))>
@@ -222,12 +284,15 @@ pub fn CreateConnection(
             }}
             <div class="row">
                 <button type="button" disabled=move || test.pending().get() on:click=move |_| {
-                    test.dispatch(TestDraftConnection { req: draft() });
-                }>"Test"</button>
-                <button type="button" class="primary" disabled=move || create.pending().get() on:click=move |_| {
-                    create.dispatch(CreateConnectionFn { req: draft() });
-                }>"Save connection"</button>
+                    if let Some(req) = draft() {
+                        test.dispatch(TestDraftConnection { req });
+                    }
+                }>{move || if test.pending().get() { "Testing…" } else { "Test" }}</button>
+                <button type="submit" class="primary" disabled=move || create.pending().get()>
+                    {move || if create.pending().get() { "Saving and checking…" } else { "Save connection" }}
+                </button>
             </div>
+            </form>
         </section>
     }
 }

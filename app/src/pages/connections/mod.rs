@@ -3,6 +3,7 @@
 
 mod detail;
 mod form;
+mod numbers;
 
 pub use detail::ConnectionDetailPage;
 
@@ -13,8 +14,8 @@ use crate::api::{
     list_connections, list_providers, DeleteConnection, TestConnection, UpdateConnection,
     UpdateConnectionKey,
 };
-use crate::components::feedback::FormError;
-use crate::dto::{ConnectionDto, ConnectionUpdateDto, ProviderDto};
+use crate::components::feedback::{Done, FormError};
+use crate::dto::{ConnectionDto, ConnectionUpdateDto, FieldSpec, ProviderDto};
 use form::CreateConnection;
 
 /// Status chip colours: green active, grey inactive, red error, amber rate-limited.
@@ -200,6 +201,9 @@ pub fn ConnectionsPage() -> impl IntoView {
             <FormError result=test.value()/>
             <FormError result=update.value()/>
             <FormError result=rotate.value()/>
+            <Done result=rotate.value() message={|_| "Credentials updated.".to_owned()}/>
+            <Done result=delete.value() message={|_| "Connection deleted.".to_owned()}/>
+            <Done result=update.value() message={saved}/>
             <FormError result=delete.value()/>
             {move || {
                 // While a test runs, say so instead of showing the previous result.
@@ -243,6 +247,23 @@ pub fn ConnectionsPage() -> impl IntoView {
                             {format!("Could not refresh the list: {msg}")}
                         </p>
                     });
+                    // Each row's "Update credentials" asks for its provider's own fields
+                    // (Bedrock's are an access key pair, not an API key).
+                    let catalogue = providers.await.unwrap_or_default();
+                    let fields_of = move |key: &str| {
+                        catalogue
+                            .iter()
+                            .find(|p| p.key == key)
+                            .map(|p| p.credential_fields.clone())
+                            .filter(|f| !f.is_empty())
+                            .unwrap_or_else(|| vec![FieldSpec {
+                                name: "api_key".into(),
+                                label: "API key".into(),
+                                required: true,
+                                placeholder: None,
+                                default: None,
+                            }])
+                    };
                     let body = match list {
                         None => None,
                         Some(list) if list.is_empty() => Some(view! {
@@ -271,9 +292,10 @@ pub fn ConnectionsPage() -> impl IntoView {
                                         .into_iter()
                                         .map(|c| {
                                             let visible = c.clone();
+                                            let fields = fields_of(&c.provider.key);
                                             view! {
                                                 <Show when=move || keep(&visible)>
-                                                    <Row c=c.clone() test update rotate delete/>
+                                                    <Row c=c.clone() fields=fields.clone() test update rotate delete/>
                                                 </Show>
                                             }
                                         })
@@ -292,6 +314,8 @@ pub fn ConnectionsPage() -> impl IntoView {
 #[component]
 fn Row(
     c: ConnectionDto,
+    /// The provider's credential fields.
+    fields: Vec<FieldSpec>,
     test: ServerAction<TestConnection>,
     update: ServerAction<UpdateConnection>,
     rotate: ServerAction<UpdateConnectionKey>,
@@ -304,7 +328,8 @@ fn Row(
     let active = c.status != "inactive";
     let can_edit = c.can_edit;
     let rotating = RwSignal::new(false);
-    let new_key = RwSignal::new(String::new());
+    let new_credentials = RwSignal::new(std::collections::BTreeMap::<String, String>::new());
+    let fields = StoredValue::new(fields);
     let link_text = c.name.clone();
     view! {
         <tr data-connection=c.name.clone()>
@@ -334,7 +359,7 @@ fn Row(
                 </button>
                 <Show when=move || can_edit>
                     <A href=format!("/connections/{}", id.get_value()) attr:class="button small">"Edit"</A>
-                    <button class="small" on:click=move |_| rotating.update(|r| *r = !*r)>"Update API key"</button>
+                    <button class="small" on:click=move |_| rotating.update(|r| *r = !*r)>"Update credentials"</button>
                     <button
                         class="small"
                         on:click=move |_| {
@@ -366,31 +391,45 @@ fn Row(
         <Show when=move || rotating.get()>
             <tr class="inline-form">
                 <td colspan="10">
-                    <div class="row">
-                        <label>
-                            "New API key"
-                            <input
-                                type="password"
-                                autocomplete="off"
-                                prop:value=move || new_key.get()
-                                on:input=move |ev| new_key.set(event_target_value(&ev))
-                            />
-                        </label>
-                        <button
-                            class="primary"
-                            on:click=move |_| {
-                                let mut credentials = std::collections::BTreeMap::new();
-                                credentials.insert("api_key".to_owned(), new_key.get_untracked());
-                                rotate.dispatch(UpdateConnectionKey { id: id.get_value(), credentials });
-                                new_key.set(String::new());
-                                rotating.set(false);
+                    <form class="row" on:submit=move |ev| {
+                        ev.prevent_default();
+                        rotate.dispatch(UpdateConnectionKey {
+                            id: id.get_value(),
+                            credentials: new_credentials.get_untracked(),
+                        });
+                        new_credentials.set(Default::default());
+                        rotating.set(false);
+                    }>
+                        {fields.get_value().into_iter().map(|f| {
+                            let name = f.name.clone();
+                            let shown = f.name.clone();
+                            view! {
+                                <label>
+                                    {format!("New {}", f.label)}
+                                    <input
+                                        type="password"
+                                        autocomplete="off"
+                                        name=f.name.clone()
+                                        required=f.required
+                                        prop:value=move || new_credentials.with(|m| m.get(&shown).cloned().unwrap_or_default())
+                                        on:input=move |ev| {
+                                            let value = event_target_value(&ev);
+                                            new_credentials.update(|m| {
+                                                m.insert(name.clone(), value);
+                                            });
+                                        }
+                                    />
+                                </label>
                             }
-                        >
-                            "Update"
-                        </button>
-                    </div>
+                        }).collect_view()}
+                        <button type="submit" class="primary">"Update"</button>
+                    </form>
                 </td>
             </tr>
         </Show>
     }
+}
+
+fn saved(c: &ConnectionDto) -> String {
+    format!("{} is now {}.", c.name, c.status)
 }

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 
 use super::short_time;
 use crate::api::{list_api_keys, CreateApiKey, RevokeApiKey};
-use crate::components::feedback::{FieldError, FormError};
+use crate::components::feedback::{Done, FieldError, FormError};
 use crate::dto::{ApiKeyDto, CreatedApiKeyDto};
 
 #[component]
@@ -91,6 +91,8 @@ pub fn ApiKeysTab() -> impl IntoView {
             </ActionForm>
             {move || created.get().and_then(|r| r.ok()).map(|created| view! { <NewKey created/> })}
         </section>
+        <FormError result=revoke.value()/>
+        <Done result=revoke.value() message={|_| "Key revoked.".to_owned()}/>
         <section class="card">
             <h2>"Your keys"</h2>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
