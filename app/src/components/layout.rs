@@ -12,9 +12,11 @@ pub fn Shell() -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
     ctx.follow(logout.value(), "/login");
     let warnings = Resource::new(|| (), |()| service_warnings());
-    // The unread count, read again on every page change (the panel marks them read).
+    // The unread count, read again on every page change and when the panel marks them read.
     let path = leptos_router::hooks::use_location().pathname;
-    let unread = Resource::new(move || path.get(), |_| notifications());
+    let seen = NotificationsSeen(RwSignal::new(0));
+    provide_context(seen);
+    let unread = Resource::new(move || (path.get(), seen.0.get()), |_| notifications());
     // The whole frame waits for the viewer, then hands it down as a plain value.
     view! {
         <Transition fallback=|| view! { <div class="layout"><main class="content"></main></div> }>
@@ -86,6 +88,10 @@ pub fn Shell() -> impl IntoView {
         </Transition>
     }
 }
+
+/// Bumped when the notifications panel marks them read, so the unread badge follows.
+#[derive(Clone, Copy)]
+pub struct NotificationsSeen(pub RwSignal<u32>);
 
 /// The page's content for platform admins; everyone else is told the page is not theirs
 /// and gets no controls.

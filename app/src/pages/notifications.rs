@@ -7,12 +7,20 @@ use leptos_router::components::A;
 
 use crate::api::{notifications, MarkNotificationsRead, SetWebhook};
 use crate::components::feedback::{Done, FieldError, FormError};
+use crate::components::layout::NotificationsSeen;
 use crate::pages::settings::short_time;
 
 #[component]
 pub fn NotificationsPage() -> impl IntoView {
     let mark = ServerAction::<MarkNotificationsRead>::new();
     let webhook = ServerAction::<SetWebhook>::new();
+    if let Some(seen) = use_context::<NotificationsSeen>() {
+        Effect::new(move |_| {
+            if matches!(mark.value().get(), Some(Ok(()))) {
+                seen.0.update(|n| *n += 1);
+            }
+        });
+    }
     let data = Resource::new(
         move || (mark.version().get(), webhook.version().get()),
         |_| notifications(),
