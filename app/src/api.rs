@@ -13,9 +13,10 @@ use leptos::server_fn::codec::Json;
 use crate::dto::{
     AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
     ConnectionDto, ConnectionUpdateDto, CreatedSignupInviteDto, DashboardDto, ExplainDto,
-    InvitationDto, LogFilterDto, LogPageDto, MemberDto, ModelDto, ModelRowDto, NewConnectionDto,
-    NotificationsDto, OrgDto, OrgRole, PlaygroundRequestDto, PriceDto, ProviderDto,
-    ReachableModelDto, SignupInviteDto, SignupStatusDto, TestResultDto, TryResultDto, UserDto,
+    InvitationDto, LogBodiesDto, LogFilterDto, LogPageDto, MemberDto, ModelDto, ModelRowDto,
+    NewConnectionDto, NotificationsDto, OrgDto, OrgRole, PlaygroundRequestDto, PriceDto,
+    ProviderDto, ReachableModelDto, SignupInviteDto, SignupStatusDto, TestResultDto, TryResultDto,
+    UserDto,
 };
 use crate::error::AppError;
 use leptos::server_fn::codec::{StreamingText, TextStream};
@@ -445,6 +446,32 @@ pub async fn service_warnings() -> Result<Vec<String>, AppError> {
 pub async fn playground(req: PlaygroundRequestDto) -> Result<TextStream<AppError>, AppError> {
     let (backend, session) = ssr::context().await?;
     backend.playground(&session, req).await
+}
+
+/// Days the signed-in user keeps their calls' bodies (`None`: capture is off).
+#[server(prefix = "/api/fn", endpoint = "body_capture")]
+pub async fn body_capture() -> Result<Option<i64>, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.body_capture(&session).await
+}
+
+/// Turns body capture on for `retention_days` (1 to 30), or off when empty.
+#[server(prefix = "/api/fn", endpoint = "set_body_capture")]
+pub async fn set_body_capture(
+    enabled: Option<String>,
+    retention_days: String,
+) -> Result<Option<i64>, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend
+        .set_body_capture(&session, enabled.is_some(), retention_days)
+        .await
+}
+
+/// The kept bodies of one of the signed-in user's calls.
+#[server(prefix = "/api/fn", endpoint = "log_bodies")]
+pub async fn log_bodies(id: String) -> Result<LogBodiesDto, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.log_bodies(&session, id).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "notifications")]

@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 use crate::dto::{
     AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
     ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, CreatedSignupInviteDto, DashboardDto,
-    ExplainDto, InvitationDto, KeyLifetime, KeyPolicyDto, KeyScope, LogFilterDto, LogPageDto,
-    MemberDto, ModelDto, ModelRowDto, NewConnectionDto, NotificationsDto, OrgDto, OrgRole,
-    PlaygroundRequestDto, PriceDto, ProviderDto, ReachableModelDto, SignupInviteDto,
+    ExplainDto, InvitationDto, KeyLifetime, KeyPolicyDto, KeyScope, LogBodiesDto, LogFilterDto,
+    LogPageDto, MemberDto, ModelDto, ModelRowDto, NewConnectionDto, NotificationsDto, OrgDto,
+    OrgRole, PlaygroundRequestDto, PriceDto, ProviderDto, ReachableModelDto, SignupInviteDto,
     SignupStatusDto, TestResultDto, TryResultDto, UserDto,
 };
 use crate::error::AppError;
@@ -217,6 +217,15 @@ pub trait ConsoleBackend: Send + Sync + 'static {
         session: &Session,
         req: PlaygroundRequestDto,
     ) -> Result<leptos::server_fn::codec::TextStream<AppError>, AppError>;
+    async fn body_capture(&self, session: &Session) -> Result<Option<i64>, AppError>;
+    /// `retention_days` as typed: a number of days is checked here and by the service.
+    async fn set_body_capture(
+        &self,
+        session: &Session,
+        enabled: bool,
+        retention_days: String,
+    ) -> Result<Option<i64>, AppError>;
+    async fn log_bodies(&self, session: &Session, id: String) -> Result<LogBodiesDto, AppError>;
     /// The signed-in user's notifications panel.
     async fn notifications(&self, session: &Session) -> Result<NotificationsDto, AppError>;
     async fn mark_notifications_read(&self, session: &Session) -> Result<(), AppError>;

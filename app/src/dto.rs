@@ -696,6 +696,13 @@ pub struct PriceDto {
     pub cache_write_per_mtok: Option<f64>,
 }
 
+/// The kept request and response bodies of one call (body capture).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogBodiesDto {
+    pub request: String,
+    pub response: String,
+}
+
 /// Something a person should know about one of their connections (it failed its check, is
 /// rate-limited, recovered).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

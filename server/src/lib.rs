@@ -291,6 +291,7 @@ pub async fn serve(
     ingress::openai_responses::spawn_pruner(state.db.clone());
     logs::retention::spawn(state.db.clone(), state.settings.log_retention);
     state.notifications.spawn_pruner();
+    state.body_capture.spawn_pruner();
     announce_setup(&state, &listener).await;
     let request_log = state.request_log.clone();
     let limits = state.settings.limits.clone();

@@ -42,6 +42,8 @@ pub struct Services {
     pub changes: Changes,
     /// Connection failures and recoveries for the people who look after them.
     pub notifications: crate::notify::Notifications,
+    /// Who keeps their calls' bodies, and reading them back.
+    pub body_capture: crate::logs::bodies::BodyCapture,
     pub routing: RoutingCatalog,
     pub collections: Collections,
     pub aliases: Aliases,
@@ -67,6 +69,7 @@ impl AppState {
         let outbound = Arc::new(outbound);
         let changes = Changes::default();
         let notifications = crate::notify::Notifications::new(db.clone(), outbound.clone());
+        let body_capture = crate::logs::bodies::BodyCapture::new(db.clone(), changes.clone());
         let keys = ApiKeys::new(db.clone());
         let accounts = Accounts::new(db.clone(), keys.clone(), changes.clone());
         let orgs = Orgs::new(db.clone(), accounts.clone(), changes.clone());
@@ -98,6 +101,7 @@ impl AppState {
             orgs,
             connections,
             notifications,
+            body_capture,
             outbound,
             changes,
             routing,

@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 
-use crate::api::{list_connections, list_logs};
+use crate::api::{list_connections, list_logs, log_bodies};
 use crate::dto::{LogFilterDto, LogPageDto, RequestLogDto};
 use crate::error::AppError;
 
@@ -284,7 +284,39 @@ fn LogDetail(r: RequestLogDto) -> impl IntoView {
                         a.status.map(|s| format!(" [{s}]")).unwrap_or_default(), a.latency_ms)}</li>
                 }).collect_view()}
             </ol>
-            <p class="muted small">"Request and response bodies are not recorded."</p>
+            <Bodies id=r.id.clone()/>
+        </div>
+    }
+}
+
+/// The call's request and response bodies, fetched when asked for: kept only when the
+/// owner turned body capture on (Settings → Account).
+#[component]
+fn Bodies(id: String) -> impl IntoView {
+    let load = Action::new(move |id: &String| log_bodies(id.clone()));
+    let id = StoredValue::new(id);
+    view! {
+        <div class="bodies">
+            <button type="button" class="small" disabled=move || load.pending().get()
+                on:click=move |_| { load.dispatch(id.get_value()); }>
+                "Show bodies"
+            </button>
+            {move || load.value().get().map(|r| match r {
+                Ok(b) => view! {
+                    <div data-testid="log-bodies">
+                        <strong>"Request"</strong>
+                        <pre class="body">{b.request}</pre>
+                        <strong>"Response"</strong>
+                        <pre class="body">{b.response}</pre>
+                    </div>
+                }.into_any(),
+                Err(e) if e.status == 404 => view! {
+                    <p class="muted small" data-testid="log-bodies">
+                        "No bodies kept for this request: turn body capture on in Settings → Account to keep those of later requests."
+                    </p>
+                }.into_any(),
+                Err(e) => view! { <p class="form-error" role="alert">{e.message}</p> }.into_any(),
+            })}
         </div>
     }
 }

@@ -1,6 +1,7 @@
 //! The management REST API under `/api`, authenticated with a LangMart key.
 
 mod aliases;
+mod bodies;
 mod budgets;
 mod collections;
 mod connections;
@@ -125,6 +126,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/logs", get(routing::logs))
         .route("/api/logs.csv", get(routing::export_csv))
         .route("/api/logs.jsonl", get(routing::export_jsonl))
+        .route("/api/logs/{id}/bodies", get(bodies::read))
+        .route(
+            "/api/settings/body-capture",
+            get(bodies::get_setting).put(bodies::set_setting),
+        )
         .route("/api/usage", get(usage::usage))
         .route("/api/dashboard", get(usage::dashboard))
         .route("/api/notifications", get(notifications::list))

@@ -3,6 +3,7 @@
 //! repository functions run on both; only the DDL differs (`migrations/<backend>/`).
 
 pub mod aliases;
+pub mod bodies;
 pub mod budgets;
 pub mod collections;
 pub mod connections;

@@ -44,9 +44,13 @@ pub async fn whole(s: Served, mut value: Value) -> Response {
     if value.get("model").is_some() {
         value["model"] = Value::String(s.call.requested_model.clone());
     }
+    let rendered = s.dialect.whole(value);
+    if s.call.capture.is_some() {
+        s.call
+            .capture_response(&serde_json::to_vec(&rendered).unwrap_or_default());
+    }
     s.call
         .answered(&s.route, &s.upstream_model, s.reservation, usage);
-    let rendered = s.dialect.whole(value);
     let response = (StatusCode::OK, axum::Json(&rendered)).into_response();
     if s.dialect.keeps_answers() {
         s.dialect.answered(rendered).await;
@@ -113,6 +117,7 @@ pub async fn raw(
             ProviderError::Decode("unreadable answer".into()),
         ));
     };
+    s.call.capture_response(&body);
     s.call
         .answered(&s.route, &s.upstream_model, s.reservation, usage);
     if s.dialect.keeps_answers() {
@@ -279,6 +284,9 @@ pub async fn stream<I: Send + 'static>(
     // The first event goes out with the response head, in the same write, instead of
     // waiting for the forwarding task to be scheduled.
     let head = relay.item(first);
+    if let Some(head) = &head {
+        call.capture_response(head);
+    }
     tokio::spawn(async move {
         let route = task_route;
         let mut status = 200u16;
@@ -298,6 +306,7 @@ pub async fn stream<I: Send + 'static>(
                         StatusCode::SERVICE_UNAVAILABLE,
                     );
                     error_code = Some(code.to_owned());
+                    call.capture_response(&bytes);
                     let _ = tx.send(Ok(bytes)).await;
                     break;
                 }
@@ -313,6 +322,7 @@ pub async fn stream<I: Send + 'static>(
                         StatusCode::BAD_GATEWAY,
                     );
                     error_code = Some(code);
+                    call.capture_response(&bytes);
                     let _ = tx.send(Ok(bytes)).await;
                     break;
                 }
@@ -324,6 +334,7 @@ pub async fn stream<I: Send + 'static>(
                         dialect.answered(answer).await;
                     }
                 }
+                call.capture_response(&tail);
                 let _ = tx.send(Ok(tail)).await;
                 break;
             };
@@ -343,10 +354,12 @@ pub async fn stream<I: Send + 'static>(
                         StatusCode::BAD_GATEWAY,
                     );
                     error_code = Some(code);
+                    call.capture_response(&bytes);
                     let _ = tx.send(Ok(bytes)).await;
                     break;
                 }
             };
+            call.capture_response(&bytes);
             if tx.send(Ok(bytes)).await.is_err() {
                 // The client went away: dropping `items` cancels the upstream request.
                 status = 499;

@@ -22,6 +22,7 @@ use crate::error::ApiError;
 use crate::extract::RequestMeta;
 use crate::ids::new_ordered_id;
 use crate::limits::Reservation;
+use crate::logs::bodies::Captured;
 use crate::logs::{Attempt, LogRow};
 use crate::routing::catalog::{Route, Snapshot};
 use crate::state::AppState;
@@ -185,6 +186,8 @@ pub struct Call {
     /// Set once the row is written; a call dropped before that was abandoned by its
     /// client (see `Drop`).
     logged: AtomicBool,
+    /// The call's bodies, when its caller keeps them (`crate::logs::bodies`).
+    pub capture: Option<Box<std::sync::Mutex<Captured>>>,
 }
 
 impl Call {
@@ -211,6 +214,15 @@ impl Call {
             key_hold: None,
             budget_holds: std::sync::Mutex::default(),
             logged: AtomicBool::new(false),
+            capture: None,
+        }
+    }
+
+    /// Keeps `bytes` of what the client is sent, when the caller captures bodies.
+    pub fn capture_response(&self, bytes: &[u8]) {
+        if let Some(c) = &self.capture {
+            let mut c = c.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            crate::logs::bodies::append(&mut c.response, bytes);
         }
     }
 
@@ -315,6 +327,11 @@ impl Call {
             attempts: serde_json::to_string(&self.attempts).unwrap_or_else(|_| "[]".into()),
             cost_usd: cost.and_then(|c| c.usd),
             cost_basis: cost.map(|c| c.basis.as_str().to_owned()),
+            bodies: self.capture.as_ref().map(|c| {
+                Box::new(std::mem::take(
+                    &mut *c.lock().unwrap_or_else(std::sync::PoisonError::into_inner),
+                ))
+            }),
         });
     }
 

@@ -115,6 +115,19 @@ pub async fn serve(
     };
     call.snapshot = Some(snapshot.clone());
     call.prompt_estimate = size.prompt_tokens;
+    if let Some(&days) = snapshot.body_capture.get(&caller.user_id) {
+        // The client's own bytes where the ingress kept them, else its request as parsed.
+        let request = match (&native, &canonical) {
+            (Some(n), _) => n.bytes.to_vec(),
+            (None, Ok(v)) => serde_json::to_vec(v).unwrap_or_default(),
+            (None, Err(_)) => Vec::new(),
+        };
+        call.capture = Some(Box::new(crate::logs::bodies::Captured::new(
+            &request,
+            days,
+            now_ms(),
+        )));
+    }
     let ctx = routing::Context {
         limiter: &state.limiter,
         cursors: &state.routing.cursors,

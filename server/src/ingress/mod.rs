@@ -207,6 +207,7 @@ impl Seen {
             attempts: "[]".into(),
             cost_usd: None,
             cost_basis: None,
+            bodies: None,
         });
     }
 }

@@ -4,6 +4,7 @@
 //! retries; the channel then fills and further rows are dropped and counted: memory stays
 //! bounded, requests are never held up, and `/health` says so.
 
+pub mod bodies;
 pub mod dashboard;
 pub mod export;
 pub mod histogram;
@@ -75,6 +76,9 @@ pub struct LogRow {
     pub cost_usd: Option<f64>,
     /// Where the usage behind the cost came from: `reported`, `estimated` or `unpriced`.
     pub cost_basis: Option<String>,
+    /// The call's bodies, when its owner keeps them (stored in `request_bodies`).
+    #[sqlx(skip)]
+    pub bodies: Option<Box<bodies::Captured>>,
 }
 
 impl From<LogRow> for LogDto {
@@ -356,6 +360,19 @@ async fn write_batch(
         bind_row(sqlx::query(INSERT_ONE), r)
             .execute(&mut *tx)
             .await?;
+    }
+    for r in rows {
+        if let Some(b) = &r.bodies {
+            crate::db::bodies::insert(
+                &mut tx,
+                &r.id,
+                &r.user_id,
+                b.keep_until,
+                &b.request,
+                &b.response,
+            )
+            .await?;
+        }
     }
     hourly::add(&mut tx, rows).await?;
     tx.commit().await

@@ -241,6 +241,8 @@ pub struct Snapshot {
     pub prices: HashMap<String, HashMap<String, Price>>,
     pub aliases: Vec<Arc<Alias>>,
     pub spend_budgets: SpendBudgets,
+    /// People who keep their calls' bodies: user id → days (see `crate::logs::bodies`).
+    pub body_capture: HashMap<String, i64>,
     generation: u64,
     built: Instant,
 }
@@ -554,6 +556,11 @@ impl RoutingCatalog {
             };
             map.insert(b.owner_id, budget);
         }
+        let body_capture: HashMap<String, i64> = db::bodies::settings(pool)
+            .await
+            .map_err(StoreError::from)?
+            .into_iter()
+            .collect();
         let mut prices: HashMap<String, HashMap<String, Price>> = HashMap::new();
         for p in db::collections::prices(pool)
             .await
@@ -638,6 +645,7 @@ impl RoutingCatalog {
             collections,
             prices,
             spend_budgets,
+            body_capture,
             aliases,
             generation,
             built: Instant::now(),

@@ -15,8 +15,8 @@ use crate::catalog::{connections::ConnectionFilter, providers, Actor};
 use app::dto::{
     AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
     ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, CreatedSignupInviteDto, DashboardDto,
-    ExplainDto, InvitationDto, KeyLifetime, KeyScope, LogFilterDto, LogPageDto, MemberDto,
-    ModelDto, ModelRowDto, NewConnectionDto, NotificationsDto, OrgDto, OrgRole,
+    ExplainDto, InvitationDto, KeyLifetime, KeyScope, LogBodiesDto, LogFilterDto, LogPageDto,
+    MemberDto, ModelDto, ModelRowDto, NewConnectionDto, NotificationsDto, OrgDto, OrgRole,
     PlaygroundRequestDto, PriceDto, ProviderDto, ReachableModelDto, SignupInviteDto,
     SignupStatusDto, TestResultDto, TryResultDto, UserDto,
 };
@@ -664,6 +664,41 @@ impl ConsoleBackend for ConsoleService {
     async fn delete_alias(&self, session: &Session, id: String) -> Result<(), AppError> {
         let actor = self.actor(session).await?;
         Ok(self.state.aliases.delete(&actor, &id).await?)
+    }
+
+    async fn body_capture(&self, session: &Session) -> Result<Option<i64>, AppError> {
+        let id = self.user_id(session).await?;
+        Ok(self.state.body_capture.setting(&id).await?)
+    }
+
+    async fn set_body_capture(
+        &self,
+        session: &Session,
+        enabled: bool,
+        retention_days: String,
+    ) -> Result<Option<i64>, AppError> {
+        let id = self.user_id(session).await?;
+        let days = if enabled {
+            let days = retention_days.trim().parse::<i64>().map_err(|_| {
+                crate::error::ApiError::from(crate::error::RequestError::InvalidField {
+                    field: "retention_days",
+                    message: format!(
+                        "\"{}\" is not a whole number of days",
+                        retention_days.trim()
+                    ),
+                })
+            })?;
+            Some(days)
+        } else {
+            None
+        };
+        Ok(self.state.body_capture.set(&id, days).await?)
+    }
+
+    async fn log_bodies(&self, session: &Session, id: String) -> Result<LogBodiesDto, AppError> {
+        let user = self.user_id(session).await?;
+        let (request, response) = self.state.body_capture.read(&user, &id).await?;
+        Ok(LogBodiesDto { request, response })
     }
 
     async fn notifications(&self, session: &Session) -> Result<NotificationsDto, AppError> {

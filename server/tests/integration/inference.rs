@@ -769,6 +769,7 @@ async fn request_log_batches_of_any_size_are_written_whole() {
             attempts: "[]".into(),
             cost_usd: None,
             cost_basis: None,
+            bodies: None,
         });
     }
     let logs = logs(&app, &key, "?model=openai/batch&limit=500").await;

@@ -7,6 +7,7 @@ mod access_matrix;
 mod accounts;
 mod agents;
 mod binary;
+mod bodies;
 mod bounded;
 mod budgets;
 mod canary;

@@ -11,6 +11,10 @@ use crate::chat_mock::ChatMock;
 use crate::common::{error_code, spawn_app, spawn_app_with};
 
 /// A webhook receiver on a free local port: every JSON body it is sent.
+#[expect(
+    clippy::expect_used,
+    reason = "test harness: a receiver that cannot start must fail the test"
+)]
 async fn receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
     let got = Arc::new(Mutex::new(Vec::new()));
     let sink = got.clone();
@@ -19,14 +23,20 @@ async fn receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
         axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
             let sink = sink.clone();
             async move {
-                sink.lock().unwrap().push(body);
+                sink.lock().expect("the receiver's list").push(body);
                 StatusCode::NO_CONTENT
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let addr = listener.local_addr().expect("its address");
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .await
+            .expect("the receiver serves")
+    });
     (format!("http://{addr}/hook"), got)
 }
 

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
-use crate::api::{ChangeHandle, ChangePassword};
-use crate::components::feedback::{FieldError, FormError};
+use crate::api::{body_capture, ChangeHandle, ChangePassword, SetBodyCapture};
+use crate::components::feedback::{Done, FieldError, FormError};
 use crate::{UserContext, Viewer};
 
 #[component]
@@ -11,6 +11,8 @@ pub fn AccountTab() -> impl IntoView {
     let change_password = ServerAction::<ChangePassword>::new();
     let handle_result = change_handle.value();
     let password_result = change_password.value();
+    let set_capture = ServerAction::<SetBodyCapture>::new();
+    let capture = Resource::new(move || set_capture.version().get(), |_| body_capture());
 
     // A new handle shows everywhere (sidebar included) once it is saved.
     Effect::new(move |_| {
@@ -88,5 +90,39 @@ pub fn AccountTab() -> impl IntoView {
                 }}
             </ActionForm>
         </section>
+        <section class="card">
+            <h2>"Body capture"</h2>
+            <p class="muted">
+                "Off by default. When on, LangMart keeps the request and response bodies of your own calls (up to 64 KiB each) for the days you choose, and shows them in the request log's detail. Only you can read them."
+            </p>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let days = capture.await.ok().flatten();
+                    view! {
+                        <ActionForm action=set_capture attr:data-testid="body-capture">
+                            <label class="checkbox">
+                                <input type="checkbox" name="enabled" checked=days.is_some()/>
+                                "Keep request and response bodies"
+                            </label>
+                            <label>
+                                "Keep them for (days, 1–30)"
+                                <input type="text" inputmode="numeric" name="retention_days" value=days.unwrap_or(7).to_string()/>
+                            </label>
+                            <FieldError result=set_capture.value() field="retention_days"/>
+                            <FormError result=set_capture.value()/>
+                            <button type="submit" disabled=move || set_capture.pending().get()>"Save"</button>
+                        </ActionForm>
+                    }
+                })}
+            </Transition>
+            <Done result=set_capture.value() message={capture_saved}/>
+        </section>
+    }
+}
+
+fn capture_saved(days: &Option<i64>) -> String {
+    match days {
+        Some(d) => format!("Bodies of your calls are kept {d} days from now on."),
+        None => "Body capture is off.".to_owned(),
     }
 }
