@@ -370,9 +370,34 @@ fn CollectionForm(
             .unwrap_or_default()
     };
 
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let input = CollectionInputDto {
+            name: name.get_untracked(),
+            description: Some(description.get_untracked()),
+            strategy: strategy.get_untracked(),
+            models: members
+                .get_untracked()
+                .into_iter()
+                .map(MemberInput::Weighted)
+                .collect(),
+            scope: creating.then(|| scope.get_untracked()),
+            organization: Some(organization.get_untracked()).filter(|o| creating && !o.is_empty()),
+            max_price_usd: Some(max_price.get_untracked())
+                .filter(|p| !p.trim().is_empty())
+                // Not a number: sent as -1, which the server refuses with its message.
+                .map(|p| p.trim().parse::<f64>().unwrap_or(-1.0)),
+        };
+        save.dispatch(SaveCollection {
+            id: id.get_value(),
+            input,
+        });
+    };
+
     view! {
         <section class="card" data-testid="collection-form">
             <h2>{if creating { "New collection" } else { "Edit collection" }}</h2>
+            <form on:submit=submit>
             <div class="grid2">
                 <label>
                     "Name"
@@ -461,9 +486,9 @@ fn CollectionForm(
                                 }
                             </Show>
                             <span class="member-actions">
-                                <button aria-label=format!("Move {model} up") on:click=move |_| shift(i, true)>"↑"</button>
-                                <button aria-label=format!("Move {model} down") on:click=move |_| shift(i, false)>"↓"</button>
-                                <button aria-label=format!("Remove {model}") on:click=move |_| members.update(|l| { l.remove(i); })>"✕"</button>
+                                <button type="button" aria-label=format!("Move {model} up") on:click=move |_| shift(i, true)>"↑"</button>
+                                <button type="button" aria-label=format!("Move {model} down") on:click=move |_| shift(i, false)>"↓"</button>
+                                <button type="button" aria-label=format!("Remove {model}") on:click=move |_| members.update(|l| { l.remove(i); })>"✕"</button>
                             </span>
                         </li>
                     }
@@ -495,8 +520,8 @@ fn CollectionForm(
                                             let pinned_add = m.pinned.clone();
                                             view! {
                                                 <li>
-                                                    <button on:click=move |_| add(reference.clone())>{format!("Add {}", m.reference)}</button>
-                                                    <button class="link" title="Only this owner's connections" on:click=move |_| add(pinned_add.clone())>{format!("pin {pinned}")}</button>
+                                                    <button type="button" on:click=move |_| add(reference.clone())>{format!("Add {}", m.reference)}</button>
+                                                    <button type="button" class="link" title="Only this owner's connections" on:click=move |_| add(pinned_add.clone())>{format!("pin {pinned}")}</button>
                                                     <span class="muted small">{m.connection_name.clone()}</span>
                                                 </li>
                                             }
@@ -511,31 +536,24 @@ fn CollectionForm(
                     <label>
                         "Or type a reference"
                         <input type="text" name="custom-member" placeholder="provider/model or handle/provider/model"
-                            prop:value=move || custom.get() on:input=move |ev| custom.set(event_target_value(&ev))/>
+                            prop:value=move || custom.get() on:input=move |ev| custom.set(event_target_value(&ev))
+                            on:keydown=move |ev| if ev.key() == "Enter" {
+                                // Enter here adds the reference; it does not save the form.
+                                ev.prevent_default();
+                                add(custom.get_untracked());
+                                custom.set(String::new());
+                            }/>
                     </label>
-                    <button on:click=move |_| { add(custom.get_untracked()); custom.set(String::new()); }>"Add"</button>
+                    <button type="button" on:click=move |_| { add(custom.get_untracked()); custom.set(String::new()); }>"Add"</button>
                 </div>
             </div>
 
             <FormError result=saved/>
             <div class="row">
-                <button class="primary" on:click=move |_| {
-                    let input = CollectionInputDto {
-                        name: name.get_untracked(),
-                        description: Some(description.get_untracked()),
-                        strategy: strategy.get_untracked(),
-                        models: members.get_untracked().into_iter().map(MemberInput::Weighted).collect(),
-                        scope: creating.then(|| scope.get_untracked()),
-                        organization: Some(organization.get_untracked()).filter(|o| creating && !o.is_empty()),
-                        max_price_usd: Some(max_price.get_untracked())
-                            .filter(|p| !p.trim().is_empty())
-                            // Not a number: sent as -1, which the server refuses with its message.
-                            .map(|p| p.trim().parse::<f64>().unwrap_or(-1.0)),
-                    };
-                    save.dispatch(SaveCollection { id: id.get_value(), input });
-                }>"Save collection"</button>
-                <button on:click=move |_| on_close()>"Cancel"</button>
+                <button type="submit" class="primary" disabled=move || save.pending().get()>"Save collection"</button>
+                <button type="button" on:click=move |_| on_close()>"Cancel"</button>
             </div>
+            </form>
         </section>
     }
 }
