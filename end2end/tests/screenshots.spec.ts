@@ -12,6 +12,14 @@ test("screenshots of every page at 1280 and 400 px", async ({ page, request }) =
   await logIn(page, OPERATOR.email, OPERATOR.password);
   await connect(page, "openai", "OpenAI (mock)", mock);
   await connect(page, "groq", "Groq (mock)", mock);
+  // One connection saved with a wrong key: listed red, with a notification.
+  await page.evaluate(async (endpoint) => {
+    await fetch("/api/fn/create_connection", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ req: { provider: "mistral", name: "Mistral (wrong key)", api_key: "sk-wrong-000", endpoint_url: endpoint } }),
+    });
+  }, mock);
   await page.evaluate(async () => {
     await fetch("/api/fn/save_collection", {
       method: "POST",
@@ -40,6 +48,8 @@ test("screenshots of every page at 1280 and 400 px", async ({ page, request }) =
     ["collections", "/collections"],
     ["logs", "/logs"],
     ["playground", "/playground"],
+    ["notifications", "/notifications"],
+    ["settings-account", "/settings"],
     ["settings-keys", "/settings/keys"],
     ["settings-providers", "/settings/providers"],
   ];
