@@ -122,6 +122,17 @@ impl Notifications {
     /// POSTs a notification to a webhook, once; a failure is logged (without the URL,
     /// which may carry a token in its path).
     async fn deliver(&self, url: &str, n: NotificationDto) {
+        // Address literals never reach the strict client's resolver: checked here, as
+        // every provider call is (a URL saved while private addresses were allowed).
+        if !self.outbound.private_allowed(false) {
+            let refused = reqwest::Url::parse(url)
+                .ok()
+                .and_then(|u| crate::outbound::refused_literal(&u));
+            if refused.is_some() {
+                tracing::warn!(user_id = %n.user_id, "a notification webhook points at a non-public address; not sent");
+                return;
+            }
+        }
         let client = self.outbound.client(false, None);
         let sent = client
             .post(url)

@@ -502,7 +502,11 @@ fn CollectionForm(
             <div class="picker">
                 <label>
                     "Find a model you can reach"
-                    <input type="search" name="member-filter" placeholder="gpt-4o, groq/…" on:input=move |ev| filter.set(event_target_value(&ev))/>
+                    <input type="search" name="member-filter" placeholder="gpt-4o, groq/…" on:input=move |ev| filter.set(event_target_value(&ev))
+                        on:keydown=move |ev| if ev.key() == "Enter" {
+                            // Enter filters; it does not save a half-made collection.
+                            ev.prevent_default();
+                        }/>
                 </label>
                 <Transition fallback=|| view! { <p class="muted">"Loading models…"</p> }>
                     {move || Suspend::new(async move {

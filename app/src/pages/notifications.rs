@@ -21,8 +21,15 @@ pub fn NotificationsPage() -> impl IntoView {
             }
         });
     }
+    // Read again after a change that took: a refused webhook keeps what was typed.
+    let saved = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        if matches!(webhook.value().get(), Some(Ok(_))) {
+            saved.update(|n| *n += 1);
+        }
+    });
     let data = Resource::new(
-        move || (mark.version().get(), webhook.version().get()),
+        move || (mark.version().get(), saved.get()),
         |_| notifications(),
     );
     view! {

@@ -401,11 +401,21 @@ impl Connections {
                 cooldown_until,
                 checked_at: now,
             };
-            match db::connections::record_health(&this.db.pool, &id, &update).await {
-                Ok(()) => {
+            // A change is recorded only from the status the call saw: of many calls that
+            // saw it at once, one records it and tells the connection's people.
+            let changed = status != current;
+            let recorded = if changed {
+                db::connections::record_health_from(&this.db.pool, &id, &current, &update).await
+            } else {
+                db::connections::record_health(&this.db.pool, &id, &update)
+                    .await
+                    .map(|()| false)
+            };
+            match recorded {
+                Ok(first) => {
                     tracing::info!(connection_id = %id, %status, "connection status set by an inference call");
                     this.changes.bump();
-                    if status != current {
+                    if first {
                         if let Ok(Some(row)) = db::connections::find(&this.db.pool, &id).await {
                             this.notifications.status_changed(
                                 &subject(&row),

@@ -137,6 +137,16 @@ pub async fn list_visible(
     .await
 }
 
+/// The ids of an organization's connections (every status).
+pub async fn ids_of_org(pool: &AnyPool, org_id: &str) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM connections WHERE owner_org_id = $1 AND scope = 'organization'",
+    )
+    .bind(org_id)
+    .fetch_all(pool)
+    .await
+}
+
 pub async fn list_all(pool: &AnyPool) -> Result<Vec<SqlConnection>, sqlx::Error> {
     sqlx::query_as::<_, SqlConnection>(concat!(connection_select!(), "ORDER BY c.created_at, c.id"))
         .fetch_all(pool)
@@ -255,6 +265,30 @@ pub async fn record_health(
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// As [`record_health`], only while the status is still `expected`: of many calls that
+/// saw the same change at once, one records it (and its notification goes out once).
+/// Returns whether it did.
+pub async fn record_health_from(
+    pool: &AnyPool,
+    id: &str,
+    expected: &str,
+    h: &HealthUpdate<'_>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE connections SET status = $1, last_error = $2, cooldown_until = $3, last_health_check_at = $4 \
+         WHERE id = $5 AND status = $6",
+    )
+    .bind(h.status)
+    .bind(h.last_error)
+    .bind(h.cooldown_until)
+    .bind(h.checked_at)
+    .bind(id)
+    .bind(expected)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn delete(pool: &AnyPool, id: &str) -> Result<(), sqlx::Error> {

@@ -117,13 +117,17 @@ pub async fn serve(
     call.prompt_estimate = size.prompt_tokens;
     if let Some(&days) = snapshot.body_capture.get(&caller.user_id) {
         // The client's own bytes where the ingress kept them, else its request as parsed.
-        let request = match (&native, &canonical) {
-            (Some(n), _) => n.bytes.to_vec(),
-            (None, Ok(v)) => serde_json::to_vec(v).unwrap_or_default(),
-            (None, Err(_)) => Vec::new(),
+        let parsed;
+        let request: &[u8] = match (&native, &canonical) {
+            (Some(n), _) => &n.bytes,
+            (None, Ok(v)) => {
+                parsed = serde_json::to_vec(v).unwrap_or_default();
+                &parsed
+            }
+            (None, Err(_)) => &[],
         };
         call.capture = Some(Box::new(crate::logs::bodies::Captured::new(
-            &request,
+            request,
             days,
             now_ms(),
         )));

@@ -26,6 +26,11 @@ pub struct Captured {
 }
 
 impl Captured {
+    /// Bytes held (what the log queue's body budget counts).
+    pub fn size(&self) -> usize {
+        self.request.len() + self.response.len()
+    }
+
     pub fn new(request: &[u8], days: i64, now: i64) -> Mutex<Self> {
         let mut captured = Captured {
             keep_until: now.saturating_add(days.saturating_mul(DAY_MS)),
@@ -43,7 +48,12 @@ pub fn append(buf: &mut String, bytes: &[u8]) {
     }
     let room = MAX_BYTES - buf.len();
     let text = String::from_utf8_lossy(&bytes[..bytes.len().min(room)]);
-    buf.push_str(&text);
+    // PostgreSQL's TEXT refuses NUL, and a refused body would take its batch's rows with it.
+    if text.contains('\0') {
+        buf.push_str(&text.replace('\0', "\u{FFFD}"));
+    } else {
+        buf.push_str(&text);
+    }
     if bytes.len() > room {
         buf.push_str(CUT);
     }
@@ -127,5 +137,8 @@ mod tests {
         let len = buf.len();
         append(&mut buf, b"more");
         assert_eq!(buf.len(), len, "nothing past the cap");
+        let mut buf = String::new();
+        append(&mut buf, b"a\0b");
+        assert_eq!(buf, "a\u{FFFD}b", "no NUL reaches the database");
     }
 }

@@ -60,13 +60,12 @@ pub async fn dashboard(
         None => Scope::User(user_id.to_owned()),
         Some(handle) => {
             let org_id = state.orgs.admin_org_id(user_id, handle).await?;
+            // From the table, not the routing snapshot: a connection whose credentials
+            // cannot be opened still has its traffic.
             Scope::Connections(
-                snapshot
-                    .routes
-                    .iter()
-                    .filter(|r| r.owner_org_id.as_deref() == Some(org_id.as_str()))
-                    .map(|r| r.id.clone())
-                    .collect(),
+                crate::db::connections::ids_of_org(&state.db.pool, &org_id)
+                    .await
+                    .map_err(StoreError::from)?,
             )
         }
     };

@@ -5,7 +5,7 @@
 //! it was counted with, and from `langmart rebuild-rollups` after rows were written by
 //! other means).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use sqlx::{Any, Transaction};
 
@@ -42,8 +42,10 @@ fn hour_of(ms: i64) -> i64 {
 
 /// Adds a batch of rows to the rollup, inside the transaction that writes them.
 pub async fn add(tx: &mut Transaction<'_, Any>, rows: &[LogRow]) -> Result<(), sqlx::Error> {
-    let mut groups: HashMap<GroupKey, Sums> = HashMap::new();
-    let mut bins: HashMap<BinKey, i64> = HashMap::new();
+    // Ordered maps: rows are upserted in key order, so two writers (replicas on one
+    // PostgreSQL) lock the same rows in the same order and cannot deadlock each other.
+    let mut groups: BTreeMap<GroupKey, Sums> = BTreeMap::new();
+    let mut bins: BTreeMap<BinKey, i64> = BTreeMap::new();
     for r in rows {
         let hour = hour_of(r.created_at);
         let connection = r.connection_id.as_deref().unwrap_or("");

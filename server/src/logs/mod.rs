@@ -29,6 +29,10 @@ use crate::clock::rfc3339;
 use crate::db::{Backend, Db, Flag};
 
 const CHANNEL: usize = 10_000;
+/// Most bytes of captured bodies waiting to be written: past it a row goes without its
+/// bodies, so the queue's memory stays bounded while the database is away (10,000 rows
+/// with 128 KiB each would be 1.3 GB).
+const BODY_BUDGET: usize = 64 * 1024 * 1024;
 /// The wait before a failed batch is written again.
 const RETRY: Duration = Duration::from_secs(1);
 /// Most rows written in one transaction.
@@ -133,6 +137,8 @@ struct WriterHealth {
     dropped: AtomicU64,
     /// The last write failed and the writer is retrying.
     failing: AtomicBool,
+    /// Bytes of captured bodies queued or in the batch being written.
+    body_bytes: std::sync::atomic::AtomicUsize,
 }
 
 /// The request log's state, for `/health`.
@@ -173,8 +179,26 @@ impl RequestLog {
 
     /// Queues a row; if the writer is far behind the row is dropped (and counted in the log),
     /// never the request.
-    pub fn record(&self, row: LogRow) {
+    pub fn record(&self, mut row: LogRow) {
+        if let Some(size) = row.bodies.as_ref().map(|b| b.size()) {
+            let held = self.health.body_bytes.fetch_add(size, Ordering::Relaxed);
+            if held + size > BODY_BUDGET {
+                self.health.body_bytes.fetch_sub(size, Ordering::Relaxed);
+                row.bodies = None;
+                tracing::warn!(
+                    bytes = size,
+                    "request-log queue holds too many captured bodies; this call's are not kept"
+                );
+            }
+        }
         if let Err(e) = self.tx.try_send(Message::Row(Box::new(row))) {
+            if let mpsc::error::TrySendError::Full(Message::Row(r))
+            | mpsc::error::TrySendError::Closed(Message::Row(r)) = &e
+            {
+                self.health
+                    .body_bytes
+                    .fetch_sub(bodies_size(std::slice::from_ref(r)), Ordering::Relaxed);
+            }
             let dropped = self.health.dropped.fetch_add(1, Ordering::Relaxed);
             // Once, then every thousandth: a full queue must not flood the log too.
             if dropped.is_multiple_of(1_000) {
@@ -242,6 +266,9 @@ async fn writer(
                 tokio::time::sleep(RETRY).await;
                 continue;
             }
+            health
+                .body_bytes
+                .fetch_sub(bodies_size(&batch), Ordering::Relaxed);
             batch.clear();
             if !full {
                 break;
@@ -251,6 +278,14 @@ async fn writer(
             let _ = w.send(());
         }
     }
+}
+
+/// Bytes of captured bodies the rows carry.
+fn bodies_size<R: std::borrow::Borrow<LogRow>>(rows: &[R]) -> usize {
+    rows.iter()
+        .filter_map(|r| r.borrow().bodies.as_ref())
+        .map(|b| b.size())
+        .sum()
 }
 
 /// Writes `batch`; `false` when the database could not be reached (worth another try).
@@ -276,6 +311,11 @@ async fn write(
     let Some(c) = conn.as_mut() else { return false };
     match write_batch(db.backend, c, batch).await {
         Ok(()) => true,
+        // A deadlock or a serialization failure is worth another try, like a lost connection.
+        Err(sqlx::Error::Database(e)) if matches!(e.code().as_deref(), Some("40P01" | "40001")) => {
+            tracing::warn!(error = %e, rows = batch.len(), "request-log batch met a concurrent writer; will retry");
+            false
+        }
         Err(e @ sqlx::Error::Database(_)) => {
             tracing::error!(error = %e, rows = batch.len(), "the database refused request-log rows; they are dropped");
             health

@@ -146,3 +146,35 @@ async fn a_webhook_to_a_private_address_is_refused_by_the_outbound_policy() {
     let panel = app.get_json("/api/notifications", &ada).await;
     assert_eq!(panel["webhook_url"], Value::Null);
 }
+
+/// Many calls that meet the same failure at once tell the owner once.
+#[tokio::test]
+async fn calls_failing_together_make_one_notification() {
+    let Some(app) = spawn_app().await else { return };
+    let (_, ada) = app.user_with_key("ada@example.com", "ada").await;
+    let mock = ChatMock::start("together").await;
+    app.connection(
+        &ada,
+        json!({"provider": "openai", "name": "Shared fate", "api_key": "sk-upstream-0001",
+               "endpoint_url": mock.base, "max_retries": 0}),
+    )
+    .await;
+    mock.fail(401, None);
+    let calls = (0..6).map(|_| {
+        app.api(Method::POST, "/v1/chat/completions", &ada)
+            .json(
+                &json!({"model": "openai/gpt-4o", "messages": [{"role": "user", "content": "hi"}]}),
+            )
+            .send()
+    });
+    for res in futures_util::future::join_all(calls).await {
+        assert!(!res.unwrap().status().is_success());
+    }
+    eventually(async || app.get_json("/api/notifications", &ada).await["unread"] == 1).await;
+    // Whatever was still in flight has landed by now; still one.
+    app.state.request_log.flush().await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let panel = app.get_json("/api/notifications", &ada).await;
+    assert_eq!(panel["unread"], 1, "{panel}");
+    assert_eq!(panel["items"][0]["kind"], "failed");
+}

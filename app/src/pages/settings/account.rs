@@ -12,7 +12,14 @@ pub fn AccountTab() -> impl IntoView {
     let handle_result = change_handle.value();
     let password_result = change_password.value();
     let set_capture = ServerAction::<SetBodyCapture>::new();
-    let capture = Resource::new(move || set_capture.version().get(), |_| body_capture());
+    // Read again after a change that took: a refused value keeps what was typed.
+    let capture_saved_count = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        if matches!(set_capture.value().get(), Some(Ok(_))) {
+            capture_saved_count.update(|n| *n += 1);
+        }
+    });
+    let capture = Resource::new(move || capture_saved_count.get(), |_| body_capture());
 
     // A new handle shows everywhere (sidebar included) once it is saved.
     Effect::new(move |_| {
