@@ -301,10 +301,7 @@ impl Collections {
                             connections: Vec::new(),
                             input_per_mtok: price.map(|p| p.input_per_mtok),
                             output_per_mtok: price.map(|p| p.output_per_mtok),
-                            free: snapshot.free_providers.contains(&route.provider_key)
-                                || price.is_some_and(|p| {
-                                    p.input_per_mtok == 0.0 && p.output_per_mtok == 0.0
-                                }),
+                            free: snapshot.is_free(&route.provider_key, model),
                         }
                     });
                 row.connections.push(ModelConnectionDto {

@@ -50,3 +50,19 @@ where
         })
     }
 }
+
+/// How many times an action succeeded: a resource keyed on it reads again after a change
+/// that took, while a refused one leaves the form as typed (with its error).
+pub fn successes<T, S>(result: S) -> ReadSignal<u32>
+where
+    T: Send + Sync + 'static,
+    S: With<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+{
+    let (count, set_count) = signal(0u32);
+    Effect::new(move |_| {
+        if result.with(|r| matches!(r, Some(Ok(_)))) {
+            set_count.update(|n| *n += 1);
+        }
+    });
+    count
+}

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api::{notifications, MarkNotificationsRead, SetWebhook};
-use crate::components::feedback::{Done, FieldError, FormError};
+use crate::components::feedback::{successes, Done, FieldError, FormError};
 use crate::components::layout::NotificationsSeen;
 use crate::pages::settings::short_time;
 
@@ -14,24 +14,18 @@ use crate::pages::settings::short_time;
 pub fn NotificationsPage() -> impl IntoView {
     let mark = ServerAction::<MarkNotificationsRead>::new();
     let webhook = ServerAction::<SetWebhook>::new();
+    let marked = successes(mark.value());
     if let Some(seen) = use_context::<NotificationsSeen>() {
+        // The sidebar's unread count follows.
         Effect::new(move |_| {
-            if matches!(mark.value().get(), Some(Ok(()))) {
+            if marked.get() > 0 {
                 seen.0.update(|n| *n += 1);
             }
         });
     }
     // Read again after a change that took: a refused webhook keeps what was typed.
-    let saved = RwSignal::new(0u32);
-    Effect::new(move |_| {
-        if matches!(webhook.value().get(), Some(Ok(_))) {
-            saved.update(|n| *n += 1);
-        }
-    });
-    let data = Resource::new(
-        move || (mark.version().get(), saved.get()),
-        |_| notifications(),
-    );
+    let saved = successes(webhook.value());
+    let data = Resource::new(move || (marked.get(), saved.get()), |_| notifications());
     view! {
         <header class="page-header row spread">
             <div>

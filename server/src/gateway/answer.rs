@@ -292,6 +292,11 @@ pub async fn stream<I: Send + 'static>(
         let mut status = 200u16;
         let mut error_code = None;
         let mut ending = std::pin::pin!(call.state.ending.fired());
+        // What reaches the client is also what a caller who captures bodies keeps.
+        let send = |bytes: Bytes| {
+            call.capture_response(&bytes);
+            tx.send(Ok(bytes))
+        };
         loop {
             let next = tokio::select! {
                 biased;
@@ -306,8 +311,7 @@ pub async fn stream<I: Send + 'static>(
                         StatusCode::SERVICE_UNAVAILABLE,
                     );
                     error_code = Some(code.to_owned());
-                    call.capture_response(&bytes);
-                    let _ = tx.send(Ok(bytes)).await;
+                    let _ = send(bytes).await;
                     break;
                 }
             };
@@ -322,8 +326,7 @@ pub async fn stream<I: Send + 'static>(
                         StatusCode::BAD_GATEWAY,
                     );
                     error_code = Some(code);
-                    call.capture_response(&bytes);
-                    let _ = tx.send(Ok(bytes)).await;
+                    let _ = send(bytes).await;
                     break;
                 }
                 let tail = relay.end();
@@ -334,8 +337,7 @@ pub async fn stream<I: Send + 'static>(
                         dialect.answered(answer).await;
                     }
                 }
-                call.capture_response(&tail);
-                let _ = tx.send(Ok(tail)).await;
+                let _ = send(tail).await;
                 break;
             };
             let bytes = match item {
@@ -354,13 +356,11 @@ pub async fn stream<I: Send + 'static>(
                         StatusCode::BAD_GATEWAY,
                     );
                     error_code = Some(code);
-                    call.capture_response(&bytes);
-                    let _ = tx.send(Ok(bytes)).await;
+                    let _ = send(bytes).await;
                     break;
                 }
             };
-            call.capture_response(&bytes);
-            if tx.send(Ok(bytes)).await.is_err() {
+            if send(bytes).await.is_err() {
                 // The client went away: dropping `items` cancels the upstream request.
                 status = 499;
                 error_code = Some(crate::error::codes::CLIENT_CLOSED_REQUEST.into());

@@ -246,6 +246,53 @@ pub async fn completions(
     handle(state, caller, meta, Endpoint::Completions, body).await
 }
 
+/// A console call's answer: its status, who served it (from the explainability headers)
+/// and its body.
+pub struct ConsoleAnswer {
+    pub status: u16,
+    pub connection_id: Option<String>,
+    pub provider: Option<String>,
+    pub resolution: Option<String>,
+    pub body: axum::body::Body,
+}
+
+/// A chat completion the console makes for a signed-in person ("Try it", the playground),
+/// through the same request path as any client's.
+pub async fn console_chat(
+    state: AppState,
+    caller: Arc<Principal>,
+    user_agent: &str,
+    body: &Value,
+) -> ConsoleAnswer {
+    let response = handle(
+        state,
+        caller,
+        RequestMeta {
+            request_id: String::new(),
+            user_agent: Some(user_agent.to_owned()),
+        },
+        Endpoint::Chat,
+        Bytes::from(body.to_string()),
+    )
+    .await;
+    let status = response.status().as_u16();
+    let (parts, body) = response.into_parts();
+    let header = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    ConsoleAnswer {
+        status,
+        connection_id: header("x-langmart-connection"),
+        provider: header("x-langmart-provider"),
+        resolution: header("x-langmart-resolution"),
+        body,
+    }
+}
+
 /// The console's "Try it": one short chat completion through the real request path (so it
 /// routes, falls back and is logged like any other call), summarised for the page.
 pub async fn try_prompt(
@@ -257,39 +304,18 @@ pub async fn try_prompt(
     let started = std::time::Instant::now();
     let state_log = state.request_log.clone();
     let body = json!({"model": model, "messages": [{"role": "user", "content": prompt}], "max_tokens": 256});
-    let response = handle(
-        state,
-        caller,
-        RequestMeta {
-            request_id: String::new(),
-            user_agent: Some("LangMart console".into()),
-        },
-        Endpoint::Chat,
-        Bytes::from(body.to_string()),
-    )
-    .await;
+    let answer = console_chat(state, caller, "LangMart console", &body).await;
     // The person trying a prompt looks at the Request Logs next: write the row now.
     state_log.flush().await;
-    let status = response.status().as_u16();
-    let (parts, body) = response.into_parts();
-    let header = |name: &str| {
-        parts
-            .headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let connection_id = header("x-langmart-connection");
-    let provider = header("x-langmart-provider");
-    let bytes = axum::body::to_bytes(body, 4 * 1024 * 1024)
+    let bytes = axum::body::to_bytes(answer.body, 4 * 1024 * 1024)
         .await
         .unwrap_or_default();
     let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     let text = |p: &str| value.pointer(p).and_then(Value::as_str).map(str::to_owned);
     app::dto::TryResultDto {
-        status,
-        connection_id,
-        provider,
+        status: answer.status,
+        connection_id: answer.connection_id,
+        provider: answer.provider,
         model: text("/model"),
         content: text("/choices/0/message/content"),
         error: text("/error/message"),

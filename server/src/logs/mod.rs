@@ -139,6 +139,8 @@ struct WriterHealth {
     failing: AtomicBool,
     /// Bytes of captured bodies queued or in the batch being written.
     body_bytes: std::sync::atomic::AtomicUsize,
+    /// Calls whose bodies were not kept because `BODY_BUDGET` was reached (since start).
+    bodies_dropped: AtomicU64,
 }
 
 /// The request log's state, for `/health`.
@@ -185,10 +187,14 @@ impl RequestLog {
             if held + size > BODY_BUDGET {
                 self.health.body_bytes.fetch_sub(size, Ordering::Relaxed);
                 row.bodies = None;
-                tracing::warn!(
-                    bytes = size,
-                    "request-log queue holds too many captured bodies; this call's are not kept"
-                );
+                let n = self.health.bodies_dropped.fetch_add(1, Ordering::Relaxed);
+                // Once, then every thousandth, as for dropped rows.
+                if n.is_multiple_of(1_000) {
+                    tracing::warn!(
+                        calls = n + 1,
+                        "request-log queue holds too many captured bodies; calls' bodies are not kept"
+                    );
+                }
             }
         }
         if let Err(e) = self.tx.try_send(Message::Row(Box::new(row))) {

@@ -292,6 +292,14 @@ impl Snapshot {
             .cloned()
     }
 
+    /// A model `auto(free)` may pick: its provider is flagged free or its price is zero.
+    pub fn is_free(&self, provider_key: &str, model: &str) -> bool {
+        self.free_providers.contains(provider_key)
+            || self
+                .price(provider_key, model)
+                .is_some_and(|p| p.input_per_mtok == 0.0 && p.output_per_mtok == 0.0)
+    }
+
     pub fn price(&self, provider_key: &str, model: &str) -> Option<Price> {
         self.prices.get(provider_key)?.get(model).copied()
     }

@@ -314,12 +314,8 @@ fn members(snapshot: &Snapshot, viewer: &Viewer, collection: &Collection) -> Vec
             .iter()
             .filter(|r| viewer.may_use(snapshot, r))
         {
-            let free_provider = snapshot.free_providers.contains(&route.provider_key);
             for model in route.models.keys() {
-                let zero_price = snapshot
-                    .price(&route.provider_key, model)
-                    .is_some_and(|p| p.input_per_mtok == 0.0 && p.output_per_mtok == 0.0);
-                if free_provider || zero_price {
+                if snapshot.is_free(&route.provider_key, model) {
                     dynamic.push(format!("{}/{model}", route.provider_key));
                 }
             }

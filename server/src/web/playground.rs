@@ -7,15 +7,12 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::Bytes;
 use eventsource_stream::Eventsource;
 use futures_util::{Stream, StreamExt};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 use crate::auth::Principal;
-use crate::extract::RequestMeta;
-use crate::gateway::Endpoint;
 use crate::state::AppState;
 use app::dto::{PlaygroundEventDto, PlaygroundRequestDto};
 
@@ -57,26 +54,14 @@ pub fn stream(
         let started = Instant::now();
         let elapsed = || i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let snapshot = state.routing.snapshot().await.ok();
-        let response = crate::ingress::openai_chat::handle(
+        let answer = crate::ingress::openai_chat::console_chat(
             state,
             caller,
-            RequestMeta {
-                request_id: String::new(),
-                user_agent: Some("LangMart console playground".into()),
-            },
-            Endpoint::Chat,
-            Bytes::from(body(&req).to_string()),
+            "LangMart console playground",
+            &body(&req),
         )
         .await;
-        let status = response.status().as_u16();
-        let (parts, body) = response.into_parts();
-        let header = |name: &str| {
-            parts
-                .headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
+        let (status, body) = (answer.status, answer.body);
         if status != 200 {
             let bytes = axum::body::to_bytes(body, MAX_ERROR_BODY)
                 .await
@@ -92,7 +77,7 @@ pub fn stream(
                 .await;
             return;
         }
-        let connection_id = header("x-langmart-connection");
+        let connection_id = answer.connection_id;
         let connection = connection_id.as_deref().and_then(|id| {
             snapshot
                 .as_ref()
@@ -102,8 +87,8 @@ pub fn stream(
         let served = PlaygroundEventDto::Served {
             connection_id,
             connection,
-            provider: header("x-langmart-provider"),
-            resolution: header("x-langmart-resolution"),
+            provider: answer.provider,
+            resolution: answer.resolution,
             model: None,
         };
         if tx.send(line(&served)).await.is_err() {

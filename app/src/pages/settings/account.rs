@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
 use crate::api::{body_capture, ChangeHandle, ChangePassword, SetBodyCapture};
-use crate::components::feedback::{Done, FieldError, FormError};
+use crate::components::feedback::{successes, Done, FieldError, FormError};
 use crate::{UserContext, Viewer};
 
 #[component]
@@ -13,12 +13,7 @@ pub fn AccountTab() -> impl IntoView {
     let password_result = change_password.value();
     let set_capture = ServerAction::<SetBodyCapture>::new();
     // Read again after a change that took: a refused value keeps what was typed.
-    let capture_saved_count = RwSignal::new(0u32);
-    Effect::new(move |_| {
-        if matches!(set_capture.value().get(), Some(Ok(_))) {
-            capture_saved_count.update(|n| *n += 1);
-        }
-    });
+    let capture_saved_count = successes(set_capture.value());
     let capture = Resource::new(move || capture_saved_count.get(), |_| body_capture());
 
     // A new handle shows everywhere (sidebar included) once it is saved.
