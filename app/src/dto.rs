@@ -381,6 +381,12 @@ pub struct ConnectionDto {
     /// failing often lately (the console's yellow state).
     #[serde(default)]
     pub warning: Option<String>,
+    /// A self-hosted (type 3) connection: the gateway whose agents reach it.
+    #[serde(default)]
+    pub gateway_id: Option<String>,
+    /// Its upstream's name in the agent's configuration.
+    #[serde(default)]
+    pub gateway_upstream: Option<String>,
 }
 
 /// A connection's requests over the last 24 hours.
@@ -971,4 +977,78 @@ pub enum PlaygroundEventDto {
         status: u16,
         message: String,
     },
+}
+
+/// `POST /api/gateways`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewGatewayDto {
+    pub name: String,
+    /// The handle of an organization that will own it (its admins manage it).
+    #[serde(default)]
+    pub organization: Option<String>,
+}
+
+/// A gateway with its token, answered once at creation and on rotation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreatedGatewayDto {
+    pub id: String,
+    pub name: String,
+    /// Shown once; only its digest is kept.
+    pub token: String,
+}
+
+/// One connected agent of a gateway, as this server sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GatewayAgentDto {
+    pub id: String,
+    pub version: String,
+    /// The address it connected from.
+    pub address: String,
+    pub connected_since: String,
+    pub last_heartbeat_at: String,
+    /// The upstream names it announced.
+    pub upstreams: Vec<String>,
+    /// Requests in flight through it.
+    pub in_flight: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GatewayDto {
+    pub id: String,
+    pub name: String,
+    pub owner: OwnerDto,
+    /// `connected` (at least one agent) or `disconnected`.
+    pub status: String,
+    pub agents: Vec<GatewayAgentDto>,
+    /// The newest agent version connected, if any.
+    pub version: Option<String>,
+    pub last_heartbeat_at: Option<String>,
+    pub connected_since: Option<String>,
+    /// The token's first characters, to tell tokens apart.
+    pub token_hint: String,
+    pub can_edit: bool,
+    pub created_at: String,
+}
+
+/// An agent connecting, disconnecting or being refused.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GatewayEventDto {
+    pub at: String,
+    /// `connected`, `disconnected` or `refused`.
+    pub kind: String,
+    pub agent_id: String,
+    pub address: String,
+    pub version: String,
+    pub detail: String,
+}
+
+/// `GET /api/gateways/{id}`: the gateway, its connections and its timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GatewayDetailDto {
+    pub gateway: GatewayDto,
+    pub connections: Vec<ConnectionDto>,
+    pub events: Vec<GatewayEventDto>,
+    /// The command that runs an agent (with a placeholder for the token).
+    pub install_command: String,
 }

@@ -24,6 +24,10 @@ pub struct Settings {
     pub health_check_interval: Duration,
     /// Least time between manual tests of one connection by one user (zero: no limit).
     pub manual_test_interval: Duration,
+    /// How often a gateway agent must send a heartbeat (it is dropped after three missed).
+    pub gateway_heartbeat: Duration,
+    /// How long a gateway may have no agent before its connections turn `error`.
+    pub gateway_grace: Duration,
     /// How long stored Responses API answers are kept.
     pub responses_retention: Duration,
     /// Every connection may reach loopback, private and other non-public addresses (for a
@@ -98,6 +102,8 @@ impl Settings {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             health_check_interval: Duration::from_secs(600),
             manual_test_interval: Duration::from_secs(5),
+            gateway_heartbeat: Duration::from_secs(10),
+            gateway_grace: Duration::from_secs(30),
             responses_retention: Duration::from_secs(30 * 86_400),
             allow_private_endpoints: false,
             signup: app::dto::SignupPolicy::Invite,
@@ -192,6 +198,8 @@ impl fmt::Debug for Settings {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("health_check_interval", &self.health_check_interval)
             .field("manual_test_interval", &self.manual_test_interval)
+            .field("gateway_heartbeat", &self.gateway_heartbeat)
+            .field("gateway_grace", &self.gateway_grace)
             .field("responses_retention", &self.responses_retention)
             .field("allow_private_endpoints", &self.allow_private_endpoints)
             .field("trust_forwarded_for", &self.trust_forwarded_for)

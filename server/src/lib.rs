@@ -21,6 +21,7 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod gateway;
+pub mod gateways;
 pub mod health;
 pub mod ids;
 pub mod ingress;
@@ -292,12 +293,16 @@ pub async fn serve(
     logs::retention::spawn(state.db.clone(), state.settings.log_retention);
     state.notifications.spawn_pruner();
     state.body_capture.spawn_pruner();
+    state.gateways.spawn_pruner();
     announce_setup(&state, &listener).await;
     let request_log = state.request_log.clone();
     let limits = state.settings.limits.clone();
     let ending = state.ending.clone();
+    let relays = state.outbound.relays().clone();
     let router = build_router(state).await?;
     listen::serve(router, listener, &limits, ending, shutdown).await;
+    // Gateway agents are told to go elsewhere (another replica, or this one restarted).
+    relays.close_all("the server is shutting down");
     // Rows of requests that finished during shutdown are written before the process ends
     // (unless the database is gone: then the process does not wait for it for ever).
     if tokio::time::timeout(LAST_FLUSH, request_log.flush())

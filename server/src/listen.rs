@@ -16,11 +16,10 @@ use axum::{
 use hyper::body::Incoming;
 use hyper_util::{
     rt::{TokioIo, TokioTimer},
-    server::graceful::GracefulShutdown,
     service::TowerToHyperService,
 };
 use tokio::{net::TcpListener, sync::Semaphore};
-use tokio_util::sync::CancellationToken;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower::ServiceExt;
 use tower_http::timeout::TimeoutBody;
 
@@ -56,7 +55,11 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
-    let graceful = GracefulShutdown::new();
+    // Every connection's task, and the signal that asks them to finish their current
+    // request and close. (hyper-util's `GracefulShutdown` cannot watch a connection that
+    // may be upgraded, and a gateway agent's link is an upgrade.)
+    let connections = TaskTracker::new();
+    let stopping = CancellationToken::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
@@ -97,27 +100,46 @@ pub async fn serve(
                 req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
                 req
             }));
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(tcp), service));
+        // With upgrades: a gateway agent's link is a WebSocket on the same listener.
+        let connection = http
+            .serve_connection(TokioIo::new(tcp), service)
+            .with_upgrades();
         let killed = kill.clone().cancelled_owned();
-        tokio::spawn(async move {
-            tokio::select! {
-                ended = connection => if let Err(e) = ended {
-                    tracing::debug!(error = %e, %peer, "connection ended with an error");
-                },
-                () = killed => {}
+        let stopping = stopping.clone();
+        connections.spawn(async move {
+            let mut connection = std::pin::pin!(connection);
+            let mut killed = std::pin::pin!(killed);
+            let ended = tokio::select! {
+                ended = connection.as_mut() => Some(ended),
+                () = stopping.cancelled() => {
+                    connection.as_mut().graceful_shutdown();
+                    tokio::select! {
+                        ended = connection.as_mut() => Some(ended),
+                        () = killed.as_mut() => None,
+                    }
+                }
+                () = killed.as_mut() => None,
+            };
+            if let Some(Err(e)) = ended {
+                tracing::debug!(error = %e, %peer, "connection ended with an error");
             }
             drop(slot);
         });
     }
     drop(listener);
-    drain(graceful, limits.shutdown_grace, &ending).await;
+    drain(&connections, &stopping, limits.shutdown_grace, &ending).await;
     kill.cancel();
 }
 
 /// Asks every connection to close after its current request and waits `grace` for that;
 /// then fires `ending` and waits a little more for streams to say their last word.
-async fn drain(graceful: GracefulShutdown, grace: Duration, ending: &Ending) {
-    let open = graceful.count();
+async fn drain(
+    connections: &TaskTracker,
+    stopping: &CancellationToken,
+    grace: Duration,
+    ending: &Ending,
+) {
+    let open = connections.len();
     if open > 0 {
         tracing::info!(
             connections = open,
@@ -125,7 +147,9 @@ async fn drain(graceful: GracefulShutdown, grace: Duration, ending: &Ending) {
             "waiting for in-flight requests"
         );
     }
-    let closed = graceful.shutdown();
+    stopping.cancel();
+    connections.close();
+    let closed = connections.wait();
     tokio::pin!(closed);
     if tokio::time::timeout(grace, &mut closed).await.is_ok() {
         return;

@@ -53,6 +53,41 @@ enum Command {
     /// database by other means (an import, a restore). On PostgreSQL, with the servers
     /// stopped: rows written meanwhile could be counted twice.
     RebuildRollups(StoreArgs),
+    /// Run a self-hosted gateway agent next to private models: it dials the server, announces
+    /// the upstreams in its configuration and relays the server's requests to them. Their
+    /// URLs and keys stay here. `langmart gateway status` shows a running agent's link.
+    Gateway(GatewayArgs),
+}
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct GatewayArgs {
+    #[command(subcommand)]
+    command: Option<GatewayCommand>,
+    /// The LangMart server's URL (`https://langmart.example`; `http://` only for local tests).
+    #[arg(long, env = "LANGMART_GATEWAY_SERVER")]
+    server: Option<String>,
+    /// The gateway's token (shown once when the gateway was created).
+    #[arg(long, env = "LANGMART_GATEWAY_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    #[command(flatten)]
+    files: GatewayFiles,
+}
+
+#[derive(Args, Clone)]
+struct GatewayFiles {
+    /// The agent's upstreams (TOML; see the README's "Self-hosted gateways").
+    #[arg(long, env = "LANGMART_GATEWAY_CONFIG", default_value = "gateway.toml")]
+    config: PathBuf,
+    /// Where the agent writes its link state (default: next to the configuration).
+    #[arg(long)]
+    status_file: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum GatewayCommand {
+    /// Print a running agent's link state and last error.
+    Status(GatewayFiles),
 }
 
 #[derive(Args, Clone)]
@@ -87,6 +122,12 @@ struct ServeArgs {
     /// Least seconds between manual tests (or discoveries) of one connection by one user.
     #[arg(long, env = "LANGMART_MANUAL_TEST_INTERVAL_SECS", default_value_t = 5)]
     manual_test_interval_secs: u64,
+    /// Seconds between a gateway agent's heartbeats (told to the agent; three missed end its link).
+    #[arg(long, env = "LANGMART_GATEWAY_HEARTBEAT_SECS", default_value_t = 10)]
+    gateway_heartbeat_secs: u64,
+    /// Seconds a gateway may have no agent connected before its connections turn `error`.
+    #[arg(long, env = "LANGMART_GATEWAY_GRACE_SECS", default_value_t = 30)]
+    gateway_grace_secs: u64,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "LANGMART_MAX_BODY_BYTES", default_value_t = server::config::DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
@@ -233,6 +274,8 @@ enum CliError {
     Api(#[from] ApiError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Gateway(String),
 }
 
 fn settings_for(store: &StoreArgs) -> Settings {
@@ -268,6 +311,7 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
+        Command::Gateway(args) => gateway(args).await?,
         Command::Serve(args) => {
             let mut settings = settings_for(&args.store);
             settings.addr = args.addr;
@@ -278,6 +322,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 std::time::Duration::from_secs(args.health_check_interval_secs);
             settings.manual_test_interval =
                 std::time::Duration::from_secs(args.manual_test_interval_secs);
+            settings.gateway_heartbeat =
+                std::time::Duration::from_secs(args.gateway_heartbeat_secs.max(1));
+            settings.gateway_grace = std::time::Duration::from_secs(args.gateway_grace_secs);
             settings.responses_retention = std::time::Duration::from_secs(
                 args.responses_retention_days.saturating_mul(86_400),
             );
@@ -402,6 +449,47 @@ fn read_password(flag: Option<String>, from_stdin: bool) -> Result<String, CliEr
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+/// `langmart gateway` and `langmart gateway status`.
+async fn gateway(args: GatewayArgs) -> Result<(), CliError> {
+    use server::gateways::agent;
+    let status_file = |files: &GatewayFiles| {
+        files
+            .status_file
+            .clone()
+            .unwrap_or_else(|| agent::status::default_path(&files.config))
+    };
+    if let Some(GatewayCommand::Status(files)) = args.command {
+        let text = agent::status::describe(&status_file(&files)).map_err(CliError::Gateway)?;
+        write!(std::io::stdout(), "{text}")?;
+        return Ok(());
+    }
+    let server = args
+        .server
+        .ok_or_else(|| CliError::Gateway("--server (or LANGMART_GATEWAY_SERVER) is required".into()))?;
+    let server = url::Url::parse(&server)
+        .map_err(|e| CliError::Gateway(format!("--server: {e}")))?;
+    let token = args
+        .token
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| CliError::Gateway("--token (or LANGMART_GATEWAY_TOKEN) is required".into()))?;
+    let config = agent::config::Config::load(&args.files.config)
+        .map_err(|e| CliError::Gateway(e.to_string()))?;
+    tracing::info!(server = %server, upstreams = config.upstreams.len(), "starting the gateway agent");
+    agent::run(
+        agent::Options {
+            server,
+            token: token.trim().to_owned(),
+            config,
+            status_file: Some(status_file(&args.files)),
+        },
+        shutdown_signal(),
+    )
+    .await
+    .map_err(|e| CliError::Gateway(e.to_string()))?;
+    tracing::info!("gateway agent stopped");
+    Ok(())
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(e) = tokio::signal::ctrl_c().await {

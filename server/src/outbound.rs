@@ -220,6 +220,9 @@ pub struct Outbound {
     instance: HeaderValue,
     /// How much a provider may send back.
     limits: AnswerLimits,
+    /// The self-hosted gateways' agents connected to this process: the way out for
+    /// type-3 connections.
+    relays: Arc<crate::gateways::Hub>,
 }
 
 /// An outbound client: the policy's resolver for `strict`, the hop marker, no redirects.
@@ -263,7 +266,22 @@ impl Outbound {
             allow_private_everywhere,
             instance,
             limits,
+            relays: Arc::default(),
         })
+    }
+
+    /// The connected gateway agents.
+    pub fn relays(&self) -> &Arc<crate::gateways::Hub> {
+        &self.relays
+    }
+
+    /// The way out of a type-3 connection (its gateway and upstream), if it is one.
+    pub fn relay(
+        &self,
+        gateway_id: Option<&str>,
+        upstream: Option<&str>,
+    ) -> Option<crate::gateways::relay::Relay> {
+        self.relays.relay(gateway_id, upstream)
     }
 
     /// The caps on a provider's answers.

@@ -36,6 +36,8 @@ pub struct Services {
     pub signup: Signup,
     pub orgs: Orgs,
     pub connections: Connections,
+    /// Self-hosted gateways and their connected agents.
+    pub gateways: crate::gateways::Gateways,
     /// The outbound policy and its pooled clients (rustls, keep-alive): every provider
     /// call goes through it.
     pub outbound: Arc<crate::outbound::Outbound>,
@@ -85,8 +87,20 @@ impl AppState {
         );
         let limiter = Arc::new(Limiter::default());
         let budgets = Arc::new(crate::budgets::Budgets::new(db.clone(), changes.clone()));
-        let routing =
-            RoutingCatalog::new(db.clone(), vault.clone(), changes.clone(), limiter.clone());
+        let routing = RoutingCatalog::new(
+            db.clone(),
+            vault.clone(),
+            changes.clone(),
+            limiter.clone(),
+            outbound.relays().clone(),
+        );
+        let gateways = crate::gateways::Gateways::new(
+            db.clone(),
+            outbound.relays().clone(),
+            connections.clone(),
+            settings.gateway_heartbeat,
+            settings.gateway_grace,
+        );
         let request_log = RequestLog::start(db.clone(), settings.log_flush_interval);
         let collections = Collections::new(db.clone(), routing.clone(), changes.clone());
         let aliases = Aliases::new(db.clone(), routing.clone(), changes.clone());
@@ -100,6 +114,7 @@ impl AppState {
             signup,
             orgs,
             connections,
+            gateways,
             notifications,
             body_capture,
             outbound,

@@ -5,6 +5,7 @@ mod bodies;
 mod budgets;
 mod collections;
 mod connections;
+mod gateways;
 mod keys;
 mod notifications;
 mod orgs;
@@ -69,6 +70,16 @@ pub fn router() -> Router<AppState> {
             get(providers::list).post(providers::create),
         )
         .route("/api/providers/{id}", put(providers::update))
+        .route("/api/gateways", get(gateways::list).post(gateways::create))
+        .route(
+            crate::gateways::protocol::CONNECT_PATH,
+            get(gateways::connect),
+        )
+        .route(
+            "/api/gateways/{id}",
+            get(gateways::get).delete(gateways::delete),
+        )
+        .route("/api/gateways/{id}/rotate", post(gateways::rotate))
         .route(
             "/api/connections",
             get(connections::list).post(connections::create),

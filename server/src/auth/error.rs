@@ -31,6 +31,8 @@ pub enum AuthError {
     ExceedsParentKey(&'static str),
     #[error("This API key may not call '{0}' (its allowed models: {1})")]
     ModelNotAllowed(String, String),
+    #[error("Invalid gateway token: unknown, revoked or replaced (send Authorization: Bearer lmg_…)")]
+    InvalidGatewayToken,
 }
 
 impl Coded for AuthError {
@@ -39,7 +41,8 @@ impl Coded for AuthError {
             AuthError::InvalidApiKey
             | AuthError::MissingApiKey
             | AuthError::MissingBearerPrefix
-            | AuthError::ExpiredApiKey => codes::GATEWAY1_AUTH_001,
+            | AuthError::ExpiredApiKey
+            | AuthError::InvalidGatewayToken => codes::GATEWAY1_AUTH_001,
             AuthError::MissingScope(_) => codes::INSUFFICIENT_SCOPE,
             AuthError::ExceedsParentKey(_) => codes::KEY_EXCEEDS_PARENT,
             AuthError::ModelNotAllowed(..) => codes::MODEL_NOT_ALLOWED,

@@ -326,6 +326,8 @@ impl Connections {
             created_by: actor.user_id.clone(),
             created_at: now,
             updated_at: now,
+            gateway_id: None,
+            gateway_upstream: None,
             provider_key: String::new(),
             provider_name: String::new(),
             api_family: String::new(),
@@ -973,5 +975,7 @@ pub fn to_dto(row: SqlConnection, can_edit: bool) -> ConnectionDto {
         used_by: Vec::new(),
         last_day: None,
         warning: None,
+        gateway_id: row.gateway_id,
+        gateway_upstream: row.gateway_upstream,
     }
 }

@@ -137,6 +137,8 @@ struct Target {
 pub enum Trigger {
     Manual,
     Scheduled,
+    /// A gateway's agent arrived, or its last one left.
+    Gateway,
 }
 
 impl Trigger {
@@ -144,6 +146,7 @@ impl Trigger {
         match self {
             Trigger::Manual => "manual",
             Trigger::Scheduled => "scheduled",
+            Trigger::Gateway => "gateway",
         }
     }
 }
@@ -217,6 +220,7 @@ impl Connections {
             config,
             timeouts,
             limits: self.outbound.answer_limits(),
+            relay: None,
         }
     }
 
@@ -293,6 +297,10 @@ impl Connections {
                 row.max_duration_ms,
             ),
             row.allow_private.0 || provider.allow_private,
+        )
+        .via(
+            self.outbound
+                .relay(row.gateway_id.as_deref(), row.gateway_upstream.as_deref()),
         );
         let known: Vec<String> = db::connections::models(&self.db.pool, &row.id)
             .await
@@ -543,6 +551,10 @@ impl Connections {
                 row.max_duration_ms,
             ),
             row.allow_private.0 || provider.allow_private,
+        )
+        .via(
+            self.outbound
+                .relay(row.gateway_id.as_deref(), row.gateway_upstream.as_deref()),
         );
         let found: Vec<DiscoveredModel> = providers::list_models(
             &self

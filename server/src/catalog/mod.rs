@@ -6,6 +6,7 @@ mod credentials;
 pub mod health;
 pub mod insights;
 pub mod providers;
+mod relayed;
 
 pub use connections::Connections;
 pub use credentials::Credentials;

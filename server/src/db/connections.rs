@@ -47,6 +47,10 @@ pub struct SqlConnection {
     pub created_by: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// A type-3 connection: the self-hosted gateway whose agents reach it.
+    pub gateway_id: Option<String>,
+    /// The upstream's name in that gateway's agent configuration.
+    pub gateway_upstream: Option<String>,
     // joined
     pub provider_key: String,
     pub provider_name: String,
@@ -63,7 +67,7 @@ macro_rules! connection_select {
                 c.idle_timeout_ms, c.max_duration_ms, c.max_retries, c.config, \
                 c.credential_mask, c.sealed_key_id, c.sealed_nonce, c.sealed_credentials, \
                 c.last_health_check_at, c.last_error, c.cooldown_until, c.created_by, c.created_at, \
-                c.updated_at, p.key AS provider_key, p.name AS provider_name, p.api_family, \
+                c.updated_at, c.gateway_id, c.gateway_upstream, p.key AS provider_key, p.name AS provider_name, p.api_family, \
                 COALESCE(u.handle, o.handle, 'platform') AS owner_handle, \
                 (SELECT COUNT(*) FROM connection_models m WHERE m.connection_id = c.id) AS model_count \
          FROM connections c \
@@ -79,9 +83,9 @@ pub async fn insert(tx: &mut Transaction<'_, Any>, c: &SqlConnection) -> Result<
          scope, owner_user_id, owner_org_id, rate_limit_rpm, rate_limit_tpm, prefer_score, allow_fallback, \
          timeout_ms, max_retries, config, credential_mask, sealed_key_id, sealed_nonce, sealed_credentials, \
          last_health_check_at, last_error, cooldown_until, created_by, created_at, updated_at, rate_limit_rpd, \
-         allow_private, connect_timeout_ms, idle_timeout_ms, max_duration_ms) \
+         allow_private, connect_timeout_ms, idle_timeout_ms, max_duration_ms, gateway_id, gateway_upstream) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-         $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)",
+         $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34)",
     )
     .bind(&c.id)
     .bind(&c.name)
@@ -115,6 +119,8 @@ pub async fn insert(tx: &mut Transaction<'_, Any>, c: &SqlConnection) -> Result<
     .bind(c.connect_timeout_ms)
     .bind(c.idle_timeout_ms)
     .bind(c.max_duration_ms)
+    .bind(&c.gateway_id)
+    .bind(&c.gateway_upstream)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -509,4 +515,34 @@ pub async fn all_models(pool: &AnyPool) -> Result<Vec<SqlModelOf>, sqlx::Error> 
     )
     .fetch_all(pool)
     .await
+}
+
+/// The type-3 connections of a gateway.
+pub async fn of_gateway(
+    pool: &AnyPool,
+    gateway_id: &str,
+) -> Result<Vec<SqlConnection>, sqlx::Error> {
+    sqlx::query_as::<_, SqlConnection>(concat!(
+        connection_select!(),
+        "WHERE c.gateway_id = $1 ORDER BY c.gateway_upstream"
+    ))
+    .bind(gateway_id)
+    .fetch_all(pool)
+    .await
+}
+
+/// A relayed connection's provider, as its agent announced it again.
+pub async fn set_provider(
+    pool: &AnyPool,
+    id: &str,
+    provider_id: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE connections SET provider_id = $1, updated_at = $2 WHERE id = $3")
+        .bind(provider_id)
+        .bind(now)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
 }

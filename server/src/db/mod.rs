@@ -6,6 +6,7 @@ pub mod aliases;
 pub mod bodies;
 pub mod budgets;
 pub mod collections;
+pub mod gateways;
 pub mod connections;
 pub mod handles;
 pub mod keys;

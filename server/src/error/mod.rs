@@ -99,6 +99,10 @@ pub enum RequestError {
     },
     #[error("No usable connection for this model: {0}")]
     NoUsableConnection(String),
+    /// Every connection that could serve is self-hosted, and no agent of its gateway is
+    /// connected.
+    #[error("Gateway temporarily unavailable: {0}")]
+    GatewayUnavailable(String),
     #[error("Request body is too large")]
     TooLarge,
     #[error("The request body stopped arriving before it was complete")]
@@ -131,6 +135,7 @@ impl Coded for RequestError {
             RequestError::BodyTimeout => codes::REQUEST_TIMEOUT,
             RequestError::Overloaded => codes::OVERLOADED,
             RequestError::NoUsableConnection(_) => codes::NO_AVAILABLE_CONNECTION,
+            RequestError::GatewayUnavailable(_) => codes::GATEWAY3_CONN_001,
             RequestError::UnsupportedMediaType => codes::UNSUPPORTED_MEDIA_TYPE,
             RequestError::RouteNotFound(_) => codes::ROUTE_NOT_FOUND,
             RequestError::NotFound(_) => codes::NOT_FOUND,
@@ -150,7 +155,9 @@ impl Coded for RequestError {
             RequestError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             RequestError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             RequestError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
-            RequestError::NoUsableConnection(_) => StatusCode::SERVICE_UNAVAILABLE,
+            RequestError::NoUsableConnection(_) | RequestError::GatewayUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             RequestError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             RequestError::RouteNotFound(_)
             | RequestError::NotFound(_)
@@ -198,6 +205,8 @@ pub enum ApiError {
     Alias(#[from] crate::aliases::AliasError),
     #[error(transparent)]
     Budget(#[from] crate::budgets::BudgetError),
+    #[error(transparent)]
+    Gateway(#[from] crate::gateways::GatewayError),
 }
 
 /// A provider call that failed, named after the provider: `PROVIDER_OPENAI_401`, …
@@ -227,6 +236,7 @@ impl UpstreamError {
             ProviderError::Config(_) => Cow::Borrowed(codes::CONNECTION_MISCONFIGURED),
             ProviderError::Unsupported(_) => Cow::Owned(codes::provider(key, "UNSUPPORTED")),
             ProviderError::Blocked(_) => Cow::Owned(codes::provider(key, "CONTENT_BLOCKED")),
+            ProviderError::GatewayDown(_) => Cow::Borrowed(codes::GATEWAY3_CONN_001),
         }
     }
 
@@ -238,6 +248,7 @@ impl UpstreamError {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY)
             }
             ProviderError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            ProviderError::GatewayDown(_) => StatusCode::SERVICE_UNAVAILABLE,
             ProviderError::Config(_)
             | ProviderError::Unsupported(_)
             | ProviderError::Blocked(_) => StatusCode::BAD_REQUEST,
@@ -271,6 +282,7 @@ impl ApiError {
             ApiError::Collection(e) => e,
             ApiError::Alias(e) => e,
             ApiError::Budget(e) => e,
+            ApiError::Gateway(e) => e,
             ApiError::Upstream(_) => return None,
         })
     }

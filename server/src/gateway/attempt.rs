@@ -44,7 +44,8 @@ pub fn retryable(e: &ProviderError) -> bool {
         | ProviderError::TooLarge(_)
         | ProviderError::Config(_)
         | ProviderError::Unsupported(_)
-        | ProviderError::Refused(_) => true,
+        | ProviderError::Refused(_)
+        | ProviderError::GatewayDown(_) => true,
         ProviderError::Blocked(_) => false,
         ProviderError::Http { status, .. } => {
             matches!(status, 401 | 403 | 408 | 429) || *status >= 500
@@ -80,6 +81,7 @@ pub fn outcome_name(e: &ProviderError) -> String {
         ProviderError::Unsupported(_) => "unsupported".into(),
         ProviderError::Blocked(_) => "blocked".into(),
         ProviderError::Refused(_) => "refused_by_policy".into(),
+        ProviderError::GatewayDown(_) => "gateway_disconnected".into(),
     }
 }
 

@@ -160,11 +160,19 @@ pub async fn serve(
                 )
             })
             .collect();
-        return call.fail(
-            &*dialect,
-            RequestError::NoUsableConnection(reasons.join("; ")).into(),
-            stream,
-        );
+        // Nothing but self-hosted connections whose gateways have no agent: the gateway
+        // is what is unavailable (503 `GATEWAY3_CONN_001`, as the documents describe).
+        let gateways_only = !plan.considered.is_empty()
+            && plan
+                .considered
+                .iter()
+                .all(|c| c.reason.as_deref() == Some(routing::GATEWAY_DOWN));
+        let error = if gateways_only {
+            RequestError::GatewayUnavailable(reasons.join("; "))
+        } else {
+            RequestError::NoUsableConnection(reasons.join("; "))
+        };
+        return call.fail(&*dialect, error.into(), stream);
     }
     if let (true, Endpoint::Chat | Endpoint::Responses | Endpoint::Messages, Ok(body)) =
         (stream, endpoint, canonical.as_mut())

@@ -74,6 +74,20 @@ pub struct Upstream<'a> {
     pub allow_private: bool,
     /// How much the provider may send back.
     pub limits: AnswerLimits,
+    /// A self-hosted connection: requests go through its gateway's agents, not the network.
+    pub relay: Option<crate::gateways::relay::Relay>,
+}
+
+impl Upstream<'_> {
+    /// Sends this upstream's requests through `relay`, when there is one: the adapters
+    /// then build them on the relay's base, and the agent puts its upstream's URL there.
+    pub fn via(mut self, relay: Option<crate::gateways::relay::Relay>) -> Self {
+        if relay.is_some() {
+            self.base_url = crate::gateways::relay::RELAY_BASE.to_owned();
+        }
+        self.relay = relay;
+        self
+    }
 }
 
 /// A connection's timeouts, fitted to streaming: a whole answer must arrive within
@@ -191,6 +205,9 @@ pub enum ProviderError {
     /// The answer (or one event of a stream) is larger than LangMart accepts.
     #[error("the provider's answer is larger than the {0}-byte limit")]
     TooLarge(usize),
+    /// A self-hosted connection whose gateway has no agent connected to serve it.
+    #[error("Gateway temporarily unavailable: {0}")]
+    GatewayDown(String),
 }
 
 /// Replaces every credential value (of 8 characters or more) in `text`: an upstream that
@@ -226,6 +243,7 @@ impl ProviderError {
             ProviderError::Unsupported(t) => ProviderError::Unsupported(s(t)),
             ProviderError::Blocked(t) => ProviderError::Blocked(s(t)),
             ProviderError::Refused(t) => ProviderError::Refused(s(t)),
+            ProviderError::GatewayDown(t) => ProviderError::GatewayDown(s(t)),
             kept @ (ProviderError::Timeout(_) | ProviderError::TooLarge(_)) => kept,
         }
     }
@@ -612,13 +630,19 @@ async fn send_for(
     };
     let (client, request) = request.build_split();
     let request = request.map_err(|e| ProviderError::Config(without_url(&e)))?;
+    let timed_out =
+        || ProviderError::Timeout(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX));
+    if let Some(relay) = &upstream.relay {
+        let response = tokio::time::timeout(timeout, relay.execute(request))
+            .await
+            .map_err(|_| timed_out())??;
+        return answered(response, upstream, stream, started).await;
+    }
     if !upstream.allow_private {
         if let Some(refused) = crate::outbound::refused_literal(request.url()) {
             return Err(ProviderError::Refused(refused.to_string()));
         }
     }
-    let timed_out =
-        || ProviderError::Timeout(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX));
     let response = tokio::time::timeout(timeout, client.execute(request))
         .await
         .map_err(|_| timed_out())?
@@ -631,6 +655,18 @@ async fn send_for(
                 ProviderError::Unreachable(without_url(&e))
             }
         })?;
+    answered(response, upstream, stream, started).await
+}
+
+/// A response that arrived: a success with the bounds its body is read under, or the
+/// provider's error.
+async fn answered(
+    response: Response,
+    upstream: &Upstream<'_>,
+    stream: bool,
+    started: tokio::time::Instant,
+) -> Result<Response, ProviderError> {
+    let timeout = upstream.timeouts.answer;
     if response.status().is_success() {
         let mut response = response;
         let t = upstream.timeouts;

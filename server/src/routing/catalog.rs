@@ -60,6 +60,8 @@ pub struct Route {
     pub models: HashMap<String, bool>,
     /// `x-langmart-connection` and `x-langmart-provider`, made once for every answer.
     pub header_values: Option<(axum::http::HeaderValue, axum::http::HeaderValue)>,
+    /// A self-hosted connection's gateway and upstream (type 3).
+    pub relay: Option<crate::gateways::relay::Relay>,
 }
 
 impl Route {
@@ -73,7 +75,14 @@ impl Route {
             timeouts: self.timeouts,
             allow_private: outbound.private_allowed(self.allow_private),
             limits: outbound.answer_limits(),
+            relay: None,
         }
+        .via(self.relay.clone())
+    }
+
+    /// Why routing cannot use it now although its status allows: its gateway has no agent.
+    pub fn gateway_down(&self) -> bool {
+        self.relay.as_ref().is_some_and(|r| !r.available())
     }
 
     /// 0 individual, 1 organization, 2 platform: the tie-break after `prefer_score`.
@@ -367,6 +376,8 @@ pub struct RoutingCatalog {
     pub cursors: Arc<Cursors>,
     /// Budgets and latencies per connection: a new snapshot drops deleted connections'.
     limiter: Arc<crate::limits::Limiter>,
+    /// The gateways' pools: a type-3 route holds its gateway's.
+    relays: Arc<crate::gateways::Hub>,
 }
 
 impl RoutingCatalog {
@@ -375,8 +386,10 @@ impl RoutingCatalog {
         vault: Arc<Vault>,
         changes: Changes,
         limiter: Arc<crate::limits::Limiter>,
+        relays: Arc<crate::gateways::Hub>,
     ) -> Self {
         Self {
+            relays,
             db,
             vault,
             changes,
@@ -613,7 +626,11 @@ impl RoutingCatalog {
             let header_values = axum::http::HeaderValue::from_str(&row.id)
                 .ok()
                 .zip(axum::http::HeaderValue::from_str(&row.provider_key).ok());
+            let relay = self
+                .relays
+                .relay(row.gateway_id.as_deref(), row.gateway_upstream.as_deref());
             routes.push(Arc::new(Route {
+                relay,
                 header_values,
                 family,
                 models: models.remove(&row.id).unwrap_or_default(),

@@ -173,7 +173,13 @@ impl Rated for Scored {
 }
 
 /// Why a route cannot take requests now, if it cannot.
+/// Why a self-hosted connection is skipped while no agent of its gateway is connected.
+pub const GATEWAY_DOWN: &str = "gateway disconnected (no agent of its gateway is connected)";
+
 fn unusable(route: &Route, model_enabled: bool, now_ms: i64) -> Option<String> {
+    if route.gateway_down() {
+        return Some(GATEWAY_DOWN.into());
+    }
     match route.status.as_str() {
         "inactive" => return Some("inactive (disabled by a person)".into()),
         "error" => return Some("error (failed its last check)".into()),
