@@ -1011,6 +1011,8 @@ pub struct GatewayAgentDto {
     pub upstreams: Vec<String>,
     /// Requests in flight through it.
     pub in_flight: usize,
+    /// Requests sent through it since it connected.
+    pub requests: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -182,6 +182,8 @@ pub struct AgentLink {
     out: mpsc::UnboundedSender<Outgoing>,
     pending: Mutex<HashMap<u64, Pending>>,
     next_id: AtomicU64,
+    /// Requests sent to the agent since it connected.
+    served: AtomicU64,
     /// Cancelled to close the link from this side (revocation, shutdown).
     closing: CancellationToken,
     close_reason: Mutex<Option<String>>,
@@ -214,6 +216,7 @@ impl AgentLink {
             out,
             pending: Mutex::default(),
             next_id: AtomicU64::new(1),
+            served: AtomicU64::new(0),
             closing: CancellationToken::new(),
             close_reason: Mutex::default(),
         }
@@ -225,6 +228,11 @@ impl AgentLink {
 
     pub(super) fn heard_from(&self, now_ms: i64) {
         self.last_heartbeat.store(now_ms, Ordering::Relaxed);
+    }
+
+    /// Requests sent to the agent since it connected.
+    pub fn served(&self) -> u64 {
+        self.served.load(Ordering::Relaxed)
     }
 
     /// Requests this server has in flight on the link.
@@ -260,6 +268,7 @@ impl AgentLink {
         body: &[u8],
     ) -> Result<Opened, String> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.served.fetch_add(1, Ordering::Relaxed);
         let frame = protocol::encode_request(id, head, body).map_err(|e| e.to_string())?;
         let (head_tx, head_rx) = oneshot::channel();
         // One slot more than the window: room for the error that ends a broken body.

@@ -281,6 +281,7 @@ impl Gateways {
                 last_heartbeat_at: rfc3339(a.last_heartbeat()),
                 upstreams: a.upstreams.iter().map(|u| u.name.clone()).collect(),
                 in_flight: a.in_flight(),
+                requests: a.served(),
             })
             .collect();
         let owner = match (&g.owner_user_id, &g.owner_org_id) {

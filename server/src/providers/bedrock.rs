@@ -910,6 +910,7 @@ mod tests {
             timeouts: crate::providers::Timeouts::answer(std::time::Duration::from_secs(1)),
             allow_private: false,
             limits: Default::default(),
+            relay: None,
         };
         assert_eq!(
             runtime_base(&upstream),

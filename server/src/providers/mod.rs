@@ -434,7 +434,7 @@ pub(super) fn body_chunks(response: Response) -> Chunks {
     let bounds = response.extensions().get::<Bounds>().copied();
     let body = response.bytes_stream();
     let Some(idle) = bounds.and_then(|b| b.idle) else {
-        return Box::pin(body.map(|item| item.map_err(std::io::Error::other)));
+        return Box::pin(body.map(|item| item.map_err(transport_error)));
     };
     let deadline = bounds.and_then(|b| b.deadline);
     Box::pin(futures_util::stream::unfold(
@@ -456,7 +456,7 @@ pub(super) fn body_chunks(response: Response) -> Chunks {
             };
             match tokio::time::timeout(wait, body.next()).await {
                 Ok(Some(Ok(bytes))) => Some((Ok(bytes), (body, false))),
-                Ok(Some(Err(e))) => Some((Err(std::io::Error::other(e)), (body, true))),
+                Ok(Some(Err(e))) => Some((Err(transport_error(e)), (body, true))),
                 Ok(None) => None,
                 Err(_) => Some((
                     Err(std::io::Error::new(std::io::ErrorKind::TimedOut, over)),
@@ -465,6 +465,19 @@ pub(super) fn body_chunks(response: Response) -> Chunks {
             }
         },
     ))
+}
+
+/// A body's transport error with its causes: reqwest says only "error decoding response
+/// body", and the cause (a reset, a gateway agent gone) is what a person needs to read.
+fn transport_error(e: reqwest::Error) -> std::io::Error {
+    let mut message = without_url(&e);
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    std::io::Error::other(message)
 }
 
 /// Why a stream's transport failed: an event over the size limit is `TooLarge`.

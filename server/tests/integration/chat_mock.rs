@@ -58,6 +58,8 @@ pub struct ChatMock {
     calls: Arc<AtomicUsize>,
     last_body: Arc<Mutex<Value>>,
     last_path: Arc<Mutex<String>>,
+    /// The `Authorization` header of the last chat or embeddings call.
+    last_auth: Arc<Mutex<String>>,
     /// Set when a streamed response was dropped before it finished (the client went away).
     pub stream_cancelled: Arc<AtomicBool>,
 }
@@ -71,6 +73,7 @@ impl ChatMock {
             calls: Default::default(),
             last_body: Arc::new(Mutex::new(Value::Null)),
             last_path: Default::default(),
+            last_auth: Default::default(),
             stream_cancelled: Default::default(),
         };
         let app = Router::new()
@@ -84,6 +87,26 @@ impl ChatMock {
         mock.base = format!("http://{}/v1", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         mock
+    }
+
+    /// `start` on a listener made elsewhere (e.g. inside a network namespace).
+    pub async fn start_on(name: &str, listener: std::net::TcpListener) -> ChatMock {
+        listener.set_nonblocking(true).unwrap();
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        let mut mock = ChatMock::start(name).await;
+        let app = Router::new()
+            .route("/v1/models", get(models))
+            .route("/v1/chat/completions", post(chat))
+            .route("/v1/embeddings", post(embeddings))
+            .with_state(mock.clone());
+        mock.base = format!("http://{}/v1", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        mock
+    }
+
+    /// The `Authorization` header of the last chat or embeddings call.
+    pub fn last_auth(&self) -> String {
+        self.last_auth.lock().unwrap().clone()
     }
 
     pub fn fail(&self, status: u16, retry_after: Option<u64>) {
@@ -153,6 +176,14 @@ impl ChatMock {
         self.last_path.lock().unwrap().clone()
     }
 
+    fn remember_auth(&self, headers: &axum::http::HeaderMap) {
+        let auth = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        *self.last_auth.lock().unwrap() = auth.to_owned();
+    }
+
     /// Counts the call, records the body, and applies a configured failure.
     async fn gate(&self, body: Option<Value>) -> Result<(), Response> {
         self.calls.fetch_add(1, Ordering::SeqCst);
@@ -197,8 +228,13 @@ async fn models(State(mock): State<ChatMock>) -> Response {
     .into_response()
 }
 
-async fn chat(State(mock): State<ChatMock>, Json(body): Json<Value>) -> Response {
+async fn chat(
+    State(mock): State<ChatMock>,
+    headers: axum::http::HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
     *mock.last_path.lock().unwrap() = "/v1/chat/completions".into();
+    mock.remember_auth(&headers);
     if let Err(r) = mock.gate(Some(body.clone())).await {
         return r;
     }
@@ -375,7 +411,12 @@ fn huge_body(total: usize, stream: bool) -> Response {
     res
 }
 
-async fn embeddings(State(mock): State<ChatMock>, Json(body): Json<Value>) -> Response {
+async fn embeddings(
+    State(mock): State<ChatMock>,
+    headers: axum::http::HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    mock.remember_auth(&headers);
     if let Err(r) = mock.gate(Some(body.clone())).await {
         return r;
     }

@@ -19,6 +19,7 @@ mod crash;
 mod dashboard;
 mod faults;
 mod fn_inputs;
+mod gateways;
 mod http;
 mod inference;
 mod key_policies;

@@ -271,6 +271,12 @@ async fn serve(
     };
     // The server speaks at least every few seconds only when it has work; silence is
     // normal, so the reader waits without a timer and the server's side detects a dead link.
+    // Whatever ends this link (its end, or the agent being stopped or dropped), its tasks
+    // and requests end with it, and so does the socket.
+    let _tasks = AbortOnDrop {
+        tasks: vec![writer.abort_handle(), beat.abort_handle()],
+        in_flight: in_flight.clone(),
+    };
     let why = loop {
         let message = match stream.next().await {
             None => break "the server closed the link".to_owned(),
@@ -314,17 +320,29 @@ async fn serve(
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
         }
     };
-    beat.abort();
-    let requests: Vec<InFlight> = in_flight
-        .lock()
-        .map(|mut m| m.drain().map(|(_, r)| r).collect())
-        .unwrap_or_default();
-    for request in requests {
-        request.task.abort();
-    }
-    drop(out);
-    writer.abort();
     why
+}
+
+/// Aborts a link's tasks and its requests in flight when dropped.
+struct AbortOnDrop {
+    tasks: Vec<tokio::task::AbortHandle>,
+    in_flight: InFlightMap,
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        let requests: Vec<InFlight> = self
+            .in_flight
+            .lock()
+            .map(|mut m| m.drain().map(|(_, r)| r).collect())
+            .unwrap_or_default();
+        for request in requests {
+            request.task.abort();
+        }
+    }
 }
 
 /// Starts serving request `id` in its own task.
