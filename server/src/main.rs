@@ -463,15 +463,14 @@ async fn gateway(args: GatewayArgs) -> Result<(), CliError> {
         write!(std::io::stdout(), "{text}")?;
         return Ok(());
     }
-    let server = args
-        .server
-        .ok_or_else(|| CliError::Gateway("--server (or LANGMART_GATEWAY_SERVER) is required".into()))?;
-    let server = url::Url::parse(&server)
-        .map_err(|e| CliError::Gateway(format!("--server: {e}")))?;
-    let token = args
-        .token
-        .filter(|t| !t.trim().is_empty())
-        .ok_or_else(|| CliError::Gateway("--token (or LANGMART_GATEWAY_TOKEN) is required".into()))?;
+    let server = args.server.ok_or_else(|| {
+        CliError::Gateway("--server (or LANGMART_GATEWAY_SERVER) is required".into())
+    })?;
+    let server =
+        url::Url::parse(&server).map_err(|e| CliError::Gateway(format!("--server: {e}")))?;
+    let token = args.token.filter(|t| !t.trim().is_empty()).ok_or_else(|| {
+        CliError::Gateway("--token (or LANGMART_GATEWAY_TOKEN) is required".into())
+    })?;
     let config = agent::config::Config::load(&args.files.config)
         .map_err(|e| CliError::Gateway(e.to_string()))?;
     tracing::info!(server = %server, upstreams = config.upstreams.len(), "starting the gateway agent");

@@ -31,7 +31,9 @@ pub enum AuthError {
     ExceedsParentKey(&'static str),
     #[error("This API key may not call '{0}' (its allowed models: {1})")]
     ModelNotAllowed(String, String),
-    #[error("Invalid gateway token: unknown, revoked or replaced (send Authorization: Bearer lmg_…)")]
+    #[error(
+        "Invalid gateway token: unknown, revoked or replaced (send Authorization: Bearer lmg_…)"
+    )]
     InvalidGatewayToken,
 }
 

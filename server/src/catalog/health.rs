@@ -285,23 +285,24 @@ impl Connections {
             credentials,
             config,
         } = self.target(&row).await?;
-        let upstream = self.upstream(
-            provider.family,
-            &row.endpoint_url,
-            &credentials,
-            &config,
-            providers::Timeouts::from_ms(
-                row.timeout_ms,
-                row.connect_timeout_ms,
-                row.idle_timeout_ms,
-                row.max_duration_ms,
-            ),
-            row.allow_private.0 || provider.allow_private,
-        )
-        .via(
-            self.outbound
-                .relay(row.gateway_id.as_deref(), row.gateway_upstream.as_deref()),
-        );
+        let upstream = self
+            .upstream(
+                provider.family,
+                &row.endpoint_url,
+                &credentials,
+                &config,
+                providers::Timeouts::from_ms(
+                    row.timeout_ms,
+                    row.connect_timeout_ms,
+                    row.idle_timeout_ms,
+                    row.max_duration_ms,
+                ),
+                row.allow_private.0 || provider.allow_private,
+            )
+            .via(
+                self.outbound
+                    .relay(row.gateway_id.as_deref(), row.gateway_upstream.as_deref()),
+            );
         let known: Vec<String> = db::connections::models(&self.db.pool, &row.id)
             .await
             .map_err(StoreError::from)?
@@ -539,23 +540,24 @@ impl Connections {
             credentials,
             config,
         } = self.target(&row).await?;
-        let upstream = self.upstream(
-            provider.family,
-            &row.endpoint_url,
-            &credentials,
-            &config,
-            providers::Timeouts::from_ms(
-                row.timeout_ms,
-                row.connect_timeout_ms,
-                row.idle_timeout_ms,
-                row.max_duration_ms,
-            ),
-            row.allow_private.0 || provider.allow_private,
-        )
-        .via(
-            self.outbound
-                .relay(row.gateway_id.as_deref(), row.gateway_upstream.as_deref()),
-        );
+        let upstream = self
+            .upstream(
+                provider.family,
+                &row.endpoint_url,
+                &credentials,
+                &config,
+                providers::Timeouts::from_ms(
+                    row.timeout_ms,
+                    row.connect_timeout_ms,
+                    row.idle_timeout_ms,
+                    row.max_duration_ms,
+                ),
+                row.allow_private.0 || provider.allow_private,
+            )
+            .via(
+                self.outbound
+                    .relay(row.gateway_id.as_deref(), row.gateway_upstream.as_deref()),
+            );
         let found: Vec<DiscoveredModel> = providers::list_models(
             &self
                 .outbound

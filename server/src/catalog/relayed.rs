@@ -47,7 +47,10 @@ impl Connections {
                 )));
             }
             if announced[..i].iter().any(|o| o.name == u.name) {
-                return Err(invalid(format!("upstream \"{}\" is announced twice", u.name)));
+                return Err(invalid(format!(
+                    "upstream \"{}\" is announced twice",
+                    u.name
+                )));
             }
             let provider = providers::resolve(&self.db, Some(&u.provider), None).await?;
             if provider.family == ApiFamily::Bedrock {
@@ -85,14 +88,18 @@ impl Connections {
             }
             let id = new_id("conn");
             let sealed = Credentials::new(BTreeMap::new()).seal(&self.vault, &id, "api_key")?;
-            let (scope, owner_user_id, owner_org_id) = match (&gateway.owner_user_id, &gateway.owner_org_id) {
-                (Some(user), _) => ("individual", Some(user.clone()), None),
-                (None, org) => ("organization", None, org.clone()),
-            };
+            let (scope, owner_user_id, owner_org_id) =
+                match (&gateway.owner_user_id, &gateway.owner_org_id) {
+                    (Some(user), _) => ("individual", Some(user.clone()), None),
+                    (None, org) => ("organization", None, org.clone()),
+                };
             let row = SqlConnection {
                 id: id.clone(),
                 name: format!("{} ({})", u.name, gateway.name),
-                description: format!("Reached through the self-hosted gateway \"{}\"", gateway.name),
+                description: format!(
+                    "Reached through the self-hosted gateway \"{}\"",
+                    gateway.name
+                ),
                 provider_id: provider.id.clone(),
                 endpoint_url: endpoint_of(gateway, &u.name),
                 gateway_type: SELF_HOSTED,

@@ -262,11 +262,7 @@ impl AgentLink {
     }
 
     /// Sends a request to the agent and registers its response.
-    pub(super) fn open(
-        &self,
-        head: &protocol::RequestHead,
-        body: &[u8],
-    ) -> Result<Opened, String> {
+    pub(super) fn open(&self, head: &protocol::RequestHead, body: &[u8]) -> Result<Opened, String> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.served.fetch_add(1, Ordering::Relaxed);
         let frame = protocol::encode_request(id, head, body).map_err(|e| e.to_string())?;
@@ -275,14 +271,17 @@ impl AgentLink {
         let window = usize::try_from(protocol::WINDOW).unwrap_or(32);
         let (body_tx, body_rx) = mpsc::channel(window + 1);
         let outstanding = Arc::new(AtomicU32::new(0));
-        self.pending.lock().unwrap_or_else(|e| e.into_inner()).insert(
-            id,
-            Pending {
-                head: Some(head_tx),
-                body: body_tx,
-                outstanding: outstanding.clone(),
-            },
-        );
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                id,
+                Pending {
+                    head: Some(head_tx),
+                    body: body_tx,
+                    outstanding: outstanding.clone(),
+                },
+            );
         if self.out.send(Outgoing::Binary(frame)).is_err() || self.is_closed() {
             self.forget(id);
             return Err("the gateway agent disconnected".into());

@@ -108,7 +108,10 @@ async fn hello(socket: &mut WebSocket) -> Result<(String, Vec<protocol::Announce
             Ok((agent_version, upstreams))
         }
         Ok(_) => Err("the first message must be a hello".into()),
-        Err(e) => Err(format!("the hello is not valid: {}", crate::error::without_values(&e.to_string()))),
+        Err(e) => Err(format!(
+            "the hello is not valid: {}",
+            crate::error::without_values(&e.to_string())
+        )),
     }
 }
 
@@ -135,7 +138,10 @@ async fn session(state: AppState, gateway: SqlGateway, address: String, mut sock
             (POLICY_VIOLATION, e.public_message())
         } else {
             tracing::error!(error = ?e, "could not register a gateway agent");
-            (INTERNAL, "the server could not register the agent".to_owned())
+            (
+                INTERNAL,
+                "the server could not register the agent".to_owned(),
+            )
         };
         state.gateways.refused(&gateway.id, &link, &reason).await;
         let _ = socket.send(close(code, &reason)).await;

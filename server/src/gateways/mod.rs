@@ -188,7 +188,12 @@ impl Gateways {
     }
 
     /// The gateway if the caller may see it (and change it, with `edit`); else not found.
-    async fn load(&self, actor: &Actor, id: &str, edit: bool) -> Result<(SqlGateway, bool), ApiError> {
+    async fn load(
+        &self,
+        actor: &Actor,
+        id: &str,
+        edit: bool,
+    ) -> Result<(SqlGateway, bool), ApiError> {
         let g = crate::db::gateways::find(&self.db.pool, id)
             .await
             .map_err(StoreError::from)?
@@ -257,7 +262,8 @@ impl Gateways {
         crate::db::gateways::set_token(&self.db.pool, &g.id, &digest(&token), &hint, now_ms())
             .await
             .map_err(StoreError::from)?;
-        self.hub.disconnect(&g.id, "the gateway's token was replaced");
+        self.hub
+            .disconnect(&g.id, "the gateway's token was replaced");
         tracing::info!(gateway_id = %g.id, "gateway token rotated");
         Ok(CreatedGatewayDto {
             id: g.id,
@@ -348,15 +354,24 @@ impl Gateways {
 
     /// An agent said hello: its upstreams become (or stay) connections, it joins the pool,
     /// and its connections are checked through it (discovery, and recovery to `active`).
-    async fn joined(&self, gateway: &SqlGateway, link: Arc<hub::AgentLink>) -> Result<(), ApiError> {
+    async fn joined(
+        &self,
+        gateway: &SqlGateway,
+        link: Arc<hub::AgentLink>,
+    ) -> Result<(), ApiError> {
         let ids = self
             .connections
             .register_relayed(gateway, &link.upstreams)
             .await?;
         self.hub.pool(&gateway.id).add(link.clone());
         let names: Vec<&str> = link.upstreams.iter().map(|u| u.name.as_str()).collect();
-        self.record(&gateway.id, "connected", &link, &format!("upstreams: {}", names.join(", ")))
-            .await;
+        self.record(
+            &gateway.id,
+            "connected",
+            &link,
+            &format!("upstreams: {}", names.join(", ")),
+        )
+        .await;
         tracing::info!(gateway_id = %gateway.id, agent_id = %link.agent_id, address = %link.address, version = %link.version, "gateway agent connected");
         let connections = self.connections.clone();
         tokio::spawn(async move {

@@ -234,7 +234,10 @@ mod tests {
 
     #[test]
     fn malformed_frames_are_errors_not_panics() {
-        assert_eq!(decode(Bytes::from_static(b"\x02abc")), Err(FrameError::Short));
+        assert_eq!(
+            decode(Bytes::from_static(b"\x02abc")),
+            Err(FrameError::Short)
+        );
         assert_eq!(
             decode(Bytes::from_static(b"\x09\0\0\0\0\0\0\0\x01")),
             Err(FrameError::Kind(9))

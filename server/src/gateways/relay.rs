@@ -32,7 +32,10 @@ impl Relay {
     }
 
     /// Sends `request` through an agent; the answer's head when it comes.
-    pub async fn execute(&self, request: reqwest::Request) -> Result<reqwest::Response, ProviderError> {
+    pub async fn execute(
+        &self,
+        request: reqwest::Request,
+    ) -> Result<reqwest::Response, ProviderError> {
         let Some(agent) = self.pool.pick(&self.upstream) else {
             return Err(ProviderError::GatewayDown(format!(
                 "no agent of its gateway that serves upstream \"{}\" is connected",
@@ -81,7 +84,11 @@ impl Relay {
         } = opened;
         let head = match head.await {
             Ok(Ok(head)) => head,
-            Ok(Err(message)) => return Err(ProviderError::Unreachable(format!("gateway agent: {message}"))),
+            Ok(Err(message)) => {
+                return Err(ProviderError::Unreachable(format!(
+                    "gateway agent: {message}"
+                )))
+            }
             Err(_) => {
                 return Err(ProviderError::Unreachable(
                     "the gateway agent disconnected".into(),
@@ -110,7 +117,10 @@ impl Relay {
                             guard.agent.credit(guard.id, read);
                             read = 0;
                         }
-                        Some((Ok::<Bytes, std::io::Error>(chunk), (body, guard, outstanding, read)))
+                        Some((
+                            Ok::<Bytes, std::io::Error>(chunk),
+                            (body, guard, outstanding, read),
+                        ))
                     }
                     Some(Err(e)) => {
                         guard.finish();

@@ -127,6 +127,11 @@ pub async fn spawn_app() -> Option<TestApp> {
 
 /// `spawn_app` with settings changed by `tweak` first.
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> Option<TestApp> {
+    spawn_app_on("127.0.0.1", tweak).await
+}
+
+/// `spawn_app_with`, listening on `ip` (e.g. a veth address a network namespace reaches).
+pub async fn spawn_app_on(ip: &str, tweak: impl FnOnce(&mut Settings)) -> Option<TestApp> {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(
             "debug,sqlx=warn,hyper=info,h2=info,rustls=info",
@@ -153,19 +158,18 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> Option<TestApp
     settings.manual_test_interval = std::time::Duration::ZERO;
     tweak(&mut settings);
     let path = dir.path().to_path_buf();
-    Some(start(settings, Arc::new(dir), pg.map(Arc::new), path, None).await)
+    Some(start(ip, settings, Arc::new(dir), pg.map(Arc::new), path, None).await)
 }
 
 async fn start(
+    ip: &str,
     mut settings: Settings,
     dir: Arc<tempfile::TempDir>,
     pg: Option<Arc<PgDatabase>>,
     data_dir: PathBuf,
     browser: Option<Client>,
 ) -> TestApp {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind((ip, 0)).await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     settings.addr = addr;
     let state = server::open_state(settings).await.expect("open state");
@@ -198,6 +202,7 @@ impl TestApp {
         let settings = (*self.state.settings).clone();
         Some(
             start(
+                "127.0.0.1",
                 settings,
                 self._dir.clone(),
                 self.pg.clone(),

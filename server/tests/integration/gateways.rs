@@ -48,7 +48,10 @@ pub fn config_for(upstream: &str) -> String {
     )
 }
 
-#[expect(clippy::expect_used, reason = "test helper: an agent that cannot start fails the test")]
+#[expect(
+    clippy::expect_used,
+    reason = "test helper: an agent that cannot start fails the test"
+)]
 pub fn start_agent(server: &str, token: &str, config: &str) -> Agent {
     let dir = tempfile::tempdir().expect("temp dir");
     let status_file = dir.path().join("status.json");
@@ -204,7 +207,10 @@ async fn whole_streamed_tools_and_embeddings_travel_through_the_agents() {
     let g = gateway(app, key, &s.gateway).await;
     assert_eq!(g["status"], "connected");
     assert_eq!(g["agents"][0]["upstreams"], json!(["gpu-box"]));
-    assert!(g["agents"][0]["address"].as_str().unwrap().starts_with("127.0.0.1:"));
+    assert!(g["agents"][0]["address"]
+        .as_str()
+        .unwrap()
+        .starts_with("127.0.0.1:"));
 
     // Whole, with tools: the body reaches the upstream as sent, with the agent's key.
     let mut body = chat("ollama/gpt-4o", false);
@@ -218,8 +224,14 @@ async fn whole_streamed_tools_and_embeddings_travel_through_the_agents() {
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["x-langmart-connection"], conn_id);
     let answer: Value = res.json().await.unwrap();
-    assert_eq!(answer["choices"][0]["message"]["content"], "hello from gpu-box");
-    assert_eq!(s.upstream.last_body()["tools"][0]["function"]["name"], "lookup");
+    assert_eq!(
+        answer["choices"][0]["message"]["content"],
+        "hello from gpu-box"
+    );
+    assert_eq!(
+        s.upstream.last_body()["tools"][0]["function"]["name"],
+        "lookup"
+    );
     assert_eq!(s.upstream.last_auth(), "Bearer sk-gpu-box-secret-7f3a");
 
     // Streamed: every chunk, then [DONE].
@@ -263,7 +275,10 @@ async fn whole_streamed_tools_and_embeddings_travel_through_the_agents() {
 
     // The request log names the relayed connection; the server never saw the key.
     let rows = app.log_rows(key, "?limit=50").await;
-    assert!(rows.iter().all(|r| r["connection_id"] == conn_id), "{rows:?}");
+    assert!(
+        rows.iter().all(|r| r["connection_id"] == conn_id),
+        "{rows:?}"
+    );
     assert!(!crate::common::captured_logs().contains("sk-gpu-box-secret-7f3a"));
     let detail = app
         .get_json(&format!("/api/gateways/{}", s.gateway), key)
@@ -340,14 +355,27 @@ async fn an_agent_killed_mid_stream_fails_only_its_own_requests() {
         }
         outcomes.push(text);
     }
-    let finished = outcomes.iter().filter(|t| t.contains("data: [DONE]")).count();
-    let broken: Vec<&String> = outcomes.iter().filter(|t| t.contains("\"error\"")).collect();
+    let finished = outcomes
+        .iter()
+        .filter(|t| t.contains("data: [DONE]"))
+        .count();
+    let broken: Vec<&String> = outcomes
+        .iter()
+        .filter(|t| t.contains("\"error\""))
+        .collect();
     assert_eq!(finished, 1, "{outcomes:?}");
     assert_eq!(broken.len(), 1, "{outcomes:?}");
-    assert!(broken[0].contains("gateway agent disconnected"), "{}", broken[0]);
+    assert!(
+        broken[0].contains("gateway agent disconnected"),
+        "{}",
+        broken[0]
+    );
     // The next requests use the agent that is left.
     s.upstream.recover();
-    eventually!("the pool to shrink", agents_connected(app, key, &s.gateway).await == 1);
+    eventually!(
+        "the pool to shrink",
+        agents_connected(app, key, &s.gateway).await == 1
+    );
     for _ in 0..3 {
         let res = app
             .api(Method::POST, "/v1/chat/completions", key)
@@ -367,8 +395,14 @@ async fn no_agent_is_a_503_then_a_fallback_then_recovery() {
     for agent in &s.agents {
         agent.kill();
     }
-    eventually!("the pool to empty", agents_connected(app, key, &s.gateway).await == 0);
-    assert_eq!(gateway(app, key, &s.gateway).await["status"], "disconnected");
+    eventually!(
+        "the pool to empty",
+        agents_connected(app, key, &s.gateway).await == 0
+    );
+    assert_eq!(
+        gateway(app, key, &s.gateway).await["status"],
+        "disconnected"
+    );
 
     // Nothing else serves the model: the documented 503.
     let res = app
@@ -390,13 +424,20 @@ async fn no_agent_is_a_503_then_a_fallback_then_recovery() {
     // After the grace, the connection is `error` with the reason.
     eventually!(
         "the connection to turn error",
-        app.get_json(&format!("/api/connections/{conn_id}"), key).await["status"] == "error"
+        app.get_json(&format!("/api/connections/{conn_id}"), key)
+            .await["status"]
+            == "error"
     );
-    let conn = app.get_json(&format!("/api/connections/{conn_id}"), key).await;
-    assert!(conn["last_error"]
-        .as_str()
-        .unwrap()
-        .contains("Gateway temporarily unavailable"), "{conn}");
+    let conn = app
+        .get_json(&format!("/api/connections/{conn_id}"), key)
+        .await;
+    assert!(
+        conn["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("Gateway temporarily unavailable"),
+        "{conn}"
+    );
 
     // A cloud connection serving the same model takes the traffic (allow_fallback).
     let cloud = ChatMock::start("cloud").await;
@@ -415,13 +456,18 @@ async fn no_agent_is_a_503_then_a_fallback_then_recovery() {
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["x-langmart-connection"], cloud_id.as_str());
     let explain = app.get_json("/api/routing/explain?model=gpt-4o", key).await;
-    assert!(explain.to_string().contains("gateway disconnected"), "{explain}");
+    assert!(
+        explain.to_string().contains("gateway disconnected"),
+        "{explain}"
+    );
 
     // An agent comes back: the connection is active again and serves.
     let back = start_agent(&app.base, &s.token, &config_for(&s.upstream.base));
     eventually!(
         "automatic recovery",
-        app.get_json(&format!("/api/connections/{conn_id}"), key).await["status"] == "active"
+        app.get_json(&format!("/api/connections/{conn_id}"), key)
+            .await["status"]
+            == "active"
     );
     let res = app
         .api(Method::POST, "/v1/chat/completions", key)
@@ -439,7 +485,11 @@ async fn a_rotated_or_deleted_token_disconnects_its_agents_and_is_refused() {
     let Some(s) = setup(1).await else { return };
     let (app, key) = (&s.app, &s.key);
     let res = app
-        .api(Method::POST, &format!("/api/gateways/{}/rotate", s.gateway), key)
+        .api(
+            Method::POST,
+            &format!("/api/gateways/{}/rotate", s.gateway),
+            key,
+        )
         .send()
         .await
         .unwrap();
@@ -447,7 +497,10 @@ async fn a_rotated_or_deleted_token_disconnects_its_agents_and_is_refused() {
     let rotated: Value = res.json().await.unwrap();
     let new_token = rotated["token"].as_str().unwrap().to_owned();
     assert_ne!(new_token, s.token);
-    eventually!("the old agent to be dropped", agents_connected(app, key, &s.gateway).await == 0);
+    eventually!(
+        "the old agent to be dropped",
+        agents_connected(app, key, &s.gateway).await == 0
+    );
     // The old token is refused before any WebSocket is opened.
     let res = reqwest::Client::new()
         .get(app.url("/api/gateways/connect"))
@@ -459,7 +512,10 @@ async fn a_rotated_or_deleted_token_disconnects_its_agents_and_is_refused() {
         .send()
         .await
         .unwrap();
-    assert_eq!(error_code(res, StatusCode::UNAUTHORIZED).await, "GATEWAY1_AUTH_001");
+    assert_eq!(
+        error_code(res, StatusCode::UNAUTHORIZED).await,
+        "GATEWAY1_AUTH_001"
+    );
     // The agent keeps trying, and says why it cannot connect.
     eventually!(
         "the agent to report the refusal",
@@ -472,7 +528,10 @@ async fn a_rotated_or_deleted_token_disconnects_its_agents_and_is_refused() {
 
     // The new token works; deleting the gateway drops it and its connections.
     let fresh = start_agent(&app.base, &new_token, &config_for(&s.upstream.base));
-    eventually!("the new agent", agents_connected(app, key, &s.gateway).await == 1);
+    eventually!(
+        "the new agent",
+        agents_connected(app, key, &s.gateway).await == 1
+    );
     let res = app
         .api(Method::DELETE, &format!("/api/gateways/{}", s.gateway), key)
         .send()
@@ -498,7 +557,10 @@ async fn gateways_are_their_owners_alone_and_agents_reach_only_their_own() {
         (Method::POST, format!("/api/gateways/{}/rotate", s.gateway)),
     ] {
         let res = app.api(method, &path, &eve).send().await.unwrap();
-        assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "GATEWAY_NOT_FOUND");
+        assert_eq!(
+            error_code(res, StatusCode::NOT_FOUND).await,
+            "GATEWAY_NOT_FOUND"
+        );
     }
     let res = app
         .api(Method::POST, "/v1/chat/completions", &eve)
@@ -512,7 +574,10 @@ async fn gateways_are_their_owners_alone_and_agents_reach_only_their_own() {
     let (eve_gateway, eve_token) = create_gateway(app, &eve, json!({"name": "eve-lab"})).await;
     let eve_upstream = ChatMock::start("eve-box").await;
     let eve_agent = start_agent(&app.base, &eve_token, &config_for(&eve_upstream.base));
-    eventually!("Eve's agent", agents_connected(app, &eve, &eve_gateway).await == 1);
+    eventually!(
+        "Eve's agent",
+        agents_connected(app, &eve, &eve_gateway).await == 1
+    );
     let before = eve_upstream.calls();
     for _ in 0..3 {
         let res = app
@@ -522,7 +587,10 @@ async fn gateways_are_their_owners_alone_and_agents_reach_only_their_own() {
             .await
             .unwrap();
         let answer: Value = res.json().await.unwrap();
-        assert_eq!(answer["choices"][0]["message"]["content"], "hello from gpu-box");
+        assert_eq!(
+            answer["choices"][0]["message"]["content"],
+            "hello from gpu-box"
+        );
     }
     // Eve's agent's own discovery call aside, nothing of Ada's reached it.
     eventually!("Eve's discovery", relayed(app, &eve).await.len() == 1);
@@ -556,9 +624,13 @@ async fn a_link_that_breaks_the_protocol_is_closed() {
         json!({"type": "hello", "protocol": 99, "version": "x", "upstreams": [{"name": "a", "provider": "ollama"}]}),
     ] {
         let mut ws = connect().await;
-        ws.send(Message::Text(first.to_string().into())).await.unwrap();
+        ws.send(Message::Text(first.to_string().into()))
+            .await
+            .unwrap();
         match ws.next().await {
-            Some(Ok(Message::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 1008, "{first}"),
+            Some(Ok(Message::Close(Some(frame)))) => {
+                assert_eq!(u16::from(frame.code), 1008, "{first}")
+            }
             other => panic!("{first}: {other:?}"),
         }
     }

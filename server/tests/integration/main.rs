@@ -20,6 +20,7 @@ mod dashboard;
 mod faults;
 mod fn_inputs;
 mod gateways;
+mod gateways_netns;
 mod http;
 mod inference;
 mod key_policies;

@@ -154,7 +154,9 @@ impl Config {
             let url = url::Url::parse(entry.url.trim())
                 .map_err(|e| format!("upstream \"{name}\": url: {e}"))?;
             if !matches!(url.scheme(), "http" | "https") {
-                return Err(format!("upstream \"{name}\": url must be http:// or https://"));
+                return Err(format!(
+                    "upstream \"{name}\": url must be http:// or https://"
+                ));
             }
             if entry.provider.contains("bedrock") {
                 return Err(format!(

@@ -180,7 +180,10 @@ async fn session(agent: &Arc<Agent>, link: &url::Url) -> Result<String, String> 
                 "the server refused the token (unknown, revoked or replaced)".to_owned()
             }
             tungstenite::Error::Http(response) => {
-                format!("the server answered {} instead of a link", response.status())
+                format!(
+                    "the server answered {} instead of a link",
+                    response.status()
+                )
             }
             other => format!("cannot reach the server: {other}"),
         })?;
@@ -194,21 +197,26 @@ async fn session(agent: &Arc<Agent>, link: &url::Url) -> Result<String, String> 
         .send(Message::Text(hello.into()))
         .await
         .map_err(|e| format!("the link broke: {e}"))?;
-    let (agent_id, gateway, heartbeat) = match tokio::time::timeout(WELCOME_WAIT, socket.next()).await {
-        Ok(Some(Ok(Message::Text(text)))) => match serde_json::from_str(text.as_str()) {
-            Ok(ServerMessage::Welcome {
-                agent_id,
-                gateway,
-                heartbeat_secs,
-            }) => (agent_id, gateway, Duration::from_secs(heartbeat_secs.max(1))),
-            _ => return Err("the server did not welcome the agent".into()),
-        },
-        Ok(Some(Ok(Message::Close(Some(frame))))) => {
-            return Err(format!("the server refused the agent: {}", frame.reason))
-        }
-        Ok(_) => return Err("the server closed the link before welcoming the agent".into()),
-        Err(_) => return Err("the server did not welcome the agent within 10 s".into()),
-    };
+    let (agent_id, gateway, heartbeat) =
+        match tokio::time::timeout(WELCOME_WAIT, socket.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => match serde_json::from_str(text.as_str()) {
+                Ok(ServerMessage::Welcome {
+                    agent_id,
+                    gateway,
+                    heartbeat_secs,
+                }) => (
+                    agent_id,
+                    gateway,
+                    Duration::from_secs(heartbeat_secs.max(1)),
+                ),
+                _ => return Err("the server did not welcome the agent".into()),
+            },
+            Ok(Some(Ok(Message::Close(Some(frame))))) => {
+                return Err(format!("the server refused the agent: {}", frame.reason))
+            }
+            Ok(_) => return Err("the server closed the link before welcoming the agent".into()),
+            Err(_) => return Err("the server did not welcome the agent within 10 s".into()),
+        };
     tracing::info!(%gateway, %agent_id, "connected to the server");
     agent.update(|s| {
         s.gateway = Some(gateway);
@@ -354,7 +362,9 @@ fn start(
     head: RequestHead,
     body: Bytes,
 ) {
-    let credit = Arc::new(Semaphore::new(usize::try_from(protocol::WINDOW).unwrap_or(32)));
+    let credit = Arc::new(Semaphore::new(
+        usize::try_from(protocol::WINDOW).unwrap_or(32),
+    ));
     let task = tokio::spawn({
         let agent = agent.clone();
         let out = out.clone();
@@ -408,7 +418,9 @@ async fn call(
         .iter()
         .filter(|(name, _)| !protocol::is_hop_header(name.as_str()))
         .take(protocol::MAX_HEADERS)
-        .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+        })
         .collect();
     send_text(
         out,
@@ -421,7 +433,8 @@ async fn call(
     .await;
     let mut body = response.bytes_stream();
     while let Some(next) = body.next().await {
-        let bytes = next.map_err(|e| format!("the upstream's answer broke off: {}", without_url(&e)))?;
+        let bytes =
+            next.map_err(|e| format!("the upstream's answer broke off: {}", without_url(&e)))?;
         for piece in bytes.chunks(protocol::MAX_CHUNK) {
             // One permit a chunk: the server grants more as its client reads.
             credit
@@ -456,7 +469,11 @@ async fn send(
         .timeout_ms
         .map(Duration::from_millis)
         .map_or(upstream.timeout, |t| t.min(upstream.timeout));
-    let mut request = agent.client.request(method, &url).timeout(timeout).body(body);
+    let mut request = agent
+        .client
+        .request(method, &url)
+        .timeout(timeout)
+        .body(body);
     for (name, value) in &head.headers {
         let lower = name.to_ascii_lowercase();
         if protocol::is_hop_header(&lower) || KEY_HEADERS.contains(&lower.as_str()) {
@@ -469,9 +486,17 @@ async fn send(
     }
     request.send().await.map_err(|e| {
         if e.is_timeout() {
-            format!("the upstream \"{}\" did not answer within {} s", upstream.name, timeout.as_secs())
+            format!(
+                "the upstream \"{}\" did not answer within {} s",
+                upstream.name,
+                timeout.as_secs()
+            )
         } else {
-            format!("the upstream \"{}\" is unreachable: {}", upstream.name, without_url(&e))
+            format!(
+                "the upstream \"{}\" is unreachable: {}",
+                upstream.name,
+                without_url(&e)
+            )
         }
     })
 }
