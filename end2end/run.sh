@@ -3,7 +3,7 @@
 # /health, runs the Playwright suite against it, and stops the server. Arguments after the
 # binary go to Playwright and run only the browser tests (e.g. `run.sh BIN loads.spec.ts`).
 set -euo pipefail
-bin="$1"
+bin="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 shift
 here="$(cd "$(dirname "$0")" && pwd)"
 data="$(mktemp -d)"
@@ -52,7 +52,7 @@ cd "$here"
 base="http://127.0.0.1:$port"
 fail() { echo "--- server log ---" >&2; tail -n 100 "$log" >&2; exit 1; }
 FRESH_BASE_URL="http://127.0.0.1:$fresh_port" FRESH_LOG="$fresh_log" \
-BASE_URL="$base" MOCK_PROVIDER_URL="http://127.0.0.1:$mock_port/v1" npx playwright test "$@" || fail
+LANGMART_BIN="$bin" BASE_URL="$base" MOCK_PROVIDER_URL="http://127.0.0.1:$mock_port/v1" npx playwright test "$@" || fail
 [ "$#" -eq 0 ] || exit 0
 
 # The official OpenAI SDKs (Python from PyPI, Node from npm) against the same server,

@@ -12,11 +12,11 @@ use leptos::server_fn::codec::Json;
 
 use crate::dto::{
     AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
-    ConnectionDto, ConnectionUpdateDto, CreatedSignupInviteDto, DashboardDto, ExplainDto,
-    InvitationDto, LogBodiesDto, LogFilterDto, LogPageDto, MemberDto, ModelDto, ModelRowDto,
-    NewConnectionDto, NotificationsDto, OrgDto, OrgRole, PlaygroundRequestDto, PriceDto,
-    ProviderDto, ReachableModelDto, SignupInviteDto, SignupStatusDto, TestResultDto, TryResultDto,
-    UserDto,
+    ConnectionDto, ConnectionUpdateDto, CreatedGatewayDto, CreatedSignupInviteDto, DashboardDto,
+    ExplainDto, GatewayDetailDto, InvitationDto, LogBodiesDto, LogFilterDto, LogPageDto, MemberDto,
+    ModelDto, ModelRowDto, NewConnectionDto, NotificationsDto, OrgDto, OrgRole,
+    PlaygroundRequestDto, PriceDto, ProviderDto, ReachableModelDto, SignupInviteDto,
+    SignupStatusDto, TestResultDto, TryResultDto, UserDto,
 };
 use crate::error::AppError;
 use leptos::server_fn::codec::{StreamingText, TextStream};
@@ -36,6 +36,17 @@ mod ssr {
             .await
             .map_err(|e| AppError::new("INTERNAL_ERROR", e.to_string(), 500))?;
         Ok((backend, session))
+    }
+
+    /// The `Host` this request was sent to, for commands that name this server.
+    pub fn host() -> Option<String> {
+        use_context::<http::request::Parts>().and_then(|parts| {
+            parts
+                .headers
+                .get(http::header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        })
     }
 
     /// Where this request came from (see [`crate::backend::ClientAddr`]).
@@ -578,4 +589,38 @@ pub async fn list_prices() -> Result<Vec<PriceDto>, AppError> {
 pub async fn set_price(price: PriceDto) -> Result<PriceDto, AppError> {
     let (backend, session) = ssr::context().await?;
     backend.set_price(&session, price).await
+}
+
+/// The signed-in user's self-hosted gateways, with their agents, connections and timeline.
+#[server(prefix = "/api/fn", endpoint = "gateways")]
+pub async fn gateways() -> Result<Vec<GatewayDetailDto>, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.gateways(&session, ssr::host()).await
+}
+
+/// Creates a gateway (for an organization the user administers, when one is named); the
+/// answer carries its token, shown once.
+#[server(prefix = "/api/fn", endpoint = "create_gateway")]
+pub async fn create_gateway(
+    name: String,
+    organization: Option<String>,
+) -> Result<CreatedGatewayDto, AppError> {
+    let (backend, session) = ssr::context().await?;
+    let organization = organization.filter(|o| !o.trim().is_empty());
+    backend
+        .create_gateway(&session, crate::dto::NewGatewayDto { name, organization })
+        .await
+}
+
+/// A new token for the gateway: its agents are disconnected until they use it.
+#[server(prefix = "/api/fn", endpoint = "rotate_gateway")]
+pub async fn rotate_gateway(id: String) -> Result<CreatedGatewayDto, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.rotate_gateway(&session, id).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "delete_gateway")]
+pub async fn delete_gateway(id: String) -> Result<(), AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.delete_gateway(&session, id).await
 }

@@ -10,10 +10,11 @@ use std::collections::BTreeMap;
 
 use crate::dto::{
     AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
-    ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, CreatedSignupInviteDto, DashboardDto,
-    ExplainDto, InvitationDto, KeyLifetime, KeyPolicyDto, KeyScope, LogBodiesDto, LogFilterDto,
-    LogPageDto, MemberDto, ModelDto, ModelRowDto, NewConnectionDto, NotificationsDto, OrgDto,
-    OrgRole, PlaygroundRequestDto, PriceDto, ProviderDto, ReachableModelDto, SignupInviteDto,
+    ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, CreatedGatewayDto,
+    CreatedSignupInviteDto, DashboardDto, ExplainDto, GatewayDetailDto, InvitationDto, KeyLifetime,
+    KeyPolicyDto, KeyScope, LogBodiesDto, LogFilterDto, LogPageDto, MemberDto, ModelDto,
+    ModelRowDto, NewConnectionDto, NewGatewayDto, NotificationsDto, OrgDto, OrgRole,
+    PlaygroundRequestDto, PriceDto, ProviderDto, ReachableModelDto, SignupInviteDto,
     SignupStatusDto, TestResultDto, TryResultDto, UserDto,
 };
 use crate::error::AppError;
@@ -226,6 +227,23 @@ pub trait ConsoleBackend: Send + Sync + 'static {
         retention_days: String,
     ) -> Result<Option<i64>, AppError>;
     async fn log_bodies(&self, session: &Session, id: String) -> Result<LogBodiesDto, AppError>;
+    /// The gateways the user may see; `host` names this server in the install command.
+    async fn gateways(
+        &self,
+        session: &Session,
+        host: Option<String>,
+    ) -> Result<Vec<GatewayDetailDto>, AppError>;
+    async fn create_gateway(
+        &self,
+        session: &Session,
+        new: NewGatewayDto,
+    ) -> Result<CreatedGatewayDto, AppError>;
+    async fn rotate_gateway(
+        &self,
+        session: &Session,
+        id: String,
+    ) -> Result<CreatedGatewayDto, AppError>;
+    async fn delete_gateway(&self, session: &Session, id: String) -> Result<(), AppError>;
     /// The signed-in user's notifications panel.
     async fn notifications(&self, session: &Session) -> Result<NotificationsDto, AppError>;
     async fn mark_notifications_read(&self, session: &Session) -> Result<(), AppError>;

@@ -124,6 +124,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("dashboard") view=DashboardPage/>
                     <Route path=path!("connections") view=ConnectionsPage/>
                     <Route path=path!("connections/:id") view=ConnectionDetailPage/>
+                    <Route path=path!("gateways") view=pages::gateways::GatewaysPage/>
                     <Route path=path!("models") view=ModelsPage/>
                     <Route path=path!("collections") view=CollectionsPage/>
                     <Route path=path!("logs") view=LogsPage/>

@@ -88,6 +88,7 @@ export async function apiKey(page: Page, name: string): Promise<string> {
 export const CONSOLE_PAGES = [
   "/dashboard",
   "/connections",
+  "/gateways",
   "/models",
   "/collections",
   "/logs",

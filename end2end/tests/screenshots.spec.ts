@@ -49,6 +49,7 @@ test("screenshots of every page at 1280 and 400 px", async ({ page, request }) =
     ["logs", "/logs"],
     ["playground", "/playground"],
     ["notifications", "/notifications"],
+    ["gateways", "/gateways"],
     ["settings-account", "/settings"],
     ["settings-keys", "/settings/keys"],
     ["settings-providers", "/settings/providers"],

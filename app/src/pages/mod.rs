@@ -3,6 +3,7 @@ pub mod collections;
 pub mod connections;
 pub mod dashboard;
 pub mod empty;
+pub mod gateways;
 pub mod logs;
 pub mod models;
 pub mod notifications;

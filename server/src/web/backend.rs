@@ -701,6 +701,51 @@ impl ConsoleBackend for ConsoleService {
         Ok(LogBodiesDto { request, response })
     }
 
+    async fn gateways(
+        &self,
+        session: &Session,
+        host: Option<String>,
+    ) -> Result<Vec<app::dto::GatewayDetailDto>, AppError> {
+        let actor = self.actor(session).await?;
+        let scheme = if self.state.settings.secure_cookies {
+            "https"
+        } else {
+            "http"
+        };
+        let host = host
+            .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
+            .unwrap_or_else(|| self.state.settings.addr.to_string());
+        let server = format!("{scheme}://{host}");
+        let mut out = Vec::new();
+        for g in self.state.gateways.list(&actor).await? {
+            out.push(self.state.gateways.detail(&actor, &g.id, &server).await?);
+        }
+        Ok(out)
+    }
+
+    async fn create_gateway(
+        &self,
+        session: &Session,
+        new: app::dto::NewGatewayDto,
+    ) -> Result<app::dto::CreatedGatewayDto, AppError> {
+        let actor = self.actor(session).await?;
+        Ok(self.state.gateways.create(&actor, &new).await?)
+    }
+
+    async fn rotate_gateway(
+        &self,
+        session: &Session,
+        id: String,
+    ) -> Result<app::dto::CreatedGatewayDto, AppError> {
+        let actor = self.actor(session).await?;
+        Ok(self.state.gateways.rotate(&actor, &id).await?)
+    }
+
+    async fn delete_gateway(&self, session: &Session, id: String) -> Result<(), AppError> {
+        let actor = self.actor(session).await?;
+        Ok(self.state.gateways.delete(&actor, &id).await?)
+    }
+
     async fn notifications(&self, session: &Session) -> Result<NotificationsDto, AppError> {
         let id = self.user_id(session).await?;
         Ok(self.state.notifications.list(&id).await?)

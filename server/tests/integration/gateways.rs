@@ -3,6 +3,11 @@
 //! over WebSocket; requests to the connections they announce travel over their links.
 //! `gateways_netns.rs` runs the same story with the real binary in a network namespace.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test]: a failure must fail the test"
+)]
+
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};

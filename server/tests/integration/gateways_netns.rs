@@ -4,6 +4,11 @@
 //! the server only. Needs root and `ip netns`; elsewhere it says why and skips — except
 //! under `CI=true`, where a skip is a failure.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test]: a failure must fail the test"
+)]
+
 use std::{
     os::fd::AsFd,
     path::{Path, PathBuf},

@@ -126,6 +126,11 @@ pub fn ConnectionsPage() -> impl IntoView {
                 <p class="muted">
                     "Your provider credentials, stored once, encrypted, and used by every request you route."
                 </p>
+                <p class="muted small">
+                    "Models behind a firewall? "
+                    <A href="/gateways">"Gateways"</A>
+                    " relay them through an agent that dials out."
+                </p>
             </div>
             <button class="primary" on:click=move |_| show_form.update(|v| *v = !*v)>
                 {move || if show_form.get() { "Close" } else { "Add connection" }}
