@@ -374,6 +374,9 @@ impl Connections {
         if change.allow_private.is_some() && !actor.is_admin {
             return Err(CatalogError::AdminOnly.into());
         }
+        if row.gateway_id.is_some() && (change.endpoint_url.is_some() || change.config.is_some()) {
+            return Err(super::relayed::held_by_agent("endpoint_url").into());
+        }
         if let Some(url) = &change.endpoint_url {
             let url = check_url(url)?;
             if url != row.endpoint_url {
@@ -540,6 +543,9 @@ impl Connections {
         fields: Option<&BTreeMap<String, String>>,
     ) -> Result<(), ApiError> {
         let Accessible { row, .. } = self.load(actor, id, true).await?;
+        if row.gateway_id.is_some() {
+            return Err(super::relayed::held_by_agent("api_key").into());
+        }
         let provider = self.provider_of(&row).await?;
         let credentials = credentials_for(&provider, api_key, fields)?;
         let sealed = credentials.seal(&self.vault, id, primary_field(&provider))?;

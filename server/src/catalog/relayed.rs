@@ -197,6 +197,14 @@ impl Connections {
     }
 }
 
+/// A self-hosted connection's endpoint, settings and key are its agent's to change.
+pub fn held_by_agent(field: &'static str) -> CatalogError {
+    CatalogError::Invalid {
+        field,
+        message: "this connection is reached through a self-hosted gateway: its URL and key are set in the agent's gateway.toml, not here".into(),
+    }
+}
+
 fn invalid(message: String) -> ApiError {
     CatalogError::Invalid {
         field: "upstreams",

@@ -263,6 +263,36 @@ async fn whole_streamed_tools_and_embeddings_travel_through_the_agents() {
     let answer: Value = res.json().await.unwrap();
     assert!(answer["data"][0]["embedding"].is_array(), "{answer}");
 
+    // Its URL and key are the agent's: not editable here (a clear 400, nothing changed).
+    for (method, path, body) in [
+        (
+            Method::PUT,
+            format!("/api/connections/{conn_id}"),
+            json!({"endpoint_url": "https://elsewhere.example/v1"}),
+        ),
+        (
+            Method::POST,
+            format!("/api/connections/{conn_id}/update-key"),
+            json!({"api_key": "sk-not-here-000001"}),
+        ),
+    ] {
+        let res = app
+            .api(method, &path, key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            error_code(res, StatusCode::BAD_REQUEST).await,
+            "INVALID_FIELD",
+            "{path}"
+        );
+    }
+    let conn = app
+        .get_json(&format!("/api/connections/{conn_id}"), key)
+        .await;
+    assert_eq!(conn["endpoint_url"], s.connection["endpoint_url"]);
+
     // Both agents served: requests spread over the pool.
     for _ in 0..4 {
         let res = app
