@@ -44,5 +44,7 @@ timeout 900 bash "$ROOT/end2end/run.sh" "$CARGO_TARGET_DIR/debug/langmart"
 
 log "benchmark smoke run (a few seconds of each scenario; numbers from debug builds mean nothing)"
 timeout 900 bash "$ROOT/bench/run.sh" --smoke
+log "self-hosted gateway relay smoke run (a real agent process; numbers mean nothing here)"
+timeout 300 bash "$ROOT/bench/gateway_relay.sh" --smoke
 
 log "all tests passed in $(( $(date +%s) - started ))s"
