@@ -7,40 +7,20 @@
 #   bench/gateway_relay.sh           release build, ~2 minutes of load
 #   bench/gateway_relay.sh --smoke   a few seconds, debug build
 set -euo pipefail
-source "$(dirname "$0")/../scripts/lib.sh"
-cd "$ROOT"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 if [ "${1:-}" = "--smoke" ]; then
-  PROFILE=debug; RATES="100"; SECONDS_EACH=2; STREAMS=20; SEQUENTIAL=5
+  RATES="100"; SECONDS_EACH=2; STREAMS=20; SEQUENTIAL=5
+  source "$(dirname "$0")/../scripts/lib.sh"
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
   cargo build -q -p server -p bench
+  BENCH_BIN_DIR="$CARGO_TARGET_DIR/debug"
 else
-  PROFILE=release; RATES="200 1000"; SECONDS_EACH=20; STREAMS=100; SEQUENTIAL=50
-  cargo build -q --release -p server -p bench
+  RATES="200 1000"; SECONDS_EACH=20; STREAMS=100; SEQUENTIAL=50
 fi
-BIN="$CARGO_TARGET_DIR/$PROFILE"
-work="$(mktemp -d)"
-cleanup() {
-  [ -f "$work/pids" ] && xargs -r kill < "$work/pids" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-helper() {
-  local bin="$1" out="$work/helper.$RANDOM"; shift
-  "$BIN/$bin" "$@" > "$out" 2>>"$work/mock.log" &
-  echo $! >> "$work/pids"
-  for _ in $(seq 1 100); do [ -s "$out" ] && break; sleep 0.05; done
-  head -n1 "$out"
-}
-fast="http://$(helper mock_upstream --latency-ms 0)"
-streamy="http://$(helper mock_upstream --chunks 20 --chunk-interval-ms 20)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-"$BIN/langmart" serve --addr "127.0.0.1:$port" --data-dir "$work/data" --health-check-interval-secs 0 --allow-private-endpoints > "$work/langmart.log" 2>&1 &
-echo $! >> "$work/pids"
-gw="http://127.0.0.1:$port"
-for _ in $(seq 1 200); do curl -fsS "$gw/health" >/dev/null 2>&1 && break; sleep 0.05; done
-"$BIN/langmart" user create --email relay@bench.local --password "bench-password-1" --handle relay --data-dir "$work/data" 2>/dev/null
-key="$("$BIN/langmart" key create --email relay@bench.local --name bench --data-dir "$work/data" 2>/dev/null)"
+source "$(dirname "$0")/lib.sh"
+fast="$(bench_mock --latency-ms 0)"
+streamy="$(bench_mock --chunks 20 --chunk-interval-ms 20)"
+bench_gateway
+key="$(bench_user_key relay)"
 api() { curl -fsS -H "Authorization: Bearer $key" -H 'Content-Type: application/json' "$@"; }
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 

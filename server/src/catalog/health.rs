@@ -224,6 +224,34 @@ impl Connections {
         }
     }
 
+    /// How to call a stored connection: its endpoint (or its gateway's relay, for a
+    /// self-hosted one), credentials, settings and timeouts.
+    fn stored_upstream<'a>(
+        &self,
+        row: &SqlConnection,
+        provider: &Provider,
+        credentials: &'a Credentials,
+        config: &'a std::collections::BTreeMap<String, String>,
+    ) -> Upstream<'a> {
+        self.upstream(
+            provider.family,
+            &row.endpoint_url,
+            credentials,
+            config,
+            providers::Timeouts::from_ms(
+                row.timeout_ms,
+                row.connect_timeout_ms,
+                row.idle_timeout_ms,
+                row.max_duration_ms,
+            ),
+            row.allow_private.0 || provider.allow_private,
+        )
+        .via(
+            self.outbound
+                .relay(row.gateway_id.as_deref(), row.gateway_upstream.as_deref()),
+        )
+    }
+
     /// What calling a stored connection needs: its provider, opened credentials, settings.
     async fn target(&self, row: &SqlConnection) -> Result<Target, ApiError> {
         Ok(Target {
@@ -285,24 +313,7 @@ impl Connections {
             credentials,
             config,
         } = self.target(&row).await?;
-        let upstream = self
-            .upstream(
-                provider.family,
-                &row.endpoint_url,
-                &credentials,
-                &config,
-                providers::Timeouts::from_ms(
-                    row.timeout_ms,
-                    row.connect_timeout_ms,
-                    row.idle_timeout_ms,
-                    row.max_duration_ms,
-                ),
-                row.allow_private.0 || provider.allow_private,
-            )
-            .via(
-                self.outbound
-                    .relay(row.gateway_id.as_deref(), row.gateway_upstream.as_deref()),
-            );
+        let upstream = self.stored_upstream(&row, &provider, &credentials, &config);
         let known: Vec<String> = db::connections::models(&self.db.pool, &row.id)
             .await
             .map_err(StoreError::from)?
@@ -540,24 +551,7 @@ impl Connections {
             credentials,
             config,
         } = self.target(&row).await?;
-        let upstream = self
-            .upstream(
-                provider.family,
-                &row.endpoint_url,
-                &credentials,
-                &config,
-                providers::Timeouts::from_ms(
-                    row.timeout_ms,
-                    row.connect_timeout_ms,
-                    row.idle_timeout_ms,
-                    row.max_duration_ms,
-                ),
-                row.allow_private.0 || provider.allow_private,
-            )
-            .via(
-                self.outbound
-                    .relay(row.gateway_id.as_deref(), row.gateway_upstream.as_deref()),
-            );
+        let upstream = self.stored_upstream(&row, &provider, &credentials, &config);
         let found: Vec<DiscoveredModel> = providers::list_models(
             &self
                 .outbound

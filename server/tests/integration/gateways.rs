@@ -148,8 +148,26 @@ async fn agents_connected(app: &TestApp, key: &str, id: &str) -> usize {
         .map_or(0, Vec::len)
 }
 
-fn chat(model: &str, stream: bool) -> Value {
+pub fn chat(model: &str, stream: bool) -> Value {
     json!({"model": model, "stream": stream, "messages": [{"role": "user", "content": "hi"}]})
+}
+
+/// `POST /v1/chat/completions` with `body` as the owner of `key`.
+pub async fn post_chat(app: &TestApp, key: &str, body: &Value) -> reqwest::Response {
+    app.api(Method::POST, "/v1/chat/completions", key)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A response's whole body as text, however it ends (a stream cut off ends it early).
+pub async fn read_all(mut res: reqwest::Response) -> String {
+    let mut text = String::new();
+    while let Ok(Some(chunk)) = res.chunk().await {
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    text
 }
 
 /// A user, their gateway, a mock upstream only the agents are told about, two agents, and
@@ -220,12 +238,7 @@ async fn whole_streamed_tools_and_embeddings_travel_through_the_agents() {
     // Whole, with tools: the body reaches the upstream as sent, with the agent's key.
     let mut body = chat("ollama/gpt-4o", false);
     body["tools"] = json!([{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]);
-    let res = app
-        .api(Method::POST, "/v1/chat/completions", key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let res = post_chat(app, key, &body).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["x-langmart-connection"], conn_id);
     let answer: Value = res.json().await.unwrap();
@@ -240,12 +253,7 @@ async fn whole_streamed_tools_and_embeddings_travel_through_the_agents() {
     assert_eq!(s.upstream.last_auth(), "Bearer sk-gpu-box-secret-7f3a");
 
     // Streamed: every chunk, then [DONE].
-    let res = app
-        .api(Method::POST, "/v1/chat/completions", key)
-        .json(&chat("gpt-4o", true))
-        .send()
-        .await
-        .unwrap();
+    let res = post_chat(app, key, &chat("gpt-4o", true)).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["x-langmart-connection"], conn_id);
     let text = res.text().await.unwrap();
@@ -295,12 +303,7 @@ async fn whole_streamed_tools_and_embeddings_travel_through_the_agents() {
 
     // Both agents served: requests spread over the pool.
     for _ in 0..4 {
-        let res = app
-            .api(Method::POST, "/v1/chat/completions", key)
-            .json(&chat("ollama/gpt-4o", false))
-            .send()
-            .await
-            .unwrap();
+        let res = post_chat(app, key, &chat("ollama/gpt-4o", false)).await;
         assert_eq!(res.status(), StatusCode::OK);
     }
     let g = gateway(app, key, &s.gateway).await;
@@ -314,7 +317,9 @@ async fn whole_streamed_tools_and_embeddings_travel_through_the_agents() {
         rows.iter().all(|r| r["connection_id"] == conn_id),
         "{rows:?}"
     );
-    assert!(!crate::common::captured_logs().contains("sk-gpu-box-secret-7f3a"));
+    let logs = crate::common::captured_logs();
+    assert!(!logs.contains("sk-gpu-box-secret-7f3a"));
+    assert!(!logs.contains(&s.token), "a gateway token was logged");
     let detail = app
         .get_json(&format!("/api/gateways/{}", s.gateway), key)
         .await;
@@ -382,14 +387,7 @@ async fn an_agent_killed_mid_stream_fails_only_its_own_requests() {
         .find(|a| a.agent_id().as_deref() == Some(busy[0].as_str()))
         .unwrap();
     victim.kill();
-    let mut outcomes = Vec::new();
-    for mut res in [first, second] {
-        let mut text = String::new();
-        while let Ok(Some(chunk)) = res.chunk().await {
-            text.push_str(&String::from_utf8_lossy(&chunk));
-        }
-        outcomes.push(text);
-    }
+    let outcomes = vec![read_all(first).await, read_all(second).await];
     let finished = outcomes
         .iter()
         .filter(|t| t.contains("data: [DONE]"))
@@ -412,12 +410,7 @@ async fn an_agent_killed_mid_stream_fails_only_its_own_requests() {
         agents_connected(app, key, &s.gateway).await == 1
     );
     for _ in 0..3 {
-        let res = app
-            .api(Method::POST, "/v1/chat/completions", key)
-            .json(&chat("ollama/gpt-4o", false))
-            .send()
-            .await
-            .unwrap();
+        let res = post_chat(app, key, &chat("ollama/gpt-4o", false)).await;
         assert_eq!(res.status(), StatusCode::OK);
     }
 }
@@ -440,12 +433,7 @@ async fn no_agent_is_a_503_then_a_fallback_then_recovery() {
     );
 
     // Nothing else serves the model: the documented 503.
-    let res = app
-        .api(Method::POST, "/v1/chat/completions", key)
-        .json(&chat("ollama/gpt-4o", false))
-        .send()
-        .await
-        .unwrap();
+    let res = post_chat(app, key, &chat("ollama/gpt-4o", false)).await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "GATEWAY3_CONN_001");
@@ -482,12 +470,7 @@ async fn no_agent_is_a_503_then_a_fallback_then_recovery() {
             json!({"provider": "openai", "name": "cloud", "api_key": "sk-cloud-000001", "endpoint_url": cloud.base}),
         )
         .await;
-    let res = app
-        .api(Method::POST, "/v1/chat/completions", key)
-        .json(&chat("gpt-4o", false))
-        .send()
-        .await
-        .unwrap();
+    let res = post_chat(app, key, &chat("gpt-4o", false)).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["x-langmart-connection"], cloud_id.as_str());
     let explain = app.get_json("/api/routing/explain?model=gpt-4o", key).await;
@@ -504,12 +487,7 @@ async fn no_agent_is_a_503_then_a_fallback_then_recovery() {
             .await["status"]
             == "active"
     );
-    let res = app
-        .api(Method::POST, "/v1/chat/completions", key)
-        .json(&chat("ollama/gpt-4o", false))
-        .send()
-        .await
-        .unwrap();
+    let res = post_chat(app, key, &chat("ollama/gpt-4o", false)).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["x-langmart-connection"], conn_id.as_str());
     back.stop().await;
@@ -597,12 +575,7 @@ async fn gateways_are_their_owners_alone_and_agents_reach_only_their_own() {
             "GATEWAY_NOT_FOUND"
         );
     }
-    let res = app
-        .api(Method::POST, "/v1/chat/completions", &eve)
-        .json(&chat("ada/ollama/gpt-4o", false))
-        .send()
-        .await
-        .unwrap();
+    let res = post_chat(app, &eve, &chat("ada/ollama/gpt-4o", false)).await;
     assert!(res.status().is_client_error(), "{}", res.status());
 
     // Eve's own gateway with an upstream of the same name: her agent never gets Ada's calls.
@@ -615,12 +588,7 @@ async fn gateways_are_their_owners_alone_and_agents_reach_only_their_own() {
     );
     let before = eve_upstream.calls();
     for _ in 0..3 {
-        let res = app
-            .api(Method::POST, "/v1/chat/completions", key)
-            .json(&chat("ollama/gpt-4o", false))
-            .send()
-            .await
-            .unwrap();
+        let res = post_chat(app, key, &chat("ollama/gpt-4o", false)).await;
         let answer: Value = res.json().await.unwrap();
         assert_eq!(
             answer["choices"][0]["message"]["content"],

@@ -22,7 +22,7 @@ use tokio::process::{Child, Command};
 
 use crate::chat_mock::ChatMock;
 use crate::eventually;
-use crate::gateways::{config_for, create_gateway, gateway, relayed};
+use crate::gateways::{chat, config_for, create_gateway, gateway, post_chat, read_all, relayed};
 
 /// A network namespace with a veth pair: the host side is `host_ip`, the namespace's is
 /// `.2`. Deleted (with the pair) when dropped.
@@ -126,10 +126,6 @@ fn agent_id(status: &Path) -> Option<String> {
     v["agent_id"].as_str().map(str::to_owned)
 }
 
-fn chat(model: &str, stream: bool) -> Value {
-    json!({"model": model, "stream": stream, "messages": [{"role": "user", "content": "hi"}]})
-}
-
 #[tokio::test]
 async fn agents_in_a_namespace_serve_an_upstream_only_they_can_reach() {
     let ns = match Netns::create() {
@@ -206,12 +202,7 @@ async fn agents_in_a_namespace_serve_an_upstream_only_they_can_reach() {
     // Whole with tools, streamed, embeddings.
     let mut body = chat("ollama/gpt-4o", false);
     body["tools"] = json!([{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]);
-    let res = app
-        .api(Method::POST, "/v1/chat/completions", &key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let res = post_chat(&app, &key, &body).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["x-langmart-connection"], conn_id.as_str());
     assert_eq!(
@@ -219,12 +210,8 @@ async fn agents_in_a_namespace_serve_an_upstream_only_they_can_reach() {
         "lookup"
     );
     assert_eq!(upstream.last_auth(), "Bearer sk-gpu-box-secret-7f3a");
-    let text = app
-        .api(Method::POST, "/v1/chat/completions", &key)
-        .json(&chat("ollama/gpt-4o", true))
-        .send()
+    let text = post_chat(&app, &key, &chat("ollama/gpt-4o", true))
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -239,18 +226,8 @@ async fn agents_in_a_namespace_serve_an_upstream_only_they_can_reach() {
 
     // One agent killed mid-stream: only its stream fails; the next requests use the other.
     upstream.pace(60, 25);
-    let mut first = app
-        .api(Method::POST, "/v1/chat/completions", &key)
-        .json(&chat("ollama/gpt-4o", true))
-        .send()
-        .await
-        .unwrap();
-    let mut second = app
-        .api(Method::POST, "/v1/chat/completions", &key)
-        .json(&chat("ollama/gpt-4o", true))
-        .send()
-        .await
-        .unwrap();
+    let mut first = post_chat(&app, &key, &chat("ollama/gpt-4o", true)).await;
+    let mut second = post_chat(&app, &key, &chat("ollama/gpt-4o", true)).await;
     assert!(first.chunk().await.unwrap().is_some());
     assert!(second.chunk().await.unwrap().is_some());
     let pool = app.state.outbound.relays().existing(&gateway_id).unwrap();
@@ -265,14 +242,7 @@ async fn agents_in_a_namespace_serve_an_upstream_only_they_can_reach() {
         .find(|&i| agent_id(&status[i]).as_deref() == Some(busy[0].as_str()))
         .unwrap();
     agents[victim].kill().await.unwrap();
-    let mut outcomes = Vec::new();
-    for mut res in [first, second] {
-        let mut text = String::new();
-        while let Ok(Some(chunk)) = res.chunk().await {
-            text.push_str(&String::from_utf8_lossy(&chunk));
-        }
-        outcomes.push(text);
-    }
+    let outcomes = vec![read_all(first).await, read_all(second).await];
     assert_eq!(
         outcomes
             .iter()
@@ -291,12 +261,7 @@ async fn agents_in_a_namespace_serve_an_upstream_only_they_can_reach() {
     );
     upstream.recover();
     for _ in 0..3 {
-        let res = app
-            .api(Method::POST, "/v1/chat/completions", &key)
-            .json(&chat("ollama/gpt-4o", false))
-            .send()
-            .await
-            .unwrap();
+        let res = post_chat(&app, &key, &chat("ollama/gpt-4o", false)).await;
         assert_eq!(res.status(), StatusCode::OK);
     }
 
@@ -304,12 +269,7 @@ async fn agents_in_a_namespace_serve_an_upstream_only_they_can_reach() {
     let survivor = 1 - victim;
     agents[survivor].kill().await.unwrap();
     eventually!("the pool to empty", !pool.connected());
-    let res = app
-        .api(Method::POST, "/v1/chat/completions", &key)
-        .json(&chat("ollama/gpt-4o", false))
-        .send()
-        .await
-        .unwrap();
+    let res = post_chat(&app, &key, &chat("ollama/gpt-4o", false)).await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     let err: Value = res.json().await.unwrap();
     assert_eq!(err["error"]["code"], "GATEWAY3_CONN_001");
@@ -317,12 +277,7 @@ async fn agents_in_a_namespace_serve_an_upstream_only_they_can_reach() {
     let cloud_id = app
         .connection(&key, json!({"provider": "openai", "name": "cloud", "api_key": "sk-cloud-000001", "endpoint_url": cloud.base}))
         .await;
-    let res = app
-        .api(Method::POST, "/v1/chat/completions", &key)
-        .json(&chat("gpt-4o", false))
-        .send()
-        .await
-        .unwrap();
+    let res = post_chat(&app, &key, &chat("gpt-4o", false)).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["x-langmart-connection"], cloud_id.as_str());
     eventually!(
@@ -340,12 +295,7 @@ async fn agents_in_a_namespace_serve_an_upstream_only_they_can_reach() {
             .await["status"]
             == "active"
     );
-    let res = app
-        .api(Method::POST, "/v1/chat/completions", &key)
-        .json(&chat("ollama/gpt-4o", false))
-        .send()
-        .await
-        .unwrap();
+    let res = post_chat(&app, &key, &chat("ollama/gpt-4o", false)).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["x-langmart-connection"], conn_id.as_str());
 
