@@ -46,7 +46,7 @@ TOML
 LANGMART_GATEWAY_TOKEN="$token" "$BIN/langmart" gateway --server "$gw" --config "$work/gateway.toml" > "$work/agent.log" 2>&1 &
 echo $! >> "$work/pids"
 for _ in $(seq 1 200); do
-  ready="$(api "$gw/api/connections?gateway_type=3" | python3 -c 'import json,sys; c=json.load(sys.stdin); print(sum(1 for x in c if x["model_count"]>0 and x["status"]=="active"))')"
+  ready="$(api "$gw/api/connections?gateway_type=3" | python3 -c 'import json,sys; c=json.load(sys.stdin)["connections"]; print(sum(1 for x in c if x["model_count"]>0 and x["status"]=="active"))')"
   [ "$ready" = 2 ] && break; sleep 0.05
 done
 [ "$ready" = 2 ] || { echo "the agent's connections did not become active" >&2; tail -n 20 "$work/agent.log" "$work/langmart.log" >&2; exit 1; }
