@@ -169,7 +169,14 @@ async fn session(state: AppState, gateway: SqlGateway, address: String, mut sock
                         Some(Outgoing::Binary(bytes)) => Message::Binary(bytes),
                         None => break,
                     };
-                    if sink.send(message).await.is_err() {
+                    // Written without a flush while more are queued: a burst of frames goes
+                    // out in few writes, the last one flushed.
+                    let sent = if outgoing.is_empty() {
+                        sink.send(message).await
+                    } else {
+                        sink.feed(message).await
+                    };
+                    if sent.is_err() {
                         break;
                     }
                 }

@@ -248,7 +248,13 @@ async fn serve(
     let (out, mut outgoing) = mpsc::channel::<Message>(256);
     let writer = tokio::spawn(async move {
         while let Some(message) = outgoing.recv().await {
-            if let Err(e) = sink.send(message).await {
+            // Flushed only when nothing else is queued: a burst goes out in few writes.
+            let sent = if outgoing.is_empty() {
+                sink.send(message).await
+            } else {
+                sink.feed(message).await
+            };
+            if let Err(e) = sent {
                 return format!("the link broke while sending: {e}");
             }
         }
