@@ -1,4 +1,8 @@
 import { expect, test } from "@playwright/test";
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { apiKey, connect, hydrated, logIn, OPERATOR } from "./helpers";
 
 // Not part of the suite: end2end/screenshots.sh sets SCREENSHOTS_DIR and runs this to
@@ -27,6 +31,22 @@ test("screenshots of every page at 1280 and 400 px", async ({ page, request }) =
       body: JSON.stringify({ id: null, input: { name: "everyday", strategy: "fallback", models: ["openai/mock-large", "groq/mock-large"] } }),
     });
   });
+  // A self-hosted gateway with a connected agent, for the Gateways page.
+  const gateway = await page.evaluate(async () => {
+    const res = await fetch("/api/fn/create_gateway", {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: "name=lab-gpus",
+    });
+    return (await res.json()).token as string;
+  });
+  const gwDir = mkdtempSync(join(tmpdir(), "lm-shot-"));
+  writeFileSync(join(gwDir, "gateway.toml"), `[[upstream]]\nname = "gpu-box"\nprovider = "ollama"\nurl = "${mock}"\napi_key = "sk-e2e-gateway-agent"\n`);
+  const agent = spawn(process.env.LANGMART_BIN!, ["gateway", "--server", page.url().split("/").slice(0, 3).join("/"), "--config", join(gwDir, "gateway.toml")], {
+    env: { ...process.env, LANGMART_GATEWAY_TOKEN: gateway },
+    stdio: "ignore",
+  });
+  test.info().attach("agent pid", { body: String(agent.pid) });
   const key = await apiKey(page, "screenshots");
   for (let i = 0; i < 24; i++) {
     const model = ["openai/mock-large", "collection/everyday", "groq/mock-small", "openai/missing"][i % 4];
@@ -62,4 +82,5 @@ test("screenshots of every page at 1280 and 400 px", async ({ page, request }) =
       await page.screenshot({ path: `${dir}/${name}-${width}.png`, fullPage: true });
     }
   }
+  agent.kill("SIGKILL");
 });
