@@ -661,3 +661,18 @@ async fn a_link_that_breaks_the_protocol_is_closed() {
     .await;
     assert!(ended.is_ok(), "an oversized message must end the link");
 }
+
+#[tokio::test]
+async fn an_idle_link_stays_up_on_heartbeats_and_pongs() {
+    let Some(s) = setup(1).await else { return };
+    // Three heartbeats' worth of silence from both sides (1 s each here): the server hears
+    // the agent's heartbeats, the agent hears the server's pongs, and neither drops the link.
+    tokio::time::sleep(Duration::from_millis(3_500)).await;
+    let status: Value =
+        serde_json::from_str(&std::fs::read_to_string(&s.agents[0].status_file).unwrap()).unwrap();
+    assert_eq!(status["state"], "connected", "{status}");
+    assert_eq!(status["connects"], 1, "{status}");
+    assert!(status["last_error"].is_null(), "{status}");
+    let g = gateway(&s.app, &s.key, &s.gateway).await;
+    assert_eq!(g["agents"].as_array().map(Vec::len), Some(1));
+}

@@ -280,11 +280,15 @@ async fn serve(
                 if out.send(Message::Text(text.into())).await.is_err() {
                     break;
                 }
+                // The server answers a ping with a pong even when it has nothing to say, so
+                // a link that died without a word (a partition, a dead host) is noticed here.
+                if out.send(Message::Ping(Bytes::new())).await.is_err() {
+                    break;
+                }
             }
         })
     };
-    // The server speaks at least every few seconds only when it has work; silence is
-    // normal, so the reader waits without a timer and the server's side detects a dead link.
+    let silence = heartbeat * 3;
     // Whatever ends this link (its end, or the agent being stopped or dropped), its tasks
     // and requests end with it, and so does the socket.
     let _tasks = AbortOnDrop {
@@ -292,10 +296,11 @@ async fn serve(
         in_flight: in_flight.clone(),
     };
     let why = loop {
-        let message = match stream.next().await {
-            None => break "the server closed the link".to_owned(),
-            Some(Err(e)) => break format!("the link broke: {e}"),
-            Some(Ok(message)) => message,
+        let message = match tokio::time::timeout(silence, stream.next()).await {
+            Err(_) => break format!("no answer from the server for {} s", silence.as_secs()),
+            Ok(None) => break "the server closed the link".to_owned(),
+            Ok(Some(Err(e))) => break format!("the link broke: {e}"),
+            Ok(Some(Ok(message))) => message,
         };
         match message {
             Message::Binary(bytes) => match protocol::decode(bytes) {
