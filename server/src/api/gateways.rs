@@ -34,7 +34,8 @@ pub async fn get(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<GatewayDetailDto>, ApiError> {
-    let server = server_url(&state, &headers);
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let server = crate::gateways::server_url(&state.settings, host);
     Ok(Json(
         state.gateways.detail(&caller.actor(), &id, &server).await?,
     ))
@@ -55,19 +56,4 @@ pub async fn rotate(
     Path(id): Path<String>,
 ) -> Result<Json<CreatedGatewayDto>, ApiError> {
     Ok(Json(state.gateways.rotate(&caller.actor(), &id).await?))
-}
-
-/// This server's address as the caller reached it, for the install command.
-pub fn server_url(state: &AppState, headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
-        .map_or_else(|| state.settings.addr.to_string(), str::to_owned);
-    let scheme = if state.settings.secure_cookies {
-        "https"
-    } else {
-        "http"
-    };
-    format!("{scheme}://{host}")
 }

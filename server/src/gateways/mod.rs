@@ -198,13 +198,15 @@ impl Gateways {
             .await
             .map_err(StoreError::from)?
             .ok_or_else(|| GatewayError::NotFound(id.to_owned()))?;
-        let access = self.access(actor, &g).await?;
-        if !access.may_use() {
-            return Err(GatewayError::NotFound(id.to_owned()).into());
-        }
-        if edit && !access.may_edit() {
-            return Err(GatewayError::NotEditable.into());
-        }
+        let access = access::require(
+            &self.db,
+            actor,
+            owner_of(&g),
+            edit,
+            || GatewayError::NotFound(id.to_owned()),
+            || GatewayError::NotEditable,
+        )
+        .await?;
         Ok((g, access.may_edit()))
     }
 
@@ -426,6 +428,20 @@ impl Gateways {
             }
         });
     }
+}
+
+/// This server's address as a visitor reached it (`host`: their `Host` header; else the
+/// listening address), for the install command.
+pub fn server_url(settings: &crate::config::Settings, host: Option<&str>) -> String {
+    let host = host
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
+        .map_or_else(|| settings.addr.to_string(), str::to_owned);
+    let scheme = if settings.secure_cookies {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{host}")
 }
 
 /// The command that runs an agent against this server.

@@ -707,15 +707,7 @@ impl ConsoleBackend for ConsoleService {
         host: Option<String>,
     ) -> Result<Vec<app::dto::GatewayDetailDto>, AppError> {
         let actor = self.actor(session).await?;
-        let scheme = if self.state.settings.secure_cookies {
-            "https"
-        } else {
-            "http"
-        };
-        let host = host
-            .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
-            .unwrap_or_else(|| self.state.settings.addr.to_string());
-        let server = format!("{scheme}://{host}");
+        let server = crate::gateways::server_url(&self.state.settings, host.as_deref());
         let mut out = Vec::new();
         for g in self.state.gateways.list(&actor).await? {
             out.push(self.state.gateways.detail(&actor, &g.id, &server).await?);
