@@ -9,9 +9,19 @@
 //! Spend is kept in memory (no SQL on the request path) and counted from the request log
 //! (and `key_spend_daily`, which keeps the cost of pruned rows) the first time a budget is
 //! used after a start, so it survives restarts.
+//!
+//! With `--redis-url` the ledgers are Redis's, shared by every replica: one script
+//! reserves against all of a request's budgets at once ([`crate::cluster::Shared::reserve`]);
+//! a ledger Redis does not have yet starts from what the log says. While Redis does not
+//! answer, the failure policy decides: reserve here (`open`) or refuse (`closed`).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{
+    atomic::{AtomicI64, Ordering},
+    Arc, Mutex,
+};
+
+use crate::cluster::{FailurePolicy, LedgerArgs, Shared, Unavailable};
 
 use axum::http::StatusCode;
 
@@ -121,6 +131,14 @@ impl Scope {
         }
     }
 
+    /// The scope as key parts: its kind and ids.
+    pub fn parts(&self) -> Vec<&str> {
+        match self {
+            Scope::Key(id) | Scope::User(id) | Scope::Organization(id) => vec![self.kind(), id],
+            Scope::Member(org, user) => vec![self.kind(), org, user],
+        }
+    }
+
     /// Whose budget it is, for the refusal's message.
     fn whose(&self) -> &'static str {
         match self {
@@ -221,6 +239,8 @@ pub struct Hold {
     ledger: (Scope, Period),
     start: i64,
     usd: f64,
+    /// The Redis ledger it was made in, when shared.
+    shared: Option<String>,
 }
 
 pub struct Budgets {
@@ -230,15 +250,22 @@ pub struct Budgets {
     /// its own, counted from the log; one whose amount changes keeps its spend.
     ledgers: Mutex<HashMap<(Scope, Period), Ledger>>,
     changes: crate::changes::Changes,
+    /// Redis, where replicas share the ledgers.
+    shared: Option<Arc<Shared>>,
+    /// The Redis epoch the local ledgers were counted in: after Redis was away, they are
+    /// counted from the log again (a restarted Redis starts from them).
+    shared_epoch: AtomicI64,
 }
 
 impl Budgets {
-    pub fn new(db: Db, changes: crate::changes::Changes) -> Self {
+    pub fn new(db: Db, changes: crate::changes::Changes, shared: Option<Arc<Shared>>) -> Self {
         Budgets {
             db,
             clock: Clock::default(),
             ledgers: Mutex::new(HashMap::new()),
             changes,
+            shared,
+            shared_epoch: AtomicI64::new(0),
         }
     }
 
@@ -316,11 +343,79 @@ impl Budgets {
             ledger: key,
             start,
             usd,
+            shared: None,
         })
     }
 
-    /// Reserves `usd` against every budget in `budgets`, or none of them.
+    /// Reserves `usd` against every budget in `budgets`, or none of them: in Redis when
+    /// replicas share ledgers, else here.
     pub async fn reserve_all(
+        &self,
+        budgets: &[(Scope, Budget)],
+        usd: f64,
+    ) -> Result<Vec<Hold>, ApiError> {
+        if let Some(shared) = &self.shared {
+            match self.reserve_shared(shared, budgets, usd).await {
+                Ok(result) => return result,
+                Err(Unavailable) if shared.policy == FailurePolicy::Closed => {
+                    return Err(crate::error::RequestError::SharedStateUnavailable.into())
+                }
+                Err(Unavailable) => {}
+            }
+        }
+        self.reserve_here(budgets, usd).await
+    }
+
+    /// Reserves in Redis, every ledger or none; `Err` when Redis does not answer.
+    async fn reserve_shared(
+        &self,
+        shared: &Shared,
+        budgets: &[(Scope, Budget)],
+        usd: f64,
+    ) -> Result<Result<Vec<Hold>, ApiError>, Unavailable> {
+        if !shared.is_up() {
+            return Err(Unavailable);
+        }
+        let epoch = shared.epoch();
+        if self.shared_epoch.swap(epoch, Ordering::AcqRel) != epoch {
+            // Redis came back, perhaps empty: seed it from the log, not from old memory.
+            self.ledgers().clear();
+        }
+        let now = self.clock.now_ms();
+        let mut args = Vec::with_capacity(budgets.len());
+        let mut holds = Vec::with_capacity(budgets.len());
+        for (scope, budget) in budgets {
+            let ledger = match self.current(scope, budget.period, now).await {
+                Ok(l) => l,
+                Err(e) => return Ok(Err(e)),
+            };
+            let (start, end) = budget.period.bounds(now);
+            let key = shared.ledger_key(&scope.parts(), budget.period.as_str(), start);
+            args.push(LedgerArgs {
+                key: key.clone(),
+                limit: budget.usd,
+                seed: ledger.spent,
+                ttl: end.map(|end| {
+                    std::time::Duration::from_millis(u64::try_from(end - now + DAY_MS).unwrap_or(0))
+                }),
+            });
+            holds.push(Hold {
+                ledger: (scope.clone(), budget.period),
+                start,
+                usd,
+                shared: Some(key),
+            });
+        }
+        match shared.reserve(&args, usd).await? {
+            Ok(()) => Ok(Ok(holds)),
+            Err((i, spent)) => {
+                let (scope, budget) = &budgets[i.min(budgets.len().saturating_sub(1))];
+                Ok(Err(exceeded(scope, *budget, spent, usd, now)))
+            }
+        }
+    }
+
+    async fn reserve_here(
         &self,
         budgets: &[(Scope, Budget)],
         usd: f64,
@@ -343,13 +438,20 @@ impl Budgets {
     /// Replaces a reservation with what the call really cost. A call that outlived its
     /// period is charged to the period it was reserved in, which is gone: nothing to do.
     pub fn settle(&self, hold: Hold, cost: f64) {
+        let cost = cost.max(0.0);
+        // Reserved here only when not shared; spent is kept here either way, so a
+        // replica that falls back to its own ledgers still knows what it spent.
+        let reserved_here = if hold.shared.is_some() { 0.0 } else { hold.usd };
         if let Some(l) = self
             .ledgers()
             .get_mut(&hold.ledger)
             .filter(|l| l.start == hold.start)
         {
-            l.reserved = (l.reserved - hold.usd).max(0.0);
-            l.spent += cost.max(0.0);
+            l.reserved = (l.reserved - reserved_here).max(0.0);
+            l.spent += cost;
+        }
+        if let (Some(key), Some(shared)) = (hold.shared, &self.shared) {
+            shared.settle_budget(key, hold.usd, cost);
         }
     }
 
@@ -361,7 +463,14 @@ impl Budgets {
     ) -> Result<(f64, Option<i64>), ApiError> {
         let now = self.clock.now_ms();
         let ledger = self.current(scope, period, now).await?;
-        Ok((ledger.spent, period.bounds(now).1))
+        let (start, end) = period.bounds(now);
+        if let Some(shared) = &self.shared {
+            let key = shared.ledger_key(&scope.parts(), period.as_str(), start);
+            if let Ok(Some(spent)) = shared.spent(&key).await {
+                return Ok((spent, end));
+            }
+        }
+        Ok((ledger.spent, end))
     }
 
     /// Fills in what each active key with a budget has spent in its current period, and

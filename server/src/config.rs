@@ -52,6 +52,13 @@ pub struct Settings {
     pub min_free_disk_bytes: Option<u64>,
     /// Request-log rows older than this are pruned in the background (zero keeps all).
     pub log_retention: Duration,
+    /// Redis shared by every replica (rate windows, quotas, budgets, round robin, leases);
+    /// `None`: this process keeps them in memory.
+    pub redis_url: Option<String>,
+    /// What replicas do while Redis does not answer.
+    pub redis_failure: crate::cluster::FailurePolicy,
+    /// Prefix of every Redis key, so deployments can share one Redis.
+    pub redis_prefix: String,
 }
 
 /// Server-side bounds on slow or numerous peers (see the README's Resilience section).
@@ -114,6 +121,9 @@ impl Settings {
             log_flush_interval: Duration::from_millis(200),
             min_free_disk_bytes: None,
             log_retention: Duration::from_secs(30 * 86_400),
+            redis_url: None,
+            redis_failure: crate::cluster::FailurePolicy::Open,
+            redis_prefix: "langmart:".to_owned(),
         }
     }
 
@@ -210,6 +220,9 @@ impl fmt::Debug for Settings {
             .field("log_flush_interval", &self.log_flush_interval)
             .field("min_free_disk_bytes", &self.min_free_disk_bytes)
             .field("log_retention", &self.log_retention)
+            .field("redis_url", &self.redis_url.as_deref().map(redact_url))
+            .field("redis_failure", &self.redis_failure)
+            .field("redis_prefix", &self.redis_prefix)
             .finish()
     }
 }

@@ -19,7 +19,8 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
     }
     let log = state.request_log.health();
     let disk = disk_space(&state.settings.data_dir, state.settings.min_free_disk_bytes);
-    let warnings = warnings(log.failing, disk);
+    let redis = redis_state(&state);
+    let warnings = warnings(log.failing, disk, redis);
     let status = if database.is_ok() {
         StatusCode::OK
     } else {
@@ -30,6 +31,7 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         "database": if database.is_ok() { "ok" } else { "error" },
         "request_log": log,
         "disk": disk,
+        "redis": redis,
         "in_flight": state.admission.in_flight(),
         "warnings": warnings,
     });
@@ -44,9 +46,21 @@ pub struct DiskSpace {
     pub low: bool,
 }
 
+/// `off` (no `--redis-url`), `ok`, or `down`.
+fn redis_state(state: &AppState) -> &'static str {
+    match &state.shared {
+        None => "off",
+        Some(s) if s.is_up() => "ok",
+        Some(_) => "down",
+    }
+}
+
 /// What an operator must act on; the console shows the same sentences on every page.
-fn warnings(log_failing: bool, disk: Option<DiskSpace>) -> Vec<&'static str> {
+fn warnings(log_failing: bool, disk: Option<DiskSpace>, redis: &str) -> Vec<&'static str> {
     let mut warnings = Vec::new();
+    if redis == "down" {
+        warnings.push("Redis does not answer: limits, budgets and round robin are not shared between replicas until it returns");
+    }
     if log_failing {
         warnings.push("request-log rows cannot be written: the database refuses them (kept and retried; the queue is bounded)");
     }
@@ -59,7 +73,7 @@ fn warnings(log_failing: bool, disk: Option<DiskSpace>) -> Vec<&'static str> {
 /// The warnings `/health` reports, for the console's banner.
 pub fn current_warnings(state: &AppState) -> Vec<String> {
     let disk = disk_space(&state.settings.data_dir, state.settings.min_free_disk_bytes);
-    warnings(state.request_log.health().failing, disk)
+    warnings(state.request_log.health().failing, disk, redis_state(state))
         .into_iter()
         .map(str::to_owned)
         .collect()

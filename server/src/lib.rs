@@ -13,6 +13,7 @@ pub mod budgets;
 pub mod catalog;
 pub mod changes;
 pub mod clock;
+pub mod cluster;
 pub mod collections;
 pub mod config;
 pub mod cost;
@@ -94,6 +95,8 @@ pub enum StartupError {
     HttpClient(String),
     #[error("could not count the request log's hourly rollup: {0}")]
     Rollup(String),
+    #[error("{0}")]
+    Redis(String),
 }
 
 /// Opens storage and the master key: what every command (serve, user, key) needs.
@@ -125,7 +128,18 @@ pub async fn open_state(settings: Settings) -> Result<AppState, StartupError> {
     let outbound =
         outbound::Outbound::new(settings.allow_private_endpoints, &instance, answer_limits)
             .map_err(|e| StartupError::HttpClient(e.to_string()))?;
-    let state = AppState::new(settings, db, vault, outbound);
+    let shared = match &settings.redis_url {
+        Some(url) => {
+            let shared = cluster::Shared::new(url, &settings.redis_prefix, settings.redis_failure)
+                .map_err(StartupError::Redis)?;
+            shared.keep();
+            Some(shared)
+        }
+        None => None,
+    };
+    let database_url = settings.database_url();
+    let state = AppState::new(settings, db, vault, outbound, shared);
+    cluster::bus::start(&state.db, &database_url, &state.changes, &state.keys);
     // Daily quotas survive a restart: count today's requests from the log.
     let now = clock::now_ms();
     let midnight = now - now.rem_euclid(86_400_000);
@@ -288,6 +302,7 @@ pub async fn serve(
     catalog::health::spawn_scheduler(
         state.connections.clone(),
         state.settings.health_check_interval,
+        state.shared.clone(),
     );
     ingress::openai_responses::spawn_pruner(state.db.clone());
     logs::retention::spawn(state.db.clone(), state.settings.log_retention);

@@ -3,12 +3,18 @@
 //! the real usage afterwards. Daily request quotas (a free tier's requests per UTC day)
 //! count every attempt and roll over at midnight UTC. Also keeps latency (EWMA) per
 //! connection and per connection+model, for ordering.
+//!
+//! With `--redis-url` the windows and daily quotas are Redis's, shared by every replica
+//! ([`Limiter::reserve_shared`]); while Redis does not answer, the failure policy decides:
+//! count here alone (`open`) or refuse (`closed`).
 
 use std::{
     collections::{HashMap, VecDeque},
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
+
+use crate::cluster::{FailurePolicy, Shared, Unavailable};
 
 const WINDOW: Duration = Duration::from_secs(60);
 /// Weight of the newest latency sample.
@@ -78,6 +84,17 @@ pub struct Reservation {
     id: u64,
     /// False for unlimited connections: nothing was recorded, so nothing to settle.
     counted: bool,
+    /// Made in the shared (Redis) window, so settled there.
+    shared: bool,
+}
+
+/// Why a reservation was not made.
+#[derive(Debug, Clone)]
+pub enum Refused {
+    /// A limit is spent.
+    Over(OverBudget),
+    /// Redis does not answer and the failure policy is `closed`.
+    Unshared,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +134,9 @@ pub struct ModelLatency {
 
 #[derive(Default)]
 pub struct Limiter {
+    /// Where replicas share windows and quotas, and this limiter's name there
+    /// (`conn` or `key`).
+    shared: Option<(Arc<Shared>, &'static str)>,
     windows: Mutex<HashMap<String, Window>>,
     latency: Mutex<HashMap<String, f64>>,
     /// connection → model → latency (nested so lookups borrow instead of allocating).
@@ -126,6 +146,100 @@ pub struct Limiter {
 }
 
 impl Limiter {
+    /// A limiter whose windows live in `shared` under `scope`.
+    pub fn shared(shared: Option<Arc<Shared>>, scope: &'static str) -> Self {
+        Self {
+            shared: shared.map(|s| (s, scope)),
+            ..Self::default()
+        }
+    }
+
+    /// Whether reservations go through Redis ([`Limiter::reserve_shared`]).
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    /// The daily quota, then the rpm/tpm window, in this process.
+    pub fn reserve_here(
+        &self,
+        id: &str,
+        rpd: Option<i64>,
+        rpm: Option<i64>,
+        tpm: Option<i64>,
+        tokens: u64,
+        now_ms: i64,
+    ) -> Result<Reservation, Refused> {
+        self.take_daily(id, rpd, now_ms)
+            .and_then(|()| self.try_acquire(id, rpm, tpm, tokens))
+            .map_err(Refused::Over)
+    }
+
+    /// [`Limiter::reserve_here`] against the windows every replica shares; while Redis
+    /// does not answer, here alone (policy `open`) or not at all (`closed`).
+    pub async fn reserve_shared(
+        &self,
+        id: &str,
+        rpd: Option<i64>,
+        rpm: Option<i64>,
+        tpm: Option<i64>,
+        tokens: u64,
+        now_ms: i64,
+    ) -> Result<Reservation, Refused> {
+        let Some((shared, scope)) = &self.shared else {
+            return self.reserve_here(id, rpd, rpm, tpm, tokens, now_ms);
+        };
+        if rpd.is_none() && rpm.is_none() && tpm.is_none() {
+            return self.reserve_here(id, rpd, rpm, tpm, tokens, now_ms);
+        }
+        let fallback = |this: &Self| match shared.policy {
+            FailurePolicy::Open => this.reserve_here(id, rpd, rpm, tpm, tokens, now_ms),
+            FailurePolicy::Closed => Err(Refused::Unshared),
+        };
+        if let Some(limit) = rpd {
+            let seed = {
+                let mut daily = self.daily();
+                daily.roll(now_ms);
+                daily.used.get(id).copied().unwrap_or(0)
+            };
+            match shared
+                .take_daily(id, limit, seed, now_ms.div_euclid(DAY_MS))
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => {
+                    return Err(Refused::Over(OverBudget {
+                        kind: "rpd",
+                        limit,
+                        remaining: 0,
+                        retry_after: until_midnight(now_ms),
+                    }))
+                }
+                Err(Unavailable) => return fallback(self),
+            }
+        }
+        if rpm.is_none() && tpm.is_none() {
+            return Ok(Reservation {
+                id: 0,
+                counted: false,
+                shared: false,
+            });
+        }
+        match shared.acquire(scope, id, rpm, tpm, tokens).await {
+            Ok(Ok(reservation)) => Ok(Reservation {
+                id: reservation,
+                counted: true,
+                shared: true,
+            }),
+            Ok(Err(over)) => Err(Refused::Over(over)),
+            Err(Unavailable) => match shared.policy {
+                FailurePolicy::Open => self
+                    .try_acquire(id, rpm, tpm, tokens)
+                    .map_err(Refused::Over),
+                FailurePolicy::Closed => Err(Refused::Unshared),
+            },
+        }
+    }
+
     fn windows(&self) -> std::sync::MutexGuard<'_, HashMap<String, Window>> {
         self.windows
             .lock()
@@ -145,6 +259,7 @@ impl Limiter {
             return Ok(Reservation {
                 id: 0,
                 counted: false,
+                shared: false,
             });
         }
         let now = Instant::now();
@@ -179,12 +294,22 @@ impl Limiter {
             .next_id
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         window.push(now, id, tokens);
-        Ok(Reservation { id, counted: true })
+        Ok(Reservation {
+            id,
+            counted: true,
+            shared: false,
+        })
     }
 
     /// Replaces the estimate with the tokens the provider reported.
     pub fn settle(&self, connection: &str, reservation: Reservation, actual_tokens: u64) {
         if !reservation.counted {
+            return;
+        }
+        if reservation.shared {
+            if let Some((shared, scope)) = &self.shared {
+                shared.settle(scope, connection, reservation.id, actual_tokens);
+            }
             return;
         }
         if let Some(window) = self.windows().get_mut(connection) {

@@ -59,6 +59,8 @@ pub struct Services {
     pub admission: Arc<crate::admission::Admission>,
     /// Fires when the shutdown grace is over: open streams end with an error event.
     pub ending: crate::listen::Ending,
+    /// Redis, when replicas share limits, budgets and positions (`--redis-url`).
+    pub shared: Option<Arc<crate::cluster::Shared>>,
 }
 
 impl AppState {
@@ -67,12 +69,13 @@ impl AppState {
         db: Db,
         vault: Vault,
         outbound: crate::outbound::Outbound,
+        shared: Option<Arc<crate::cluster::Shared>>,
     ) -> Self {
         let outbound = Arc::new(outbound);
         let changes = Changes::default();
         let notifications = crate::notify::Notifications::new(db.clone(), outbound.clone());
         let body_capture = crate::logs::bodies::BodyCapture::new(db.clone(), changes.clone());
-        let keys = ApiKeys::new(db.clone());
+        let keys = ApiKeys::new(db.clone(), changes.clone());
         let accounts = Accounts::new(db.clone(), keys.clone(), changes.clone());
         let orgs = Orgs::new(db.clone(), accounts.clone(), changes.clone());
         let signup = Signup::new(db.clone(), accounts.clone(), settings.signup);
@@ -85,8 +88,12 @@ impl AppState {
             notifications.clone(),
             settings.manual_test_interval,
         );
-        let limiter = Arc::new(Limiter::default());
-        let budgets = Arc::new(crate::budgets::Budgets::new(db.clone(), changes.clone()));
+        let limiter = Arc::new(Limiter::shared(shared.clone(), "conn"));
+        let budgets = Arc::new(crate::budgets::Budgets::new(
+            db.clone(),
+            changes.clone(),
+            shared.clone(),
+        ));
         let routing = RoutingCatalog::new(
             db.clone(),
             vault.clone(),
@@ -123,11 +130,12 @@ impl AppState {
             collections,
             aliases,
             limiter,
-            key_limiter: Arc::default(),
+            key_limiter: Arc::new(Limiter::shared(shared.clone(), "key")),
             budgets,
             request_log,
             admission,
             ending: crate::listen::Ending::default(),
+            shared,
         }))
     }
 }

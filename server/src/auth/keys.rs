@@ -299,6 +299,8 @@ pub struct ApiKeys {
     db: Db,
     /// digest → owner; `None` caches "no such active key" so floods of bad keys stay off the database.
     cache: Cache<String, Option<Arc<Principal>>>,
+    /// Tells the other replicas when keys change.
+    changes: crate::changes::Changes,
 }
 
 pub fn digest(key: &str) -> String {
@@ -306,9 +308,10 @@ pub fn digest(key: &str) -> String {
 }
 
 impl ApiKeys {
-    pub fn new(db: Db) -> Self {
+    pub fn new(db: Db, changes: crate::changes::Changes) -> Self {
         Self {
             db,
+            changes,
             cache: Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(CACHE_TTL)
@@ -494,6 +497,7 @@ impl ApiKeys {
         }
         // Keys made with this one carry its budget: drop every cached owner.
         self.cache.invalidate_all();
+        self.changes.keys_changed();
         Ok(key_dto(row))
     }
 
@@ -524,6 +528,7 @@ impl ApiKeys {
                 .map_err(StoreError::from)?;
             self.cache.invalidate(&key.digest).await;
         }
+        self.changes.keys_changed();
         tracing::info!(
             key_id,
             revoked = doomed.len(),
@@ -590,8 +595,15 @@ impl ApiKeys {
         });
     }
 
-    /// Drops every cached owner (after a change to data the cache copies, such as a handle).
+    /// Drops every cached owner (after a change to data the cache copies, such as a
+    /// handle), here and on the other replicas.
     pub fn forget_all(&self) {
+        self.forget_all_here();
+        self.changes.keys_changed();
+    }
+
+    /// Drops every cached owner of this process (another replica changed keys).
+    pub fn forget_all_here(&self) {
         self.cache.invalidate_all();
     }
 }

@@ -581,7 +581,13 @@ impl Connections {
 }
 
 /// Tests every connection that is due, in the background, for the life of the process.
-pub fn spawn_scheduler(connections: Connections, interval: Duration) {
+/// With replicas sharing Redis, one replica per connection and interval takes the check
+/// (a lease); the result reaches the others through the database and the change bus.
+pub fn spawn_scheduler(
+    connections: Connections,
+    interval: Duration,
+    shared: Option<Arc<crate::cluster::Shared>>,
+) {
     if interval.is_zero() {
         tracing::info!("scheduled health checks are off");
         return;
@@ -613,11 +619,20 @@ pub fn spawn_scheduler(connections: Connections, interval: Duration) {
                     return;
                 };
                 let connections = connections.clone();
+                let shared = shared.clone();
                 tokio::spawn(async move {
                     let lock = connections.locks.get(&row.id);
                     // A test already running for this connection covers this round.
                     if lock.try_lock().is_err() {
                         return;
+                    }
+                    if let Some(shared) = shared {
+                        // Another replica holds this round's check. Without Redis each
+                        // replica checks (a check too many beats none).
+                        let lease = format!("health:{}", row.id);
+                        if matches!(shared.lease(&lease, interval).await, Ok(false)) {
+                            return;
+                        }
                     }
                     if let Err(e) = connections.run_check(&row, Trigger::Scheduled).await {
                         tracing::warn!(connection_id = %row.id, error = %e, "scheduled health check failed to run");

@@ -84,6 +84,7 @@ catalogue! {
     // streams and the store
     CLIENT_CLOSED_REQUEST,
     GATEWAY3_CONN_001,
+    SHARED_STATE_UNAVAILABLE,
     INTERNAL_ERROR,
 }
 

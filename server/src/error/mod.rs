@@ -103,6 +103,10 @@ pub enum RequestError {
     /// connected.
     #[error("Gateway temporarily unavailable: {0}")]
     GatewayUnavailable(String),
+    /// Redis, where replicas share limits and budgets, does not answer and
+    /// `--redis-failure closed` says to refuse rather than count alone.
+    #[error("Shared limits are unavailable (Redis does not answer); retry in a moment")]
+    SharedStateUnavailable,
     #[error("Request body is too large")]
     TooLarge,
     #[error("The request body stopped arriving before it was complete")]
@@ -136,6 +140,7 @@ impl Coded for RequestError {
             RequestError::Overloaded => codes::OVERLOADED,
             RequestError::NoUsableConnection(_) => codes::NO_AVAILABLE_CONNECTION,
             RequestError::GatewayUnavailable(_) => codes::GATEWAY3_CONN_001,
+            RequestError::SharedStateUnavailable => codes::SHARED_STATE_UNAVAILABLE,
             RequestError::UnsupportedMediaType => codes::UNSUPPORTED_MEDIA_TYPE,
             RequestError::RouteNotFound(_) => codes::ROUTE_NOT_FOUND,
             RequestError::NotFound(_) => codes::NOT_FOUND,
@@ -155,9 +160,9 @@ impl Coded for RequestError {
             RequestError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             RequestError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             RequestError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
-            RequestError::NoUsableConnection(_) | RequestError::GatewayUnavailable(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            RequestError::NoUsableConnection(_)
+            | RequestError::GatewayUnavailable(_)
+            | RequestError::SharedStateUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             RequestError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             RequestError::RouteNotFound(_)
             | RequestError::NotFound(_)
@@ -175,7 +180,11 @@ impl Coded for RequestError {
     }
 
     fn retry_after(&self) -> Option<u64> {
-        matches!(self, RequestError::Overloaded).then_some(1)
+        matches!(
+            self,
+            RequestError::Overloaded | RequestError::SharedStateUnavailable
+        )
+        .then_some(1)
     }
 }
 

@@ -29,7 +29,7 @@ use crate::auth::{AuthError, Principal};
 use crate::clock::now_ms;
 use crate::error::{codes, ApiError, RequestError, UpstreamError};
 use crate::extract::RequestMeta;
-use crate::limits::OverBudget;
+use crate::limits::{OverBudget, Refused};
 use crate::providers::{self, ChatReply, NativeApi, NativeReply, ProviderError};
 use crate::routing::{self, catalog::Route, Candidate};
 use crate::state::AppState;
@@ -138,11 +138,25 @@ pub async fn serve(
         now_ms: now_ms(),
         request: size,
         dry_run: false,
+        cursor: None,
     };
     let mut plan = match routing::plan(&snapshot, &caller.user_id, &model, &ctx) {
         Ok(p) => p,
         Err(e) => return call.fail(&*dialect, e.into(), stream),
     };
+    if let Some(shared) = shared_round_robin(&state, &plan) {
+        // Replicas share one round-robin position: plan again from it.
+        if let Ok(at) = Box::pin(shared).await {
+            let ctx = routing::Context {
+                cursor: Some(at),
+                ..ctx
+            };
+            plan = match routing::plan(&snapshot, &caller.user_id, &model, &ctx) {
+                Ok(p) => p,
+                Err(e) => return call.fail(&*dialect, e.into(), stream),
+            };
+        }
+    }
     if let Err(e) = narrow_to_key(&mut plan, &caller, &model) {
         return call.fail(&*dialect, e.into(), stream);
     }
@@ -182,14 +196,37 @@ pub async fn serve(
         body["stream_options"] = json!({"include_usage": true});
     }
     let estimate = size.prompt_tokens.saturating_add(size.completion_tokens);
-    match state.key_limiter.try_acquire(
-        &caller.key_id,
-        caller.policy.rpm,
-        caller.policy.tpm,
-        estimate,
-    ) {
+    let key_hold = if state.key_limiter.is_shared() {
+        // Boxed: its future (a Redis round trip) stays out of the unshared path's.
+        Box::pin(state.key_limiter.reserve_shared(
+            &caller.key_id,
+            None,
+            caller.policy.rpm,
+            caller.policy.tpm,
+            estimate,
+            now_ms(),
+        ))
+        .await
+    } else {
+        state.key_limiter.reserve_here(
+            &caller.key_id,
+            None,
+            caller.policy.rpm,
+            caller.policy.tpm,
+            estimate,
+            now_ms(),
+        )
+    };
+    match key_hold {
         Ok(hold) => call.key_hold = Some(hold),
-        Err(over) => {
+        Err(Refused::Unshared) => {
+            return call.fail(
+                &*dialect,
+                RequestError::SharedStateUnavailable.into(),
+                stream,
+            )
+        }
+        Err(Refused::Over(over)) => {
             let message = format!(
                 "This API key is over its {} limit ({} a minute); retry in {} s",
                 over.kind,
@@ -215,16 +252,34 @@ pub async fn serve(
         upstream_model,
     } in plan.candidates
     {
-        let reservation = match state
-            .limiter
-            .take_daily(&route.id, route.rpd, now_ms())
-            .and_then(|()| {
-                state
-                    .limiter
-                    .try_acquire(&route.id, route.rpm, route.tpm, estimate)
-            }) {
+        let reserved = if state.limiter.is_shared() {
+            Box::pin(state.limiter.reserve_shared(
+                &route.id,
+                route.rpd,
+                route.rpm,
+                route.tpm,
+                estimate,
+                now_ms(),
+            ))
+            .await
+        } else {
+            state.limiter.reserve_here(
+                &route.id,
+                route.rpd,
+                route.rpm,
+                route.tpm,
+                estimate,
+                now_ms(),
+            )
+        };
+        let reservation = match reserved {
             Ok(r) => r,
-            Err(over) => {
+            Err(Refused::Unshared) => {
+                call.attempt(&route, "shared_state_unavailable".into(), None, 0);
+                over_spend = Some(RequestError::SharedStateUnavailable.into());
+                continue;
+            }
+            Err(Refused::Over(over)) => {
                 call.attempt(&route, format!("over_{}_budget", over.kind), None, 0);
                 if over_budget
                     .as_ref()
@@ -404,6 +459,20 @@ pub async fn serve(
     }
 }
 
+/// For a round-robin collection when replicas share state: the shared next position.
+fn shared_round_robin(
+    state: &AppState,
+    plan: &routing::Plan,
+) -> Option<impl std::future::Future<Output = Result<u64, crate::cluster::Unavailable>>> {
+    let shared = state.shared.clone()?;
+    let collection = plan
+        .collection
+        .as_ref()
+        .filter(|c| c.strategy == routing::strategy::Strategy::RoundRobin)?;
+    let id = collection.id.clone();
+    Some(async move { shared.next_cursor(&id).await })
+}
+
 /// Reserves the most this attempt can cost against every budget it falls under: the
 /// caller's key (and the keys it was made with), the caller, and — when the route is an
 /// organization's connection — the organization and its budget per member. The tightest
@@ -536,6 +605,7 @@ pub async fn native_candidate(
         now_ms: now_ms(),
         request: routing::RequestSize::default(),
         dry_run: true,
+        cursor: None,
     };
     let mut plan = routing::plan(&snapshot, &caller.user_id, model, &ctx)?;
     narrow_to_key(&mut plan, caller, model)?;

@@ -115,6 +115,9 @@ pub struct Context<'a> {
     pub request: RequestSize,
     /// `explain`: no round-robin step, no exploration.
     pub dry_run: bool,
+    /// A round-robin position to use instead of this process's own (the replicas'
+    /// shared one).
+    pub cursor: Option<u64>,
 }
 
 pub struct Candidate {
@@ -288,7 +291,8 @@ fn plan_reference(
         )));
     }
     let cursor = if collection.strategy == Strategy::RoundRobin {
-        ctx.cursors.next(&collection.id, ctx.dry_run)
+        ctx.cursor
+            .unwrap_or_else(|| ctx.cursors.next(&collection.id, ctx.dry_run))
     } else {
         0
     };
@@ -768,6 +772,7 @@ pub async fn explain(
         now_ms: crate::clock::now_ms(),
         request,
         dry_run: true,
+        cursor: None,
     };
     let plan = plan(&snapshot, user_id, model, &ctx)?;
     Ok(app::dto::ExplainDto {

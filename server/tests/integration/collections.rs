@@ -16,7 +16,7 @@ use crate::common::{error_code, spawn_app, TestApp};
 
 /// Creates a connection on `provider` (an OpenAI-compatible one) to `mock` and tests it,
 /// which stores the mock's models (`gpt-4o`, …). No retries, so failures fall through fast.
-async fn connect(
+pub(crate) async fn connect(
     app: &TestApp,
     key: &str,
     provider: &str,
@@ -53,7 +53,7 @@ async fn connect(
     id
 }
 
-async fn create_collection(app: &TestApp, key: &str, body: Value) -> Value {
+pub(crate) async fn create_collection(app: &TestApp, key: &str, body: Value) -> Value {
     let res = app
         .api(Method::POST, "/api/collections", key)
         .json(&body)

@@ -92,6 +92,11 @@ impl Drop for PgDatabase {
     }
 }
 
+/// Whether these tests run on PostgreSQL (`LANGMART_TEST_DATABASE=postgres`).
+pub fn on_postgres() -> bool {
+    wants_postgres()
+}
+
 fn wants_postgres() -> bool {
     std::env::var("LANGMART_TEST_DATABASE").is_ok_and(|v| v == "postgres")
 }

@@ -13,6 +13,7 @@ mod budgets;
 mod canary;
 mod chat_mock;
 mod cli;
+mod cluster;
 mod collections;
 mod connections;
 mod crash;
