@@ -13,5 +13,7 @@ build_site release
 log "building the server (release)"
 cargo build --release -p server
 log "starting LangMart"
-exec "$CARGO_TARGET_DIR/release/langmart" serve \
-  --addr "${LANGMART_ADDR:-127.0.0.1:3000}" --data-dir "${LANGMART_DATA_DIR:-./data}" "$@"
+# The binary's own defaults (127.0.0.1:3000, ./data) apply unless a flag, a LANGMART_*
+# variable or `--config langmart.toml` says otherwise: extra arguments pass straight
+# through, so `./scripts/run.sh --addr 127.0.0.1:8080` works.
+exec "$CARGO_TARGET_DIR/release/langmart" serve "$@"

@@ -59,6 +59,10 @@ pub struct Settings {
     pub redis_failure: crate::cluster::FailurePolicy,
     /// Prefix of every Redis key, so deployments can share one Redis.
     pub redis_prefix: String,
+    /// A listener of its own for `/metrics` (operators' network only).
+    pub metrics_addr: Option<SocketAddr>,
+    /// `/metrics` on the main listener for this bearer token.
+    pub metrics_token: Option<String>,
 }
 
 /// Server-side bounds on slow or numerous peers (see the README's Resilience section).
@@ -124,6 +128,8 @@ impl Settings {
             redis_url: None,
             redis_failure: crate::cluster::FailurePolicy::Open,
             redis_prefix: "langmart:".to_owned(),
+            metrics_addr: None,
+            metrics_token: None,
         }
     }
 
@@ -223,6 +229,8 @@ impl fmt::Debug for Settings {
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
             .field("redis_failure", &self.redis_failure)
             .field("redis_prefix", &self.redis_prefix)
+            .field("metrics_addr", &self.metrics_addr)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .finish()
     }
 }

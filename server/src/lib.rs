@@ -16,6 +16,7 @@ pub mod clock;
 pub mod cluster;
 pub mod collections;
 pub mod config;
+pub mod config_file;
 pub mod cost;
 pub mod data_dir;
 pub mod db;
@@ -29,6 +30,7 @@ pub mod ingress;
 pub mod limits;
 pub mod listen;
 pub mod logs;
+pub mod metrics;
 pub mod notify;
 pub mod orgs;
 pub mod outbound;
@@ -97,6 +99,8 @@ pub enum StartupError {
     Rollup(String),
     #[error("{0}")]
     Redis(String),
+    #[error("{0}")]
+    Metrics(String),
 }
 
 /// Opens storage and the master key: what every command (serve, user, key) needs.
@@ -138,7 +142,8 @@ pub async fn open_state(settings: Settings) -> Result<AppState, StartupError> {
         None => None,
     };
     let database_url = settings.database_url();
-    let state = AppState::new(settings, db, vault, outbound, shared);
+    let metrics = metrics::Metrics::new().map_err(|e| StartupError::Metrics(e.to_string()))?;
+    let state = AppState::new(settings, db, vault, outbound, shared, metrics);
     cluster::bus::start(&state.db, &database_url, &state.changes, &state.keys);
     // Daily quotas survive a restart: count today's requests from the log.
     let now = clock::now_ms();
@@ -167,6 +172,7 @@ pub async fn build_router(state: AppState) -> Result<Router, StartupError> {
 
     let services = Router::new()
         .route("/health", get(health::health))
+        .route("/metrics", get(metrics::scrape_with_token))
         .merge(api::router())
         .merge(ingress::router())
         .with_state(state.clone());
@@ -309,6 +315,20 @@ pub async fn serve(
     state.notifications.spawn_pruner();
     state.body_capture.spawn_pruner();
     state.gateways.spawn_pruner();
+    if let Some(addr) = state.settings.metrics_addr {
+        let metrics_listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| StartupError::Metrics(format!("--metrics-addr {addr}: {e}")))?;
+        let app = Router::new()
+            .route("/metrics", get(metrics::scrape))
+            .with_state(state.clone());
+        tracing::info!(%addr, "metrics on their own listener");
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(metrics_listener, app).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
     announce_setup(&state, &listener).await;
     let request_log = state.request_log.clone();
     let limits = state.settings.limits.clone();

@@ -5,7 +5,7 @@
 
 use std::{io::Write, net::SocketAddr, path::PathBuf, process::ExitCode};
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use app::dto::{KeyScope, SignupPolicy};
@@ -33,7 +33,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the console and the APIs.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create the database (if needed) and apply migrations, then exit.
     Migrate(StoreArgs),
     /// Manage user accounts.
@@ -53,6 +53,11 @@ enum Command {
     /// database by other means (an import, a restore). On PostgreSQL, with the servers
     /// stopped: rows written meanwhile could be counted twice.
     RebuildRollups(StoreArgs),
+    /// The settings file (`--config langmart.toml`).
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// Run a self-hosted gateway agent next to private models: it dials the server, announces
     /// the upstreams in its configuration and relays the server's requests to them. Their
     /// URLs and keys stay here. `langmart gateway status` shows a running agent's link.
@@ -100,8 +105,19 @@ struct StoreArgs {
     database_url: Option<String>,
 }
 
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the settings `serve` would run with (the same flags, environment and
+    /// `--config` file), as a config file holds them; secrets redacted.
+    Print(Box<ServeArgs>),
+}
+
 #[derive(Args)]
 struct ServeArgs {
+    /// A TOML file holding any of these settings, keyed like the long flags in snake_case
+    /// (`database_url = "postgres://…"`); flags and LANGMART_* variables override it.
+    #[arg(long, env = "LANGMART_CONFIG")]
+    config: Option<PathBuf>,
     #[arg(long, env = "LANGMART_ADDR", default_value = "127.0.0.1:3000")]
     addr: SocketAddr,
     #[command(flatten)]
@@ -146,8 +162,30 @@ struct ServeArgs {
     /// entry (log-in throttling is per address). Only with a proxy that sets it.
     #[arg(long, env = "LANGMART_TRUST_FORWARDED_FOR")]
     trust_forwarded_for: bool,
+    /// Redis shared by every replica (`redis://…`): rate limits, quotas, budgets,
+    /// round-robin positions and health-check leases are counted once across them.
+    #[arg(long, env = "LANGMART_REDIS_URL")]
+    redis_url: Option<String>,
+    /// While Redis does not answer: `open` serves on with each replica's own limits,
+    /// `closed` refuses requests that need them (503 `SHARED_STATE_UNAVAILABLE`).
+    #[arg(long, env = "LANGMART_REDIS_FAILURE", default_value = "open", value_parser = parse_redis_failure)]
+    redis_failure: server::cluster::FailurePolicy,
+    /// Prefix of every Redis key (several deployments can share one Redis).
+    #[arg(long, env = "LANGMART_REDIS_PREFIX", default_value = "langmart:")]
+    redis_prefix: String,
+    /// Serve `/metrics` (Prometheus text) on a listener of its own, e.g. 127.0.0.1:9464.
+    #[arg(long, env = "LANGMART_METRICS_ADDR")]
+    metrics_addr: Option<SocketAddr>,
+    /// Serve `/metrics` on the main listener to requests with this bearer token.
+    #[arg(long, env = "LANGMART_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
     #[command(flatten)]
     limits: LimitArgs,
+}
+
+fn parse_redis_failure(text: &str) -> Result<server::cluster::FailurePolicy, String> {
+    server::cluster::FailurePolicy::parse(text)
+        .ok_or_else(|| format!("expected `open` or `closed`, got `{text}`"))
 }
 
 /// Bounds on peers, answers, shutdown and the request log (README: Resilience).
@@ -292,15 +330,38 @@ fn settings_for(store: &StoreArgs) -> Settings {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("LANGMART_LOG")
-                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = EnvFilter::try_from_env("LANGMART_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // `LANGMART_LOG_FORMAT=json`: one JSON object per line, for log collectors.
+    if std::env::var("LANGMART_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
 
-    match run(Cli::parse()).await {
+    let typed: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let argv = match server::config_file::with_file(&Cli::command(), typed.clone()) {
+        Ok(argv) => argv,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let cli = Cli::parse_from(&argv);
+    if let Command::Config {
+        command: ConfigCommand::Print(_),
+    } = &cli.command
+    {
+        let text = server::config_file::print(&Cli::command(), &typed, &argv);
+        return match std::io::stdout().write_all(text.as_bytes()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::FAILURE,
+        };
+    }
+    match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -312,6 +373,8 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Gateway(args) => gateway(args).await?,
+        // Answered in `main`, before anything starts.
+        Command::Config { .. } => {}
         Command::Serve(args) => {
             let mut settings = settings_for(&args.store);
             settings.addr = args.addr;
@@ -331,6 +394,11 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             settings.allow_private_endpoints = args.allow_private_endpoints;
             settings.signup = args.signup;
             settings.trust_forwarded_for = args.trust_forwarded_for;
+            settings.redis_url = args.redis_url.filter(|u| !u.is_empty());
+            settings.redis_failure = args.redis_failure;
+            settings.redis_prefix = args.redis_prefix;
+            settings.metrics_addr = args.metrics_addr;
+            settings.metrics_token = args.metrics_token.filter(|t| !t.is_empty());
             args.limits.apply(&mut settings);
             if args.allow_private_endpoints {
                 tracing::warn!("--allow-private-endpoints: every user's connections may reach this machine's and its network's private addresses");

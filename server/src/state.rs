@@ -59,6 +59,8 @@ pub struct Services {
     pub admission: Arc<crate::admission::Admission>,
     /// Fires when the shutdown grace is over: open streams end with an error event.
     pub ending: crate::listen::Ending,
+    /// `/metrics`: counters fed by the log writer, gauges read when scraped.
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// Redis, when replicas share limits, budgets and positions (`--redis-url`).
     pub shared: Option<Arc<crate::cluster::Shared>>,
 }
@@ -70,6 +72,7 @@ impl AppState {
         vault: Vault,
         outbound: crate::outbound::Outbound,
         shared: Option<Arc<crate::cluster::Shared>>,
+        metrics: crate::metrics::Metrics,
     ) -> Self {
         let outbound = Arc::new(outbound);
         let changes = Changes::default();
@@ -108,7 +111,9 @@ impl AppState {
             settings.gateway_heartbeat,
             settings.gateway_grace,
         );
-        let request_log = RequestLog::start(db.clone(), settings.log_flush_interval);
+        let metrics = Arc::new(metrics);
+        let request_log =
+            RequestLog::start(db.clone(), settings.log_flush_interval, metrics.clone());
         let collections = Collections::new(db.clone(), routing.clone(), changes.clone());
         let aliases = Aliases::new(db.clone(), routing.clone(), changes.clone());
         let admission = crate::admission::Admission::new(settings.limits.max_concurrent_requests);
@@ -135,6 +140,7 @@ impl AppState {
             request_log,
             admission,
             ending: crate::listen::Ending::default(),
+            metrics,
             shared,
         }))
     }

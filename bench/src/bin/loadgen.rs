@@ -22,7 +22,8 @@ struct Cli {
 
 #[derive(clap::Args, Clone)]
 struct Target {
-    /// Base URL ending in /v1.
+    /// Base URL ending in /v1 (`concurrency`: several, comma-separated, spread over the
+    /// workers, for replicas without a load balancer).
     #[arg(long)]
     url: String,
     #[arg(long, default_value = "none")]
@@ -240,9 +241,14 @@ async fn concurrency_run(t: Target, concurrency: usize, seconds: u64, pid: Optio
     let cpu_before = pid.map(cpu_ticks);
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
+    let urls: Vec<String> = t.url.split(',').map(str::to_owned).collect();
     let workers: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (c, t) = (c.clone(), t.clone());
+        .map(|i| {
+            let c = c.clone();
+            let t = Target {
+                url: urls[i % urls.len()].clone(),
+                ..t.clone()
+            };
             tokio::spawn(async move {
                 let mut h = hist();
                 let mut errors = 0u64;

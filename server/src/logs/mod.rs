@@ -159,11 +159,19 @@ impl RequestLog {
     /// arrives (`--log-flush-ms`): the writer sleeps instead of waiting on the channel, so
     /// rows sent meanwhile wake nothing (waiting on the channel woke a thread for every
     /// request, two futex calls each, per `strace -c`). It is also the most a crash loses.
-    pub fn start(db: Db, linger: Duration) -> Self {
+    /// Each row is also counted in `metrics` as the writer takes it (off the request path).
+    pub fn start(db: Db, linger: Duration, metrics: Arc<crate::metrics::Metrics>) -> Self {
         let (tx, rx) = mpsc::channel(CHANNEL);
         let flush_now = Arc::new(Notify::new());
         let health = Arc::new(WriterHealth::default());
-        tokio::spawn(writer(db, rx, flush_now.clone(), linger, health.clone()));
+        tokio::spawn(writer(
+            db,
+            rx,
+            flush_now.clone(),
+            linger,
+            health.clone(),
+            metrics,
+        ));
         Self {
             tx,
             flush_now,
@@ -229,6 +237,7 @@ async fn writer(
     flush_now: Arc<Notify>,
     linger: Duration,
     health: Arc<WriterHealth>,
+    metrics: Arc<crate::metrics::Metrics>,
 ) {
     let mut batch: Vec<LogRow> = Vec::with_capacity(BATCH);
     let mut waiters: Vec<oneshot::Sender<()>> = Vec::new();
@@ -238,7 +247,10 @@ async fn writer(
     let mut conn: Option<PoolConnection<Any>> = None;
     let take = |m: Message, batch: &mut Vec<LogRow>, waiters: &mut Vec<oneshot::Sender<()>>| match m
     {
-        Message::Row(r) => batch.push(*r),
+        Message::Row(r) => {
+            metrics.observe(&r);
+            batch.push(*r);
+        }
         Message::Flush(w) => waiters.push(w),
     };
     let mut open = true;

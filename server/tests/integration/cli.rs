@@ -289,3 +289,81 @@ async fn rotate_master_key_reseals_without_breaking_a_running_server() {
     assert_eq!(opened.fields()["api_key"], "sk-rotation-secret-42");
     assert_eq!(running.vault.key_id(), after.sealed_key_id);
 }
+
+/// `langmart config print` with `--config FILE`, the environment `env` and `flags`.
+#[expect(
+    clippy::expect_used,
+    reason = "a binary that cannot start must fail the test"
+)]
+fn config_print(file: &std::path::Path, env: &[(&str, &str)], flags: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_langmart"));
+    cmd.args(["config", "print", "--config"])
+        .arg(file)
+        .args(flags);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("LANGMART_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.envs(env.iter().copied());
+    cmd.output().expect("run langmart")
+}
+
+#[test]
+fn a_config_file_holds_every_flag_and_flags_then_environment_win() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("langmart.toml");
+    std::fs::write(
+        &file,
+        r#"
+addr = "127.0.0.1:8089"
+health_check_interval_secs = 300
+max_body_bytes = 1000
+redis_url = "redis://:s3cret-pass@127.0.0.1:6379"
+metrics_token = "scrape-me-0123"
+trust_forwarded_for = true
+redis_failure = "closed"
+"#,
+    )
+    .unwrap();
+    let out = config_print(
+        &file,
+        &[("LANGMART_HEALTH_CHECK_INTERVAL_SECS", "77")],
+        &["--max-body-bytes", "2000"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in [
+        "addr = \"127.0.0.1:8089\"  # file",
+        "health_check_interval_secs = 77  # environment",
+        "max_body_bytes = 2000  # flag",
+        "trust_forwarded_for = true  # file",
+        "redis_failure = \"closed\"  # file",
+        "redis_url = \"redis://:***@127.0.0.1:6379\"  # file",
+        "metrics_token = \"***\"  # file",
+        "signup = \"invite\"  # default",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing `{line}` in:\n{text}"
+        );
+    }
+    assert!(
+        !text.contains("s3cret") && !text.contains("scrape-me"),
+        "{text}"
+    );
+
+    // An unknown key, and a bad value, are refused with their names.
+    std::fs::write(&file, "adress = \"127.0.0.1:1\"\n").unwrap();
+    let out = config_print(&file, &[], &[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown setting `adress`"));
+    std::fs::write(&file, "redis_failure = \"sometimes\"\n").unwrap();
+    let out = config_print(&file, &[], &[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sometimes"));
+}

@@ -29,6 +29,7 @@ mod keys;
 mod log_queries;
 mod login_hardening;
 mod messages;
+mod metrics;
 mod mocks;
 mod native;
 mod native_mock;
