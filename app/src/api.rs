@@ -11,12 +11,12 @@ use std::collections::BTreeMap;
 use leptos::server_fn::codec::Json;
 
 use crate::dto::{
-    AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
-    ConnectionDto, ConnectionUpdateDto, CreatedGatewayDto, CreatedSignupInviteDto, DashboardDto,
-    ExplainDto, GatewayDetailDto, InvitationDto, LogBodiesDto, LogFilterDto, LogPageDto, MemberDto,
-    ModelDto, ModelRowDto, NewConnectionDto, NotificationsDto, OrgDto, OrgRole,
-    PlaygroundRequestDto, PriceDto, ProviderDto, ReachableModelDto, SignupInviteDto,
-    SignupStatusDto, TestResultDto, TryResultDto, UserDto,
+    AliasDto, AliasInputDto, ApiKeyDto, BudgetDto, BudgetUseDto, CollectionDto, CollectionInputDto,
+    ConnectionDetailDto, ConnectionDto, ConnectionUpdateDto, CreatedGatewayDto,
+    CreatedSignupInviteDto, DashboardDto, ExplainDto, GatewayDetailDto, InvitationDto,
+    LogBodiesDto, LogFilterDto, LogPageDto, MemberDto, ModelDto, ModelRowDto, NewConnectionDto,
+    NotificationsDto, OrgBudgetsDto, OrgDto, OrgRole, PlaygroundRequestDto, PriceDto, ProviderDto,
+    ReachableModelDto, SignupInviteDto, SignupStatusDto, TestResultDto, TryResultDto, UserDto,
 };
 use crate::error::AppError;
 use leptos::server_fn::codec::{StreamingText, TextStream};
@@ -160,6 +160,34 @@ pub async fn list_api_keys() -> Result<Vec<ApiKeyDto>, AppError> {
     backend.list_api_keys(&session).await
 }
 
+/// A budget from a form's amount and period fields: an empty amount is no budget.
+pub fn budget_from_form(
+    usd: Option<String>,
+    period: Option<String>,
+    field: &'static str,
+) -> Result<Option<crate::dto::BudgetDto>, AppError> {
+    let filled = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    filled(usd)
+        .map(|usd| {
+            usd.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .ok_or_else(|| {
+                    AppError::new(
+                        "INVALID_FIELD",
+                        format!("{field} must be an amount in USD"),
+                        400,
+                    )
+                    .with_field(field)
+                })
+                .map(|usd| crate::dto::BudgetDto {
+                    usd,
+                    period: filled(period).unwrap_or_else(|| "month".into()),
+                })
+        })
+        .transpose()
+}
+
 /// `inference` and `manage` are checkboxes: present when ticked.
 pub use key_form::{create_api_key, CreateApiKey};
 
@@ -204,19 +232,7 @@ mod key_form {
                 })
                 .transpose()
         };
-        let budget = filled(budget_usd)
-            .map(|usd| {
-                usd.parse::<f64>()
-                    .map_err(|_| {
-                        AppError::new("INVALID_FIELD", "budget must be an amount in USD", 400)
-                            .with_field("budget")
-                    })
-                    .map(|usd| crate::dto::BudgetDto {
-                        usd,
-                        period: filled(budget_period).unwrap_or_else(|| "month".into()),
-                    })
-            })
-            .transpose()?;
+        let budget = super::budget_from_form(budget_usd, budget_period, "budget")?;
         let policy = crate::dto::KeyPolicyDto {
             models: filled(models).map(|m| {
                 m.split([',', ' ', '\n'])
@@ -247,6 +263,54 @@ mod key_form {
 pub async fn revoke_api_key(id: String) -> Result<(), AppError> {
     let (backend, session) = ssr::context().await?;
     backend.revoke_api_key(&session, id).await
+}
+
+/// The budgets that limit the signed-in user, with what is spent of each.
+#[server(prefix = "/api/fn", endpoint = "my_budgets")]
+pub async fn my_budgets() -> Result<Vec<BudgetUseDto>, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.my_budgets(&session).await
+}
+
+/// An organization's budgets (its admins).
+#[server(prefix = "/api/fn", endpoint = "org_budgets")]
+pub async fn org_budgets(org: String) -> Result<OrgBudgetsDto, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.org_budgets(&session, org).await
+}
+
+/// Sets both of an organization's budgets from its form; an empty amount removes one.
+#[server(prefix = "/api/fn", endpoint = "set_org_budgets")]
+pub async fn set_org_budgets(
+    org: String,
+    budget_usd: Option<String>,
+    budget_period: Option<String>,
+    member_usd: Option<String>,
+    member_period: Option<String>,
+) -> Result<OrgBudgetsDto, AppError> {
+    let budget = budget_from_form(budget_usd, budget_period, "budget_usd")?;
+    let member = budget_from_form(member_usd, member_period, "member_usd")?;
+    let (backend, session) = ssr::context().await?;
+    backend.set_org_budgets(&session, org, budget, member).await
+}
+
+/// Every user's budget, by user id (platform admins).
+#[server(prefix = "/api/fn", endpoint = "user_budgets")]
+pub async fn user_budgets() -> Result<Vec<(String, BudgetDto)>, AppError> {
+    let (backend, session) = ssr::context().await?;
+    backend.user_budgets(&session).await
+}
+
+/// Sets a user's budget (platform admins); an empty amount removes it.
+#[server(prefix = "/api/fn", endpoint = "set_user_budget")]
+pub async fn set_user_budget(
+    user_id: String,
+    usd: Option<String>,
+    period: Option<String>,
+) -> Result<(), AppError> {
+    let budget = budget_from_form(usd, period, "usd")?;
+    let (backend, session) = ssr::context().await?;
+    backend.set_user_budget(&session, user_id, budget).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "list_orgs")]

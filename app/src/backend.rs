@@ -9,11 +9,11 @@ use tower_sessions::Session;
 use std::collections::BTreeMap;
 
 use crate::dto::{
-    AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
-    ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, CreatedGatewayDto,
+    AliasDto, AliasInputDto, ApiKeyDto, BudgetDto, BudgetUseDto, CollectionDto, CollectionInputDto,
+    ConnectionDetailDto, ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, CreatedGatewayDto,
     CreatedSignupInviteDto, DashboardDto, ExplainDto, GatewayDetailDto, InvitationDto, KeyLifetime,
     KeyPolicyDto, KeyScope, LogBodiesDto, LogFilterDto, LogPageDto, MemberDto, ModelDto,
-    ModelRowDto, NewConnectionDto, NewGatewayDto, NotificationsDto, OrgDto, OrgRole,
+    ModelRowDto, NewConnectionDto, NewGatewayDto, NotificationsDto, OrgBudgetsDto, OrgDto, OrgRole,
     PlaygroundRequestDto, PriceDto, ProviderDto, ReachableModelDto, SignupInviteDto,
     SignupStatusDto, TestResultDto, TryResultDto, UserDto,
 };
@@ -79,6 +79,25 @@ pub trait ConsoleBackend: Send + Sync + 'static {
         policy: KeyPolicyDto,
     ) -> Result<CreatedApiKeyDto, AppError>;
     async fn revoke_api_key(&self, session: &Session, id: String) -> Result<(), AppError>;
+
+    /// The budgets that limit the signed-in user, with spend.
+    async fn my_budgets(&self, session: &Session) -> Result<Vec<BudgetUseDto>, AppError>;
+    async fn org_budgets(&self, session: &Session, org: String) -> Result<OrgBudgetsDto, AppError>;
+    /// Replaces both of an organization's budgets (`None` removes one).
+    async fn set_org_budgets(
+        &self,
+        session: &Session,
+        org: String,
+        budget: Option<BudgetDto>,
+        member_budget: Option<BudgetDto>,
+    ) -> Result<OrgBudgetsDto, AppError>;
+    async fn user_budgets(&self, session: &Session) -> Result<Vec<(String, BudgetDto)>, AppError>;
+    async fn set_user_budget(
+        &self,
+        session: &Session,
+        user_id: String,
+        budget: Option<BudgetDto>,
+    ) -> Result<(), AppError>;
 
     async fn list_orgs(&self, session: &Session) -> Result<Vec<OrgDto>, AppError>;
     async fn create_org(

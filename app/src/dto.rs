@@ -233,6 +233,29 @@ pub struct BudgetDto {
     pub period: String,
 }
 
+/// A budget that limits someone, with what is spent of it this period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BudgetUseDto {
+    /// `user`, `organization` or `member` (an organization's budget per member).
+    pub scope: String,
+    /// The handle of the user or organization it belongs to.
+    pub owner: String,
+    pub usd: f64,
+    pub period: String,
+    pub spent_usd: f64,
+    pub resets_at: Option<String>,
+}
+
+/// An organization's budgets as its admins set them: its own, and each member's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrgBudgetsDto {
+    pub organization: String,
+    pub budget: Option<BudgetDto>,
+    pub member_budget: Option<BudgetDto>,
+    /// What the organization's connections served this period, against `budget`.
+    pub spent_usd: Option<f64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiKeyDto {
     pub id: String,

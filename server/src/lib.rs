@@ -9,6 +9,7 @@ pub mod admission;
 pub mod aliases;
 pub mod api;
 pub mod auth;
+pub mod budget_settings;
 pub mod budgets;
 pub mod catalog;
 pub mod changes;

@@ -1,3 +1,4 @@
 pub mod explain;
 pub mod feedback;
 pub mod layout;
+pub mod spend;

@@ -154,7 +154,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/users/{id}/budget", put(budgets::set_for_user))
         .route(
             "/api/organizations/{handle}/budget",
-            put(budgets::set_for_org),
+            get(budgets::of_org).put(budgets::set_for_org),
         )
         .route("/api/{*rest}", any(not_found))
 }

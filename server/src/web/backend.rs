@@ -13,12 +13,12 @@ use std::collections::BTreeMap;
 
 use crate::catalog::{connections::ConnectionFilter, providers, Actor};
 use app::dto::{
-    AliasDto, AliasInputDto, ApiKeyDto, CollectionDto, CollectionInputDto, ConnectionDetailDto,
-    ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto, CreatedSignupInviteDto, DashboardDto,
-    ExplainDto, InvitationDto, KeyLifetime, KeyScope, LogBodiesDto, LogFilterDto, LogPageDto,
-    MemberDto, ModelDto, ModelRowDto, NewConnectionDto, NotificationsDto, OrgDto, OrgRole,
-    PlaygroundRequestDto, PriceDto, ProviderDto, ReachableModelDto, SignupInviteDto,
-    SignupStatusDto, TestResultDto, TryResultDto, UserDto,
+    AliasDto, AliasInputDto, ApiKeyDto, BudgetDto, BudgetUseDto, CollectionDto, CollectionInputDto,
+    ConnectionDetailDto, ConnectionDto, ConnectionUpdateDto, CreatedApiKeyDto,
+    CreatedSignupInviteDto, DashboardDto, ExplainDto, InvitationDto, KeyLifetime, KeyScope,
+    LogBodiesDto, LogFilterDto, LogPageDto, MemberDto, ModelDto, ModelRowDto, NewConnectionDto,
+    NotificationsDto, OrgBudgetsDto, OrgDto, OrgRole, PlaygroundRequestDto, PriceDto, ProviderDto,
+    ReachableModelDto, SignupInviteDto, SignupStatusDto, TestResultDto, TryResultDto, UserDto,
 };
 use app::error::AppError;
 
@@ -270,6 +270,63 @@ impl ConsoleBackend for ConsoleService {
     async fn revoke_api_key(&self, session: &Session, key_id: String) -> Result<(), AppError> {
         let id = self.user_id(session).await?;
         Ok(self.state.keys.revoke(&id, &key_id).await?)
+    }
+
+    async fn my_budgets(&self, session: &Session) -> Result<Vec<BudgetUseDto>, AppError> {
+        let me = self.principal(session).await?;
+        Ok(crate::budget_settings::limiting(&self.state, &me.user_id, &me.handle).await?)
+    }
+
+    async fn org_budgets(&self, session: &Session, org: String) -> Result<OrgBudgetsDto, AppError> {
+        let id = self.user_id(session).await?;
+        Ok(crate::budget_settings::of_org(&self.state, &id, &org).await?)
+    }
+
+    async fn set_org_budgets(
+        &self,
+        session: &Session,
+        org: String,
+        budget: Option<BudgetDto>,
+        member_budget: Option<BudgetDto>,
+    ) -> Result<OrgBudgetsDto, AppError> {
+        let id = self.user_id(session).await?;
+        Ok(crate::budget_settings::set_for_org(
+            &self.state,
+            &id,
+            &org,
+            Some(budget),
+            Some(member_budget),
+        )
+        .await?)
+    }
+
+    async fn user_budgets(&self, session: &Session) -> Result<Vec<(String, BudgetDto)>, AppError> {
+        let actor = self.actor(session).await?;
+        let mut budgets: Vec<(String, BudgetDto)> =
+            crate::budget_settings::of_users(&self.state, actor.is_admin)
+                .await?
+                .into_iter()
+                .collect();
+        budgets.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(budgets)
+    }
+
+    async fn set_user_budget(
+        &self,
+        session: &Session,
+        user_id: String,
+        budget: Option<BudgetDto>,
+    ) -> Result<(), AppError> {
+        let actor = self.actor(session).await?;
+        crate::budget_settings::set_for_user(
+            &self.state,
+            &actor.user_id,
+            actor.is_admin,
+            &user_id,
+            budget,
+        )
+        .await?;
+        Ok(())
     }
 
     async fn list_orgs(&self, session: &Session) -> Result<Vec<OrgDto>, AppError> {

@@ -4,9 +4,10 @@
 //! that dies costs only its own requests; without Redis they serve on alone (`degraded`)
 //! and share again once it is back.
 //!
-//! Needs PostgreSQL (`LANGMART_TEST_DATABASE=postgres`) and `redis-server`: each test
-//! starts its own Redis on a free port, so stopping it touches nobody else. Skipped
-//! otherwise — but under `CI=true` a missing `redis-server` fails.
+//! The replica tests need PostgreSQL (`LANGMART_TEST_DATABASE=postgres`) and
+//! `redis-server`: each starts its own Redis on a free port, so stopping it touches nobody
+//! else. Skipped otherwise — but under `CI=true` a missing `redis-server` fails. The last
+//! test (the failure policies, with no Redis at all) runs on either database.
 
 #![expect(
     clippy::unwrap_used,
@@ -22,6 +23,7 @@ use serde_json::{json, Value};
 use crate::chat_mock::ChatMock;
 use crate::collections::{connect, create_collection};
 use crate::common::{on_postgres, spawn_app_with, TestApp};
+use server::cluster::FailurePolicy;
 
 /// A `redis-server` of this test's own, on a free port, with nothing kept on disk.
 struct Redis {
@@ -485,4 +487,62 @@ async fn a_dead_replica_costs_only_its_own_requests_and_a_dead_redis_only_sharin
         }
     }
     assert_eq!(ok, 3, "one shared 3 rpm window again");
+}
+
+#[tokio::test]
+async fn with_redis_away_closed_refuses_what_needs_shared_state_and_open_serves_alone() {
+    // A port nothing listens on: Redis is never there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("redis://127.0.0.1:{port}");
+    for policy in [FailurePolicy::Closed, FailurePolicy::Open] {
+        let url = url.clone();
+        let Some(app) = spawn_app_with(|s| {
+            s.redis_url = Some(url);
+            s.redis_failure = policy;
+        })
+        .await
+        else {
+            return;
+        };
+        let (_, admin) = app.user_with_key("root@example.com", "root").await;
+        let free = ChatMock::start("free").await;
+        let limited = ChatMock::start("limited").await;
+        connect(&app, &admin, "openai", &free, json!({})).await;
+        connect(
+            &app,
+            &admin,
+            "groq",
+            &limited,
+            json!({"rate_limit_rpm": 100}),
+        )
+        .await;
+        assert_eq!(
+            chat(&app, &admin, "openai/gpt-4o").await.status(),
+            StatusCode::OK,
+            "no limit, no shared state needed ({policy:?})"
+        );
+        let res = chat(&app, &admin, "groq/gpt-4o").await;
+        if policy == FailurePolicy::Closed {
+            assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(res.headers()["retry-after"], "1");
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "SHARED_STATE_UNAVAILABLE", "{body}");
+        } else {
+            assert_eq!(res.status(), StatusCode::OK, "open: counted here alone");
+        }
+        let health: Value = reqwest::get(app.url("/health"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            (&health["status"], &health["redis"]),
+            (&json!("degraded"), &json!("down"))
+        );
+    }
 }

@@ -1,9 +1,10 @@
 use leptos::prelude::*;
 
 use super::short_time;
-use crate::api::{list_api_keys, CreateApiKey, RevokeApiKey};
+use crate::api::{list_api_keys, my_budgets, CreateApiKey, RevokeApiKey};
 use crate::components::feedback::{Done, FieldError, FormError};
-use crate::dto::{ApiKeyDto, CreatedApiKeyDto};
+use crate::components::spend::spend_bar;
+use crate::dto::{ApiKeyDto, BudgetDto, CreatedApiKeyDto};
 
 #[component]
 pub fn ApiKeysTab() -> impl IntoView {
@@ -16,6 +17,7 @@ pub fn ApiKeysTab() -> impl IntoView {
     );
 
     view! {
+        <BudgetsLimitingYou/>
         <section class="card">
             <h2>"Create an API key"</h2>
             <p class="muted">
@@ -250,25 +252,48 @@ fn limits_text(key: &ApiKeyDto) -> String {
 
 /// Spend against the budget as a bar (amber from 80%), or what was spent.
 fn spend_view(key: &ApiKeyDto) -> AnyView {
-    let Some(budget) = &key.policy.budget else {
-        return view! { <span class="muted">"no budget"</span> }.into_any();
-    };
-    let spent = key.spent_usd.unwrap_or(0.0);
-    let share = if budget.usd > 0.0 {
-        (spent / budget.usd).min(1.0)
-    } else {
-        1.0
-    };
-    let class = if share >= 0.8 {
-        "bar-fill warn"
-    } else {
-        "bar-fill"
-    };
-    view! {
-        <div class="spend" data-testid="key-spend">
-            <div class="bar"><div class=class style=format!("width: {:.0}%", share * 100.0)></div></div>
-            <span class="small">{format!("${spent:.4} of ${} / {}", budget.usd, budget.period)}</span>
-        </div>
+    match &key.policy.budget {
+        Some(budget) => spend_bar(key.spent_usd.unwrap_or(0.0), budget, "key-spend"),
+        None => view! { <span class="muted">"no budget"</span> }.into_any(),
     }
-    .into_any()
+}
+
+/// The budgets of people and organizations that limit the signed-in user (hidden when
+/// there are none): set by a platform admin or an organization's admins.
+#[component]
+fn BudgetsLimitingYou() -> impl IntoView {
+    let budgets = Resource::new(|| (), |_| my_budgets());
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let list = budgets.await.unwrap_or_default();
+                (!list.is_empty()).then(|| view! {
+                    <section class="card" data-testid="my-budgets">
+                        <h2>"Budgets that limit you"</h2>
+                        <p class="muted">"Requests past one of these are refused with 402 until it resets; your keys' own budgets are below."</p>
+                        <table class="table">
+                            <thead><tr><th>"Whose"</th><th>"Spent"</th><th>"Resets"</th></tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|b| {
+                                    let whose = match b.scope.as_str() {
+                                        "user" => "yours (set by a platform admin)".to_owned(),
+                                        "organization" => format!("@{} in all", b.owner),
+                                        _ => format!("yours in @{}", b.owner),
+                                    };
+                                    let budget = BudgetDto { usd: b.usd, period: b.period.clone() };
+                                    view! {
+                                        <tr data-budget=b.scope.clone()>
+                                            <td>{whose}</td>
+                                            <td>{spend_bar(b.spent_usd, &budget, "budget-spend")}</td>
+                                            <td>{b.resets_at.as_deref().map(short_time).unwrap_or_else(|| "never".into())}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </section>
+                })
+            })}
+        </Transition>
+    }
 }

@@ -2,11 +2,13 @@
 //! choices about their connections), members and invitations (admins), and a new one.
 
 use crate::api::{
-    list_members, list_orgs, my_invitations, org_invitations, AnswerInvitation, CreateOrg,
-    InviteMember, LeaveOrg, RemoveMember, SetMemberRole, SetMembership, WithdrawInvitation,
+    list_members, list_orgs, my_invitations, org_budgets, org_invitations, AnswerInvitation,
+    CreateOrg, InviteMember, LeaveOrg, RemoveMember, SetMemberRole, SetMembership, SetOrgBudgets,
+    WithdrawInvitation,
 };
-use crate::components::feedback::{FieldError, FormError};
-use crate::dto::{OrgDto, OrgRole};
+use crate::components::feedback::{Done, FieldError, FormError};
+use crate::components::spend::{spend_bar, BUDGET_PERIODS};
+use crate::dto::{BudgetDto, OrgDto, OrgRole};
 use leptos::prelude::*;
 
 use super::short_time;
@@ -94,7 +96,11 @@ pub fn OrganizationsTab() -> impl IntoView {
                         .get()
                         .and_then(|r| r.ok())
                         .and_then(|list| list.into_iter().find(|o| o.handle == handle));
-                    org.map(|org| view! { <Members org leave selected/> })
+                    org.map(|org| {
+                        let budgets = (org.role == OrgRole::Admin)
+                            .then(|| view! { <OrgBudgets org=org.handle.clone()/> });
+                        view! { <Members org leave selected/> {budgets} }
+                    })
                 })
         }}
         <section class="card">
@@ -382,6 +388,91 @@ fn Members(
                     {move || matches!(added.get(), Some(Ok(_))).then(|| view! { <p class="ok" role="status">"Invitation sent."</p> })}
                 </ActionForm>
             </Show>
+        </section>
+    }
+}
+
+/// An amount field and its period select, filled with `current`.
+fn budget_fields(
+    usd_name: &'static str,
+    period_name: &'static str,
+    label: &'static str,
+    current: Option<BudgetDto>,
+) -> impl IntoView {
+    let amount = current
+        .as_ref()
+        .map(|b| b.usd.to_string())
+        .unwrap_or_default();
+    let period = current.map_or_else(|| "month".to_owned(), |b| b.period);
+    view! {
+        <label>
+            {label}
+            <input type="text" inputmode="decimal" name=usd_name value=amount placeholder="none"/>
+        </label>
+        <label>
+            "per"
+            <select name=period_name>
+                {BUDGET_PERIODS.map(|(value, text)| view! {
+                    <option value=value selected=period == value>{text}</option>
+                }).collect_view()}
+            </select>
+        </label>
+    }
+}
+
+/// An organization's budgets, for its admins: what its connections may serve in all, and
+/// what each member may spend on them. An empty amount means no budget.
+#[component]
+fn OrgBudgets(org: String) -> impl IntoView {
+    let save = ServerAction::<SetOrgBudgets>::new();
+    let saved = save.value();
+    let handle = org.clone();
+    let budgets = Resource::new(
+        move || save.version().get(),
+        move |_| org_budgets(handle.clone()),
+    );
+    view! {
+        <section class="card" data-testid="org-budgets">
+            <h2>"Budgets"</h2>
+            <p class="muted">
+                "Requests served by this organization's connections count against them; past one, "
+                "requests are refused with 402 until the period resets. The tightest budget that "
+                "applies wins, a key's and a person's own included."
+            </p>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {
+                    let org = org.clone();
+                    move || {
+                        let org = org.clone();
+                        Suspend::new(async move {
+                            match budgets.await {
+                                Err(e) => view! { <p class="form-error">{e.message}</p> }.into_any(),
+                                Ok(current) => view! {
+                                    {current.budget.clone().zip(current.spent_usd).map(|(b, spent)| view! {
+                                        <p>"This period: " {spend_bar(spent, &b, "org-spend")}</p>
+                                    })}
+                                    <ActionForm action=save>
+                                        <input type="hidden" name="org" value=org/>
+                                        <div class="row">
+                                            {budget_fields("budget_usd", "budget_period", "Organization, USD", current.budget)}
+                                        </div>
+                                        <div class="row">
+                                            {budget_fields("member_usd", "member_period", "Each member, USD", current.member_budget)}
+                                        </div>
+                                        <button type="submit" class="primary" disabled=move || save.pending().get()>
+                                            "Save budgets"
+                                        </button>
+                                        <FieldError result=saved field="budget_usd"/>
+                                        <FieldError result=saved field="member_usd"/>
+                                        <FormError result=saved/>
+                                        <Done result=saved message={|_| "Budgets saved.".to_owned()}/>
+                                    </ActionForm>
+                                }.into_any(),
+                            }
+                        })
+                    }
+                }
+            </Transition>
         </section>
     }
 }

@@ -4,9 +4,13 @@
 use leptos::prelude::*;
 
 use super::short_time;
-use crate::api::{list_signup_invites, list_users, CreateSignupInvite, WithdrawSignupInvite};
+use crate::api::{
+    list_signup_invites, list_users, user_budgets, CreateSignupInvite, SetUserBudget,
+    WithdrawSignupInvite,
+};
 use crate::components::feedback::{FieldError, FormError};
 use crate::components::layout::AdminOnly;
+use crate::components::spend::BUDGET_PERIODS;
 use crate::dto::CreatedSignupInviteDto;
 
 /// Platform admins only: nobody else gets the panel, its data or its buttons.
@@ -24,7 +28,11 @@ fn UsersPanel() -> impl IntoView {
         move || (create.version().get(), withdraw.version().get()),
         |_| list_signup_invites(),
     );
-    let users = Resource::new(|| (), |_| list_users());
+    let set_budget = ServerAction::<SetUserBudget>::new();
+    let users = Resource::new(
+        move || set_budget.version().get(),
+        |_| async move { Ok::<_, crate::error::AppError>((list_users().await?, user_budgets().await?)) },
+    );
     view! {
         <section class="card">
             <h2>"Invite someone"</h2>
@@ -102,17 +110,41 @@ fn UsersPanel() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match users.await {
                         Err(e) => view! { <p class="form-error">{e.message}</p> }.into_any(),
-                        Ok(list) => view! {
+                        Ok((list, budgets)) => view! {
+                            <p class="muted">"A user's budget limits every request they make, through any key; an empty amount removes it."</p>
+                            <FieldError result=set_budget.value() field="usd"/>
+                            <FormError result=set_budget.value()/>
                             <table class="table" data-testid="users">
-                                <thead><tr><th>"Email"</th><th>"Handle"</th><th>"Role"</th><th>"Since"</th></tr></thead>
+                                <thead><tr><th>"Email"</th><th>"Handle"</th><th>"Role"</th><th>"Since"</th><th>"Budget (USD)"</th></tr></thead>
                                 <tbody>
-                                    {list.into_iter().map(|user| view! {
-                                        <tr>
-                                            <td>{user.email}</td>
-                                            <td><code>{user.handle}</code></td>
-                                            <td>{if user.is_admin { "platform admin" } else { "user" }}</td>
-                                            <td>{short_time(&user.created_at)}</td>
-                                        </tr>
+                                    {list.into_iter().map(|user| {
+                                        let current = budgets.iter().find(|(id, _)| *id == user.id).map(|(_, b)| b.clone());
+                                        let amount = current.as_ref().map(|b| b.usd.to_string()).unwrap_or_default();
+                                        let period = current.map_or_else(|| "month".to_owned(), |b| b.period);
+                                        let label = format!("Budget of @{}", user.handle);
+                                        view! {
+                                            <tr data-user=user.handle.clone()>
+                                                <td>{user.email}</td>
+                                                <td><code>{user.handle.clone()}</code></td>
+                                                <td>{if user.is_admin { "platform admin" } else { "user" }}</td>
+                                                <td>{short_time(&user.created_at)}</td>
+                                                <td>
+                                                    <ActionForm action=set_budget>
+                                                        <input type="hidden" name="user_id" value=user.id/>
+                                                        <div class="row">
+                                                            <input type="text" inputmode="decimal" name="usd" value=amount placeholder="none"
+                                                                aria-label=label/>
+                                                            <select name="period" aria-label="per">
+                                                                {BUDGET_PERIODS
+                                                                    .map(|(value, text)| view! { <option value=value selected=period == value>{text}</option> })
+                                                                    .collect_view()}
+                                                            </select>
+                                                            <button type="submit" class="small" disabled=move || set_budget.pending().get()>"Save"</button>
+                                                        </div>
+                                                    </ActionForm>
+                                                </td>
+                                            </tr>
+                                        }
                                     }).collect_view()}
                                 </tbody>
                             </table>
