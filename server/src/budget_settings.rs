@@ -3,7 +3,7 @@
 //! everyone sees the budgets that limit them with what is spent. The REST handlers
 //! (`api/budgets.rs`) and the console share these rules; the ledgers are `budgets.rs`.
 
-use app::dto::{BudgetDto, BudgetUseDto, OrgBudgetsDto};
+use app::dto::{ApiKeyDto, BudgetDto, BudgetUseDto, OrgBudgetsDto};
 
 use crate::auth::AuthError;
 use crate::budgets::{Budget, Scope};
@@ -152,4 +152,50 @@ pub async fn set_for_org(
         }
     }
     of_org(state, by, handle).await
+}
+
+/// Share of a budget past which the console warns about it.
+const WARNING_SHARE: f64 = 0.8;
+
+/// The console's warnings for `user_id`'s budgets at 80% or more: their keys' and those
+/// that limit them ("Key 'ci' has used 85% of its $10 per month budget").
+pub async fn warnings(
+    state: &AppState,
+    user_id: &str,
+    handle: &str,
+) -> Result<Vec<String>, ApiError> {
+    let mut keys = state.keys.list(user_id).await?;
+    state.budgets.fill_key_spend(&mut keys).await?;
+    let mut warnings: Vec<String> = keys.iter().filter_map(key_warning).collect();
+    for b in limiting(state, user_id, handle).await? {
+        if b.usd > 0.0 && b.spent_usd >= WARNING_SHARE * b.usd {
+            let whose = match b.scope.as_str() {
+                "user" => "Your".to_owned(),
+                "organization" => format!("@{}'s", b.owner),
+                _ => format!("Your @{}", b.owner),
+            };
+            warnings.push(format!(
+                "{whose} budget is {:.0}% used (${} per {})",
+                (b.spent_usd / b.usd * 100.0).min(100.0),
+                b.usd,
+                b.period
+            ));
+        }
+    }
+    Ok(warnings)
+}
+
+fn key_warning(key: &ApiKeyDto) -> Option<String> {
+    let budget = key.policy.budget.as_ref()?;
+    let spent = key.spent_usd?;
+    if key.revoked_at.is_some() || budget.usd <= 0.0 || spent < WARNING_SHARE * budget.usd {
+        return None;
+    }
+    Some(format!(
+        "Key '{}' has used {:.0}% of its ${} per {} budget",
+        key.name,
+        (spent / budget.usd * 100.0).min(100.0),
+        budget.usd,
+        budget.period
+    ))
 }

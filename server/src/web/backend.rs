@@ -619,11 +619,10 @@ impl ConsoleBackend for ConsoleService {
     }
 
     async fn service_warnings(&self, session: &Session) -> Result<Vec<String>, AppError> {
-        let actor = self.actor(session).await?;
+        let me = self.principal(session).await?;
         let mut warnings = crate::health::current_warnings(&self.state);
-        let mut keys = self.state.keys.list(&actor.user_id).await?;
-        self.state.budgets.fill_key_spend(&mut keys).await?;
-        warnings.extend(keys.iter().filter_map(budget_warning));
+        warnings
+            .extend(crate::budget_settings::warnings(&self.state, &me.user_id, &me.handle).await?);
         Ok(warnings)
     }
 
@@ -870,23 +869,4 @@ impl ConsoleBackend for ConsoleService {
         let actor = self.actor(session).await?;
         Ok(self.state.collections.set_price(&actor, price).await?)
     }
-}
-
-/// Share of a budget past which its key is named in the console's warnings.
-const BUDGET_WARNING_SHARE: f64 = 0.8;
-
-/// "Key 'ci' has used 85% of its $10 per month budget", for a key at 80% or more.
-fn budget_warning(key: &ApiKeyDto) -> Option<String> {
-    let budget = key.policy.budget.as_ref()?;
-    let spent = key.spent_usd?;
-    if key.revoked_at.is_some() || budget.usd <= 0.0 || spent < BUDGET_WARNING_SHARE * budget.usd {
-        return None;
-    }
-    Some(format!(
-        "Key '{}' has used {:.0}% of its ${} per {} budget",
-        key.name,
-        (spent / budget.usd * 100.0).min(100.0),
-        budget.usd,
-        budget.period
-    ))
 }

@@ -471,6 +471,31 @@ async fn people_and_organizations_have_budgets_the_tightest_binds() {
         "{mine}"
     );
     assert_eq!(org["owner"], "acme");
+    // The console warns cy of the organization's budget, spent.
+    let res = app
+        .call_fn(
+            "login",
+            &[
+                ("email", "cy@example.com"),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let warnings: Value = app
+        .call_fn("service_warnings", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        warnings
+            .as_array()
+            .unwrap_or_else(|| panic!("{warnings}"))
+            .iter()
+            .any(|w| w == "@acme's budget is 100% used ($0.021 per month)"),
+        "{warnings}"
+    );
 
     // A platform admin limits bob everywhere: one more request's worth.
     let res = app
