@@ -146,6 +146,9 @@ pub async fn open_state(settings: Settings) -> Result<AppState, StartupError> {
     let metrics = metrics::Metrics::new().map_err(|e| StartupError::Metrics(e.to_string()))?;
     let state = AppState::new(settings, db, vault, outbound, shared, metrics);
     cluster::bus::start(&state.db, &database_url, &state.changes, &state.keys);
+    if let Some(shared) = &state.shared {
+        cluster::latency::spawn(shared.clone(), state.limiter.clone());
+    }
     // Daily quotas survive a restart: count today's requests from the log.
     let now = clock::now_ms();
     let midnight = now - now.rem_euclid(86_400_000);

@@ -6,7 +6,8 @@
 //!
 //! With `--redis-url` the windows and daily quotas are Redis's, shared by every replica
 //! ([`Limiter::reserve_shared`]); while Redis does not answer, the failure policy decides:
-//! count here alone (`open`) or refuse (`closed`).
+//! count here alone (`open`) or refuse (`closed`). Latency figures stay per process but
+//! are merged across replicas every second (`cluster::latency`), approximately.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -143,6 +144,15 @@ pub struct Limiter {
     model_latency: Mutex<HashMap<String, HashMap<String, ModelLatency>>>,
     daily: Mutex<DailyCounts>,
     next_id: std::sync::atomic::AtomicU64,
+    /// Every replica's figures merged (`cluster::latency`), read before this process's own.
+    fleet: Mutex<Fleet>,
+}
+
+/// Latency figures of all replicas together, as last merged.
+#[derive(Default)]
+pub struct Fleet {
+    pub connections: HashMap<String, f64>,
+    pub models: HashMap<String, HashMap<String, ModelLatency>>,
 }
 
 impl Limiter {
@@ -460,7 +470,44 @@ impl Limiter {
         self.daily().used.retain(|k, _| keep(k));
     }
 
+    /// Replaces the replicas' merged figures.
+    pub fn set_fleet(&self, fleet: Fleet) {
+        *self
+            .fleet
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = fleet;
+    }
+
+    /// This process's own figures: per connection, and per connection and model.
+    pub fn own_latency(&self) -> Fleet {
+        Fleet {
+            connections: self
+                .latency
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone(),
+            models: self
+                .model_latency
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone(),
+        }
+    }
+
+    fn fleet(&self) -> std::sync::MutexGuard<'_, Fleet> {
+        self.fleet
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The replicas' merged figure where there is one, else this process's.
     pub fn model_latency(&self, connection: &str, model: &str) -> Option<ModelLatency> {
+        if self.shared.is_some() {
+            let fleet = self.fleet();
+            if let Some(l) = fleet.models.get(connection).and_then(|m| m.get(model)) {
+                return Some(*l);
+            }
+        }
         self.model_latency
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -469,8 +516,14 @@ impl Limiter {
             .copied()
     }
 
-    /// Observed latency in ms; unknown connections sort as if fast, so they get tried.
+    /// Observed latency in ms (every replica's, merged, when shared); unknown connections
+    /// sort as if fast, so they get tried.
     pub fn latency_ms(&self, connection: &str) -> Option<f64> {
+        if self.shared.is_some() {
+            if let Some(ms) = self.fleet().connections.get(connection) {
+                return Some(*ms);
+            }
+        }
         self.latency
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -437,6 +437,51 @@ impl Shared {
         });
     }
 
+    /// Publishes this replica's latency figures (`fields`: name → value) for
+    /// `lifetime`, and returns the other live replicas' figures.
+    pub async fn exchange_latency(
+        &self,
+        fields: Vec<(String, String)>,
+        lifetime: Duration,
+    ) -> Result<Vec<std::collections::HashMap<String, String>>, Unavailable> {
+        let ms = u64::try_from(lifetime.as_millis()).unwrap_or(u64::MAX);
+        let mine = self.key(&["lat", &self.replica]);
+        let replicas = self.key(&["lat", "replicas"]);
+        let now = crate::clock::now_ms();
+        let others: Vec<String> = self
+            .run(|mut c| {
+                let mine = mine.clone();
+                let replicas = replicas.clone();
+                async move {
+                    let mut pipe = redis::pipe();
+                    pipe.atomic().del(&mine).ignore();
+                    if !fields.is_empty() {
+                        pipe.hset_multiple(&mine, &fields).ignore();
+                        pipe.pexpire(&mine, i64::try_from(ms).unwrap_or(i64::MAX))
+                            .ignore();
+                    }
+                    pipe.zadd(&replicas, &self.replica, now).ignore();
+                    pipe.zrembyscore(&replicas, "-inf", now - i64::try_from(ms).unwrap_or(0))
+                        .ignore();
+                    pipe.zrange(&replicas, 0, -1);
+                    let (members,): (Vec<String>,) = pipe.query_async(&mut c).await?;
+                    Ok(members)
+                }
+            })
+            .await?;
+        let mut figures = Vec::new();
+        for other in others.iter().filter(|r| **r != self.replica) {
+            let key = self.key(&["lat", other]);
+            let map: std::collections::HashMap<String, String> = self
+                .run(
+                    |mut c| async move { redis::cmd("HGETALL").arg(key).query_async(&mut c).await },
+                )
+                .await?;
+            figures.push(map);
+        }
+        Ok(figures)
+    }
+
     /// What a ledger says was spent, if Redis has it.
     pub async fn spent(&self, key: &str) -> Result<Option<f64>, Unavailable> {
         let spent: Option<String> = self

@@ -1,5 +1,6 @@
 //! Three replicas on one PostgreSQL and one Redis act as one gateway: a connection's rpm,
-//! a key's budget and a round-robin position are counted once across them; a cool-down,
+//! a key's budget and a round-robin position are counted once across them, latency
+//! figures are merged; a cool-down,
 //! a disabled connection and a revoked key reach every replica within a second; a replica
 //! that dies costs only its own requests; without Redis they serve on alone (`degraded`)
 //! and share again once it is back.
@@ -251,6 +252,29 @@ async fn replicas_count_one_rpm_one_budget_and_one_round_robin() {
         .filter(|s| **s == StatusCode::PAYMENT_REQUIRED)
         .count();
     assert_eq!((ok, refused), (10, 20), "{statuses:?}");
+
+    // Latency measured on A alone reaches B's routing (merged every second).
+    let slow = ChatMock::start("slow").await;
+    slow.delay(150);
+    let slow_id = connect(&apps[0], &admin, "xai", &slow, json!({})).await;
+    for _ in 0..2 {
+        assert_eq!(
+            chat(&apps[0], &admin, "xai/gpt-4o").await.status(),
+            StatusCode::OK
+        );
+    }
+    let took = wait_until(Duration::from_secs(5), || async {
+        apps[1]
+            .state
+            .limiter
+            .latency_ms(&slow_id)
+            .is_some_and(|ms| ms >= 100.0)
+    })
+    .await;
+    assert!(
+        took.is_some(),
+        "B knows A's latency figure for the connection"
+    );
 }
 
 #[tokio::test]
