@@ -11,9 +11,13 @@
 
 use std::{
     collections::{HashMap, VecDeque},
+    future::Future,
+    pin::Pin,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
+
+use futures_util::future::Either;
 
 use crate::cluster::{FailurePolicy, Shared, Unavailable};
 
@@ -88,6 +92,25 @@ pub struct Reservation {
     /// Made in the shared (Redis) window, so settled there.
     shared: bool,
 }
+
+/// What a reservation asks for: one request and `tokens` against `id`'s (a connection's
+/// or a key's) daily quota and rpm/tpm window; `None` is no limit.
+#[derive(Debug, Clone, Copy)]
+pub struct Ask<'a> {
+    pub id: &'a str,
+    pub rpd: Option<i64>,
+    pub rpm: Option<i64>,
+    pub tpm: Option<i64>,
+    pub tokens: u64,
+    pub now_ms: i64,
+}
+
+/// A reservation under way: ready at once in this process, a boxed Redis round trip
+/// when shared.
+pub type Reserving<'a> = Either<
+    std::future::Ready<Result<Reservation, Refused>>,
+    Pin<Box<dyn Future<Output = Result<Reservation, Refused>> + Send + 'a>>,
+>;
 
 /// Why a reservation was not made.
 #[derive(Debug, Clone)]
@@ -164,21 +187,27 @@ impl Limiter {
         }
     }
 
-    /// Whether reservations go through Redis ([`Limiter::reserve_shared`]).
-    pub fn is_shared(&self) -> bool {
-        self.shared.is_some()
+    /// Reserves what `ask` asks for: here, or — when replicas share state — in Redis. The
+    /// shared path's future is boxed, so it adds nothing to the callers' futures when
+    /// nothing is shared.
+    pub fn reserve<'a>(&'a self, ask: Ask<'a>) -> Reserving<'a> {
+        if self.shared.is_some() {
+            Either::Right(Box::pin(self.reserve_shared(ask)))
+        } else {
+            Either::Left(std::future::ready(self.reserve_here(ask)))
+        }
     }
 
     /// The daily quota, then the rpm/tpm window, in this process.
-    pub fn reserve_here(
-        &self,
-        id: &str,
-        rpd: Option<i64>,
-        rpm: Option<i64>,
-        tpm: Option<i64>,
-        tokens: u64,
-        now_ms: i64,
-    ) -> Result<Reservation, Refused> {
+    fn reserve_here(&self, ask: Ask<'_>) -> Result<Reservation, Refused> {
+        let Ask {
+            id,
+            rpd,
+            rpm,
+            tpm,
+            tokens,
+            now_ms,
+        } = ask;
         self.take_daily(id, rpd, now_ms)
             .and_then(|()| self.try_acquire(id, rpm, tpm, tokens))
             .map_err(Refused::Over)
@@ -186,23 +215,23 @@ impl Limiter {
 
     /// [`Limiter::reserve_here`] against the windows every replica shares; while Redis
     /// does not answer, here alone (policy `open`) or not at all (`closed`).
-    pub async fn reserve_shared(
-        &self,
-        id: &str,
-        rpd: Option<i64>,
-        rpm: Option<i64>,
-        tpm: Option<i64>,
-        tokens: u64,
-        now_ms: i64,
-    ) -> Result<Reservation, Refused> {
+    async fn reserve_shared(&self, ask: Ask<'_>) -> Result<Reservation, Refused> {
+        let Ask {
+            id,
+            rpd,
+            rpm,
+            tpm,
+            tokens,
+            now_ms,
+        } = ask;
         let Some((shared, scope)) = &self.shared else {
-            return self.reserve_here(id, rpd, rpm, tpm, tokens, now_ms);
+            return self.reserve_here(ask);
         };
         if rpd.is_none() && rpm.is_none() && tpm.is_none() {
-            return self.reserve_here(id, rpd, rpm, tpm, tokens, now_ms);
+            return self.reserve_here(ask);
         }
         let fallback = |this: &Self| match shared.policy {
-            FailurePolicy::Open => this.reserve_here(id, rpd, rpm, tpm, tokens, now_ms),
+            FailurePolicy::Open => this.reserve_here(ask),
             FailurePolicy::Closed => Err(Refused::Unshared),
         };
         if let Some(limit) = rpd {

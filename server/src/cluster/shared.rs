@@ -301,18 +301,29 @@ impl Shared {
     /// Settles a shared window reservation with the real tokens, off the caller's path.
     pub fn settle(self: &Arc<Self>, scope: &str, id: &str, reservation: u64, tokens: u64) {
         let hash = self.key(&["wintok", scope, id]);
+        self.settle_later(
+            |s| &s.window_settle,
+            hash,
+            [reservation.to_string(), tokens.to_string()],
+        );
+    }
+
+    /// Runs a settling script on `key` with `args` in a task of its own: nobody waits for
+    /// a settlement, and one lost while Redis is down only leaves an estimate standing.
+    fn settle_later(
+        self: &Arc<Self>,
+        script: fn(&Scripts) -> &redis::Script,
+        key: String,
+        args: [String; 2],
+    ) {
         let this = self.clone();
         tokio::spawn(async move {
             let this = &this;
             let _ = this
                 .run(|mut c| async move {
-                    this.scripts
-                        .window_settle
-                        .key(hash)
-                        .arg(reservation)
-                        .arg(tokens)
-                        .invoke_async::<i64>(&mut c)
-                        .await
+                    let mut invocation = script(&this.scripts).prepare_invoke();
+                    invocation.key(key).arg(&args[0]).arg(&args[1]);
+                    invocation.invoke_async::<i64>(&mut c).await
                 })
                 .await;
         });
@@ -420,21 +431,11 @@ impl Shared {
 
     /// Settles a budget reservation with what the call cost, off the caller's path.
     pub fn settle_budget(self: &Arc<Self>, key: String, reserved: f64, cost: f64) {
-        let this = self.clone();
-        tokio::spawn(async move {
-            let this = &this;
-            let _ = this
-                .run(|mut c| async move {
-                    this.scripts
-                        .budget_settle
-                        .key(key)
-                        .arg(reserved)
-                        .arg(cost)
-                        .invoke_async::<i64>(&mut c)
-                        .await
-                })
-                .await;
-        });
+        self.settle_later(
+            |s| &s.budget_settle,
+            key,
+            [reserved.to_string(), cost.to_string()],
+        );
     }
 
     /// Publishes this replica's latency figures (`fields`: name → value) for

@@ -29,7 +29,7 @@ use crate::auth::{AuthError, Principal};
 use crate::clock::now_ms;
 use crate::error::{codes, ApiError, RequestError, UpstreamError};
 use crate::extract::RequestMeta;
-use crate::limits::{OverBudget, Refused};
+use crate::limits::{Ask, OverBudget, Refused};
 use crate::providers::{self, ChatReply, NativeApi, NativeReply, ProviderError};
 use crate::routing::{self, catalog::Route, Candidate};
 use crate::state::AppState;
@@ -196,27 +196,17 @@ pub async fn serve(
         body["stream_options"] = json!({"include_usage": true});
     }
     let estimate = size.prompt_tokens.saturating_add(size.completion_tokens);
-    let key_hold = if state.key_limiter.is_shared() {
-        // Boxed: its future (a Redis round trip) stays out of the unshared path's.
-        Box::pin(state.key_limiter.reserve_shared(
-            &caller.key_id,
-            None,
-            caller.policy.rpm,
-            caller.policy.tpm,
-            estimate,
-            now_ms(),
-        ))
-        .await
-    } else {
-        state.key_limiter.reserve_here(
-            &caller.key_id,
-            None,
-            caller.policy.rpm,
-            caller.policy.tpm,
-            estimate,
-            now_ms(),
-        )
-    };
+    let key_hold = state
+        .key_limiter
+        .reserve(Ask {
+            id: &caller.key_id,
+            rpd: None,
+            rpm: caller.policy.rpm,
+            tpm: caller.policy.tpm,
+            tokens: estimate,
+            now_ms: now_ms(),
+        })
+        .await;
     match key_hold {
         Ok(hold) => call.key_hold = Some(hold),
         Err(Refused::Unshared) => {
@@ -252,26 +242,17 @@ pub async fn serve(
         upstream_model,
     } in plan.candidates
     {
-        let reserved = if state.limiter.is_shared() {
-            Box::pin(state.limiter.reserve_shared(
-                &route.id,
-                route.rpd,
-                route.rpm,
-                route.tpm,
-                estimate,
-                now_ms(),
-            ))
-            .await
-        } else {
-            state.limiter.reserve_here(
-                &route.id,
-                route.rpd,
-                route.rpm,
-                route.tpm,
-                estimate,
-                now_ms(),
-            )
-        };
+        let reserved = state
+            .limiter
+            .reserve(Ask {
+                id: &route.id,
+                rpd: route.rpd,
+                rpm: route.rpm,
+                tpm: route.tpm,
+                tokens: estimate,
+                now_ms: now_ms(),
+            })
+            .await;
         let reservation = match reserved {
             Ok(r) => r,
             Err(Refused::Unshared) => {

@@ -145,6 +145,27 @@ async fn chat(app: &TestApp, key: &str, model: &str) -> reqwest::Response {
         .unwrap()
 }
 
+async fn health(app: &TestApp) -> Value {
+    reqwest::get(app.url("/health"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Whether `app`'s routing has a connection limited to `rpm` (a change made elsewhere).
+async fn routes_with_rpm(app: &TestApp, rpm: i64) -> bool {
+    app.state
+        .routing
+        .snapshot()
+        .await
+        .unwrap()
+        .routes
+        .iter()
+        .any(|r| r.rpm == Some(rpm))
+}
+
 fn served_by(res: &reqwest::Response) -> String {
     res.headers()
         .get("x-langmart-connection")
@@ -416,12 +437,7 @@ async fn a_dead_replica_costs_only_its_own_requests_and_a_dead_redis_only_sharin
     redis.stop();
     for app in &apps {
         let took = wait_until(Duration::from_secs(5), || async {
-            let health: Value = reqwest::get(app.url("/health"))
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let health = health(app).await;
             health["status"] == "degraded" && health["redis"] == "down"
         })
         .await;
@@ -443,18 +459,9 @@ async fn a_dead_replica_costs_only_its_own_requests_and_a_dead_redis_only_sharin
     )
     .await;
     for app in &apps {
-        wait_until(Duration::from_secs(1), || async {
-            app.state
-                .routing
-                .snapshot()
-                .await
-                .unwrap()
-                .routes
-                .iter()
-                .any(|r| r.rpm == Some(2))
-        })
-        .await
-        .unwrap();
+        wait_until(Duration::from_secs(1), || routes_with_rpm(app, 2))
+            .await
+            .unwrap();
         for _ in 0..2 {
             assert_eq!(
                 chat(app, &admin, "mistral/gpt-4o").await.status(),
@@ -471,13 +478,7 @@ async fn a_dead_replica_costs_only_its_own_requests_and_a_dead_redis_only_sharin
     assert!(redis.run(), "Redis starts again");
     for app in &apps {
         let took = wait_until(Duration::from_secs(5), || async {
-            let health: Value = reqwest::get(app.url("/health"))
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            health["redis"] == "ok"
+            health(app).await["redis"] == "ok"
         })
         .await;
         assert!(took.is_some(), "the replica reconnects to Redis");
@@ -494,18 +495,9 @@ async fn a_dead_replica_costs_only_its_own_requests_and_a_dead_redis_only_sharin
     let mut ok = 0;
     for i in 0..6 {
         let app = &apps[i % 2];
-        wait_until(Duration::from_secs(1), || async {
-            app.state
-                .routing
-                .snapshot()
-                .await
-                .unwrap()
-                .routes
-                .iter()
-                .any(|r| r.rpm == Some(3))
-        })
-        .await
-        .unwrap();
+        wait_until(Duration::from_secs(1), || routes_with_rpm(app, 3))
+            .await
+            .unwrap();
         if chat(app, &admin, "deepseek/gpt-4o").await.status() == StatusCode::OK {
             ok += 1;
         }
@@ -558,12 +550,7 @@ async fn with_redis_away_closed_refuses_what_needs_shared_state_and_open_serves_
         } else {
             assert_eq!(res.status(), StatusCode::OK, "open: counted here alone");
         }
-        let health: Value = reqwest::get(app.url("/health"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let health = health(&app).await;
         assert_eq!(
             (&health["status"], &health["redis"]),
             (&json!("degraded"), &json!("down"))
