@@ -191,7 +191,8 @@ impl Limiter {
     /// shared path's future is boxed, so it adds nothing to the callers' futures when
     /// nothing is shared.
     pub fn reserve<'a>(&'a self, ask: Ask<'a>) -> Reserving<'a> {
-        if self.shared.is_some() {
+        let limited = ask.rpd.is_some() || ask.rpm.is_some() || ask.tpm.is_some();
+        if self.shared.is_some() && limited {
             Either::Right(Box::pin(self.reserve_shared(ask)))
         } else {
             Either::Left(std::future::ready(self.reserve_here(ask)))
