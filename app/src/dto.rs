@@ -254,6 +254,16 @@ pub struct OrgBudgetsDto {
     pub member_budget: Option<BudgetDto>,
     /// What the organization's connections served this period, against `budget`.
     pub spent_usd: Option<f64>,
+    /// Each member's spend this period against `member_budget` (empty without one).
+    #[serde(default)]
+    pub members: Vec<MemberSpendDto>,
+}
+
+/// What one member spent on an organization's connections this period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberSpendDto {
+    pub handle: String,
+    pub spent_usd: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

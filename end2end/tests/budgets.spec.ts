@@ -26,6 +26,8 @@ test("an organization's admin sets its budgets, and its members see them", async
   await card.getByRole("button", { name: "Save budgets" }).click();
   await expect(card.getByTestId("toast")).toHaveText("Budgets saved.");
   await expect(card.getByTestId("org-spend")).toContainText("$0.0000 of $10 / month");
+  // Each member's spend against the budget per member.
+  await expect(card.locator(`tr[data-member="${handle}"]`)).toContainText("$0.0000 of $2 / day");
 
   // Kept: a fresh load shows them, and the person they limit sees both.
   await page.goto("/settings/keys");

@@ -3,7 +3,7 @@
 //! everyone sees the budgets that limit them with what is spent. The REST handlers
 //! (`api/budgets.rs`) and the console share these rules; the ledgers are `budgets.rs`.
 
-use app::dto::{ApiKeyDto, BudgetDto, BudgetUseDto, OrgBudgetsDto};
+use app::dto::{ApiKeyDto, BudgetDto, BudgetUseDto, MemberSpendDto, OrgBudgetsDto};
 
 use crate::auth::AuthError;
 use crate::budgets::{Budget, Scope};
@@ -100,7 +100,8 @@ pub async fn of_users(
         .collect())
 }
 
-/// An organization's budgets, for its admins; with what its connections served this period.
+/// An organization's budgets, for its admins; with what its connections served this
+/// period, and what each member spent on them.
 pub async fn of_org(state: &AppState, by: &str, handle: &str) -> Result<OrgBudgetsDto, ApiError> {
     let org_id = state.orgs.admin_org_id(by, handle).await?;
     let snapshot = state.routing.snapshot().await?;
@@ -115,16 +116,24 @@ pub async fn of_org(state: &AppState, by: &str, handle: &str) -> Result<OrgBudge
         ),
         None => None,
     };
+    let member_budget = snapshot.spend_budgets.members.get(&org_id).copied();
+    let mut members = Vec::new();
+    if let Some(b) = member_budget {
+        for m in state.orgs.members(by, handle).await? {
+            let scope = Scope::Member(org_id.clone(), m.user_id);
+            let (spent_usd, _) = state.budgets.spent(&scope, b.period).await?;
+            members.push(MemberSpendDto {
+                handle: m.handle,
+                spent_usd,
+            });
+        }
+    }
     Ok(OrgBudgetsDto {
         organization: handle.to_owned(),
         budget: budget.map(Budget::to_dto),
-        member_budget: snapshot
-            .spend_budgets
-            .members
-            .get(&org_id)
-            .copied()
-            .map(Budget::to_dto),
+        member_budget: member_budget.map(Budget::to_dto),
         spent_usd: spent,
+        members,
     })
 }
 

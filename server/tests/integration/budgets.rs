@@ -471,6 +471,29 @@ async fn people_and_organizations_have_budgets_the_tightest_binds() {
         "{mine}"
     );
     assert_eq!(org["owner"], "acme");
+    // Its admins see the organization's spend and each member's.
+    let view: Value = app.get_json("/api/organizations/acme/budget", &admin).await;
+    assert!(
+        (view["spent_usd"].as_f64().unwrap() - 3.0 * ONE_REQUEST).abs() < 1e-9,
+        "{view}"
+    );
+    let spent_by = |handle: &str| {
+        view["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["handle"] == handle)
+            .and_then(|m| m["spent_usd"].as_f64())
+            .unwrap_or(-1.0)
+    };
+    assert!((spent_by("bob") - 2.0 * ONE_REQUEST).abs() < 1e-9, "{view}");
+    assert!((spent_by("cyril") - ONE_REQUEST).abs() < 1e-9, "{view}");
+    let res = app
+        .api(Method::GET, "/api/organizations/acme/budget", &bob)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "admins only");
     // The console warns cy of the organization's budget, spent.
     let res = app
         .call_fn(

@@ -451,6 +451,19 @@ fn OrgBudgets(org: String) -> impl IntoView {
                                     {current.budget.clone().zip(current.spent_usd).map(|(b, spent)| view! {
                                         <p>"This period: " {spend_bar(spent, &b, "org-spend")}</p>
                                     })}
+                                    {current.member_budget.clone().filter(|_| !current.members.is_empty()).map(|b| view! {
+                                        <table class="table" data-testid="member-spend">
+                                            <thead><tr><th>"Member"</th><th>"Spent this period"</th></tr></thead>
+                                            <tbody>
+                                                {current.members.iter().map(|m| view! {
+                                                    <tr data-member=m.handle.clone()>
+                                                        <td>{format!("@{}", m.handle)}</td>
+                                                        <td>{spend_bar(m.spent_usd, &b, "member-spend-bar")}</td>
+                                                    </tr>
+                                                }).collect_view()}
+                                            </tbody>
+                                        </table>
+                                    })}
                                     <ActionForm action=save>
                                         <input type="hidden" name="org" value=org/>
                                         <div class="row">
