@@ -201,16 +201,8 @@ impl Limiter {
 
     /// The daily quota, then the rpm/tpm window, in this process.
     fn reserve_here(&self, ask: Ask<'_>) -> Result<Reservation, Refused> {
-        let Ask {
-            id,
-            rpd,
-            rpm,
-            tpm,
-            tokens,
-            now_ms,
-        } = ask;
-        self.take_daily(id, rpd, now_ms)
-            .and_then(|()| self.try_acquire(id, rpm, tpm, tokens))
+        self.take_daily(ask.id, ask.rpd, ask.now_ms)
+            .and_then(|()| self.try_acquire(ask.id, ask.rpm, ask.tpm, ask.tokens))
             .map_err(Refused::Over)
     }
 
@@ -225,12 +217,10 @@ impl Limiter {
             tokens,
             now_ms,
         } = ask;
+        // `reserve` sends only limited asks here, and only when shared.
         let Some((shared, scope)) = &self.shared else {
             return self.reserve_here(ask);
         };
-        if rpd.is_none() && rpm.is_none() && tpm.is_none() {
-            return self.reserve_here(ask);
-        }
         let fallback = |this: &Self| match shared.policy {
             FailurePolicy::Open => this.reserve_here(ask),
             FailurePolicy::Closed => Err(Refused::Unshared),
