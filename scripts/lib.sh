@@ -56,16 +56,17 @@ ensure_end2end_deps() {
 }
 
 # The official `openai` and `anthropic` Python SDKs and the OpenAI Agents SDK, pinned, in a
-# virtualenv under .tools/.
+# virtualenv under .tools/, with `openapi-spec-validator` (the OpenAPI document's test).
 OPENAI_PY_VERSION="3.54.0"
 ANTHROPIC_PY_VERSION="2.14.0"
 AGENTS_PY_VERSION="0.24.0"
+OPENAPI_VALIDATOR_VERSION="0.9.0"
 ensure_python_sdk() {
   local venv="$TOOLS/venv"
-  if ! "$venv/bin/python" -c "import openai, anthropic, sys; from importlib.metadata import version; sys.exit(openai.__version__ != '$OPENAI_PY_VERSION' or anthropic.__version__ != '$ANTHROPIC_PY_VERSION' or version('openai-agents') != '$AGENTS_PY_VERSION')" 2>/dev/null; then
-    log "installing the openai $OPENAI_PY_VERSION, anthropic $ANTHROPIC_PY_VERSION and openai-agents $AGENTS_PY_VERSION Python SDKs into .tools/venv"
+  if ! "$venv/bin/python" -c "import openai, anthropic, sys; from importlib.metadata import version; sys.exit(openai.__version__ != '$OPENAI_PY_VERSION' or anthropic.__version__ != '$ANTHROPIC_PY_VERSION' or version('openai-agents') != '$AGENTS_PY_VERSION' or version('openapi-spec-validator') != '$OPENAPI_VALIDATOR_VERSION')" 2>/dev/null; then
+    log "installing the openai $OPENAI_PY_VERSION, anthropic $ANTHROPIC_PY_VERSION and openai-agents $AGENTS_PY_VERSION Python SDKs and openapi-spec-validator $OPENAPI_VALIDATOR_VERSION into .tools/venv"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q "openai==$OPENAI_PY_VERSION" "anthropic==$ANTHROPIC_PY_VERSION" "openai-agents==$AGENTS_PY_VERSION"
+    "$venv/bin/pip" install -q "openai==$OPENAI_PY_VERSION" "anthropic==$ANTHROPIC_PY_VERSION" "openai-agents==$AGENTS_PY_VERSION" "openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION"
   fi
   export PYTHON_SDK="$venv/bin/python"
 }

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct UserDto {
     pub id: String,
     pub email: String,
@@ -15,6 +16,7 @@ pub struct UserDto {
 /// Who may create an account: anyone (`open`), holders of an admin's invite link
 /// (`invite`, the default), or nobody but an operator with `langmart user create` (`closed`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum SignupPolicy {
     Open,
@@ -45,6 +47,7 @@ impl SignupPolicy {
 
 /// What the sign-up page needs to know before anyone is signed in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SignupStatusDto {
     pub policy: SignupPolicy,
     /// No account exists yet: the first needs the setup token from the server log.
@@ -53,6 +56,7 @@ pub struct SignupStatusDto {
 
 /// A single-use sign-up link made by a platform admin.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SignupInviteDto {
     pub id: String,
     /// Who it is for, as the admin wrote it.
@@ -69,6 +73,7 @@ pub struct SignupInviteDto {
 
 /// Returned once, when an invite is made: the only time its token leaves the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CreatedSignupInviteDto {
     pub invite: SignupInviteDto,
     /// `/signup?invite=…`, to put after this site's origin.
@@ -76,6 +81,7 @@ pub struct CreatedSignupInviteDto {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum OrgRole {
     Admin,
@@ -101,6 +107,7 @@ impl OrgRole {
 
 /// An organization as one of its members sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct OrgDto {
     pub id: String,
     pub name: String,
@@ -123,6 +130,7 @@ fn yes() -> bool {
 
 /// An open invitation to an organization.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct InvitationDto {
     pub id: String,
     pub organization: String,
@@ -135,6 +143,7 @@ pub struct InvitationDto {
 
 /// A member's choices about one organization's connections.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MembershipPrefsDto {
     #[serde(default)]
@@ -144,6 +153,7 @@ pub struct MembershipPrefsDto {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct MemberDto {
     pub user_id: String,
     pub email: String,
@@ -155,6 +165,7 @@ pub struct MemberDto {
 /// What an API key may do: `inference` calls `/v1`, `manage` calls `/api` (keys,
 /// connections, collections, organizations). A key made with a key never has more.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum KeyScope {
     Inference,
@@ -178,6 +189,7 @@ impl KeyScope {
 
 /// How long a key made in the console lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum KeyLifetime {
     #[default]
     #[serde(rename = "never")]
@@ -206,6 +218,7 @@ impl KeyLifetime {
 
 /// What a key may call, how fast and for how much (each absent: no limit of its own).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct KeyPolicyDto {
     /// Model references the key may call (`*` matches any run of characters); absent:
     /// every model its owner may use.
@@ -228,6 +241,7 @@ pub struct KeyPolicyDto {
 /// A key's spend budget: `usd` per `period` (`day`, `week`, `month`: UTC calendar
 /// periods, weeks from Monday; `total`: the key's whole life).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BudgetDto {
     pub usd: f64,
     pub period: String,
@@ -235,6 +249,7 @@ pub struct BudgetDto {
 
 /// A budget that limits someone, with what is spent of it this period.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BudgetUseDto {
     /// `user`, `organization` or `member` (an organization's budget per member).
     pub scope: String,
@@ -248,6 +263,7 @@ pub struct BudgetUseDto {
 
 /// An organization's budgets as its admins set them: its own, and each member's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct OrgBudgetsDto {
     pub organization: String,
     pub budget: Option<BudgetDto>,
@@ -261,12 +277,14 @@ pub struct OrgBudgetsDto {
 
 /// What one member spent on an organization's connections this period.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct MemberSpendDto {
     pub handle: String,
     pub spent_usd: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ApiKeyDto {
     pub id: String,
     pub name: String,
@@ -295,6 +313,7 @@ pub struct ApiKeyDto {
 
 /// Returned once, when a key is created: the only time the full key leaves the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CreatedApiKeyDto {
     pub api_key: ApiKeyDto,
     pub key: String,
@@ -302,6 +321,7 @@ pub struct CreatedApiKeyDto {
 
 /// One input a provider needs: a credential (masked, sealed) or a setting (plain).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct FieldSpec {
     pub name: String,
     pub label: String,
@@ -315,6 +335,7 @@ pub struct FieldSpec {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ProviderDto {
     pub id: String,
     pub key: String,
@@ -335,6 +356,7 @@ pub struct ProviderDto {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ProviderRef {
     pub id: String,
     pub key: String,
@@ -342,6 +364,7 @@ pub struct ProviderRef {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RateLimits {
     /// Requests per minute; `None` is unlimited.
     pub rpm: Option<i64>,
@@ -353,6 +376,7 @@ pub struct RateLimits {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct OwnerDto {
     /// `user`, `organization` or `platform`.
     pub kind: String,
@@ -361,6 +385,7 @@ pub struct OwnerDto {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ConnectionDto {
     pub id: String,
     pub name: String,
@@ -424,6 +449,7 @@ pub struct ConnectionDto {
 
 /// A connection's requests over the last 24 hours.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ConnectionDayDto {
     pub requests: i64,
     pub errors: i64,
@@ -432,6 +458,7 @@ pub struct ConnectionDayDto {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ModelDto {
     pub id: String,
     pub display_name: String,
@@ -442,6 +469,7 @@ pub struct ModelDto {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TestResultDto {
     pub success: bool,
     /// The connection's status after the test.
@@ -456,6 +484,7 @@ pub struct TestResultDto {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AuditDto {
     pub action: String,
     pub actor: Option<String>,
@@ -465,6 +494,7 @@ pub struct AuditDto {
 
 /// Everything the detail view shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ConnectionDetailDto {
     pub connection: ConnectionDto,
     pub models: Vec<ModelDto>,
@@ -474,6 +504,7 @@ pub struct ConnectionDetailDto {
 
 /// What the create form and `POST /api/connections` send.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewConnectionDto {
     #[serde(default)]
@@ -526,6 +557,7 @@ pub struct NewConnectionDto {
 
 /// `PUT /api/connections/{id}`: any subset. `rate_limit_*: null` clears a limit.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionUpdateDto {
     #[serde(default)]
@@ -587,6 +619,7 @@ mod double_option {
 
 /// One attempt at one connection during an inference call, in the order made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AttemptDto {
     pub connection_id: String,
     pub provider: String,
@@ -598,6 +631,7 @@ pub struct AttemptDto {
 
 /// One row of the request log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RequestLogDto {
     pub id: String,
     pub request_id: String,
@@ -650,6 +684,7 @@ pub const STRATEGIES: [(&str, &str); 5] = [
 
 /// One member of a collection: a model reference in any routable form.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CollectionMemberDto {
     pub model: String,
     /// Relative weight for `random`; absent means 1.
@@ -659,6 +694,7 @@ pub struct CollectionMemberDto {
 
 /// A member as the API accepts it: `"openai/gpt-4o"` or `{"model": …, "weight": …}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum MemberInput {
     Reference(String),
@@ -678,6 +714,7 @@ impl MemberInput {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CollectionDto {
     pub id: String,
     pub name: String,
@@ -700,6 +737,7 @@ pub struct CollectionDto {
 
 /// `POST /api/collections` and `PUT /api/collections/{id}` (owner fields only on create).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CollectionInputDto {
     pub name: String,
@@ -722,6 +760,7 @@ pub struct CollectionInputDto {
 /// A model's price in USD per million tokens: the cost of every request-log row, and
 /// the order of `cost_optimized`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PriceDto {
     pub provider: String,
     pub model: String,
@@ -737,6 +776,7 @@ pub struct PriceDto {
 
 /// The kept request and response bodies of one call (body capture).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LogBodiesDto {
     pub request: String,
     pub response: String,
@@ -745,6 +785,7 @@ pub struct LogBodiesDto {
 /// Something a person should know about one of their connections (it failed its check, is
 /// rate-limited, recovered).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NotificationDto {
     pub id: String,
     pub user_id: String,
@@ -759,6 +800,7 @@ pub struct NotificationDto {
 
 /// The notifications panel: the newest notifications, the unread count and the webhook.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NotificationsDto {
     pub unread: i64,
     pub items: Vec<NotificationDto>,
@@ -768,6 +810,7 @@ pub struct NotificationsDto {
 /// A model the caller can route to, with the connections serving it and its price: a row
 /// of the Models page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ModelRowDto {
     /// `provider/model`.
     pub reference: String,
@@ -782,6 +825,7 @@ pub struct ModelRowDto {
 
 /// A connection serving a model, as the Models page lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ModelConnectionDto {
     pub name: String,
     /// `handle/provider/model`, pinning this owner's connections.
@@ -792,6 +836,7 @@ pub struct ModelConnectionDto {
 
 /// A model the caller can route to, for the member picker.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ReachableModelDto {
     /// `provider/model`.
     pub reference: String,
@@ -802,6 +847,7 @@ pub struct ReachableModelDto {
 
 /// One connection considered by routing, in order, and why it is skipped if it is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CandidateDto {
     pub connection_id: String,
     pub name: String,
@@ -827,6 +873,7 @@ pub struct CandidateDto {
 
 /// The dry run of routing one model reference.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ExplainDto {
     pub model: String,
     pub resolution: String,
@@ -845,6 +892,7 @@ pub struct ExplainDto {
 
 /// What the console's "Try it" got back from a test prompt.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TryResultDto {
     pub status: u16,
     pub connection_id: Option<String>,
@@ -857,6 +905,7 @@ pub struct TryResultDto {
 
 /// A model alias: a name agents ask for, standing for a model reference.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AliasDto {
     pub id: String,
     /// Exact, or a glob where `*` matches any run of characters.
@@ -874,6 +923,7 @@ pub struct AliasDto {
 
 /// `POST /api/aliases` and `PUT /api/aliases/{id}` (owner fields only on create).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AliasInputDto {
     pub name: String,
@@ -893,6 +943,7 @@ pub const PERIODS: [&str; 4] = ["hour", "day", "week", "month"];
 /// The signed-in user's traffic (or an organization's, for its admins) over a period: totals, a time series and the busiest
 /// connections, models, keys and collections.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DashboardDto {
     pub period: String,
     /// The organization (handle) whose connections' traffic this is; `None`: the user's own.
@@ -917,6 +968,7 @@ pub struct DashboardDto {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DashboardPointDto {
     pub t: i64,
     pub requests: i64,
@@ -930,6 +982,7 @@ pub struct DashboardPointDto {
 
 /// One row of a breakdown table.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BreakdownDto {
     pub name: String,
     pub requests: i64,
@@ -940,6 +993,7 @@ pub struct BreakdownDto {
 
 /// The Request Logs page's filters (`None` or empty: not filtered).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LogFilterDto {
     /// Part of the model string, any case.
     #[serde(default)]
@@ -960,6 +1014,7 @@ pub struct LogFilterDto {
 
 /// A page of the request log and the cursor of the next, if there is one.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LogPageDto {
     pub logs: Vec<RequestLogDto>,
     pub next_cursor: Option<String>,
@@ -967,6 +1022,7 @@ pub struct LogPageDto {
 
 /// One turn of a playground conversation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ChatTurnDto {
     /// `user` or `assistant`.
     pub role: String,
@@ -976,6 +1032,7 @@ pub struct ChatTurnDto {
 /// What the playground sends: any model reference, an optional system prompt and the
 /// conversation so far.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PlaygroundRequestDto {
     pub model: String,
     #[serde(default)]
@@ -988,6 +1045,7 @@ pub struct PlaygroundRequestDto {
 /// One line of the playground's answer stream (JSON, one per line): who serves it, then
 /// the text as it arrives, then the figures, or an error.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum PlaygroundEventDto {
     Served {
@@ -1014,6 +1072,7 @@ pub enum PlaygroundEventDto {
 
 /// `POST /api/gateways`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewGatewayDto {
     pub name: String,
@@ -1024,6 +1083,7 @@ pub struct NewGatewayDto {
 
 /// A gateway with its token, answered once at creation and on rotation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CreatedGatewayDto {
     pub id: String,
     pub name: String,
@@ -1033,6 +1093,7 @@ pub struct CreatedGatewayDto {
 
 /// One connected agent of a gateway, as this server sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct GatewayAgentDto {
     pub id: String,
     pub version: String,
@@ -1049,6 +1110,7 @@ pub struct GatewayAgentDto {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct GatewayDto {
     pub id: String,
     pub name: String,
@@ -1068,6 +1130,7 @@ pub struct GatewayDto {
 
 /// An agent connecting, disconnecting or being refused.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct GatewayEventDto {
     pub at: String,
     /// `connected`, `disconnected` or `refused`.
@@ -1080,6 +1143,7 @@ pub struct GatewayEventDto {
 
 /// `GET /api/gateways/{id}`: the gateway, its connections and its timeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct GatewayDetailDto {
     pub gateway: GatewayDto,
     pub connections: Vec<ConnectionDto>,

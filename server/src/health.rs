@@ -12,6 +12,17 @@ use crate::state::AppState;
 /// full, unless `--min-free-disk-mb` says otherwise.
 const LOW_DISK_BYTES: u64 = 1024 * 1024 * 1024;
 
+/// Whether this replica serves: the database, the request log's writer, free disk, Redis.
+/// 200 `ok` or `degraded` (serving, with warnings); 503 when it cannot serve.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Serving", body = Object),
+        (status = 503, description = "Not serving", body = Object),
+    ),
+)]
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let database = state.db.ping().await;
     if let Err(e) = &database {

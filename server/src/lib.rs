@@ -33,6 +33,7 @@ pub mod listen;
 pub mod logs;
 pub mod metrics;
 pub mod notify;
+pub mod openapi;
 pub mod orgs;
 pub mod outbound;
 pub mod providers;
@@ -174,11 +175,9 @@ pub async fn build_router(state: AppState) -> Result<Router, StartupError> {
     let max_body = state.settings.max_body_bytes;
     let observed = state.clone();
 
-    let services = Router::new()
-        .route("/health", get(health::health))
-        .route("/metrics", get(metrics::scrape_with_token))
-        .merge(api::router())
-        .merge(ingress::router())
+    let services = openapi::services()
+        .into_router()
+        .merge(openapi::router())
         .with_state(state.clone());
 
     // Only the console has sessions: the key-authenticated API and /v1 never read a cookie.

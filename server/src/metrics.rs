@@ -211,6 +211,15 @@ impl Metrics {
 }
 
 /// `GET /metrics` on the main listener: only with `--metrics-token`, and only for it.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Prometheus text format (0.0.4)", content_type = "text/plain", body = String),
+        (status = 404, description = "No `--metrics-token` is set: metrics are on `--metrics-addr` or off"),
+    ),
+)]
 pub async fn scrape_with_token(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let Some(token) = state.settings.metrics_token.as_deref() else {
         return StatusCode::NOT_FOUND.into_response();

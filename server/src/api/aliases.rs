@@ -5,18 +5,40 @@ use axum::{
     http::StatusCode,
     Json,
 };
-use serde_json::{json, Value};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::{ApiJson, Manager};
 use crate::error::ApiError;
 use crate::state::AppState;
 use app::dto::{AliasDto, AliasInputDto};
 
-pub async fn list(State(state): State<AppState>, caller: Manager) -> Result<Json<Value>, ApiError> {
-    let aliases = state.aliases.list(&caller.actor()).await?;
-    Ok(Json(json!({ "aliases": aliases })))
+#[derive(Serialize, ToSchema)]
+pub struct AliasList {
+    aliases: Vec<AliasDto>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/aliases",
+    tag = "aliases",
+    responses((status = 200, body = AliasList)),
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Manager,
+) -> Result<Json<AliasList>, ApiError> {
+    let aliases = state.aliases.list(&caller.actor()).await?;
+    Ok(Json(AliasList { aliases }))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/aliases",
+    tag = "aliases",
+    request_body = AliasInputDto,
+    responses((status = 201, body = AliasDto)),
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Manager,
@@ -26,6 +48,13 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/aliases/{id}",
+    tag = "aliases",
+    params(("id" = String, Path)),
+    responses((status = 200, body = AliasDto)),
+)]
 pub async fn get(
     State(state): State<AppState>,
     caller: Manager,
@@ -34,6 +63,14 @@ pub async fn get(
     Ok(Json(state.aliases.get(&caller.actor(), &id).await?))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/aliases/{id}",
+    tag = "aliases",
+    params(("id" = String, Path)),
+    request_body = AliasInputDto,
+    responses((status = 200, body = AliasDto)),
+)]
 pub async fn update(
     State(state): State<AppState>,
     caller: Manager,
@@ -45,6 +82,13 @@ pub async fn update(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/aliases/{id}",
+    tag = "aliases",
+    params(("id" = String, Path)),
+    responses((status = 204, description = "Deleted")),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Manager,

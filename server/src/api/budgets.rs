@@ -7,23 +7,23 @@ use axum::{
     extract::{Path, State},
     Json,
 };
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::keys::present;
 use super::{ApiJson, Manager};
 use crate::budget_settings;
 use crate::error::ApiError;
 use crate::state::AppState;
-use app::dto::{BudgetDto, OrgBudgetsDto};
+use app::dto::{BudgetDto, BudgetUseDto, OrgBudgetsDto};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserBudget {
     budget: Option<BudgetDto>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrgBudgets {
     /// What the organization's connections may serve in all.
@@ -34,20 +34,46 @@ pub struct OrgBudgets {
     member_budget: Option<Option<BudgetDto>>,
 }
 
+/// Every budget that limits the caller, with what is spent of it.
+#[derive(Serialize, ToSchema)]
+pub struct BudgetList {
+    budgets: Vec<BudgetUseDto>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserBudgetSet {
+    user_id: String,
+    budget: Option<BudgetDto>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/budgets",
+    tag = "budgets",
+    responses((status = 200, body = BudgetList)),
+)]
 pub async fn mine(
     State(state): State<AppState>,
     Manager(caller): Manager,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<BudgetList>, ApiError> {
     let budgets = budget_settings::limiting(&state, &caller.user_id, &caller.handle).await?;
-    Ok(Json(json!({ "budgets": budgets })))
+    Ok(Json(BudgetList { budgets }))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/users/{id}/budget",
+    tag = "budgets",
+    params(("id" = String, Path)),
+    request_body = UserBudget,
+    responses((status = 200, body = UserBudgetSet)),
+)]
 pub async fn set_for_user(
     State(state): State<AppState>,
     Manager(caller): Manager,
     Path(user_id): Path<String>,
     ApiJson(body): ApiJson<UserBudget>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UserBudgetSet>, ApiError> {
     let budget = budget_settings::set_for_user(
         &state,
         &caller.user_id,
@@ -56,9 +82,16 @@ pub async fn set_for_user(
         body.budget,
     )
     .await?;
-    Ok(Json(json!({ "user_id": user_id, "budget": budget })))
+    Ok(Json(UserBudgetSet { user_id, budget }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/organizations/{handle}/budget",
+    tag = "budgets",
+    params(("handle" = String, Path, description = "The organization's handle")),
+    responses((status = 200, body = OrgBudgetsDto)),
+)]
 pub async fn of_org(
     State(state): State<AppState>,
     Manager(caller): Manager,
@@ -69,6 +102,14 @@ pub async fn of_org(
     ))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/organizations/{handle}/budget",
+    tag = "budgets",
+    params(("handle" = String, Path, description = "The organization's handle")),
+    request_body = OrgBudgets,
+    responses((status = 200, body = OrgBudgetsDto)),
+)]
 pub async fn set_for_org(
     State(state): State<AppState>,
     Manager(caller): Manager,

@@ -5,19 +5,50 @@ use axum::{
     http::StatusCode,
     Json,
 };
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiJson, Manager};
+use super::{ApiJson, Done, Manager};
 use crate::error::{ApiError, RequestError};
 use crate::state::AppState;
-use app::dto::{CollectionDto, CollectionInputDto, PriceDto};
+use app::dto::{CollectionDto, CollectionInputDto, PriceDto, ReachableModelDto};
 
-pub async fn list(State(state): State<AppState>, caller: Manager) -> Result<Json<Value>, ApiError> {
-    let collections = state.collections.list(&caller.actor()).await?;
-    Ok(Json(json!({ "collections": collections })))
+#[derive(Serialize, ToSchema)]
+pub struct CollectionList {
+    collections: Vec<CollectionDto>,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct ReachableModels {
+    models: Vec<ReachableModelDto>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PriceList {
+    prices: Vec<PriceDto>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/collections",
+    tag = "collections",
+    responses((status = 200, body = CollectionList)),
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Manager,
+) -> Result<Json<CollectionList>, ApiError> {
+    let collections = state.collections.list(&caller.actor()).await?;
+    Ok(Json(CollectionList { collections }))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/collections",
+    tag = "collections",
+    request_body = CollectionInputDto,
+    responses((status = 201, body = CollectionDto)),
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Manager,
@@ -27,6 +58,13 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/collections/{id}",
+    tag = "collections",
+    params(("id" = String, Path)),
+    responses((status = 200, body = CollectionDto)),
+)]
 pub async fn get(
     State(state): State<AppState>,
     caller: Manager,
@@ -35,6 +73,14 @@ pub async fn get(
     Ok(Json(state.collections.get(&caller.actor(), &id).await?))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/collections/{id}",
+    tag = "collections",
+    params(("id" = String, Path)),
+    request_body = CollectionInputDto,
+    responses((status = 200, body = CollectionDto)),
+)]
 pub async fn update(
     State(state): State<AppState>,
     caller: Manager,
@@ -46,32 +92,58 @@ pub async fn update(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/collections/{id}",
+    tag = "collections",
+    params(("id" = String, Path)),
+    responses((status = 200, body = Done)),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Manager,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Done>, ApiError> {
     state.collections.delete(&caller.actor(), &id).await?;
-    Ok(Json(
-        json!({"success": true, "message": "Collection deleted"}),
-    ))
+    Ok(Done::saying("Collection deleted"))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/collections/reachable-models",
+    tag = "collections",
+    responses((status = 200, body = ReachableModels)),
+)]
 pub async fn reachable_models(
     State(state): State<AppState>,
     caller: Manager,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ReachableModels>, ApiError> {
     let models = state.collections.reachable_models(&caller.actor()).await?;
-    Ok(Json(json!({ "models": models })))
+    Ok(Json(ReachableModels { models }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/prices",
+    tag = "prices",
+    responses((status = 200, body = PriceList)),
+)]
 pub async fn prices(
     State(state): State<AppState>,
     _caller: Manager,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!({ "prices": state.collections.prices().await? })))
+) -> Result<Json<PriceList>, ApiError> {
+    Ok(Json(PriceList {
+        prices: state.collections.prices().await?,
+    }))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/prices",
+    tag = "prices",
+    request_body = PriceDto,
+    responses((status = 200, body = PriceDto)),
+)]
 pub async fn set_price(
     State(state): State<AppState>,
     caller: Manager,
@@ -82,22 +154,30 @@ pub async fn set_price(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PriceKey {
     provider: String,
     model: String,
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/prices",
+    tag = "prices",
+    params(PriceKey),
+    responses((status = 200, body = Done)),
+)]
 pub async fn delete_price(
     State(state): State<AppState>,
     caller: Manager,
     query: Result<Query<PriceKey>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Done>, ApiError> {
     let Query(key) = query.map_err(|e| RequestError::InvalidBody(e.body_text()))?;
     state
         .collections
         .delete_price(&caller.actor(), &key.provider, &key.model)
         .await?;
-    Ok(Json(json!({"success": true})))
+    Ok(Done::ok())
 }

@@ -5,20 +5,59 @@ use axum::{
     http::{header, HeaderMap, StatusCode},
     Json,
 };
-use serde_json::{json, Value};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::{ApiJson, Manager};
 use crate::error::ApiError;
 use crate::state::AppState;
-use app::dto::{CreatedGatewayDto, GatewayDetailDto, NewGatewayDto};
+use app::dto::{CreatedGatewayDto, GatewayDetailDto, GatewayDto, NewGatewayDto};
 
 pub use crate::gateways::connect;
 
-pub async fn list(State(state): State<AppState>, caller: Manager) -> Result<Json<Value>, ApiError> {
-    let gateways = state.gateways.list(&caller.actor()).await?;
-    Ok(Json(json!({ "gateways": gateways })))
+#[derive(Serialize, ToSchema)]
+pub struct GatewayList {
+    gateways: Vec<GatewayDto>,
 }
 
+/// The agents' link (`langmart gateway` dials it): a WebSocket upgrade, authenticated by
+/// the gateway's token before the upgrade.
+#[utoipa::path(
+    get,
+    path = "/api/gateways/connect",
+    operation_id = "gateways_connect",
+    tag = "gateways",
+    responses(
+        (status = 101, description = "Switching to the agent protocol over WebSocket"),
+        (status = 401, description = "No token, or not a current gateway token", body = crate::openapi::ErrorBody),
+    ),
+)]
+#[expect(dead_code, reason = "documents `gateways::connect`, which is routed")]
+pub(super) fn connect_doc() {}
+
+#[utoipa::path(
+    get,
+    path = "/api/gateways",
+    tag = "gateways",
+    responses((status = 200, body = GatewayList)),
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Manager,
+) -> Result<Json<GatewayList>, ApiError> {
+    let gateways = state.gateways.list(&caller.actor()).await?;
+    Ok(Json(GatewayList { gateways }))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/gateways",
+    tag = "gateways",
+    request_body = NewGatewayDto,
+    responses(
+        (status = 201, description = "The gateway; its token is shown this once", body = CreatedGatewayDto),
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Manager,
@@ -28,6 +67,13 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/gateways/{id}",
+    tag = "gateways",
+    params(("id" = String, Path)),
+    responses((status = 200, body = GatewayDetailDto)),
+)]
 pub async fn get(
     State(state): State<AppState>,
     caller: Manager,
@@ -41,6 +87,13 @@ pub async fn get(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/gateways/{id}",
+    tag = "gateways",
+    params(("id" = String, Path)),
+    responses((status = 204, description = "Deleted, with its connections")),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Manager,
@@ -50,6 +103,15 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/gateways/{id}/rotate",
+    tag = "gateways",
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "A new token, shown this once; agents holding the old one are disconnected", body = CreatedGatewayDto),
+    ),
+)]
 pub async fn rotate(
     State(state): State<AppState>,
     caller: Manager,

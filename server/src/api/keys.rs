@@ -5,10 +5,10 @@ use axum::{
     http::StatusCode,
     Json,
 };
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use super::{ApiJson, Manager};
+use super::{ApiJson, Done, Manager};
 use crate::auth::{KeyChange, KeyPolicy, KeyRequest};
 use crate::budgets::Budget;
 use crate::clock::parse_rfc3339;
@@ -16,7 +16,7 @@ use crate::error::{ApiError, RequestError};
 use crate::state::AppState;
 use app::dto::{ApiKeyDto, BudgetDto, CreatedApiKeyDto, KeyScope};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKey {
     name: String,
@@ -40,7 +40,7 @@ pub struct CreateKey {
 }
 
 /// `PUT /api/keys/{id}`: each field given replaces the stored one; `null` clears it.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateKey {
     #[serde(default)]
@@ -68,6 +68,11 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct KeyList {
+    keys: Vec<ApiKeyDto>,
+}
+
 fn expiry(text: &str) -> Result<i64, RequestError> {
     parse_rfc3339(text).ok_or(RequestError::InvalidField {
         field: "expires_at",
@@ -75,15 +80,30 @@ fn expiry(text: &str) -> Result<i64, RequestError> {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/keys",
+    tag = "keys",
+    responses((status = 200, body = KeyList)),
+)]
 pub async fn list(
     State(state): State<AppState>,
     Manager(caller): Manager,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<KeyList>, ApiError> {
     let mut keys: Vec<ApiKeyDto> = state.keys.list(&caller.user_id).await?;
     state.budgets.fill_key_spend(&mut keys).await?;
-    Ok(Json(json!({ "keys": keys })))
+    Ok(Json(KeyList { keys }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/keys",
+    tag = "keys",
+    request_body = CreateKey,
+    responses(
+        (status = 201, description = "The key; its secret is shown this once", body = CreatedApiKeyDto),
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     Manager(caller): Manager,
@@ -109,6 +129,14 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/keys/{id}",
+    tag = "keys",
+    params(("id" = String, Path)),
+    request_body = UpdateKey,
+    responses((status = 200, body = ApiKeyDto)),
+)]
 pub async fn update(
     State(state): State<AppState>,
     Manager(caller): Manager,
@@ -154,13 +182,18 @@ pub async fn update(
     Ok(Json(updated))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/keys/{id}",
+    tag = "keys",
+    params(("id" = String, Path)),
+    responses((status = 200, body = Done)),
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     Manager(caller): Manager,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Done>, ApiError> {
     state.keys.revoke(&caller.user_id, &id).await?;
-    Ok(Json(
-        json!({ "success": true, "message": "API key revoked" }),
-    ))
+    Ok(Done::saying("API key revoked"))
 }

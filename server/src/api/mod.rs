@@ -21,16 +21,20 @@ use axum::{
     extract::State,
     http::Uri,
     routing::{any, delete, get, post, put},
-    Json, Router,
+    Json,
 };
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::auth::AuthError;
 use crate::error::{ApiError, RequestError};
+use crate::openapi::Routes;
 use crate::state::AppState;
 use app::dto::UserDto;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+/// Every `/api` route; each is in [`ApiDoc`].
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/api/me", get(me))
         .route("/api/keys", get(keys::list).post(keys::create))
         .route("/api/keys/{id}", delete(keys::revoke).put(keys::update))
@@ -156,9 +160,16 @@ pub fn router() -> Router<AppState> {
             "/api/organizations/{handle}/budget",
             get(budgets::of_org).put(budgets::set_for_org),
         )
-        .route("/api/{*rest}", any(not_found))
+        .unlisted("/api/{*rest}", any(not_found))
 }
 
+/// The account the key belongs to.
+#[utoipa::path(
+    get,
+    path = "/api/me",
+    tag = "account",
+    responses((status = 200, body = UserDto)),
+)]
 async fn me(
     State(state): State<AppState>,
     Manager(caller): Manager,
@@ -170,6 +181,110 @@ async fn me(
         .ok_or(AuthError::InvalidApiKey)?;
     Ok(Json(user.into_dto()))
 }
+
+/// What an action with nothing else to return answers.
+#[derive(Serialize, ToSchema)]
+pub struct Done {
+    pub success: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<&'static str>,
+}
+
+impl Done {
+    pub fn ok() -> Json<Done> {
+        Json(Done {
+            success: true,
+            message: None,
+        })
+    }
+
+    pub fn saying(message: &'static str) -> Json<Done> {
+        Json(Done {
+            success: true,
+            message: Some(message),
+        })
+    }
+}
+
+/// The `/api` half of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    me,
+    keys::list,
+    keys::create,
+    keys::update,
+    keys::revoke,
+    users::list,
+    users::invites,
+    users::create_invite,
+    users::withdraw_invite,
+    orgs::list,
+    orgs::create,
+    orgs::members,
+    orgs::invite,
+    orgs::org_invitations,
+    orgs::withdraw,
+    orgs::set_preferences,
+    orgs::my_invitations,
+    orgs::accept,
+    orgs::decline,
+    orgs::set_role,
+    orgs::remove_member,
+    orgs::leave,
+    providers::list,
+    providers::create,
+    providers::update,
+    gateways::list,
+    gateways::create,
+    gateways::connect_doc,
+    gateways::get,
+    gateways::delete,
+    gateways::rotate,
+    connections::list,
+    connections::create,
+    connections::test_draft,
+    connections::get,
+    connections::update,
+    connections::delete,
+    connections::update_key,
+    connections::test,
+    connections::tests,
+    connections::audit,
+    connections::models,
+    connections::add_model,
+    connections::discover,
+    aliases::list,
+    aliases::create,
+    aliases::get,
+    aliases::update,
+    aliases::delete,
+    collections::list,
+    collections::create,
+    collections::reachable_models,
+    collections::get,
+    collections::update,
+    collections::delete,
+    collections::prices,
+    collections::set_price,
+    collections::delete_price,
+    routing::explain,
+    routing::logs,
+    routing::export_csv,
+    routing::export_jsonl,
+    bodies::read,
+    bodies::get_setting,
+    bodies::set_setting,
+    usage::usage,
+    usage::dashboard,
+    notifications::list,
+    notifications::mark_read,
+    notifications::set_webhook,
+    budgets::mine,
+    budgets::set_for_user,
+    budgets::of_org,
+    budgets::set_for_org,
+))]
+pub struct ApiDoc;
 
 /// JSON 404 for any unknown path under `/api` and `/v1`.
 pub async fn not_found(uri: Uri) -> ApiError {

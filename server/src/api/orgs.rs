@@ -6,22 +6,22 @@ use axum::{
     http::StatusCode,
     Json,
 };
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use super::{ApiJson, Manager};
+use super::{ApiJson, Done, Manager};
 use crate::error::ApiError;
 use crate::state::AppState;
 use app::dto::{InvitationDto, MemberDto, MembershipPrefsDto, OrgDto, OrgRole};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrg {
     name: String,
     handle: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddMember {
     email: String,
@@ -29,24 +29,54 @@ pub struct AddMember {
     role: OrgRole,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetRole {
     role: OrgRole,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OrgList {
+    organizations: Vec<OrgDto>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MemberList {
+    members: Vec<MemberDto>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InvitationList {
+    invitations: Vec<InvitationDto>,
 }
 
 fn member_role() -> OrgRole {
     OrgRole::Member
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/organizations",
+    tag = "organizations",
+    responses((status = 200, body = OrgList)),
+)]
 pub async fn list(
     State(state): State<AppState>,
     Manager(caller): Manager,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<OrgList>, ApiError> {
     let orgs: Vec<OrgDto> = state.orgs.list(&caller.user_id).await?;
-    Ok(Json(json!({ "organizations": orgs })))
+    Ok(Json(OrgList {
+        organizations: orgs,
+    }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/organizations",
+    tag = "organizations",
+    request_body = CreateOrg,
+    responses((status = 201, body = OrgDto)),
+)]
 pub async fn create(
     State(state): State<AppState>,
     Manager(caller): Manager,
@@ -59,17 +89,32 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(org)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/organizations/{handle}/members",
+    tag = "organizations",
+    params(("handle" = String, Path, description = "The organization's handle")),
+    responses((status = 200, body = MemberList)),
+)]
 pub async fn members(
     State(state): State<AppState>,
     Manager(caller): Manager,
     Path(handle): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MemberList>, ApiError> {
     let members: Vec<MemberDto> = state.orgs.members(&caller.user_id, &handle).await?;
-    Ok(Json(json!({ "members": members })))
+    Ok(Json(MemberList { members }))
 }
 
 /// `POST /api/organizations/{handle}/members`: invites an email address (the invitee
 /// accepts before anything of the organization routes their requests).
+#[utoipa::path(
+    post,
+    path = "/api/organizations/{handle}/members",
+    tag = "organizations",
+    params(("handle" = String, Path, description = "The organization's handle")),
+    request_body = AddMember,
+    responses((status = 201, body = InvitationDto)),
+)]
 pub async fn invite(
     State(state): State<AppState>,
     Manager(caller): Manager,
@@ -83,15 +128,32 @@ pub async fn invite(
     Ok((StatusCode::CREATED, Json(invitation)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/organizations/{handle}/invitations",
+    tag = "organizations",
+    params(("handle" = String, Path, description = "The organization's handle")),
+    responses((status = 200, body = InvitationList)),
+)]
 pub async fn org_invitations(
     State(state): State<AppState>,
     Manager(caller): Manager,
     Path(handle): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<InvitationList>, ApiError> {
     let invitations = state.orgs.invitations_of(&caller.user_id, &handle).await?;
-    Ok(Json(json!({ "invitations": invitations })))
+    Ok(Json(InvitationList { invitations }))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/organizations/{handle}/invitations/{id}",
+    tag = "organizations",
+    params(
+        ("handle" = String, Path, description = "The organization's handle"),
+        ("id" = String, Path),
+    ),
+    responses((status = 204, description = "Withdrawn")),
+)]
 pub async fn withdraw(
     State(state): State<AppState>,
     Manager(caller): Manager,
@@ -102,14 +164,27 @@ pub async fn withdraw(
 }
 
 /// `GET /api/invitations`: the invitations open for the caller's email address.
+#[utoipa::path(
+    get,
+    path = "/api/invitations",
+    tag = "organizations",
+    responses((status = 200, body = InvitationList)),
+)]
 pub async fn my_invitations(
     State(state): State<AppState>,
     Manager(caller): Manager,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<InvitationList>, ApiError> {
     let invitations = state.orgs.my_invitations(&caller.user_id).await?;
-    Ok(Json(json!({ "invitations": invitations })))
+    Ok(Json(InvitationList { invitations }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/invitations/{id}/accept",
+    tag = "organizations",
+    params(("id" = String, Path)),
+    responses((status = 200, body = OrgDto)),
+)]
 pub async fn accept(
     State(state): State<AppState>,
     Manager(caller): Manager,
@@ -118,6 +193,13 @@ pub async fn accept(
     Ok(Json(state.orgs.accept(&caller.user_id, &id).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/invitations/{id}/decline",
+    tag = "organizations",
+    params(("id" = String, Path)),
+    responses((status = 204, description = "Declined")),
+)]
 pub async fn decline(
     State(state): State<AppState>,
     Manager(caller): Manager,
@@ -129,6 +211,14 @@ pub async fn decline(
 
 /// `PUT /api/organizations/{handle}/membership`: the caller's own choices about the
 /// organization's connections.
+#[utoipa::path(
+    put,
+    path = "/api/organizations/{handle}/membership",
+    tag = "organizations",
+    params(("handle" = String, Path, description = "The organization's handle")),
+    request_body = MembershipPrefsDto,
+    responses((status = 200, body = OrgDto)),
+)]
 pub async fn set_preferences(
     State(state): State<AppState>,
     Manager(caller): Manager,
@@ -143,36 +233,64 @@ pub async fn set_preferences(
     ))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/organizations/{handle}/members/{user_id}",
+    tag = "organizations",
+    params(
+        ("handle" = String, Path, description = "The organization's handle"),
+        ("user_id" = String, Path),
+    ),
+    request_body = SetRole,
+    responses((status = 200, body = Done)),
+)]
 pub async fn set_role(
     State(state): State<AppState>,
     Manager(caller): Manager,
     Path((handle, user_id)): Path<(String, String)>,
     ApiJson(body): ApiJson<SetRole>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Done>, ApiError> {
     state
         .orgs
         .set_role(&caller.user_id, &handle, &user_id, body.role)
         .await?;
-    Ok(Json(json!({ "success": true })))
+    Ok(Done::ok())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/organizations/{handle}/members/{user_id}",
+    tag = "organizations",
+    params(
+        ("handle" = String, Path, description = "The organization's handle"),
+        ("user_id" = String, Path),
+    ),
+    responses((status = 200, body = Done)),
+)]
 pub async fn remove_member(
     State(state): State<AppState>,
     Manager(caller): Manager,
     Path((handle, user_id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Done>, ApiError> {
     state
         .orgs
         .remove_member(&caller.user_id, &handle, &user_id)
         .await?;
-    Ok(Json(json!({ "success": true })))
+    Ok(Done::ok())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/organizations/{handle}/leave",
+    tag = "organizations",
+    params(("handle" = String, Path, description = "The organization's handle")),
+    responses((status = 200, body = Done)),
+)]
 pub async fn leave(
     State(state): State<AppState>,
     Manager(caller): Manager,
     Path(handle): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Done>, ApiError> {
     state.orgs.leave(&caller.user_id, &handle).await?;
-    Ok(Json(json!({ "success": true })))
+    Ok(Done::ok())
 }

@@ -6,7 +6,8 @@ use axum::{
     http::StatusCode,
     Json,
 };
-use serde_json::{json, Value};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::{ApiJson, Manager};
 use crate::catalog::providers::{self, NewProvider, ProviderUpdate};
@@ -15,7 +16,21 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use app::dto::ProviderDto;
 
-pub async fn list(State(state): State<AppState>, caller: Manager) -> Result<Json<Value>, ApiError> {
+#[derive(Serialize, ToSchema)]
+pub struct ProviderList {
+    providers: Vec<ProviderDto>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/providers",
+    tag = "providers",
+    responses((status = 200, body = ProviderList)),
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Manager,
+) -> Result<Json<ProviderList>, ApiError> {
     let admin = caller.0.is_admin;
     let list: Vec<ProviderDto> = providers::list(&state.db)
         .await?
@@ -23,9 +38,16 @@ pub async fn list(State(state): State<AppState>, caller: Manager) -> Result<Json
         .filter(|p| admin || p.enabled)
         .map(|p| p.to_dto())
         .collect();
-    Ok(Json(json!({ "providers": list })))
+    Ok(Json(ProviderList { providers: list }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/providers",
+    tag = "providers",
+    request_body = NewProvider,
+    responses((status = 201, body = ProviderDto)),
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Manager,
@@ -38,6 +60,14 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(provider.to_dto())))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/providers/{id}",
+    tag = "providers",
+    params(("id" = String, Path)),
+    request_body = ProviderUpdate,
+    responses((status = 200, body = ProviderDto)),
+)]
 pub async fn update(
     State(state): State<AppState>,
     caller: Manager,

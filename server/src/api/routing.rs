@@ -5,11 +5,11 @@ use axum::{
     Json,
 };
 use serde::Deserialize;
-use serde_json::{json, Value};
+use utoipa::IntoParams;
 
 use super::Manager;
 use crate::error::{ApiError, RequestError};
-use crate::logs::{self, LogQuery};
+use crate::logs::{self, LogPage, LogQuery};
 use crate::routing::{self, RequestSize};
 use crate::state::AppState;
 use app::dto::ExplainDto;
@@ -19,7 +19,8 @@ pub const DEFAULT_PROMPT_TOKENS: u64 = 100;
 /// Output size assumed for cost estimates when the caller gives none.
 pub const DEFAULT_MAX_TOKENS: u64 = 256;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExplainQuery {
     model: String,
@@ -32,6 +33,13 @@ pub struct ExplainQuery {
 }
 
 /// A dry run of routing for the caller: the ordered candidates and why any is skipped.
+#[utoipa::path(
+    get,
+    path = "/api/routing/explain",
+    tag = "routing",
+    params(ExplainQuery),
+    responses((status = 200, body = ExplainDto)),
+)]
 pub async fn explain(
     State(state): State<AppState>,
     caller: Manager,
@@ -53,24 +61,38 @@ pub async fn explain(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/logs",
+    tag = "logs",
+    params(LogQuery),
+    responses((status = 200, body = LogPage)),
+)]
 pub async fn logs(
     State(state): State<AppState>,
     caller: Manager,
     query: Result<Query<LogQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<LogPage>, ApiError> {
     let Query(q) = query.map_err(|e| RequestError::InvalidBody(e.body_text()))?;
     let mut page = logs::list(&state.db, &caller.0.user_id, caller.0.is_admin, &q).await?;
     state
         .routing
         .fill_connection_names(&caller.0.user_id, &mut page.logs)
         .await?;
-    Ok(Json(
-        json!({ "logs": page.logs, "next_cursor": page.next_cursor }),
-    ))
+    Ok(Json(page))
 }
 
 /// `GET /api/logs.csv` and `GET /api/logs.jsonl`, with the filters of `/api/logs`: every row
 /// they select (newest first, at most `EXPORT_MAX_ROWS`) as a download.
+#[utoipa::path(
+    get,
+    path = "/api/logs.csv",
+    tag = "logs",
+    params(LogQuery),
+    responses(
+        (status = 200, description = "The selected rows as CSV, newest first", content_type = "text/csv", body = String),
+    ),
+)]
 pub async fn export_csv(
     state: State<AppState>,
     caller: Manager,
@@ -79,6 +101,15 @@ pub async fn export_csv(
     export(state, caller, query, logs::export::Format::Csv).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/logs.jsonl",
+    tag = "logs",
+    params(LogQuery),
+    responses(
+        (status = 200, description = "The selected rows as JSON lines, newest first", content_type = "application/jsonl", body = String),
+    ),
+)]
 pub async fn export_jsonl(
     state: State<AppState>,
     caller: Manager,

@@ -8,18 +8,19 @@ use axum::{
     extract::{Query, State},
     Json,
 };
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::Manager;
 use crate::clock::{now_ms, parse_time_or_day, rfc3339};
 use crate::error::{ApiError, RequestError};
-use crate::logs::usage::{self, GroupBy};
+use crate::logs::usage::{self, GroupBy, UsageRow};
 use crate::state::AppState;
 
 const DAY_MS: i64 = 86_400_000;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UsageQuery {
     #[serde(default)]
@@ -30,6 +31,27 @@ pub struct UsageQuery {
     group_by: Option<GroupBy>,
 }
 
+/// What `GET /api/usage` answers: the range, its groups and their sum.
+#[derive(Serialize, ToSchema)]
+pub struct Usage {
+    from: String,
+    to: String,
+    group_by: GroupBy,
+    rows: Vec<UsageRow>,
+    total: UsageTotal,
+}
+
+/// The sum of every group.
+#[derive(Serialize, ToSchema)]
+pub struct UsageTotal {
+    requests: i64,
+    errors: i64,
+    prompt_tokens: i64,
+    completion_tokens: i64,
+    cost_usd: f64,
+    unpriced_requests: i64,
+}
+
 /// An RFC 3339 time, or a `YYYY-MM-DD` day (its midnight, UTC).
 fn instant(text: &str, field: &'static str) -> Result<i64, RequestError> {
     parse_time_or_day(text).ok_or(RequestError::InvalidField {
@@ -38,11 +60,18 @@ fn instant(text: &str, field: &'static str) -> Result<i64, RequestError> {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/usage",
+    tag = "usage",
+    params(UsageQuery),
+    responses((status = 200, body = Usage)),
+)]
 pub async fn usage(
     State(state): State<AppState>,
     Manager(caller): Manager,
     query: Result<Query<UsageQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Usage>, ApiError> {
     let Query(q) = query.map_err(|e| RequestError::InvalidBody(e.body_text()))?;
     let to =
         q.to.as_deref()
@@ -66,23 +95,24 @@ pub async fn usage(
     let whose = (!caller.is_admin).then_some(caller.user_id.as_str());
     let rows = usage::usage(&state.db, whose, from, to, group_by).await?;
     let total = usage::total(&rows);
-    Ok(Json(json!({
-        "from": rfc3339(from),
-        "to": rfc3339(to),
-        "group_by": group_by,
-        "rows": rows,
-        "total": {
-            "requests": total.requests,
-            "errors": total.errors,
-            "prompt_tokens": total.prompt_tokens,
-            "completion_tokens": total.completion_tokens,
-            "cost_usd": total.cost_usd,
-            "unpriced_requests": total.unpriced_requests,
+    Ok(Json(Usage {
+        from: rfc3339(from),
+        to: rfc3339(to),
+        group_by,
+        rows,
+        total: UsageTotal {
+            requests: total.requests,
+            errors: total.errors,
+            prompt_tokens: total.prompt_tokens,
+            completion_tokens: total.completion_tokens,
+            cost_usd: total.cost_usd,
+            unpriced_requests: total.unpriced_requests,
         },
-    })))
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DashboardQuery {
     #[serde(default)]
@@ -95,6 +125,13 @@ pub struct DashboardQuery {
 /// `GET /api/dashboard?period=hour|day|week|month[&org=<handle>]` (default `day`): the
 /// caller's own traffic as the console's dashboard shows it, or that of an organization's
 /// connections for one of its admins.
+#[utoipa::path(
+    get,
+    path = "/api/dashboard",
+    tag = "usage",
+    params(DashboardQuery),
+    responses((status = 200, body = app::dto::DashboardDto)),
+)]
 pub async fn dashboard(
     State(state): State<AppState>,
     Manager(caller): Manager,

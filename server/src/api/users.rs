@@ -6,15 +6,15 @@ use axum::{
     http::StatusCode,
     Json,
 };
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use super::{ApiJson, Manager};
+use super::{ApiJson, Done, Manager};
 use crate::error::ApiError;
 use crate::state::AppState;
-use app::dto::{CreatedSignupInviteDto, UserDto};
+use app::dto::{CreatedSignupInviteDto, SignupInviteDto, UserDto};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateInvite {
     /// Who it is for (shown to admins only).
@@ -25,7 +25,26 @@ pub struct CreateInvite {
     days: Option<u32>,
 }
 
-pub async fn list(State(state): State<AppState>, caller: Manager) -> Result<Json<Value>, ApiError> {
+#[derive(Serialize, ToSchema)]
+pub struct UserList {
+    users: Vec<UserDto>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InviteList {
+    invites: Vec<SignupInviteDto>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/users",
+    tag = "users",
+    responses((status = 200, body = UserList)),
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Manager,
+) -> Result<Json<UserList>, ApiError> {
     let users: Vec<UserDto> = state
         .accounts
         .list(&caller.actor())
@@ -33,17 +52,30 @@ pub async fn list(State(state): State<AppState>, caller: Manager) -> Result<Json
         .into_iter()
         .map(|u| u.into_dto())
         .collect();
-    Ok(Json(json!({ "users": users })))
+    Ok(Json(UserList { users }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/signup-invites",
+    tag = "users",
+    responses((status = 200, body = InviteList)),
+)]
 pub async fn invites(
     State(state): State<AppState>,
     caller: Manager,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<InviteList>, ApiError> {
     let invites = state.signup.list_invites(&caller.actor()).await?;
-    Ok(Json(json!({ "invites": invites })))
+    Ok(Json(InviteList { invites }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/signup-invites",
+    tag = "users",
+    request_body = CreateInvite,
+    responses((status = 201, body = CreatedSignupInviteDto)),
+)]
 pub async fn create_invite(
     State(state): State<AppState>,
     caller: Manager,
@@ -56,13 +88,18 @@ pub async fn create_invite(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/signup-invites/{id}",
+    tag = "users",
+    params(("id" = String, Path)),
+    responses((status = 200, body = Done)),
+)]
 pub async fn withdraw_invite(
     State(state): State<AppState>,
     caller: Manager,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Done>, ApiError> {
     state.signup.withdraw_invite(&caller.actor(), &id).await?;
-    Ok(Json(
-        json!({ "success": true, "message": "Invite withdrawn" }),
-    ))
+    Ok(Done::saying("Invite withdrawn"))
 }

@@ -29,7 +29,8 @@ pub const SCOPE_ORGANIZATION: &str = "organization";
 pub const SCOPE_PLATFORM: &str = "platform";
 
 /// Query filters of `GET /api/connections`.
-#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionFilter {
     pub provider_id: Option<String>,

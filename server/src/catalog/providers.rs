@@ -364,7 +364,7 @@ pub async fn resolve(db: &Db, key: Option<&str>, id: Option<&str>) -> Result<Pro
 }
 
 /// An admin's new provider. Fields default to its family's.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProvider {
     pub key: String,
@@ -387,7 +387,7 @@ pub struct NewProvider {
     pub allow_private: Option<bool>,
 }
 
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderUpdate {
     pub name: Option<String>,

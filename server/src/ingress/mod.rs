@@ -8,6 +8,7 @@ pub mod anthropic_messages;
 mod models;
 pub mod openai_chat;
 pub mod openai_responses;
+pub mod schemas;
 
 use axum::{
     extract::Request,
@@ -17,7 +18,6 @@ use axum::{
     },
     response::Response,
     routing::{any, get, post},
-    Router,
 };
 use serde_json::Value;
 
@@ -27,6 +27,7 @@ use crate::error::{ErrorCode, RequestError};
 use crate::extract::truncate;
 use crate::ids::new_ordered_id;
 use crate::logs::{LogRow, Logged};
+use crate::openapi::Routes;
 use crate::state::AppState;
 
 pub use openai_chat::try_prompt;
@@ -37,8 +38,9 @@ pub const MAX_MODEL_LEN: usize = 512;
 /// Longest path kept in a log row.
 const MAX_PATH: usize = 256;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+/// Every `/v1` route; each is in [`V1Doc`].
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/v1/auth/validate", get(models::validate))
         .route("/v1/chat/completions", post(openai_chat::chat))
         .route("/v1/embeddings", post(openai_chat::embeddings))
@@ -59,8 +61,26 @@ pub fn router() -> Router<AppState> {
             "/v1/messages/count_tokens",
             post(anthropic_messages::count_tokens),
         )
-        .route("/v1/{*rest}", any(crate::api::not_found))
+        .unlisted("/v1/{*rest}", any(crate::api::not_found))
 }
+
+/// The `/v1` half of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    models::validate,
+    models::list,
+    models::get,
+    openai_chat::chat,
+    openai_chat::embeddings,
+    openai_chat::completions,
+    openai_responses::create,
+    openai_responses::retrieve,
+    openai_responses::delete,
+    openai_responses::input_items,
+    anthropic_messages::create,
+    anthropic_messages::count_tokens,
+))]
+pub struct V1Doc;
 
 /// The request's `model`: a string of at most [`MAX_MODEL_LEN`] bytes.
 pub fn model_field(model: Option<&Value>) -> Result<String, RequestError> {

@@ -21,6 +21,13 @@ use crate::gateway::render;
 use crate::state::AppState;
 
 /// `GET /v1/auth/validate`: whether the Bearer key is valid, and whose it is.
+#[utoipa::path(
+    get,
+    path = "/v1/auth/validate",
+    operation_id = "validateKey",
+    tag = "inference",
+    responses((status = 200, body = crate::ingress::schemas::KeyCheck)),
+)]
 pub async fn validate(Caller(caller): Caller) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({
         "valid": true,
@@ -73,6 +80,13 @@ fn openai_model(id: &str, owner: &str, created: i64) -> Value {
     json!({"id": id, "object": "model", "created": created, "owned_by": owner})
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/models",
+    operation_id = "listModels",
+    tag = "inference",
+    responses((status = 200, body = crate::ingress::schemas::ModelList)),
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Result<Caller, ApiError>,
@@ -103,6 +117,16 @@ pub async fn list(
 }
 
 /// `GET /v1/models/{id}`: one model of the list (ids contain `/`), else 404.
+#[utoipa::path(
+    get,
+    path = "/v1/models/{id}",
+    operation_id = "retrieveModel",
+    tag = "inference",
+    params(
+        ("id" = String, Path, description = "A model id as listed; it may hold slashes"),
+    ),
+    responses((status = 200, body = crate::ingress::schemas::ModelObject)),
+)]
 pub async fn get(
     State(state): State<AppState>,
     caller: Result<Caller, ApiError>,

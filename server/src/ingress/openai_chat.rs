@@ -219,6 +219,16 @@ pub async fn handle(
     .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/chat/completions",
+    operation_id = "createChatCompletion",
+    tag = "inference",
+    request_body = crate::ingress::schemas::ChatCompletionRequest,
+    responses(
+        (status = 200, description = "A completion, or with `stream: true` its chunks as server-sent events ending in `data: [DONE]`", content((crate::ingress::schemas::ChatCompletion = "application/json"), (String = "text/event-stream"))),
+    ),
+)]
 pub async fn chat(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -228,6 +238,14 @@ pub async fn chat(
     handle(state, caller, meta, Endpoint::Chat, body).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/embeddings",
+    operation_id = "createEmbedding",
+    tag = "inference",
+    request_body = crate::ingress::schemas::EmbeddingsRequest,
+    responses( (status = 200, body = crate::ingress::schemas::Embeddings)),
+)]
 pub async fn embeddings(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -237,6 +255,16 @@ pub async fn embeddings(
     handle(state, caller, meta, Endpoint::Embeddings, body).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/completions",
+    operation_id = "createCompletion",
+    tag = "inference",
+    request_body = crate::ingress::schemas::CompletionRequest,
+    responses(
+        (status = 200, description = "A completion, or with `stream: true` server-sent events", content((crate::ingress::schemas::Completion = "application/json"), (String = "text/event-stream"))),
+    ),
+)]
 pub async fn completions(
     State(state): State<AppState>,
     Caller(caller): Caller,

@@ -12,7 +12,8 @@ use crate::error::{ApiError, RequestError};
 /// Rows one export holds at most (a filtered range, newest first).
 pub const EXPORT_MAX_ROWS: usize = 100_000;
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LogQuery {
     /// The model string exactly as requested.
@@ -33,7 +34,7 @@ pub struct LogQuery {
 }
 
 /// A page of rows and, when there are more, the cursor of the next page.
-#[derive(Debug, Default, serde::Serialize)]
+#[derive(Debug, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct LogPage {
     pub logs: Vec<LogDto>,
     pub next_cursor: Option<String>,

@@ -12,7 +12,7 @@ use crate::error::ApiError;
 
 const DAY_MS: i64 = 86_400_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum GroupBy {
     Key,
@@ -49,7 +49,7 @@ impl GroupBy {
 }
 
 /// One group's totals.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct UsageRow {
     /// The key id, model, connection id, collection, user id or `YYYY-MM-DD`; empty for
     /// requests that had none (no connection reached, no collection used).

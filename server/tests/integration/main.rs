@@ -34,6 +34,7 @@ mod mocks;
 mod native;
 mod native_mock;
 mod notifications;
+mod openapi;
 mod orgs;
 mod outbound;
 mod responses;

@@ -85,6 +85,16 @@ fn forwarded(headers: &HeaderMap) -> Vec<(HeaderName, HeaderValue)> {
 }
 
 /// `POST /v1/messages`.
+#[utoipa::path(
+    post,
+    path = "/v1/messages",
+    operation_id = "createMessage",
+    tag = "inference",
+    request_body = crate::ingress::schemas::MessagesRequest,
+    responses(
+        (status = 200, description = "A message, or with `stream: true` Anthropic's server-sent events", content((crate::ingress::schemas::Message = "application/json"), (String = "text/event-stream"))),
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -144,6 +154,14 @@ pub async fn create(
 /// `POST /v1/messages/count_tokens`: counted by the first Anthropic connection the model
 /// routes to; otherwise (or when that connection cannot be reached) estimated at about a
 /// token per four characters, and marked `x-langmart-token-count: estimated`.
+#[utoipa::path(
+    post,
+    path = "/v1/messages/count_tokens",
+    operation_id = "countMessageTokens",
+    tag = "inference",
+    request_body = crate::ingress::schemas::CountTokensRequest,
+    responses((status = 200, body = crate::ingress::schemas::TokenCount)),
+)]
 pub async fn count_tokens(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -106,6 +106,16 @@ fn fail(e: impl Into<ApiError>) -> Response {
 }
 
 /// `POST /v1/responses`.
+#[utoipa::path(
+    post,
+    path = "/v1/responses",
+    operation_id = "createResponse",
+    tag = "inference",
+    request_body = crate::ingress::schemas::ResponsesRequest,
+    responses(
+        (status = 200, description = "A response, or with `stream: true` its events as server-sent events", content((crate::ingress::schemas::ResponseObject = "application/json"), (String = "text/event-stream"))),
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Result<Caller, ApiError>,
@@ -200,6 +210,14 @@ pub async fn create(
 }
 
 /// `GET /v1/responses/{id}`: a stored response of the caller's (another user's is 404).
+#[utoipa::path(
+    get,
+    path = "/v1/responses/{id}",
+    operation_id = "getResponse",
+    tag = "inference",
+    params(("id" = String, Path)),
+    responses((status = 200, body = crate::ingress::schemas::ResponseObject)),
+)]
 pub async fn retrieve(
     State(state): State<AppState>,
     caller: Result<Caller, ApiError>,
@@ -218,6 +236,14 @@ pub async fn retrieve(
 }
 
 /// `DELETE /v1/responses/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/v1/responses/{id}",
+    operation_id = "deleteResponse",
+    tag = "inference",
+    params(("id" = String, Path)),
+    responses((status = 200, body = crate::ingress::schemas::ResponseDeleted)),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Result<Caller, ApiError>,
@@ -236,7 +262,8 @@ pub async fn delete(
     }
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     order: Option<String>,
     limit: Option<usize>,
@@ -250,6 +277,17 @@ pub struct ListQuery {
 
 /// `GET /v1/responses/{id}/input_items`: the request's input items, newest first unless
 /// `order=asc`, `limit` (1–100, default 20) after the item `after`.
+#[utoipa::path(
+    get,
+    path = "/v1/responses/{id}/input_items",
+    operation_id = "listInputItems",
+    tag = "inference",
+    params(
+        ("id" = String, Path),
+        ListQuery,
+    ),
+    responses((status = 200, body = crate::ingress::schemas::InputItems)),
+)]
 pub async fn input_items(
     State(state): State<AppState>,
     caller: Result<Caller, ApiError>,
