@@ -40,6 +40,7 @@ pub mod providers;
 pub mod routing;
 pub mod sessions;
 pub mod state;
+pub mod telemetry;
 pub mod vault;
 pub mod web;
 
@@ -214,7 +215,9 @@ pub async fn build_router(state: AppState) -> Result<Router, StartupError> {
         .layer(middleware::from_fn(move |req, next| {
             reject_large_bodies(max_body, req, next)
         }))
-        .layer(DefaultBodyLimit::max(max_body));
+        .layer(DefaultBodyLimit::max(max_body))
+        // Present only while traces are exported (`--otlp-endpoint`).
+        .option_layer(telemetry::exporting().then(|| middleware::from_fn(telemetry::request)));
     Ok(Router::new().merge(services).merge(console).layer(layers))
 }
 

@@ -6,7 +6,6 @@
 use std::{io::Write, net::SocketAddr, path::PathBuf, process::ExitCode};
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
 
 use app::dto::{KeyScope, SignupPolicy};
 use server::{auth::NewAccount, config::Settings, error::ApiError, StartupError};
@@ -179,6 +178,10 @@ struct ServeArgs {
     /// Serve `/metrics` on the main listener to requests with this bearer token.
     #[arg(long, env = "LANGMART_METRICS_TOKEN", hide_env_values = true)]
     metrics_token: Option<String>,
+    /// Export traces (OpenTelemetry spans: request, routing, attempts, streams) over
+    /// OTLP/HTTP to this collector, e.g. http://127.0.0.1:4318; off when unset.
+    #[arg(long, env = "LANGMART_OTLP_ENDPOINT")]
+    otlp_endpoint: Option<String>,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -330,18 +333,6 @@ fn settings_for(store: &StoreArgs) -> Settings {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let filter = EnvFilter::try_from_env("LANGMART_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn"));
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    // `LANGMART_LOG_FORMAT=json`: one JSON object per line, for log collectors.
-    if std::env::var("LANGMART_LOG_FORMAT").is_ok_and(|f| f == "json") {
-        logs.json().init();
-    } else {
-        logs.init();
-    }
-
     let typed: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let argv = match server::config_file::with_file(&Cli::command(), typed.clone()) {
         Ok(argv) => argv,
@@ -361,13 +352,27 @@ async fn main() -> ExitCode {
             Err(_) => ExitCode::FAILURE,
         };
     }
-    match run(cli).await {
+    let otlp_endpoint = match &cli.command {
+        Command::Serve(args) => args.otlp_endpoint.clone().filter(|e| !e.is_empty()),
+        _ => None,
+    };
+    // Logs (`LANGMART_LOG`, `LANGMART_LOG_FORMAT=json`) and, when asked, traces.
+    let telemetry = match server::telemetry::init(otlp_endpoint.as_deref()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
-    }
+    };
+    telemetry.shutdown().await;
+    code
 }
 
 async fn run(cli: Cli) -> Result<(), CliError> {

@@ -287,7 +287,19 @@ pub async fn stream<I: Send + 'static>(
     if let Some(head) = &head {
         call.capture_response(head);
     }
-    tokio::spawn(async move {
+    // The stream outlives the request's span (which ends with the response head).
+    let span = tracing::info_span!(
+        target: crate::telemetry::TARGET,
+        "stream",
+        langmart.connection = %route.id,
+        langmart.ttft_ms = u64::try_from(ttft.as_millis()).unwrap_or(u64::MAX),
+        langmart.status = tracing::field::Empty,
+        langmart.error_code = tracing::field::Empty,
+        langmart.prompt_tokens = tracing::field::Empty,
+        langmart.completion_tokens = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+    );
+    let forwarding = async move {
         let route = task_route;
         let mut status = 200u16;
         let mut error_code = None;
@@ -386,6 +398,18 @@ pub async fn stream<I: Send + 'static>(
                 Some(ttft),
             );
         }
+        let span = tracing::Span::current();
+        span.record("langmart.status", status);
+        if let Some(tokens) = usage.prompt {
+            span.record("langmart.prompt_tokens", tokens);
+        }
+        if let Some(tokens) = usage.completion {
+            span.record("langmart.completion_tokens", tokens);
+        }
+        if let Some(code) = &error_code {
+            span.record("langmart.error_code", code.as_str());
+            span.record("otel.status_code", "ERROR");
+        }
         call.log(Outcome {
             route: Some(&route),
             upstream_model: Some(&upstream_model),
@@ -395,7 +419,8 @@ pub async fn stream<I: Send + 'static>(
             usage,
             stream: true,
         });
-    });
+    };
+    tokio::spawn(tracing::Instrument::instrument(forwarding, span));
     let rest =
         futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
     let body = Body::from_stream(

@@ -98,15 +98,27 @@ pub async fn send_with_retries(
     let mut tries = 0u32;
     loop {
         let started = Instant::now();
-        let result = send(
+        let span = tracing::info_span!(
+            target: crate::telemetry::TARGET,
+            "attempt",
+            otel.kind = "client",
+            langmart.connection = %route.id,
+            langmart.provider = %route.provider_key,
+            langmart.upstream_model = upstream_model,
+            langmart.retry = tries,
+            langmart.outcome = tracing::field::Empty,
+            http.response.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        );
+        let sending = send(
             state,
             route,
             upstream_model,
             call.endpoint,
             &outgoing,
             stream,
-        )
-        .await;
+        );
+        let result = tracing::Instrument::instrument(sending, span.clone()).await;
         let elapsed = started.elapsed();
         let latency_ms = i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX);
         match &result {
@@ -117,6 +129,7 @@ pub async fn send_with_retries(
                         .limiter
                         .record_model_latency(&route.id, upstream_model, elapsed, None);
                 }
+                span.record("langmart.outcome", "ok");
                 call.attempt(route, "ok".into(), Some(200), latency_ms);
             }
             Err(e) => {
@@ -130,7 +143,13 @@ pub async fn send_with_retries(
                         None,
                     );
                 }
-                call.attempt(route, outcome_name(e), e.http_status(), latency_ms);
+                let outcome = outcome_name(e);
+                if let Some(status) = e.http_status() {
+                    span.record("http.response.status_code", status);
+                }
+                span.record("langmart.outcome", outcome.as_str());
+                span.record("otel.status_code", "ERROR");
+                call.attempt(route, outcome, e.http_status(), latency_ms);
             }
         }
         match result {

@@ -140,13 +140,24 @@ pub async fn serve(
         dry_run: false,
         cursor: None,
     };
-    let mut plan = match routing::plan(&snapshot, &caller.user_id, &model, &ctx) {
+    let routing_span = tracing::info_span!(
+        target: crate::telemetry::TARGET,
+        "routing",
+        langmart.model = %model,
+        langmart.resolution = tracing::field::Empty,
+        langmart.collection = tracing::field::Empty,
+        langmart.candidates = tracing::field::Empty,
+        langmart.considered = tracing::field::Empty,
+    );
+    let planned = routing_span.in_scope(|| routing::plan(&snapshot, &caller.user_id, &model, &ctx));
+    let mut plan = match planned {
         Ok(p) => p,
         Err(e) => return call.fail(&*dialect, e.into(), stream),
     };
     if let Some(shared) = shared_round_robin(&state, &plan) {
         // Replicas share one round-robin position: plan again from it.
-        if let Ok(at) = Box::pin(shared).await {
+        let shared = tracing::Instrument::instrument(Box::pin(shared), routing_span.clone());
+        if let Ok(at) = shared.await {
             let ctx = routing::Context {
                 cursor: Some(at),
                 ..ctx
@@ -162,6 +173,13 @@ pub async fn serve(
     }
     call.resolution = plan.resolution;
     call.collection = plan.collection.as_ref().map(|c| c.reference());
+    routing_span.record("langmart.resolution", plan.resolution);
+    if let Some(collection) = &call.collection {
+        routing_span.record("langmart.collection", collection.as_str());
+    }
+    routing_span.record("langmart.candidates", plan.candidates.len());
+    routing_span.record("langmart.considered", plan.considered.len());
+    drop(routing_span);
     if plan.candidates.is_empty() {
         let reasons: Vec<String> = plan
             .considered

@@ -642,7 +642,8 @@ async fn send_for(
         request.timeout(timeout)
     };
     let (client, request) = request.build_split();
-    let request = request.map_err(|e| ProviderError::Config(without_url(&e)))?;
+    let mut request = request.map_err(|e| ProviderError::Config(without_url(&e)))?;
+    crate::telemetry::propagate(request.headers_mut());
     let timed_out =
         || ProviderError::Timeout(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX));
     if let Some(relay) = &upstream.relay {

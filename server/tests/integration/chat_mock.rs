@@ -58,8 +58,8 @@ pub struct ChatMock {
     calls: Arc<AtomicUsize>,
     last_body: Arc<Mutex<Value>>,
     last_path: Arc<Mutex<String>>,
-    /// The `Authorization` header of the last chat or embeddings call.
-    last_auth: Arc<Mutex<String>>,
+    /// The headers of the last chat or embeddings call.
+    last_headers: Arc<Mutex<axum::http::HeaderMap>>,
     /// Set when a streamed response was dropped before it finished (the client went away).
     pub stream_cancelled: Arc<AtomicBool>,
 }
@@ -73,7 +73,7 @@ impl ChatMock {
             calls: Default::default(),
             last_body: Arc::new(Mutex::new(Value::Null)),
             last_path: Default::default(),
-            last_auth: Default::default(),
+            last_headers: Default::default(),
             stream_cancelled: Default::default(),
         };
         let app = Router::new()
@@ -106,7 +106,14 @@ impl ChatMock {
 
     /// The `Authorization` header of the last chat or embeddings call.
     pub fn last_auth(&self) -> String {
-        self.last_auth.lock().unwrap().clone()
+        self.last_header("authorization").unwrap_or_default()
+    }
+
+    /// A header of the last chat or embeddings call.
+    pub fn last_header(&self, name: &str) -> Option<String> {
+        let headers = self.last_headers.lock().unwrap();
+        let value = headers.get(name)?.to_str().ok()?;
+        Some(value.to_owned())
     }
 
     pub fn fail(&self, status: u16, retry_after: Option<u64>) {
@@ -176,12 +183,8 @@ impl ChatMock {
         self.last_path.lock().unwrap().clone()
     }
 
-    fn remember_auth(&self, headers: &axum::http::HeaderMap) {
-        let auth = headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        *self.last_auth.lock().unwrap() = auth.to_owned();
+    fn remember_headers(&self, headers: &axum::http::HeaderMap) {
+        *self.last_headers.lock().unwrap() = headers.clone();
     }
 
     /// Counts the call, records the body, and applies a configured failure.
@@ -234,7 +237,7 @@ async fn chat(
     Json(body): Json<Value>,
 ) -> Response {
     *mock.last_path.lock().unwrap() = "/v1/chat/completions".into();
-    mock.remember_auth(&headers);
+    mock.remember_headers(&headers);
     if let Err(r) = mock.gate(Some(body.clone())).await {
         return r;
     }
@@ -416,7 +419,7 @@ async fn embeddings(
     headers: axum::http::HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    mock.remember_auth(&headers);
+    mock.remember_headers(&headers);
     if let Err(r) = mock.gate(Some(body.clone())).await {
         return r;
     }

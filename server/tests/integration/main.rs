@@ -41,4 +41,5 @@ mod responses;
 mod server_limits;
 mod signup;
 mod stream_timeouts;
+mod traces;
 mod trust;
