@@ -11,6 +11,9 @@ export default defineConfig({
   use: {
     baseURL: process.env.BASE_URL ?? "http://127.0.0.1:3000",
     trace: "off",
+    // A page that never finishes loading fails its test here, not at the test's timeout
+    // (the server cuts a page stream that stalls for 30 s and logs it).
+    navigationTimeout: 30_000,
     screenshot: "only-on-failure",
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",

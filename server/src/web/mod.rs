@@ -66,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .route("/console/logs.jsonl", export_route(exports, Format::Jsonl))
         .fallback(leptos_axum::file_and_error_handler(shell))
         .layer(middleware::from_fn(server_fn_status))
+        .layer(middleware::from_fn(page_deadline))
         .layer(middleware::from_fn(guard))
         .layer(middleware::from_fn(same_origin))
         .layer(middleware::from_fn(move |req, next| {
@@ -241,6 +242,38 @@ async fn guard(session: Session, req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// Longest a rendered page's stream may pause between two chunks.
+const PAGE_STALL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A page whose stream pauses longer than [`PAGE_STALL`] is cut, and said in the log: a
+/// streamed page waits on its `Suspense` boundaries, and one that never resolves (Leptos
+/// 0.8 can lose a boundary's wake-up, leptos-rs/leptos#4698) would otherwise hold the
+/// browser's navigation open forever, silently. Server functions (the playground's stream)
+/// and downloads are not pages.
+async fn page_deadline(req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let is_page = req.method() == Method::GET
+        && !path.starts_with(SERVER_FN_PREFIX)
+        && !path.starts_with("/console/")
+        && !path.starts_with("/pkg/");
+    if !is_page {
+        return next.run(req).await;
+    }
+    let path = path.to_owned();
+    next.run(req)
+        .await
+        .map(|body| cut_when_stalled(body, PAGE_STALL, path))
+}
+
+/// `body`, ended with an error (and a log line naming `path`) once it pauses `stall`.
+fn cut_when_stalled(body: Body, stall: std::time::Duration, path: String) -> Body {
+    let timed = tower_http::timeout::TimeoutBody::new(stall, body);
+    Body::new(http_body_util::BodyExt::map_err(timed, move |e| {
+        tracing::error!(%path, error = %e, "a page's stream stalled (a Suspense boundary never resolved); cut");
+        e
+    }))
+}
+
 /// A failed server function answers 500 whatever went wrong; give it the status (and
 /// `Retry-After`) of the `AppError` it carries, so a bad form is a 4xx like on the REST API.
 async fn server_fn_status(req: Request, next: Next) -> Response {
@@ -268,7 +301,26 @@ async fn server_fn_status(req: Request, next: Next) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::needs_user;
+    use super::{cut_when_stalled, needs_user};
+
+    #[tokio::test]
+    async fn a_stalled_page_stream_is_cut_and_a_flowing_one_is_not() {
+        use axum::body::Body;
+        use futures_util::{stream, StreamExt};
+        use http_body_util::BodyExt;
+        let stall = std::time::Duration::from_millis(50);
+        // A first chunk, then nothing ever again: a boundary that never resolves.
+        let stalled = stream::iter([Ok::<_, std::io::Error>("<html>")]).chain(stream::pending());
+        let body = cut_when_stalled(Body::from_stream(stalled), stall, "/gateways".into());
+        let cut = tokio::time::timeout(std::time::Duration::from_secs(5), body.collect()).await;
+        assert!(
+            matches!(cut, Ok(Err(_))),
+            "a stalled stream ends in an error"
+        );
+        let whole = cut_when_stalled(Body::from("<html></html>"), stall, "/".into());
+        let bytes = whole.collect().await.unwrap().to_bytes();
+        assert_eq!(&bytes[..], b"<html></html>");
+    }
 
     #[test]
     fn console_pages_need_a_user_and_the_rest_does_not() {

@@ -77,7 +77,20 @@ async fn the_owner_signs_in_while_an_attacker_guesses() {
         refused >= 30,
         "the guessing address was not slowed: {refused}"
     );
-    // Even the right password from the attacker's address waits its turn there.
+    // Even the right password from the attacker's address waits its turn there. (On a
+    // slow run a wait may have ended during the loop: guess until held back again.)
+    for i in 40..80 {
+        let status = login(
+            &app,
+            &attacker,
+            "ada@example.com",
+            &format!("guess {i:04}!"),
+        )
+        .await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            break;
+        }
+    }
     assert_eq!(
         login(&app, &attacker, "ada@example.com", "correct horse battery").await,
         StatusCode::TOO_MANY_REQUESTS
