@@ -3,16 +3,22 @@
 //! Swagger UI at `/api/docs` (its assets are compiled in: nothing comes from a CDN).
 //!
 //! Every route of the two surfaces is added through [`Routes`], which remembers its path,
-//! so a test can hold the routed paths against the document's.
+//! so a test can hold the routed paths against the document's. The console's server
+//! functions (`/api/fn/*`) are its private calls, not part of the API, and are left out.
 
+use std::sync::OnceLock;
+
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::routing::MethodRouter;
 use axum::Router;
+use bytes::Bytes;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr};
 use utoipa::{Modify, OpenApi as _, ToSchema};
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::state::AppState;
 
@@ -114,11 +120,20 @@ pub fn services() -> Routes {
         .merge(crate::ingress::routes())
 }
 
-/// The document and its Swagger UI.
+/// The document and its Swagger UI. The document is made on its first request, not at
+/// start (a replica nobody asks for it does not hold it).
 pub fn router() -> Router<AppState> {
-    SwaggerUi::new(DOCS_PATH)
-        .url(DOCUMENT_PATH, document())
-        .into()
+    let docs: Router<AppState> = SwaggerUi::new(DOCS_PATH)
+        .config(Config::from(DOCUMENT_PATH))
+        .into();
+    docs.route(DOCUMENT_PATH, axum::routing::get(serve_document))
+}
+
+async fn serve_document() -> impl IntoResponse {
+    static JSON: OnceLock<Bytes> = OnceLock::new();
+    let json =
+        JSON.get_or_init(|| Bytes::from(serde_json::to_vec(&document()).unwrap_or_default()));
+    ([(header::CONTENT_TYPE, "application/json")], json.clone())
 }
 
 #[derive(utoipa::OpenApi)]
