@@ -15,7 +15,9 @@ use axum::Router;
 use bytes::Bytes;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::{Response, ResponseBuilder};
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr};
 use utoipa::{Modify, OpenApi as _, ToSchema};
 use utoipa_swagger_ui::{Config, SwaggerUi};
@@ -142,7 +144,7 @@ async fn serve_document() -> impl IntoResponse {
         title = "LangMart",
         description = "A self-hosted LLM gateway. `/v1` speaks the OpenAI and Anthropic \
                        protocols to any client; `/api` manages connections, collections, keys, \
-                       organizations, budgets and logs. Both take a LangMart key (`lm-…`) as a \
+                       organizations, budgets and logs. Both take a LangMart key (`sk-langmart-…`) as a \
                        bearer token; `/v1` also takes it in `x-api-key`.",
         license(name = "MIT")
     ),
@@ -170,6 +172,15 @@ impl Modify for Shared {
         components.add_security_scheme(
             "x_api_key",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))),
+        );
+        components.add_security_scheme(
+            "metrics_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The operator's `--metrics-token`"))
+                    .build(),
+            ),
         );
         let error: Response = ResponseBuilder::new()
             .description("An error: `error.code` is one of the catalogue's stable codes")
@@ -199,16 +210,12 @@ impl Modify for Shared {
                 if path == "/health" {
                     continue;
                 }
-                let mut schemes = vec![utoipa::openapi::security::SecurityRequirement::new(
-                    "bearer",
-                    Vec::<String>::new(),
-                )];
-                if path.starts_with("/v1/") {
-                    schemes.push(utoipa::openapi::security::SecurityRequirement::new(
-                        "x_api_key",
-                        Vec::<String>::new(),
-                    ));
-                }
+                let needs = |scheme: &str| SecurityRequirement::new(scheme, Vec::<String>::new());
+                let schemes = match path.as_str() {
+                    "/metrics" => vec![needs("metrics_token")],
+                    p if p.starts_with("/v1/") => vec![needs("bearer"), needs("x_api_key")],
+                    _ => vec![needs("bearer")],
+                };
                 operation.security.get_or_insert(schemes);
             }
         }

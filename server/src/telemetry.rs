@@ -44,6 +44,7 @@ pub fn exporting() -> bool {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TelemetryError {
+    /// The endpoint is shown without credentials.
     #[error("--otlp-endpoint {endpoint}: {message}")]
     Endpoint { endpoint: String, message: String },
     #[error("could not install the log subscriber: {0}")]
@@ -103,7 +104,7 @@ pub fn init(otlp_endpoint: Option<&str>) -> Result<Telemetry, TelemetryError> {
                 .try_init();
             EXPORTING.store(installed.is_ok(), Ordering::Relaxed);
             installed.map_err(|e| TelemetryError::Install(e.to_string()))?;
-            tracing::info!(endpoint, "exporting traces over OTLP/HTTP");
+            tracing::info!(endpoint = %shown(endpoint), "exporting traces over OTLP/HTTP");
             return Ok(Telemetry {
                 provider: Some(provider),
             });
@@ -113,9 +114,21 @@ pub fn init(otlp_endpoint: Option<&str>) -> Result<Telemetry, TelemetryError> {
     Ok(Telemetry { provider: None })
 }
 
+/// The endpoint as logs and errors may show it: without a user or password.
+fn shown(endpoint: &str) -> String {
+    match url::Url::parse(endpoint) {
+        Ok(mut url) => {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.to_string()
+        }
+        Err(_) => "(not a URL)".to_owned(),
+    }
+}
+
 fn exporter(endpoint: &str) -> Result<SdkTracerProvider, TelemetryError> {
     let failed = |message: String| TelemetryError::Endpoint {
-        endpoint: endpoint.to_owned(),
+        endpoint: shown(endpoint),
         message,
     };
     let base = url::Url::parse(endpoint).map_err(|e| failed(e.to_string()))?;
@@ -226,4 +239,19 @@ pub fn propagate(headers: &mut http::HeaderMap) {
         &opentelemetry::Context::current(),
         &mut HeaderInjector(headers),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown;
+
+    #[test]
+    fn an_endpoint_is_shown_without_credentials() {
+        assert_eq!(
+            shown("https://user:secret@collector.example:4318/"),
+            "https://collector.example:4318/"
+        );
+        assert_eq!(shown("http://127.0.0.1:4318"), "http://127.0.0.1:4318/");
+        assert_eq!(shown("nonsense"), "(not a URL)");
+    }
 }

@@ -122,6 +122,10 @@ async fn every_operation_is_complete_and_every_reference_resolves() {
         created["requestBody"]["content"]["application/json"]["schema"]["$ref"],
         "#/components/schemas/CreateKey"
     );
+    let metrics = &doc["paths"]["/metrics"]["get"]["security"];
+    assert!(metrics[0]["metrics_token"].is_array(), "{metrics}");
+    let keys = &doc["paths"]["/api/keys"]["get"]["security"];
+    assert!(keys[0]["bearer"].is_array(), "{keys}");
     let chat = &doc["paths"]["/v1/chat/completions"]["post"]["responses"]["200"];
     assert!(chat["content"]["text/event-stream"].is_object(), "{chat}");
     assert!(
