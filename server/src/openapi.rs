@@ -19,9 +19,11 @@ use utoipa::openapi::security::{
     ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
 };
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr};
-use utoipa::{Modify, OpenApi as _, ToSchema};
+use utoipa::{Modify, OpenApi as _};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
+use crate::error::{ErrorBody, ErrorDetail};
+use crate::gateway::{CONNECTION, PROVIDER, RESOLUTION};
 use crate::state::AppState;
 
 /// Where the document is served.
@@ -76,25 +78,6 @@ impl Routes {
     pub fn into_router(self) -> Router<AppState> {
         self.router
     }
-}
-
-/// What every error answer of `/api` carries (`/v1` answers in the caller's protocol:
-/// OpenAI's envelope is this one; Anthropic's has `"type": "error"` around it).
-#[derive(serde::Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(serde::Serialize, ToSchema)]
-pub struct ErrorDetail {
-    /// Stable: see the error catalogue in the README.
-    #[schema(example = "INVALID_FIELD")]
-    pub code: String,
-    pub message: String,
-    /// The family OpenAI-style clients switch on (`invalid_request_error`, …).
-    #[schema(example = "invalid_request_error")]
-    pub r#type: String,
-    pub status: u16,
 }
 
 /// The whole document: `/api` and `/v1` and what they share.
@@ -244,15 +227,15 @@ fn explain_routing(operation: &mut Operation) {
     };
     if let Some(RefOr::T(ok)) = operation.responses.responses.get_mut("200") {
         ok.headers.insert(
-            "x-langmart-connection".into(),
+            CONNECTION.as_str().into(),
             header("The id of the connection that served it"),
         );
         ok.headers.insert(
-            "x-langmart-provider".into(),
+            PROVIDER.as_str().into(),
             header("That connection's provider"),
         );
         ok.headers.insert(
-            "x-langmart-resolution".into(),
+            RESOLUTION.as_str().into(),
             header("How the model string was resolved (direct, alias, collection, …)"),
         );
     }

@@ -44,7 +44,7 @@ pub fn exporting() -> bool {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TelemetryError {
-    /// The endpoint is shown without credentials.
+    /// The endpoint is shown with its password hidden.
     #[error("--otlp-endpoint {endpoint}: {message}")]
     Endpoint { endpoint: String, message: String },
     #[error("could not install the log subscriber: {0}")]
@@ -104,7 +104,7 @@ pub fn init(otlp_endpoint: Option<&str>) -> Result<Telemetry, TelemetryError> {
                 .try_init();
             EXPORTING.store(installed.is_ok(), Ordering::Relaxed);
             installed.map_err(|e| TelemetryError::Install(e.to_string()))?;
-            tracing::info!(endpoint = %shown(endpoint), "exporting traces over OTLP/HTTP");
+            tracing::info!(endpoint = %crate::config::redact_url(endpoint), "exporting traces over OTLP/HTTP");
             return Ok(Telemetry {
                 provider: Some(provider),
             });
@@ -114,21 +114,9 @@ pub fn init(otlp_endpoint: Option<&str>) -> Result<Telemetry, TelemetryError> {
     Ok(Telemetry { provider: None })
 }
 
-/// The endpoint as logs and errors may show it: without a user or password.
-fn shown(endpoint: &str) -> String {
-    match url::Url::parse(endpoint) {
-        Ok(mut url) => {
-            let _ = url.set_username("");
-            let _ = url.set_password(None);
-            url.to_string()
-        }
-        Err(_) => "(not a URL)".to_owned(),
-    }
-}
-
 fn exporter(endpoint: &str) -> Result<SdkTracerProvider, TelemetryError> {
     let failed = |message: String| TelemetryError::Endpoint {
-        endpoint: shown(endpoint),
+        endpoint: crate::config::redact_url(endpoint),
         message,
     };
     let base = url::Url::parse(endpoint).map_err(|e| failed(e.to_string()))?;
@@ -243,15 +231,15 @@ pub fn propagate(headers: &mut http::HeaderMap) {
 
 #[cfg(test)]
 mod tests {
-    use super::shown;
+    use super::exporter;
 
     #[test]
-    fn an_endpoint_is_shown_without_credentials() {
-        assert_eq!(
-            shown("https://user:secret@collector.example:4318/"),
-            "https://collector.example:4318/"
-        );
-        assert_eq!(shown("http://127.0.0.1:4318"), "http://127.0.0.1:4318/");
-        assert_eq!(shown("nonsense"), "(not a URL)");
+    fn a_refused_endpoint_is_reported_without_its_password() {
+        let Err(e) = exporter("ftp://user:secret@collector.example:4318") else {
+            panic!("an ftp endpoint is refused");
+        };
+        let said = e.to_string();
+        assert!(!said.contains("secret"), "{said}");
+        assert!(said.contains("collector.example"), "{said}");
     }
 }

@@ -29,7 +29,7 @@ pub struct GatewayList {
     tag = "gateways",
     responses(
         (status = 101, description = "Switching to the agent protocol over WebSocket"),
-        (status = 401, description = "No token, or not a current gateway token", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No token, or not a current gateway token", body = crate::error::ErrorBody),
     ),
 )]
 #[expect(dead_code, reason = "documents `gateways::connect`, which is routed")]

@@ -10,7 +10,6 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use serde_json::json;
 
 use std::borrow::Cow;
 
@@ -349,16 +348,40 @@ impl ApiError {
         }
     }
 
-    pub fn body(&self) -> serde_json::Value {
-        json!({
-            "error": {
-                "code": self.code(),
-                "message": self.public_message(),
-                "type": self.error_type(),
-                "status": self.status().as_u16(),
-            }
-        })
+    /// The envelope every `/api` error answers with (the OpenAPI document's `ErrorBody`).
+    pub fn envelope(&self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code().into_owned(),
+                message: self.public_message(),
+                r#type: self.error_type(),
+                status: self.status().as_u16(),
+            },
+        }
     }
+
+    pub fn body(&self) -> serde_json::Value {
+        serde_json::to_value(self.envelope()).unwrap_or_default()
+    }
+}
+
+/// What every error answer of `/api` carries (`/v1` answers in the caller's protocol:
+/// OpenAI's envelope is this one; Anthropic's has `"type": "error"` around it).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable: see the error catalogue in the README.
+    #[schema(example = "INVALID_FIELD")]
+    pub code: String,
+    pub message: String,
+    /// The family OpenAI-style clients switch on (`invalid_request_error`, …).
+    #[schema(example = "invalid_request_error")]
+    pub r#type: &'static str,
+    pub status: u16,
 }
 
 pub fn error_type_for(status: StatusCode) -> &'static str {
@@ -388,7 +411,7 @@ pub struct ErrorCode(pub Cow<'static, str>);
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let mut response = (status, Json(self.body())).into_response();
+        let mut response = (status, Json(self.envelope())).into_response();
         response.extensions_mut().insert(ErrorCode(self.code()));
         if let Some(secs) = self.retry_after() {
             if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {

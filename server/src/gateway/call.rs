@@ -30,9 +30,9 @@ use crate::state::AppState;
 use super::dialect::{render, Dialect};
 use super::Endpoint;
 
-const CONNECTION: HeaderName = HeaderName::from_static("x-langmart-connection");
-const RESOLUTION: HeaderName = HeaderName::from_static("x-langmart-resolution");
-const PROVIDER: HeaderName = HeaderName::from_static("x-langmart-provider");
+pub const CONNECTION: HeaderName = HeaderName::from_static("x-langmart-connection");
+pub const RESOLUTION: HeaderName = HeaderName::from_static("x-langmart-resolution");
+pub const PROVIDER: HeaderName = HeaderName::from_static("x-langmart-provider");
 
 /// Token counts of one answer. `prompt` counts every input token, cached ones included
 /// (OpenAI's sense); the cache figures say how many of them were read from or written to

@@ -12,6 +12,7 @@
 mod answer;
 mod attempt;
 mod call;
+pub use call::{CONNECTION, PROVIDER, RESOLUTION};
 pub mod dialect;
 mod estimate;
 mod native;
